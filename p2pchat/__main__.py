@@ -1,0 +1,3 @@
+from p2pchat.cli import main
+
+raise SystemExit(main())
