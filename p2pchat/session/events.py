@@ -1,0 +1,156 @@
+"""Typed events the session reports to a front end.
+
+A front end registers one callback (`Session(on_event=...)`); every event is a
+frozen dataclass below. Callbacks run on the session's event loop and must not block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    nickname: str
+    address: str  # "host:port" as seen on the socket
+    fingerprint: str  # full identity fingerprint ("" without TLS: an instance id is used)
+    short_fingerprint: str
+    encrypted: bool
+    verified: bool = False
+    known: bool = False  # seen before (TOFU record exists)
+
+
+@dataclass(frozen=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True)
+class Listening(Event):
+    host: str
+    port: int
+    note: str = ""  # e.g. "port 8080 was taken, listening on 43127 instead"
+
+
+@dataclass(frozen=True)
+class Dialing(Event):
+    address: str
+    attempt: int
+    retry_in: float | None = None  # seconds until the next attempt, None while trying
+    reason: str = ""  # why the last attempt failed
+
+
+@dataclass(frozen=True)
+class Connected(Event):
+    peer: PeerInfo
+    resumed: bool = False  # a reconnect of an earlier session with the same identity
+
+
+@dataclass(frozen=True)
+class Disconnected(Event):
+    reason: str  # human readable: "bob left (quit)", "connection lost: no heartbeat for 15 s"
+    by_peer: bool = False  # the peer said bye
+    will_reconnect: bool = False
+
+
+@dataclass(frozen=True)
+class Reconnecting(Event):
+    retry_in: float
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: str
+    sender: str  # nickname at the time
+    body: str
+    timestamp: float
+    outgoing: bool
+    action: bool = False  # /me
+    state: str = "sent"  # pending | sent | delivered | failed (outgoing only)
+
+
+@dataclass(frozen=True)
+class MessageReceived(Event):
+    message: ChatMessage
+
+
+@dataclass(frozen=True)
+class MessageSent(Event):
+    message: ChatMessage  # state "sent", or "pending" while disconnected
+
+
+@dataclass(frozen=True)
+class MessageDelivered(Event):
+    id: str
+
+
+@dataclass(frozen=True)
+class HistoryLoaded(Event):
+    messages: tuple[ChatMessage, ...]
+
+
+@dataclass(frozen=True)
+class NickChanged(Event):
+    old: str
+    new: str
+    by_peer: bool
+
+
+@dataclass(frozen=True)
+class RttMeasured(Event):
+    rtt_ms: float
+
+
+@dataclass(frozen=True)
+class IdentityPrompt(Event):
+    """The user must decide about a peer's identity; answer with Session.answer_identity()."""
+
+    peer: PeerInfo
+    kind: str  # "unknown" | "changed"
+    expected_fingerprint: str = ""  # for "changed": the fingerprint on record
+
+
+@dataclass(frozen=True)
+class TransferInfo:
+    id: int
+    name: str  # display name (relative path for directory sends)
+    size: int
+    direction: str  # "send" | "receive"
+    state: str  # offered | waiting | active | done | failed | declined | cancelled
+    done: int = 0
+    speed: float = 0.0  # bytes per second, smoothed
+    eta: float | None = None  # seconds
+    path: Path | None = None  # final path once done (receiver), source path (sender)
+    reason: str = ""
+    resumed_from: int = 0
+
+
+@dataclass(frozen=True)
+class TransferOffered(Event):
+    """The peer offers a file; answer with Session.accept/decline."""
+
+    transfer: TransferInfo
+
+
+@dataclass(frozen=True)
+class TransferUpdated(Event):
+    """State change or progress (at most about 10 a second per transfer)."""
+
+    transfer: TransferInfo
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """A system line for the log: information, warnings and errors alike."""
+
+    text: str
+    level: str = "info"  # info | warning | error
+
+
+@dataclass(frozen=True)
+class Stopped(Event):
+    """The session has shut down; no more events follow."""
+
+    reason: str = ""

@@ -1,0 +1,16 @@
+"""Shared fixtures. Every test runs with P2PCHAT_HOME in a fresh temporary folder,
+so no test can read or write the user's real settings, keys, history or downloads."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def p2pchat_home(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("p2pchat-home")
+    monkeypatch.setenv("P2PCHAT_HOME", str(home))
+    for key in list(__import__("os").environ):
+        if key.startswith("P2PCHAT_") and key != "P2PCHAT_HOME":
+            monkeypatch.delenv(key)
+    return home
