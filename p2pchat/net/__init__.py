@@ -1,0 +1,1 @@
+"""asyncio networking: TLS contexts, listener and dialer, the framed connection."""

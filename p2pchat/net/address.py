@@ -1,0 +1,61 @@
+"""Peer addresses: `HOST:PORT`, `[v6]:PORT`, or `p2pchat://HOST:PORT/FINGERPRINT`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SCHEME = "p2pchat://"
+_FINGERPRINT = re.compile(r"^[A-Z2-7-]{8,}$")
+
+
+@dataclass(frozen=True)
+class PeerAddress:
+    host: str
+    port: int
+    fingerprint: str | None = None  # expected identity, grouped form normalised away
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def parse_port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"port must be a number from 0 to 65535, not {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range (0-65535)")
+    return port
+
+
+def parse_address(text: str) -> PeerAddress:
+    """Parse what a user typed; raise ValueError with a one-line explanation."""
+    raw = text.strip()
+    fingerprint = None
+    if raw.lower().startswith(SCHEME):
+        raw = raw[len(SCHEME):]
+        raw, _, fp = raw.partition("/")
+        fp = fp.strip("/").upper()
+        if fp:
+            if not _FINGERPRINT.match(fp):
+                raise ValueError(f"{fp!r} is not a p2pchat fingerprint")
+            fingerprint = fp.replace("-", "")
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError(f"{text!r} is not HOST:PORT (IPv6 looks like [::1]:8080)")
+        port_text = rest[1:]
+    else:
+        host, sep, port_text = raw.rpartition(":")
+        if not sep or not host:
+            raise ValueError(f"{text!r} is not HOST:PORT (for example 192.168.1.20:8080)")
+        if ":" in host:
+            raise ValueError(f"{text!r}: write IPv6 addresses in brackets, like [::1]:8080")
+    port = parse_port(port_text)
+    if port == 0:
+        raise ValueError(f"{text!r}: cannot connect to port 0")
+    if not host or any(c.isspace() or c in "/@" for c in host):
+        raise ValueError(f"{text!r} has no valid host name")
+    return PeerAddress(host, port, fingerprint)
