@@ -1,0 +1,627 @@
+"""The full-screen chat: a Textual app driven by a `SessionAPI` and its events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from p2pchat import commands
+from p2pchat.session.api import SessionAPI
+from p2pchat.session.events import (
+    Connected,
+    Dialing,
+    Disconnected,
+    Event,
+    HistoryLoaded,
+    IdentityPrompt,
+    Listening,
+    MessageDelivered,
+    MessageReceived,
+    MessageSent,
+    NickChanged,
+    Notice,
+    Reconnecting,
+    RttMeasured,
+    Stopped,
+    TransferInfo,
+    TransferOffered,
+    TransferUpdated,
+)
+from p2pchat.settings import Settings
+from p2pchat.ui.palette import ChatCommandsProvider
+from p2pchat.ui.screens.confirm import ConfirmScreen
+from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
+from p2pchat.ui.screens.help import HelpScreen
+from p2pchat.ui.screens.identity import IdentityScreen
+from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
+from p2pchat.ui.text import clean, human_bytes
+from p2pchat.ui.widgets.chat_input import ChatInput
+from p2pchat.ui.widgets.message_log import MessageLog
+from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
+from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
+
+SessionFactory = Callable[[Settings], SessionAPI]
+QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
+
+
+class SessionEvent(Message):
+    """A session event delivered on the app's message queue."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+def _real_session_factory(settings: Settings) -> SessionAPI:
+    from p2pchat.session import Session  # imported late: the UI tests never need it
+
+    return Session(settings)
+
+
+class ChatApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "p2pchat"
+    COMMANDS = App.COMMANDS | {ChatCommandsProvider}
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+l", "clear", "Clear", id="app.clear"),
+        Binding("ctrl+o", "send_file", "Send file", id="app.send_file"),
+        Binding("pageup", "log_page(-1)", "Page up", show=False, id="app.page_up"),
+        Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: SessionFactory | None = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        show_connect_screen: bool = False,
+        keymap: dict[str, str] | None = None,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.clock = clock
+        self.session: SessionAPI | None = None
+        self.input_cursor_blink = cursor_blink
+        self._session_factory = session_factory or _real_session_factory
+        self._show_connect_screen = show_connect_screen and settings.connect is None
+        self._keymap = keymap if keymap is not None else dict(getattr(settings, "keymap", {}) or {})
+        self._focused = True
+        self._status = StatusSnapshot(nickname=settings.nickname)
+        self._reconnect_at: float | None = None
+        self._reported: set[int] = set()  # transfers whose outcome is in the log
+        self._offer_screens: dict[int, OfferScreen] = {}
+
+    # -- layout ---------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield TitleBar(id="title")
+        yield MessageLog(clock=self.clock, id="log")
+        yield Static("▼ new messages below (End or PageDown)", id="new-below")
+        yield TransfersPanel(id="transfers")
+        yield ChatInput(
+            complete_command=commands.complete,
+            placeholder="Type a message, /help for commands",
+            id="input",
+        )
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def log_view(self) -> MessageLog:
+        return self.query_one("#log", MessageLog)
+
+    @property
+    def chat_input(self) -> ChatInput:
+        return self.query_one("#input", ChatInput)
+
+    @property
+    def transfers_panel(self) -> TransfersPanel:
+        return self.query_one("#transfers", TransfersPanel)
+
+    def on_mount(self) -> None:
+        try:
+            self.theme = self.settings.theme
+        except Exception:
+            self.theme = "textual-dark"
+        if self._keymap:
+            self.set_keymap(self._keymap)
+        self.chat_input.cursor_blink = self.input_cursor_blink
+        self.chat_input.focus()
+        self.watch(self.log_view, "unseen", self._show_unseen)
+        self.set_interval(1.0, self._tick)
+        self._refresh_status()
+        if self._show_connect_screen:
+            settings = self.settings
+            screen = ConnectScreen(
+                port=settings.port, peer=settings.connect, nickname=settings.nickname
+            )
+            self.push_screen(screen, self._connect_chosen)
+        else:
+            self._begin()
+
+    def _connect_chosen(self, choice: ConnectChoice | None) -> None:
+        if choice is None:
+            self.exit(0)
+            return
+        self.settings = replace(
+            self.settings,
+            port=choice.port,
+            connect=choice.peer,
+            nickname=choice.nickname,
+            port_explicit=True,
+        )
+        self._status.nickname = choice.nickname
+        self._begin()
+
+    def _begin(self) -> None:
+        self.session = self._session_factory(self.settings)
+        self.session.on_event = self._post_event
+        self._refresh_status()
+        self._start_session()
+
+    def _post_event(self, event: Event) -> None:
+        self.post_message(SessionEvent(event))
+
+    @work(exclusive=True, exit_on_error=False, group="session")
+    async def _start_session(self) -> None:
+        assert self.session is not None
+        await self.session.start()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.log_view.add_system(f"{event.worker.name}: {error}", "error")
+            self._refresh_status()
+
+    # -- session events ---------------------------------------------------------------
+    def on_session_event(self, message: SessionEvent) -> None:
+        event = message.event
+        log = self.log_view
+        if isinstance(event, MessageReceived):
+            msg = event.message
+            log.add_message(
+                msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action
+            )
+            self._alert(msg.sender, msg.body)
+        elif isinstance(event, MessageSent):
+            msg = event.message
+            if not log.set_state(msg.id, msg.state):
+                log.add_message(
+                    msg.sender,
+                    msg.body,
+                    outgoing=True,
+                    timestamp=msg.timestamp,
+                    action=msg.action,
+                    state=msg.state,
+                    message_id=msg.id,
+                )
+        elif isinstance(event, MessageDelivered):
+            log.set_state(event.id, "delivered")
+        elif isinstance(event, HistoryLoaded):
+            for msg in event.messages:
+                log.add_message(
+                    msg.sender,
+                    msg.body,
+                    outgoing=msg.outgoing,
+                    timestamp=msg.timestamp,
+                    action=msg.action,
+                    state=msg.state if msg.outgoing else "",
+                    message_id=msg.id,
+                )
+            if event.messages:
+                log.add_separator("earlier messages above")
+        elif isinstance(event, Listening):
+            text = f"listening on {event.host}:{event.port}"
+            log.add_system(f"{text} ({event.note})" if event.note else text)
+        elif isinstance(event, Dialing):
+            if event.retry_in is None:
+                log.add_system(f"calling {event.address} (attempt {event.attempt})")
+            else:
+                reason = f": {event.reason}" if event.reason else ""
+                log.add_system(
+                    f"could not reach {event.address}{reason}; retrying in {event.retry_in:.0f} s"
+                )
+        elif isinstance(event, Connected):
+            self._reconnect_at = None
+            peer = event.peer
+            verb = "reconnected to" if event.resumed else "connected to"
+            security = "encrypted" if peer.encrypted else "UNENCRYPTED"
+            log.add_system(f"{verb} {peer.nickname} at {peer.address} ({security})")
+            if not peer.encrypted:
+                log.add_system(
+                    "this connection is not encrypted: anyone on the path can read it", "warning"
+                )
+        elif isinstance(event, Disconnected):
+            log.add_system(event.reason, "system" if event.by_peer else "warning")
+        elif isinstance(event, Reconnecting):
+            self._reconnect_at = self.clock() + event.retry_in
+        elif isinstance(event, NickChanged):
+            who = "peer" if event.by_peer else "you"
+            log.add_system(f"{event.old} is now known as {event.new} ({who})")
+        elif isinstance(event, RttMeasured):
+            pass  # read from session.rtt_ms below
+        elif isinstance(event, IdentityPrompt):
+            self.push_screen(IdentityScreen(event), self._identity_answered)
+        elif isinstance(event, TransferOffered):
+            self._transfer_offered(event.transfer)
+        elif isinstance(event, TransferUpdated):
+            self._transfer_updated(event.transfer)
+        elif isinstance(event, Notice):
+            log.add_system(event.text, event.level)
+        elif isinstance(event, Stopped):
+            log.add_system(
+                f"session stopped{': ' + event.reason if event.reason else ''}", "warning"
+            )
+        if isinstance(event, RttMeasured):
+            self._status.rtt_ms = event.rtt_ms
+        self._refresh_status()
+
+    def _alert(self, sender: str, body: str) -> None:
+        if self._focused and not self.log_view.unseen:
+            return
+        if self.settings.bell:
+            self.bell()
+        preview = clean(f"{sender}: {body}", single_line=True)
+        self.notify(preview[:200], title="New message", markup=False)
+
+    def _identity_answered(self, accept: bool | None) -> None:
+        if self.session is not None:
+            self.session.answer_identity(bool(accept))
+        self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
+
+    def _transfer_offered(self, info: TransferInfo) -> None:
+        self.transfers_panel.update_transfer(info)
+        peer = self.session.peer.nickname if self.session and self.session.peer else "peer"
+        self.log_view.add_system(f"{peer} offers #{info.id} {info.name} ({human_bytes(info.size)})")
+        if self.settings.auto_accept_files:
+            return
+        screen = OfferScreen(info, peer, self.settings.download_dir or Path.home() / "Downloads")
+        self._offer_screens[info.id] = screen
+        self.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
+
+    def _offer_answered(self, transfer_id: int, answer: OfferAnswer | None) -> None:
+        self._offer_screens.pop(transfer_id, None)
+        if self.session is None:
+            return
+        if answer is not None and answer.accept:
+            self.session.accept(transfer_id, answer.save_as)
+        else:
+            self.session.decline(transfer_id)
+
+    def _transfer_updated(self, info: TransferInfo) -> None:
+        self.transfers_panel.update_transfer(info)
+        if info.state in LIVE_STATES or info.id in self._reported:
+            return
+        self._reported.add(info.id)
+        screen = self._offer_screens.pop(info.id, None)
+        if screen is not None and screen.is_active:
+            screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
+        name = info.name
+        if info.state == "done":
+            verb = "sent" if info.direction == "send" else "received"
+            where = f" → {info.path}" if info.path and info.direction == "receive" else ""
+            self.log_view.add_system(f"{verb} #{info.id} {name} ({human_bytes(info.size)}){where}")
+        else:
+            reason = f": {info.reason}" if info.reason else ""
+            level = "error" if info.state == "failed" else "system"
+            self.log_view.add_system(f"transfer #{info.id} {name} {info.state}{reason}", level)
+
+    # -- status -----------------------------------------------------------------------
+    def _refresh_status(self) -> None:
+        status = self._status
+        session = self.session
+        if session is not None:
+            status.state = session.state
+            status.nickname = session.nickname
+            status.listening_port = session.listening_port
+            status.rtt_ms = session.rtt_ms if session.rtt_ms is not None else status.rtt_ms
+            peer = session.peer
+            if peer is not None:
+                status.peer_nickname = peer.nickname
+                status.peer_address = peer.address
+                status.encrypted = peer.encrypted
+                status.verified = peer.verified
+                status.short_fingerprint = peer.short_fingerprint
+            elif status.state != "reconnecting":
+                status.encrypted = None
+                status.rtt_ms = None
+        status.retry_in = (
+            self._reconnect_at - self.clock()
+            if self._reconnect_at is not None and status.state == "reconnecting"
+            else None
+        )
+        self.query_one("#status", StatusBar).show(status)
+        connected = session is not None and session.peer is not None
+        self.query_one("#title", TitleBar).show(
+            status.nickname, status.peer_nickname if connected else "", status.state
+        )
+
+    def _tick(self) -> None:
+        if self._reconnect_at is not None:
+            self._refresh_status()
+
+    def _show_unseen(self, unseen: int) -> None:
+        self.query_one("#new-below").display = unseen > 0
+
+    # -- focus ------------------------------------------------------------------------
+    def on_app_blur(self, _: events.AppBlur) -> None:
+        self._focused = False
+
+    def on_app_focus(self, _: events.AppFocus) -> None:
+        self._focused = True
+
+    # -- input ------------------------------------------------------------------------
+    def on_input_submitted(self, event: ChatInput.Submitted) -> None:
+        if event.input.id != "input":
+            return
+        event.stop()
+        line = event.value
+        self.chat_input.value = ""
+        if not line.strip():
+            return
+        self.chat_input.remember(line)
+        self.handle_line(line)
+
+    def on_chat_input_multi_line_paste(self, event: ChatInput.MultiLinePaste) -> None:
+        if event.text.strip():
+            self.chat_input.remember(event.text)
+            self._send(event.text)
+
+    def on_chat_input_completions(self, event: ChatInput.Completions) -> None:
+        self.log_view.add_system("  ".join(event.options[:50]))
+
+    def run_palette_line(self, line: str) -> None:
+        if line.endswith(" "):
+            self.chat_input.value = line
+            self.chat_input.cursor_position = len(line)
+            self.chat_input.focus()
+        else:
+            self.handle_line(line)
+
+    def handle_line(self, line: str) -> None:
+        """Run a command or send a message; bad commands are answered locally."""
+        try:
+            command = commands.parse(line)
+        except commands.CommandError as error:
+            self.log_view.add_system(str(error), "error")
+            return
+        if command is None:
+            self._send(commands.as_message(line))
+            return
+        name = command.name
+        handler = getattr(self, f"_command_{name}", None)
+        if handler is None:
+            self.log_view.add_system(f"/{command.name} is not available here", "error")
+            return
+        needs_session = name not in ("help", "quit", "clear")
+        if needs_session and self.session is None:
+            self.log_view.add_system("the session has not started yet", "error")
+            return
+        handler(command)
+
+    def _send(self, body: str, action: bool = False) -> None:
+        if self.session is None:
+            self.log_view.add_system("the session has not started yet", "error")
+            return
+        try:
+            self.session.send_text(body, action=action)
+        except Exception as error:  # the session refuses (too long, stopped...)
+            self.log_view.add_system(f"not sent: {error}", "error")
+
+    # -- commands -----------------------------------------------------------------------
+    def _command_help(self, command: commands.Command) -> None:
+        if command.args:
+            self.log_view.add_system(commands.help_text(command.args[0]))
+        else:
+            self.action_help()
+
+    def _command_quit(self, command: commands.Command) -> None:
+        self.run_worker(self.action_quit(), group="quit")
+
+    def _command_send(self, command: commands.Command) -> None:
+        paths = [Path(arg).expanduser() for arg in command.args]
+        self._offer(paths)
+
+    @work(exit_on_error=False, group="offer")
+    async def _offer(self, paths: list[Path]) -> None:
+        assert self.session is not None
+        try:
+            await self.session.offer_files(paths)
+        except Exception as error:
+            self.log_view.add_system(f"cannot send: {error}", "error")
+
+    def _pick_transfer(
+        self, command: commands.Command, states: set[str], direction: str | None
+    ) -> int | None:
+        assert self.session is not None
+        if command.args:
+            text = command.args[0].lstrip("#")
+            if not text.isdigit():
+                self.log_view.add_system(
+                    f"/{command.name}: {command.args[0]!r} is not a transfer id", "error"
+                )
+                return None
+            return int(text)
+        candidates = [
+            t
+            for t in self.session.transfers
+            if t.state in states and (direction is None or t.direction == direction)
+        ]
+        if len(candidates) == 1:
+            return candidates[0].id
+        if not candidates:
+            self.log_view.add_system(f"/{command.name}: no transfer to {command.name}", "error")
+        else:
+            ids = ", ".join(f"#{t.id} {t.name}" for t in candidates)
+            self.log_view.add_system(
+                f"/{command.name}: which one? {ids} (e.g. /{command.name} {candidates[0].id})",
+                "error",
+            )
+        return None
+
+    def _apply(self, action: Callable[[int], Any], transfer_id: int, done: str) -> None:
+        try:
+            action(transfer_id)
+        except (KeyError, ValueError) as error:
+            self.log_view.add_system(f"transfer #{transfer_id}: {error}", "error")
+            return
+        screen = self._offer_screens.pop(transfer_id, None)
+        if screen is not None and screen.is_active:
+            screen.dismiss(None)
+        self.log_view.add_system(f"{done} transfer #{transfer_id}")
+
+    def _command_accept(self, command: commands.Command) -> None:
+        transfer_id = self._pick_transfer(command, {"offered"}, "receive")
+        if transfer_id is not None:
+            self._apply(self.session.accept, transfer_id, "accepted")  # type: ignore[union-attr]
+
+    def _command_decline(self, command: commands.Command) -> None:
+        transfer_id = self._pick_transfer(command, {"offered"}, "receive")
+        if transfer_id is not None:
+            self._apply(self.session.decline, transfer_id, "declined")  # type: ignore[union-attr]
+
+    def _command_cancel(self, command: commands.Command) -> None:
+        transfer_id = self._pick_transfer(command, LIVE_STATES, None)
+        if transfer_id is not None:
+            self._apply(self.session.cancel, transfer_id, "cancelled")  # type: ignore[union-attr]
+
+    def _command_transfers(self, command: commands.Command) -> None:
+        assert self.session is not None
+        transfers = self.session.transfers
+        if not transfers:
+            self.log_view.add_system("no transfers")
+        for t in transfers:
+            arrow = "↑" if t.direction == "send" else "↓"
+            self.log_view.add_system(
+                f"#{t.id} {arrow} {t.name}  {human_bytes(t.done)}/{human_bytes(t.size)}  {t.state}"
+            )
+
+    def _command_nick(self, command: commands.Command) -> None:
+        assert self.session is not None
+        name = command.rest.strip() if command.rest else " ".join(command.args)
+        try:
+            self.session.change_nick(name)
+        except ValueError as error:
+            self.log_view.add_system(f"/nick: {error}", "error")
+            return
+        self.settings = replace(self.settings, nickname=self.session.nickname)
+        self._refresh_status()
+
+    def _command_me(self, command: commands.Command) -> None:
+        action = command.rest.strip() if command.rest else " ".join(command.args)
+        self._send(action, action=True)
+
+    def _command_info(self, command: commands.Command) -> None:
+        assert self.session is not None
+        for key, value in self.session.info().items():
+            self.log_view.add_system(f"{key}: {value}")
+
+    def _command_ping(self, command: commands.Command) -> None:
+        assert self.session is not None
+        self.session.ping()
+
+    def _command_verify(self, command: commands.Command) -> None:
+        session = self.session
+        assert session is not None
+        code = session.short_code
+        if not code or session.peer is None:
+            self.log_view.add_system("/verify needs an encrypted connection to a peer", "error")
+            return
+        body = Text("Read this code to your peer by phone or in person:\n\n    ")
+        body.append(clean(code, single_line=True), style="bold")
+        body.append("\n\nDoes it match the code they see?")
+        self.push_screen(
+            ConfirmScreen("Verify your peer", body, "It matches", "It does not"),
+            self._verify_answered,
+        )
+
+    def _verify_answered(self, matches: bool | None) -> None:
+        if self.session is None:
+            return
+        if matches:
+            self.session.verify_peer()
+            self.log_view.add_system("peer marked as verified")
+        else:
+            self.log_view.add_system("codes do not match: do not trust this connection", "warning")
+        self._refresh_status()
+
+    def _command_clear(self, command: commands.Command) -> None:
+        self.log_view.clear()
+
+    def _command_connect(self, command: commands.Command) -> None:
+        address = command.args[0] if command.args else ""
+        self._connect(address)
+
+    @work(exit_on_error=False, group="connect")
+    async def _connect(self, address: str) -> None:
+        assert self.session is not None
+        try:
+            await self.session.connect(address)
+        except Exception as error:
+            self.log_view.add_system(f"cannot connect to {address}: {error}", "error")
+
+    # -- actions ------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        session = self.session
+        if session is not None and session.state != "stopped":
+            try:
+                await asyncio.wait_for(session.quit(), QUIT_TIMEOUT)
+            except Exception:
+                pass  # leaving anyway: the peer notices the closed connection
+        self.exit(0)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = [
+            (self._keymap.get(b.id or "", b.key), b.description)
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and b.description
+        ]
+        keys += [
+            ("ctrl+p", "Command palette"),
+            ("up / down", "Your earlier lines"),
+            ("tab", "Complete"),
+        ]
+        self.push_screen(HelpScreen(commands.help_text(), keys))
+
+    def action_clear(self) -> None:
+        self.log_view.clear()
+
+    def action_send_file(self) -> None:
+        self.run_palette_line("/send ")
+
+    def action_log_page(self, direction: int) -> None:
+        if direction < 0:
+            self.log_view.action_page_up()
+        else:
+            self.log_view.action_page_down()
+
+
+def run_app(settings: Settings, *, show_connect_screen: bool | None = None) -> int:
+    """Run the chat until the user quits; the exit code for the process.
+
+    Without `show_connect_screen`, the connect screen opens when nothing on the
+    command line said whom to call or where to listen.
+    """
+    if show_connect_screen is None:
+        show_connect_screen = settings.connect is None and not settings.port_explicit
+    app = ChatApp(settings, show_connect_screen=show_connect_screen)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,1 @@
+"""Modal screens: connect, incoming file offer, identity decisions, short-code check, help."""

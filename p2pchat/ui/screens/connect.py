@@ -1,0 +1,79 @@
+"""The first screen when started without arguments: where to listen, whom to call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+@dataclass(frozen=True)
+class ConnectChoice:
+    port: int
+    peer: str | None  # None: only listen and wait
+    nickname: str
+
+
+class ConnectScreen(ModalScreen[ConnectChoice | None]):
+    BINDINGS = [Binding("escape", "dismiss_none", "Quit", id="connect.quit")]
+
+    def __init__(self, *, port: int, peer: str | None, nickname: str) -> None:
+        super().__init__(id="connect-screen")
+        self._port = port
+        self._peer = peer or ""
+        self._nickname = nickname
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="connect-dialog", classes="dialog"):
+            yield Static("Start a chat", classes="dialog-title")
+            yield Label("Listen on port")
+            yield Input(str(self._port), id="connect-port", type="integer")
+            yield Label("Peer address (HOST:PORT; empty to wait for a call)")
+            yield Input(self._peer, id="connect-peer", placeholder="192.168.1.20:8080")
+            yield Label("Your nickname")
+            yield Input(self._nickname, id="connect-nick", max_length=32)
+            yield Static("", id="connect-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Connect", id="connect-go", variant="primary")
+                yield Button("Quit", id="connect-quit")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
+        self.query_one("#connect-peer", Input).focus()
+
+    def _choice(self) -> ConnectChoice | None:
+        error = self.query_one("#connect-error", Static)
+        port_text = self.query_one("#connect-port", Input).value.strip()
+        nickname = self.query_one("#connect-nick", Input).value.strip()
+        peer = self.query_one("#connect-peer", Input).value.strip() or None
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            error.update("The port must be a number from 0 to 65535.")
+            return None
+        if not nickname:
+            error.update("Please choose a nickname.")
+            return None
+        return ConnectChoice(int(port_text), peer, nickname)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "connect-go":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        choice = self._choice()
+        if choice is not None:
+            self.dismiss(choice)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,36 @@
+"""Commands and keys, in a scrollable modal."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,f1", "close", "Close", id="help.close"),
+    ]
+
+    def __init__(self, commands: str, keys: list[tuple[str, str]]) -> None:
+        super().__init__(id="help-screen")
+        self._commands = commands
+        self._keys = keys
+
+    def compose(self) -> ComposeResult:
+        keys = Text()
+        for key, description in self._keys:
+            keys.append(f"  {key:<14}", style="bold")
+            keys.append(f"{description}\n")
+        with Vertical(classes="dialog", id="help-dialog"):
+            yield Static("Help  (Esc closes)", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(Text(self._commands), id="help-commands")
+                yield Static(Text("Keys", style="bold"))
+                yield Static(keys, id="help-keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

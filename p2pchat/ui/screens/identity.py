@@ -1,0 +1,85 @@
+"""Decisions about a peer's identity: a new peer, or one whose key changed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from p2pchat.session.events import IdentityPrompt
+from p2pchat.ui.text import clean, group_fingerprint
+
+CONFIRM_WORD = "accept"
+
+
+class IdentityScreen(ModalScreen[bool]):
+    """Answers True to trust the key, False to refuse it."""
+
+    BINDINGS = [Binding("escape", "deny", "Deny", id="identity.deny")]
+
+    def __init__(self, prompt: IdentityPrompt) -> None:
+        classes = "identity-changed" if prompt.kind == "changed" else "identity-unknown"
+        super().__init__(classes=classes)
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        peer = self.prompt.peer
+        name = clean(peer.nickname, single_line=True)
+        address = clean(peer.address, single_line=True)
+        fingerprint = group_fingerprint(clean(peer.fingerprint, single_line=True))
+        if self.prompt.kind == "changed":
+            expected = group_fingerprint(clean(self.prompt.expected_fingerprint, single_line=True))
+            body = Text()
+            body.append(f"{name} at {address} presents a DIFFERENT key than last time.\n\n")
+            body.append("Someone may be intercepting this connection, or your peer\n")
+            body.append("reinstalled p2pchat. Check with them by another channel.\n\n")
+            body.append("Key on record:\n  ")
+            body.append(expected, style="bold")
+            body.append("\nKey presented now:\n  ")
+            body.append(fingerprint, style="bold")
+            body.append(f"\n\nTo trust the new key, type '{CONFIRM_WORD}' below and press Accept.")
+            with Vertical(classes="dialog warning-dialog"):
+                yield Static("WARNING: THE PEER'S IDENTITY CHANGED", classes="dialog-title")
+                yield Static(body, id="identity-body")
+                yield Input(
+                    placeholder=f"type {CONFIRM_WORD} to trust the new key", id="identity-confirm"
+                )
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Deny", id="identity-deny", variant="primary")
+                    yield Button(
+                        "Accept new key", id="identity-accept", variant="error", disabled=True
+                    )
+        else:
+            body = Text()
+            body.append(f"{name} at {address} is a peer you have not met before.\n\n")
+            body.append("Their fingerprint:\n  ")
+            body.append(fingerprint, style="bold")
+            body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
+            with Vertical(classes="dialog"):
+                yield Static("New peer", classes="dialog-title")
+                yield Static(body, id="identity-body")
+                with Horizontal(classes="dialog-buttons"):
+                    yield Button("Allow", id="identity-accept", variant="success")
+                    yield Button("Deny", id="identity-deny", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#identity-deny", Button).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        ready = event.value.strip().lower() == CONFIRM_WORD
+        self.query_one("#identity-accept", Button).disabled = not ready
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip().lower() == CONFIRM_WORD:
+            self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "identity-accept")
+
+    def action_deny(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,141 @@
+"""The input line: history recall, Tab completion, and multi-line paste as one message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+
+def complete_path(fragment: str) -> list[str]:
+    """Completions for a file path fragment; directories end with a separator."""
+    expanded = os.path.expanduser(fragment) if fragment else ""
+    folder, _, stem = expanded.rpartition(os.sep)
+    base = Path(folder or ("/" if expanded.startswith(os.sep) else "."))
+    try:
+        names = sorted(p.name for p in base.iterdir() if p.name.startswith(stem))
+    except OSError:
+        return []
+    shown_folder = fragment[: len(fragment) - len(stem)]
+    out = []
+    for name in names:
+        if name.startswith(".") and not stem.startswith("."):
+            continue
+        suffix = os.sep if (base / name).is_dir() else ""
+        out.append(shown_folder + name + suffix)
+    return out
+
+
+def common_prefix(options: list[str]) -> str:
+    return os.path.commonprefix(options) if options else ""
+
+
+class ChatInput(Input):
+    """An `Input` that remembers what you sent and sends a multi-line paste whole."""
+
+    BINDINGS = [
+        Binding("up", "history_previous", "Previous", show=False, id="input.history_previous"),
+        Binding("down", "history_next", "Next", show=False, id="input.history_next"),
+        Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+    ]
+
+    class MultiLinePaste(Message):
+        """The user pasted several lines; send them as one message."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Completions(Message):
+        """Tab found several candidates; the app shows them."""
+
+        def __init__(self, options: list[str]) -> None:
+            super().__init__()
+            self.options = options
+
+    def __init__(
+        self,
+        *,
+        complete_command: Callable[[str], list[str]] | None = None,
+        placeholder: str = "",
+        id: str | None = None,
+    ) -> None:
+        super().__init__(placeholder=placeholder, id=id, select_on_focus=False)
+        self.history: list[str] = []
+        self._history_index: int | None = None  # None: editing a fresh line
+        self._draft = ""
+        self._complete_command = complete_command or (lambda prefix: [])
+
+    # -- history ------------------------------------------------------------------
+    def remember(self, line: str) -> None:
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+        self._history_index = None
+        self._draft = ""
+
+    def action_history_previous(self) -> None:
+        if not self.history:
+            return
+        if self._history_index is None:
+            self._draft = self.value
+            self._history_index = len(self.history) - 1
+        elif self._history_index > 0:
+            self._history_index -= 1
+        self._show(self.history[self._history_index])
+
+    def action_history_next(self) -> None:
+        if self._history_index is None:
+            return
+        if self._history_index < len(self.history) - 1:
+            self._history_index += 1
+            self._show(self.history[self._history_index])
+        else:
+            self._history_index = None
+            self._show(self._draft)
+
+    def _show(self, text: str) -> None:
+        self.value = text
+        self.cursor_position = len(text)
+
+    # -- completion ---------------------------------------------------------------
+    def action_complete(self) -> None:
+        value = self.value
+        if not value.startswith("/"):
+            return
+        if " " not in value:
+            options = [f"{name} " for name in self._complete_command(value)]
+            head = ""
+            fragment = value
+        elif value.startswith("/send "):
+            head, _, fragment = value.rpartition(" ")
+            head += " "
+            options = complete_path(fragment)
+        else:
+            return
+        if not options:
+            self.app.bell()
+            return
+        if len(options) == 1:
+            self._show(head + options[0])
+            return
+        prefix = common_prefix(options)
+        if len(prefix) > len(fragment):
+            self._show(head + prefix)
+        self.post_message(self.Completions(options))
+
+    # -- paste ----------------------------------------------------------------------
+    def _on_paste(self, event: events.Paste) -> None:
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text.rstrip("\n"):
+            return  # one line: the default handling inserts it at the cursor
+        event.prevent_default()
+        event.stop()
+        before = self.value[: self.cursor_position]
+        after = self.value[self.cursor_position :]
+        self.value = ""
+        self.post_message(self.MultiLinePaste(before + text.rstrip("\n") + after))

@@ -1,0 +1,307 @@
+"""The chat log: a line-API view that stays smooth with hundreds of thousands of entries.
+
+Entries are kept as small records; wrapped lines are rendered only for what is on
+screen and cached. A prefix sum of per-entry line counts maps a screen row to its
+entry with a binary search, so appending and scrolling cost the same at 10 or 100,000
+entries. Line counts are recomputed on a width change with a fast path for the usual
+short single-line ASCII message.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from p2pchat.ui.text import clean
+
+# Delivery marks share one width so a state change never re-wraps a line.
+MARKS = {"pending": "⋯ ", "sent": "✓ ", "delivered": "✓✓", "failed": "✗ "}
+
+
+@dataclass
+class Entry:
+    kind: str  # own | peer | system | warning | error | separator
+    body: str  # already cleaned
+    timestamp: float | None = None
+    sender: str = ""  # already cleaned
+    action: bool = False
+    state: str = ""  # delivery state of an outgoing message
+    message_id: str = ""
+    fast_width: int | None = None  # cell width when a single ASCII line, else None
+
+
+class MessageLog(ScrollView, can_focus=True):
+    """Chat messages and system lines with timestamps, delivery marks and wrapping."""
+
+    COMPONENT_CLASSES = {
+        "message-log--timestamp",
+        "message-log--own",
+        "message-log--peer",
+        "message-log--system",
+        "message-log--warning",
+        "message-log--error",
+        "message-log--separator",
+        "message-log--mark",
+        "message-log--failed",
+    }
+
+    BINDINGS = [
+        Binding("pageup", "page_up", "Page up", show=False, id="log.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="log.page_down"),
+        Binding("home", "scroll_home", "Oldest", show=False),
+        Binding("end", "scroll_end", "Newest", show=False),
+    ]
+
+    unseen: reactive[int] = reactive(0)
+    """Messages appended while the view was scrolled up."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._clock = clock
+        self._entries: list[Entry] = []
+        self._counts: list[int] = []  # wrapped line count per entry
+        self._starts: list[int] = []  # first line of each entry
+        self._total = 0
+        self._width = 0  # width the counts were computed for
+        self._by_id: dict[str, int] = {}
+        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(1024)
+
+    # -- public API ---------------------------------------------------------------
+    @property
+    def entries(self) -> list[Entry]:
+        return self._entries
+
+    @property
+    def line_count(self) -> int:
+        return self._total
+
+    def add_message(
+        self,
+        sender: str,
+        body: str,
+        *,
+        outgoing: bool,
+        timestamp: float | None = None,
+        action: bool = False,
+        state: str = "",
+        message_id: str = "",
+    ) -> None:
+        self.extend(
+            [
+                Entry(
+                    "own" if outgoing else "peer",
+                    clean(body),
+                    self._clock() if timestamp is None else timestamp,
+                    clean(sender, single_line=True),
+                    action,
+                    state if outgoing else "",
+                    message_id,
+                )
+            ]
+        )
+
+    def add_system(self, text: str, level: str = "system", timestamp: float | None = None) -> None:
+        kind = level if level in ("warning", "error") else "system"
+        self.extend([Entry(kind, clean(text), self._clock() if timestamp is None else timestamp)])
+
+    def add_separator(self, label: str) -> None:
+        self.extend([Entry("separator", clean(label, single_line=True))])
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        at_end = self.is_vertical_scroll_end or not self._entries
+        width = self._wrap_width()
+        if width != self._width:
+            self._relayout(width)
+        added = 0
+        for entry in entries:
+            entry.fast_width = self._fast_width(entry)
+            index = len(self._entries)
+            self._entries.append(entry)
+            if entry.message_id:
+                self._by_id[entry.message_id] = index
+            count = self._count_lines(index, width)
+            self._counts.append(count)
+            self._starts.append(self._total)
+            self._total += count
+            added += 1
+        if not added:
+            return
+        self.virtual_size = Size(width, self._total)
+        if at_end and not self.is_vertical_scrollbar_grabbed:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.unseen += added
+        self.refresh()
+
+    def set_state(self, message_id: str, state: str) -> bool:
+        """Update an outgoing message's delivery mark; False if the id is unknown."""
+        index = self._by_id.get(message_id)
+        if index is None:
+            return False
+        entry = self._entries[index]
+        if entry.state == state or (entry.state == "delivered" and state == "sent"):
+            return True
+        entry.state = state
+        self._cache.discard((index, self._width))
+        self.refresh()
+        return True
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._counts.clear()
+        self._starts.clear()
+        self._by_id.clear()
+        self._cache.clear()
+        self._total = 0
+        self.unseen = 0
+        self.virtual_size = Size(self._wrap_width(), 0)
+        self.scroll_to(0, 0, animate=False)
+        self.refresh()
+
+    def rendered_lines(self) -> list[str]:
+        """Plain text of every wrapped line (for tests and copying)."""
+        width = self._wrap_width()
+        return [
+            strip.text
+            for index in range(len(self._entries))
+            for strip in self._strips(index, width)
+        ]
+
+    # -- scrolling ------------------------------------------------------------------
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.is_vertical_scroll_end:
+            self.unseen = 0
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
+    # -- layout ---------------------------------------------------------------------
+    def _wrap_width(self) -> int:
+        width = self.scrollable_content_region.width if self.is_mounted else 0
+        return max(width, 20)
+
+    def on_resize(self) -> None:
+        width = self._wrap_width()
+        if width != self._width:
+            self._relayout(width)
+
+    def _relayout(self, width: int) -> None:
+        at_end = self.is_vertical_scroll_end
+        self._width = width
+        self._cache.clear()
+        self._counts = [self._count_lines(i, width) for i in range(len(self._entries))]
+        self._starts = [0, *accumulate(self._counts)][:-1] if self._counts else []
+        self._total = sum(self._counts)
+        self.virtual_size = Size(width, self._total)
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def _fast_width(self, entry: Entry) -> int | None:
+        if "\n" in entry.body or not (entry.body.isascii() and entry.sender.isascii()):
+            return None
+        return len(self._prefix(entry)) + len(entry.body)
+
+    def _count_lines(self, index: int, width: int) -> int:
+        fast = self._entries[index].fast_width
+        if fast is not None and fast <= width:
+            return 1
+        return len(self._strips(index, width))
+
+    # -- rendering ------------------------------------------------------------------
+    def _prefix(self, entry: Entry) -> str:
+        stamp = time.strftime("%H:%M ", time.localtime(entry.timestamp)) if entry.timestamp else ""
+        if entry.kind in ("own", "peer"):
+            mark = MARKS.get(entry.state, "  ") if entry.kind == "own" else "  "
+            if entry.action:
+                return f"{stamp}{mark} * {entry.sender} "
+            return f"{stamp}{mark} {entry.sender}: "
+        if entry.kind == "separator":
+            return ""
+        return f"{stamp}-- "
+
+    def _to_text(self, entry: Entry) -> Text:
+        style = self.get_component_rich_style
+        if entry.kind == "separator":
+            label = f" {entry.body} "
+            side = max(2, (self._width - len(label)) // 2)
+            return Text(
+                "─" * side + label + "─" * side,
+                style=style("message-log--separator"),
+                no_wrap=True,
+                overflow="crop",
+            )
+        text = Text(overflow="fold")
+        stamp = time.strftime("%H:%M ", time.localtime(entry.timestamp)) if entry.timestamp else ""
+        text.append(stamp, style("message-log--timestamp"))
+        if entry.kind in ("own", "peer"):
+            colour = style(f"message-log--{entry.kind}")
+            if entry.kind == "own":
+                mark_style = (
+                    "message-log--failed" if entry.state == "failed" else "message-log--mark"
+                )
+                text.append(MARKS.get(entry.state, "  "), style(mark_style))
+            else:
+                text.append("  ")
+            if entry.action:
+                text.append(f" * {entry.sender} ", colour)
+                text.append(entry.body, colour)
+            else:
+                text.append(f" {entry.sender}: ", colour + Style(bold=True))
+                text.append(entry.body, colour)
+        else:
+            text.append("-- " + entry.body, style(f"message-log--{entry.kind}"))
+        return text
+
+    def _strips(self, index: int, width: int) -> list[Strip]:
+        key = (index, width)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        console = self.app.console
+        lines = self._to_text(self._entries[index]).wrap(console, width)
+        strips = [Strip(line.render(console), line.cell_len) for line in lines] or [Strip.blank(0)]
+        self._cache[key] = strips
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        line_no = scroll_y + y
+        base = self.rich_style
+        if line_no >= self._total or not self._entries:
+            return Strip.blank(width, base)
+        index = bisect_right(self._starts, line_no) - 1
+        strips = self._strips(index, self._width or self._wrap_width())
+        offset = min(line_no - self._starts[index], len(strips) - 1)
+        strip = strips[offset].apply_style(base).crop_extend(scroll_x, scroll_x + width, base)
+        return strip.apply_offsets(scroll_x, line_no)

@@ -1,0 +1,193 @@
+"""An in-memory stand-in for `SessionAPI`: records what the UI asks and lets tests emit events.
+
+Also used by `benchmarks/ui.py` and `benchmarks/screenshots.py` (imported by path).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from p2pchat.session.events import (
+    ChatMessage,
+    Connected,
+    Event,
+    MessageSent,
+    NickChanged,
+    PeerInfo,
+    TransferInfo,
+    TransferUpdated,
+)
+from p2pchat.settings import Settings
+
+FIXED_TIME = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+
+ALICE_FINGERPRINT = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"
+BOB = PeerInfo(
+    nickname="bob",
+    address="127.0.0.1:40123",
+    fingerprint="NBSWY3DPEB3W64TMMQQQ2LKNNWG23TPO",
+    short_fingerprint="NBSW-Y3DP",
+    encrypted=True,
+    verified=False,
+    known=True,
+)
+
+
+class FakeSession:
+    def __init__(
+        self, settings: Settings | None = None, *, clock: Callable[[], float] = lambda: FIXED_TIME
+    ) -> None:
+        self.settings = settings or Settings(nickname="alice")
+        self.on_event: Callable[[Event], None] | None = None
+        self.calls: list[tuple] = []  # (method name, *arguments)
+        self.clock = clock
+        self._nickname = self.settings.nickname
+        self._peer: PeerInfo | None = None
+        self._state = "idle"
+        self._listening_port: int | None = None
+        self._rtt_ms: float | None = None
+        self._transfers: dict[int, TransferInfo] = {}
+        self._ids = itertools.count(1)
+        self._transfer_ids = itertools.count(1)
+        self.short_code_value = "apple river seven"
+        self.fail_offer: Exception | None = None
+
+    # -- state -------------------------------------------------------------------
+    @property
+    def nickname(self) -> str:
+        return self._nickname
+
+    @property
+    def listening_port(self) -> int | None:
+        return self._listening_port
+
+    @property
+    def peer(self) -> PeerInfo | None:
+        return self._peer
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def rtt_ms(self) -> float | None:
+        return self._rtt_ms
+
+    @property
+    def own_fingerprint(self) -> str:
+        return ALICE_FINGERPRINT
+
+    @property
+    def short_code(self) -> str:
+        return self.short_code_value if self._peer and self._peer.encrypted else ""
+
+    @property
+    def transfers(self) -> list[TransferInfo]:
+        return list(self._transfers.values())
+
+    def info(self) -> dict[str, str]:
+        self.calls.append(("info",))
+        return {"cipher": "TLS_AES_256_GCM_SHA384", "your fingerprint": ALICE_FINGERPRINT}
+
+    # -- test helpers -----------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        if isinstance(event, TransferUpdated) or hasattr(event, "transfer"):
+            info = event.transfer  # type: ignore[attr-defined]
+            self._transfers[info.id] = info
+        if isinstance(event, Connected):
+            self._peer = event.peer
+            self._state = "connected"
+        assert self.on_event is not None, "the app has not registered its callback"
+        self.on_event(event)
+
+    def set_state(
+        self, state: str, *, peer: PeerInfo | None = None, rtt_ms: float | None = None
+    ) -> None:
+        self._state = state
+        self._peer = peer
+        self._rtt_ms = rtt_ms
+
+    def connect_bob(self, peer: PeerInfo = BOB) -> None:
+        self.emit(Connected(peer))
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        self.calls.append(("start",))
+        self._state = "listening"
+        self._listening_port = self.settings.port
+
+    async def connect(self, address: str) -> None:
+        self.calls.append(("connect", address))
+        if ":" not in address:
+            raise ValueError(f"{address!r} is not HOST:PORT")
+        self._state = "dialing"
+
+    async def quit(self, reason: str = "quit") -> None:
+        self.calls.append(("quit", reason))
+        self._state = "stopped"
+
+    # -- chat ---------------------------------------------------------------------------
+    def send_text(self, body: str, *, action: bool = False) -> str:
+        self.calls.append(("send_text", body, action))
+        message_id = f"m{next(self._ids)}"
+        state = "sent" if self._peer else "pending"
+        message = ChatMessage(message_id, self._nickname, body, self.clock(), True, action, state)
+        if self.on_event:
+            self.on_event(MessageSent(message))
+        return message_id
+
+    def change_nick(self, nickname: str) -> None:
+        self.calls.append(("change_nick", nickname))
+        if not nickname or len(nickname) > 32 or any(not c.isprintable() for c in nickname):
+            raise ValueError("a nickname is 1 to 32 printable characters")
+        old, self._nickname = self._nickname, nickname
+        if self.on_event:
+            self.on_event(NickChanged(old, nickname, by_peer=False))
+
+    def ping(self) -> None:
+        self.calls.append(("ping",))
+
+    def verify_peer(self) -> None:
+        self.calls.append(("verify_peer",))
+        if self._peer:
+            self._peer = replace(self._peer, verified=True)
+
+    def answer_identity(self, accept: bool) -> None:
+        self.calls.append(("answer_identity", accept))
+
+    # -- files ----------------------------------------------------------------------------
+    async def offer_files(self, paths: list[Path]) -> list[int]:
+        self.calls.append(("offer_files", list(paths)))
+        if self.fail_offer:
+            raise self.fail_offer
+        ids = []
+        for path in paths:
+            info = TransferInfo(
+                next(self._transfer_ids), path.name, 1000, "send", "waiting", path=path
+            )
+            self._transfers[info.id] = info
+            ids.append(info.id)
+        return ids
+
+    def _known(self, transfer_id: int) -> TransferInfo:
+        if transfer_id not in self._transfers:
+            raise KeyError(f"no transfer #{transfer_id}")
+        return self._transfers[transfer_id]
+
+    def accept(self, transfer_id: int, save_as: Path | None = None) -> None:
+        self.calls.append(("accept", transfer_id, save_as))
+        info = self._known(transfer_id)
+        self._transfers[transfer_id] = replace(info, state="active")
+
+    def decline(self, transfer_id: int, reason: str = "declined") -> None:
+        self.calls.append(("decline", transfer_id))
+        info = self._known(transfer_id)
+        self._transfers[transfer_id] = replace(info, state="declined")
+
+    def cancel(self, transfer_id: int) -> None:
+        self.calls.append(("cancel", transfer_id))
+        info = self._known(transfer_id)
+        self._transfers[transfer_id] = replace(info, state="cancelled")
