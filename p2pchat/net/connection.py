@@ -1,0 +1,216 @@
+"""A framed connection over an asyncio transport (plain TCP or TLS).
+
+Reading uses a `BufferedProtocol` so large file chunks land in one preallocated
+buffer instead of a fresh `bytes` per read. Received frames queue up for the
+owner's `recv()`; when more than `RECV_HIGH` bytes wait unread, the transport
+stops reading, so a slow consumer bounds memory instead of growing it.
+
+Writing has two lanes: `send()` writes a control/chat frame at once, while
+`send_chunk()` waits until the transport's buffer is below its high-water mark.
+Bulk data therefore never queues more than about `WRITE_HIGH` bytes ahead of a
+chat message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import ssl
+
+from p2pchat.protocol import MAGIC, Decoder, FileChunk, ProtocolError, encode, encode_chunk_header
+
+READ_BUFFER = 256 * 1024
+RECV_HIGH = 8 * 1024 * 1024
+RECV_LOW = 2 * 1024 * 1024
+WRITE_HIGH = 512 * 1024
+WRITE_LOW = 128 * 1024
+
+
+class ConnectionClosed(Exception):
+    """The connection ended; `reason` says why in words a user understands."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FrameProtocol(asyncio.BufferedProtocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.decoder = Decoder(expect_magic=True)
+        self._buffer = bytearray(READ_BUFFER)
+        self._view = memoryview(self._buffer)
+        self._frames: collections.deque = collections.deque()
+        self._queued_bytes = 0
+        self._reading_paused = False
+        self._waiter: asyncio.Future | None = None
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.error: Exception | None = None
+
+    # -- asyncio callbacks -------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        try:
+            self.decoder.receive_data(self._view[:nbytes])
+            for frame in self.decoder:
+                self._frames.append(frame)
+                if isinstance(frame, FileChunk):
+                    self._queued_bytes += len(frame.data)
+        except ProtocolError as exc:
+            self._fail(exc)
+            return
+        if self._queued_bytes > RECV_HIGH and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self):
+        self._finish(ConnectionClosed("the peer closed the connection"))
+        return False  # close our side too
+
+    def connection_lost(self, exc) -> None:
+        if exc is None:
+            reason = ConnectionClosed("the connection was closed")
+        elif isinstance(exc, ssl.SSLError):
+            reason = ConnectionClosed(f"TLS error: {exc.reason or exc}")
+        else:
+            reason = ConnectionClosed(f"connection lost: {exc.strerror or exc}" if isinstance(exc, OSError) else f"connection lost: {exc}")
+        self._finish(reason)
+        self._can_write.set()
+
+    def pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._can_write.set()
+
+    # -- internals ---------------------------------------------------------------
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _fail(self, exc: Exception) -> None:
+        self._finish(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _finish(self, exc: Exception) -> None:
+        if self.error is None:
+            self.error = exc
+        if not self.closed.done():
+            self.closed.set_result(exc)
+        self._wake()
+
+    async def recv(self):
+        while not self._frames:
+            if self.error is not None:
+                raise self.error
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        frame = self._frames.popleft()
+        if isinstance(frame, FileChunk):
+            self._queued_bytes -= len(frame.data)
+            if self._reading_paused and self._queued_bytes < RECV_LOW:
+                self._reading_paused = False
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.resume_reading()
+        return frame
+
+
+class Connection:
+    """What the session holds: frames in, frames out, and a way to close."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: FrameProtocol, *, dialed: bool) -> None:
+        self.transport = transport
+        self.protocol = protocol
+        self.dialed = dialed
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        host, port = peer[0], peer[1]
+        if host.startswith("::ffff:"):
+            host = host[7:]
+        self.peer_host = host
+        self.peer_port = port
+        self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+        self.bytes_sent = 0
+
+    @property
+    def peer_address(self) -> str:
+        host = f"[{self.peer_host}]" if ":" in self.peer_host else self.peer_host
+        return f"{host}:{self.peer_port}"
+
+    @property
+    def encrypted(self) -> bool:
+        return self.ssl_object is not None
+
+    @property
+    def is_closing(self) -> bool:
+        return self.transport.is_closing() or self.protocol.error is not None
+
+    def send_magic(self) -> None:
+        self.transport.write(MAGIC)
+
+    def send(self, frame) -> None:
+        """Queue a control or chat frame ahead of any bulk data still to come."""
+        if self.transport.is_closing():
+            raise ConnectionClosed("the connection is closed")
+        data = encode(frame)
+        self.bytes_sent += len(data)
+        self.transport.write(data)
+
+    async def send_chunk(self, tid: int, offset: int, data) -> None:
+        """Write a file chunk once the transport has room (bounded bytes in flight)."""
+        protocol = self.protocol
+        while not protocol._can_write.is_set():
+            await protocol._can_write.wait()
+        if self.is_closing:
+            raise protocol.error or ConnectionClosed("the connection is closed")
+        self.transport.writelines((encode_chunk_header(tid, offset, len(data)), data))
+        self.bytes_sent += len(data)
+
+    async def wait_writable(self) -> None:
+        await self.protocol._can_write.wait()
+
+    async def recv(self):
+        return await self.protocol.recv()
+
+    def close(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+        self.protocol._finish(ConnectionClosed("closed by us"))
+
+    def abort(self) -> None:
+        self.transport.abort()
+        self.protocol._finish(ConnectionClosed("closed by us"))
+
+    async def wait_closed(self, timeout: float = 2.0) -> None:
+        try:
+            await asyncio.wait_for(asyncio.shield(self.protocol.closed), timeout)
+        except asyncio.TimeoutError:
+            self.transport.abort()
+
+    async def flush_and_close(self, timeout: float = 2.0) -> None:
+        """Close after the transport has written what it holds (a goodbye frame)."""
+        if not self.transport.is_closing():
+            self.transport.close()  # close() flushes the write buffer first
+        try:
+            await asyncio.wait_for(asyncio.shield(self.protocol.closed), timeout)
+        except asyncio.TimeoutError:
+            self.transport.abort()

@@ -1,0 +1,206 @@
+"""Listening socket and dialer, both yielding `Connection`s.
+
+The listener peeks at the first bytes of every accepted socket before choosing
+TLS or plain: a TLS listener that meets a plain p2pchat peer (and the other way
+round) answers with a plain `ERROR` frame saying what the mismatch is, instead
+of a cryptic handshake failure, and never falls back to plain text itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+
+from loguru import logger
+
+from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
+from p2pchat.protocol import MAGIC, Error, encode
+
+PEEK_TIMEOUT = 10.0
+
+TLS_REQUIRED = (
+    "this peer uses TLS and will not talk unencrypted; remove --no-tls (tls = false) on your side"
+)
+TLS_UNEXPECTED = (
+    "this peer runs without TLS (--no-tls); both sides must use the same setting: "
+    "use --no-tls on your side too, or remove it on the peer's"
+)
+
+
+class PortInUse(Exception):
+    pass
+
+
+def _looks_like_tls(first: bytes) -> bool:
+    return len(first) >= 2 and first[0] == 0x16 and first[1] == 0x03
+
+
+def open_listening_socket(bind: str, port: int) -> socket.socket:
+    """Bind (dual-stack where possible); raise PortInUse for EADDRINUSE."""
+    infos = socket.getaddrinfo(bind or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    last_error: OSError | None = None
+    for family, socktype, proto, _, addr in infos:
+        sock = socket.socket(family, socktype, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                try:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                except OSError:
+                    pass
+            sock.bind(addr)
+            sock.listen(64)
+            sock.setblocking(False)
+            return sock
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(str(port)) from exc
+            last_error = exc
+    raise last_error or OSError(f"cannot listen on {bind}:{port}")
+
+
+async def _wait_readable(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: fut.done() or fut.set_result(None))
+    try:
+        await fut
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+async def _peek(sock: socket.socket, n: int) -> bytes:
+    """The first n bytes the client sent, left in the socket for whoever reads next."""
+    while True:
+        await _wait_readable(sock)
+        data = sock.recv(n, socket.MSG_PEEK)
+        if len(data) >= n or not data:
+            return data
+        await asyncio.sleep(0.01)
+
+
+def _send_plain_error(sock: socket.socket, code: str, message: str) -> None:
+    try:
+        sock.setblocking(True)
+        sock.settimeout(1.0)
+        sock.sendall(MAGIC + encode(Error(code, message)))
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+class Listener:
+    """Accepts connections and hands each finished transport to `on_connection`."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        ssl_context: ssl.SSLContext | None,
+        on_connection: Callable[[Connection], Awaitable[None]],
+        on_mismatch: Callable[[str, str], None],
+    ) -> None:
+        self.sock = sock
+        self.ssl_context = ssl_context
+        self.on_connection = on_connection
+        self.on_mismatch = on_mismatch  # (peer address, explanation)
+        self._task: asyncio.Task | None = None
+        self._children: set[asyncio.Task] = set()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._accept_loop(), name="p2pchat-accept")
+
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                client, addr = await loop.sock_accept(self.sock)
+            except asyncio.CancelledError:
+                raise
+            except OSError as exc:  # EMFILE and friends: keep listening
+                logger.warning("accept failed: {}", exc)
+                await asyncio.sleep(0.1)
+                continue
+            task = asyncio.create_task(self._admit(client, addr))
+            self._children.add(task)
+            task.add_done_callback(self._children.discard)
+
+    async def _admit(self, client: socket.socket, addr) -> None:
+        address = f"{addr[0]}:{addr[1]}"
+        try:
+            first = await asyncio.wait_for(_peek(client, 4), PEEK_TIMEOUT)
+        except (asyncio.TimeoutError, OSError):
+            client.close()
+            logger.info("dropped {}: nothing received", address)
+            return
+        if not first:
+            client.close()
+            return
+        is_tls = _looks_like_tls(first)
+        if self.ssl_context is not None and first == MAGIC:
+            self.on_mismatch(address, "a peer tried to connect without TLS (it runs with --no-tls); refused")
+            _send_plain_error(client, "tls_required", TLS_REQUIRED)
+            return
+        if self.ssl_context is None and is_tls:
+            self.on_mismatch(address, "a peer tried to connect with TLS, but you run with --no-tls; refused")
+            _send_plain_error(client, "tls_unexpected", TLS_UNEXPECTED)
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            transport, protocol = await loop.connect_accepted_socket(
+                FrameProtocol, client, ssl=self.ssl_context,
+                ssl_handshake_timeout=PEEK_TIMEOUT if self.ssl_context else None,
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
+            logger.info("TLS handshake with {} failed: {}", address, exc)
+            client.close()
+            return
+        await self.on_connection(Connection(transport, protocol, dialed=False))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        for task in list(self._children):
+            task.cancel()
+        self.sock.close()
+
+
+def describe_dial_error(exc: BaseException, address: str) -> str:
+    if isinstance(exc, ssl.SSLError):
+        text = f"{exc.reason or exc}".upper()
+        if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text:
+            return f"{address} answered without TLS: {TLS_UNEXPECTED}"
+        return f"TLS handshake with {address} failed: {exc.reason or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nobody is listening at {address} yet"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {address}: {exc.strerror}"
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"{address} did not answer in time"
+    if isinstance(exc, ConnectionClosed):
+        return f"{address}: {exc.reason}"
+    if isinstance(exc, OSError):
+        return f"cannot reach {address}: {exc.strerror or exc}"
+    return f"cannot reach {address}: {exc}"
+
+
+async def dial(host: str, port: int, ssl_context: ssl.SSLContext | None, timeout: float = 10.0) -> Connection:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await asyncio.wait_for(
+        loop.create_connection(
+            FrameProtocol, host, port, ssl=ssl_context,
+            server_hostname="p2pchat" if ssl_context else None,
+            ssl_handshake_timeout=timeout if ssl_context else None,
+        ),
+        timeout,
+    )
+    return Connection(transport, protocol, dialed=True)

@@ -1,0 +1,659 @@
+"""The session: the one service a front end talks to.
+
+It owns the listener and the dialer, runs the handshake on every connection,
+keeps exactly one live connection to one peer, and turns frames into events.
+Chat delivery is exactly-once: every outgoing message stays in `_unacked` until
+the peer acknowledges it and is re-sent, in order, after a reconnect; incoming
+ids already seen are acknowledged again but not shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from loguru import logger
+
+from p2pchat.net.address import PeerAddress, parse_address
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.listener import Listener, PortInUse, describe_dial_error, dial, open_listening_socket
+from p2pchat.paths import Paths, get_paths
+from p2pchat.protocol import (
+    MAX_TEXT_BYTES,
+    PROTOCOL_VERSION,
+    Ack,
+    Busy,
+    Bye,
+    Error,
+    FileChunk,
+    Heartbeat,
+    Hello,
+    Nick,
+    Ping,
+    Pong,
+    ProtocolError,
+    Ready,
+    Text,
+    is_decider,
+    new_message_id,
+    new_session_id,
+    validate_nickname,
+)
+from p2pchat.session.events import (
+    ChatMessage,
+    Connected,
+    Dialing,
+    Disconnected,
+    Event,
+    HistoryLoaded,
+    Listening,
+    MessageDelivered,
+    MessageReceived,
+    MessageSent,
+    NickChanged,
+    Notice,
+    PeerInfo,
+    Reconnecting,
+    RttMeasured,
+    Stopped,
+)
+from p2pchat.session.trust import PeerRefused, Trust
+from p2pchat.settings import Settings
+
+HELLO_TIMEOUT = 10.0  # a connection must say HELLO within this
+READY_TIMEOUT = 120.0  # ...and be accepted within this (a person may be asked)
+CAPS = ["acks", "files", "resume"]
+
+
+class StartError(Exception):
+    """The session could not start (port in use, bad identity...): one line for the user."""
+
+
+class _Handshake:
+    """What one connection learned before it became the session (or was dropped)."""
+
+    def __init__(self, conn: Connection, hello: Hello, peer_id: str) -> None:
+        self.conn = conn
+        self.hello = hello
+        self.peer_id = peer_id
+
+
+class Session:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        paths: Paths | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        interactive: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.paths = paths or get_paths()
+        self.on_event = on_event
+        self.interactive = interactive  # the front end answers IdentityPrompt events
+        self.clock = clock
+        self._nickname = validate_nickname(settings.nickname)
+        self._state = "idle"
+        self._listener: Listener | None = None
+        self._conn: Connection | None = None
+        self._peer: PeerInfo | None = None
+        self._peer_id: str | None = None
+        self._last_peer_id: str | None = None
+        self._session_id: str | None = None
+        self._claimed: dict[str, asyncio.Future] = {}  # peer id -> decider's choice in progress
+        self._dial_target: PeerAddress | None = None
+        self._dial_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._conn_tasks: list[asyncio.Task] = []
+        self._unacked: OrderedDict[str, Text] = OrderedDict()
+        self._seen: set[str] = set()
+        self._rtt_ms: float | None = None
+        self._stopped = False
+        self._peer_quit = False
+        self._history_shown: set[str] = set()
+        self.trust = Trust(self)
+        from p2pchat.session.transfers import Transfers  # late: it imports events from here
+
+        self.transfers_engine = Transfers(self)
+
+    # -- read-only state ---------------------------------------------------------
+    @property
+    def nickname(self) -> str:
+        return self._nickname
+
+    @property
+    def listening_port(self) -> int | None:
+        return self._listener.port if self._listener else None
+
+    @property
+    def peer(self) -> PeerInfo | None:
+        return self._peer if self._conn is not None else None
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def rtt_ms(self) -> float | None:
+        return self._rtt_ms
+
+    @property
+    def own_fingerprint(self) -> str:
+        return self.trust.own_id
+
+    @property
+    def short_code(self) -> str:
+        return self.trust.short_code(self._peer_id) if self._conn is not None else ""
+
+    @property
+    def transfers(self):
+        return self.transfers_engine.infos()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def unacked_count(self) -> int:
+        return len(self._unacked)
+
+    def info(self) -> dict[str, str]:
+        lines = {
+            "you": f"{self._nickname} ({self.trust.describe_own()})",
+            "listening": f"port {self.listening_port}" if self._listener else "not listening",
+            "state": self._state,
+            "log file": str(self.paths.log_file),
+        }
+        if self._conn is not None and self._peer is not None:
+            lines["peer"] = f"{self._peer.nickname} at {self._peer.address}"
+            lines.update(self.trust.describe_connection(self._conn, self._peer_id))
+            if self._rtt_ms is not None:
+                lines["round trip"] = f"{self._rtt_ms:.1f} ms"
+        return lines
+
+    # -- events ------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception("front end failed to handle {}", type(event).__name__)
+
+    def notice(self, text: str, level: str = "info") -> None:
+        logger.log("WARNING" if level != "info" else "INFO", text)
+        self.emit(Notice(text, level))
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            logger.opt(exception=exc).error("task {} failed", task.get_name())
+            self.notice(f"internal error in {task.get_name()}: {exc}", "error")
+
+    # -- lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        try:
+            self.trust.load()
+        except Exception as exc:  # unreadable key, bad permissions, corrupt known peers
+            raise StartError(str(exc)) from exc
+        self._open_history()
+        self._listen()
+        if self.settings.connect:
+            await self.connect(self.settings.connect)
+
+    def _open_history(self) -> None:
+        from p2pchat.history import History, HistoryError
+
+        if not self.settings.save_history:
+            self.history = History.memory()
+            return
+        try:
+            self.history = History.open(self.paths.history_file)
+        except HistoryError as exc:
+            self.history = History.memory()
+            self.notice(f"history is off for this run: {exc}", "warning")
+
+    def _listen(self) -> None:
+        settings = self.settings
+        note = ""
+        try:
+            sock = open_listening_socket(settings.bind, settings.port)
+        except PortInUse:
+            if settings.port_explicit:
+                raise StartError(
+                    f"port {settings.port} is already in use (is another p2pchat running?); "
+                    "choose another with --port N, or --port 0 for any free port"
+                ) from None
+            sock = open_listening_socket(settings.bind, 0)
+            note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"
+        except OSError as exc:
+            raise StartError(f"cannot listen on {settings.bind}:{settings.port}: {exc.strerror or exc}") from None
+        self._listener = Listener(
+            sock, self.trust.server_context(), self._on_inbound,
+            lambda address, text: self.notice(f"{address}: {text}", "warning"),
+        )
+        self._listener.start()
+        self._state = "listening"
+        self.emit(Listening(settings.bind, self._listener.port, note))
+        if note:
+            self.notice(note, "warning")
+
+    async def connect(self, address: str) -> None:
+        """Dial `address` (retrying until it answers) while still listening."""
+        target = parse_address(address)
+        self._dial_target = target
+        if self._dial_task is not None:
+            self._dial_task.cancel()
+        self._dial_task = self._spawn(self._dial_loop(target), "dialer")
+
+    async def quit(self, reason: str = "quit") -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._state = "stopped"
+        if self._dial_task is not None:
+            self._dial_task.cancel()
+        conn = self._conn
+        if conn is not None:
+            await self.transfers_engine.shutdown(keep_parts=True)
+            with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+                conn.send(Bye(reason))
+            await conn.flush_and_close()
+        if self._listener is not None:
+            await self._listener.close()
+        for task in list(self._tasks) + self._conn_tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.gather(*self._tasks, *self._conn_tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            self.history.close()
+        self.emit(Stopped(reason))
+
+    async def wait_delivered(self, timeout: float) -> bool:
+        """Wait until every sent message is acknowledged; False on timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._unacked or self.transfers_engine.busy():
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    # -- dialing -----------------------------------------------------------------
+    async def _dial_loop(self, target: PeerAddress, first_delay: float = 0.0) -> None:
+        attempt = 0
+        delay = first_delay
+        cap = max(1.0, float(self.settings.reconnect))
+        while not self._stopped:
+            if delay:
+                await asyncio.sleep(delay)
+            if self._conn is not None:
+                return  # the peer reached us first
+            attempt += 1
+            self._state = "dialing" if self._last_peer_id is None else "reconnecting"
+            self.emit(Dialing(str(target), attempt))
+            try:
+                conn = await dial(target.host, target.port, self.trust.client_context(), HELLO_TIMEOUT)
+            except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
+                reason = describe_dial_error(exc, str(target))
+            else:
+                try:
+                    await self._handshake(conn, expected=target.fingerprint)
+                except PeerRefused as exc:
+                    self.notice(str(exc), "error")
+                    if exc.final:
+                        self._state = "listening"
+                        return
+                    reason = str(exc)
+                except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
+                    reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
+                    conn.abort()
+                if self._conn is not None:
+                    return
+            delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
+            logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
+            self._state = "dialing" if self._last_peer_id is None else "reconnecting"
+            self.emit(Dialing(str(target), attempt, retry_in=delay, reason=reason))
+            if self._last_peer_id is not None:
+                self.emit(Reconnecting(delay, attempt))
+
+    # -- handshake -----------------------------------------------------------------
+    async def _on_inbound(self, conn: Connection) -> None:
+        if self._stopped:
+            conn.abort()
+            return
+        try:
+            await self._handshake(conn, expected=None)
+        except PeerRefused as exc:
+            self.notice(str(exc), "error")
+        except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
+            logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
+            conn.abort()
+
+    async def _recv_handshake_frame(self, conn: Connection, timeout: float):
+        frame = await asyncio.wait_for(conn.recv(), timeout)
+        if isinstance(frame, Busy):
+            raise PeerRefused(f"{conn.peer_address} is already in a chat ({frame.reason})", final=True)
+        if isinstance(frame, Bye):
+            raise ConnectionClosed(f"the peer closed the connection ({frame.reason})")
+        if isinstance(frame, Error):
+            final = frame.code in ("tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch")
+            raise PeerRefused(f"{conn.peer_address} refused the connection: {frame.message}", final=final)
+        return frame
+
+    def _fail(self, conn: Connection, code: str, message: str) -> None:
+        with contextlib.suppress(Exception):
+            conn.send(Error(code, message))
+        conn.close()
+
+    async def _handshake(self, conn: Connection, expected: str | None) -> None:
+        """Run the handshake on a fresh connection; on success it becomes the session."""
+        conn.send_magic()
+        hello_out = Hello(PROTOCOL_VERSION, self._nickname, self.trust.own_id, CAPS, self._session_id)
+        try:
+            self.trust.check_expected(conn, expected)
+            conn.send(hello_out)
+            hello = await self._recv_handshake_frame(conn, HELLO_TIMEOUT)
+        except ProtocolError as exc:
+            self._fail(conn, exc.code, exc.message)
+            raise
+        except PeerRefused:
+            conn.abort()
+            raise
+        if not isinstance(hello, Hello):
+            self._fail(conn, "unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
+            raise ProtocolError("unexpected_frame", "peer did not start with HELLO")
+        if hello.version != PROTOCOL_VERSION:
+            message = f"incompatible protocol version: peer speaks {hello.version}, we speak {PROTOCOL_VERSION}"
+            self._fail(conn, "incompatible_version", message)
+            raise PeerRefused(f"{conn.peer_address}: {message}", final=True)
+        peer_id = self.trust.peer_id(conn, hello)
+        if peer_id == self.trust.own_id:
+            conn.send(Bye("connected to itself"))
+            conn.close()
+            raise PeerRefused("that address is this very instance", final=True)
+        # Someone else already has us: tell the newcomer, leave the chat alone.
+        busy_with = self._peer_id if self._conn is not None else next(iter(self._claimed), None)
+        if busy_with is not None and busy_with != peer_id:
+            conn.send(Busy("already in a chat"))
+            conn.close()
+            self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
+            return
+        await self.trust.approve(conn, hello, peer_id, dialed=conn.dialed)
+        decider = is_decider(self.trust.own_id, peer_id)
+        if decider:
+            session_id = self._decide(conn, hello, peer_id)
+            if session_id is None:
+                conn.send(Bye("duplicate"))
+                await conn.flush_and_close()
+                return
+        else:
+            conn.send(Ready(None))
+        claim = self._claimed.setdefault(peer_id, asyncio.get_running_loop().create_future())
+        try:
+            ready = await self._recv_handshake_frame(conn, READY_TIMEOUT)
+            if not isinstance(ready, Ready):
+                self._fail(conn, "unexpected_frame", f"expected READY, got {type(ready).__name__}")
+                raise ProtocolError("unexpected_frame", "peer did not send READY")
+            if not decider:
+                if not ready.session:
+                    self._fail(conn, "bad_frame", "the deciding side must name a session")
+                    raise ProtocolError("bad_frame", "READY without session from the decider")
+                session_id = ready.session
+        finally:
+            if self._claimed.get(peer_id) is claim:
+                del self._claimed[peer_id]
+        self._activate(conn, hello, peer_id, session_id)
+
+    def _decide(self, conn: Connection, hello: Hello, peer_id: str) -> str | None:
+        """As decider: the session id to use on this connection, or None if it is a duplicate."""
+        if self._conn is not None and self._peer_id == peer_id:
+            if hello.session and hello.session == self._session_id:
+                return self._session_id  # the peer lost the old connection: move over
+            return None
+        if peer_id in self._claimed:
+            return None  # another connection from this peer is already being set up
+        self._claimed[peer_id] = asyncio.get_running_loop().create_future()
+        if hello.session and hello.session == self._session_id and peer_id == self._last_peer_id:
+            session_id = self._session_id
+        else:
+            session_id = new_session_id()
+        conn.send(Ready(session_id))
+        return session_id
+
+    # -- the live session --------------------------------------------------------
+    def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
+        old = self._conn
+        if old is not None and old is not conn:
+            for task in self._conn_tasks:
+                task.cancel()
+            old.abort()
+        resumed = peer_id == self._last_peer_id
+        self._conn = conn
+        self._peer_id = peer_id
+        self._last_peer_id = peer_id
+        self._session_id = session_id
+        self._peer_quit = False
+        self._state = "connected"
+        self._peer = self.trust.peer_info(conn, hello, peer_id)
+        self.trust.remember(self._peer, peer_id)
+        now = asyncio.get_running_loop().time()
+        self._heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
+        self._heartbeat.frame_received(now)
+        self._heartbeat.frame_sent(now)
+        self._conn_tasks = [
+            asyncio.create_task(self._read_loop(conn), name="reader"),
+            asyncio.create_task(self._heartbeat_loop(conn), name="heartbeat"),
+        ]
+        if old is None:
+            self.emit(Connected(self._peer, resumed=resumed))
+            self._show_history(peer_id)
+        self._adopt_queued(peer_id)
+        for frame in self._unacked.values():
+            conn.send(frame)
+        self.transfers_engine.on_connected(conn, peer_id)
+
+    def _show_history(self, peer_id: str) -> None:
+        if peer_id in self._history_shown:
+            return
+        self._history_shown.add(peer_id)
+        stored = self.history.recent(peer_id, limit=50)
+        earlier = tuple(
+            ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)
+            for m in stored if m.id not in self._unacked
+        )
+        if earlier:
+            self.emit(HistoryLoaded(earlier))
+
+    def _adopt_queued(self, peer_id: str) -> None:
+        """Messages queued for this peer in an earlier run go out first, in order."""
+        earlier = [m for m in self.history.pending(peer_id) if m.id not in self._unacked]
+        if not earlier:
+            return
+        merged: OrderedDict[str, Text] = OrderedDict()
+        for m in earlier:
+            merged[m.id] = Text(m.id, m.timestamp, m.body, m.action)
+            self.emit(MessageSent(ChatMessage(m.id, m.sender, m.body, m.timestamp, True, m.action, "pending")))
+        merged.update(self._unacked)
+        self._unacked = merged
+
+    async def _read_loop(self, conn: Connection) -> None:
+        reason, by_peer = "connection lost", False
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                frame = await conn.recv()
+                self._heartbeat.frame_received(loop.time())
+                if isinstance(frame, FileChunk):
+                    await self.transfers_engine.on_chunk(frame)
+                    continue
+                if isinstance(frame, Bye):
+                    reason, by_peer = frame.reason, True
+                    break
+                self._handle(conn, frame)
+        except ConnectionClosed as exc:
+            reason = f"connection lost: {exc.reason}"
+        except ProtocolError as exc:
+            self._fail(conn, exc.code, exc.message)
+            reason = f"connection closed: the peer broke the protocol ({exc.message})"
+        self._lost(conn, reason, by_peer)
+
+    def _handle(self, conn: Connection, frame) -> None:
+        if isinstance(frame, Text):
+            conn.send(Ack(frame.id))
+            if frame.id in self._seen or self.history.seen_incoming(self._peer_id, frame.id):
+                return
+            self._seen.add(frame.id)
+            message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
+            self._store(message)
+            self.emit(MessageReceived(message))
+        elif isinstance(frame, Ack):
+            if self._unacked.pop(frame.id, None) is not None:
+                self.history.set_state(self._peer_id, frame.id, "delivered")
+                self.emit(MessageDelivered(frame.id))
+        elif isinstance(frame, Ping):
+            conn.send(Pong(frame.ts))
+        elif isinstance(frame, Pong):
+            now = asyncio.get_running_loop().time()
+            rtt = self._heartbeat.pong_received(frame.ts, now)
+            self._rtt_ms = rtt * 1000
+            self.emit(RttMeasured(self._rtt_ms))
+        elif isinstance(frame, Nick):
+            old = self._peer.nickname
+            self._peer = _replace(self._peer, nickname=frame.nickname)
+            self.trust.remember(self._peer, self._peer_id)
+            self.emit(NickChanged(old, frame.nickname, by_peer=True))
+        elif isinstance(frame, Error):
+            self.notice(f"the peer reported an error: {frame.message}", "error")
+            conn.close()
+        elif isinstance(frame, (Hello, Ready, Busy)):
+            raise ProtocolError("unexpected_frame", f"{type(frame).__name__} after the handshake")
+        else:
+            self.transfers_engine.on_frame(conn, frame)
+
+    async def _heartbeat_loop(self, conn: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        hb = self._heartbeat
+        while not conn.is_closing:
+            now = loop.time()
+            if hb.expired(now):
+                conn.abort()
+                self._lost(conn, f"connection lost: no heartbeat for {self.settings.heartbeat_timeout:g} s", False)
+                return
+            if hb.ping_due(now):
+                with contextlib.suppress(ConnectionClosed):
+                    conn.send(Ping(now))
+                hb.frame_sent(now)
+            await asyncio.sleep(max(0.01, hb.next_deadline(now) - now))
+
+    def _lost(self, conn: Connection, reason: str, by_peer: bool) -> None:
+        if conn is not self._conn:
+            return
+        conn.abort()
+        for task in self._conn_tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._conn_tasks = []
+        self._conn = None
+        self._peer_id = None
+        nick = self._peer.nickname if self._peer else "peer"
+        self.transfers_engine.on_disconnected()
+        if self._stopped:
+            return
+        quit_by_peer = by_peer and reason == "quit"
+        will_reconnect = self._dial_target is not None and not quit_by_peer
+        text = f"{nick} left ({reason})" if by_peer else reason
+        self._state = "reconnecting" if will_reconnect else "listening"
+        self.emit(Disconnected(text, by_peer=by_peer, will_reconnect=will_reconnect))
+        if will_reconnect:
+            if self._dial_task is not None:
+                self._dial_task.cancel()
+            self._dial_task = self._spawn(self._dial_loop(self._dial_target, first_delay=0.2), "reconnect")
+
+    # -- chat API ------------------------------------------------------------------
+    def send_text(self, body: str, *, action: bool = False) -> str:
+        if not body.strip():
+            raise ValueError("empty message")
+        size = len(body.encode("utf-8"))
+        if size > MAX_TEXT_BYTES:
+            raise ValueError(f"message too long ({size:,} bytes; the limit is {MAX_TEXT_BYTES:,})")
+        frame = Text(new_message_id(), self.clock(), body, action)
+        self._unacked[frame.id] = frame
+        state = "sent" if self._conn is not None else "pending"
+        message = ChatMessage(frame.id, self._nickname, body, frame.ts, True, action, state)
+        self._store(message)
+        if self._conn is not None:
+            with contextlib.suppress(ConnectionClosed):
+                self._conn.send(frame)
+        self.emit(MessageSent(message))
+        return frame.id
+
+    def _store(self, message: ChatMessage) -> None:
+        peer_id = self._peer_id or self._last_peer_id
+        if peer_id is None:
+            return  # nobody to file it under yet; it waits in memory
+        from p2pchat.history import StoredMessage
+
+        self.history.add(peer_id, StoredMessage(
+            message.id, message.sender, message.body, message.timestamp,
+            message.outgoing, message.action, message.state,
+        ))
+
+    def change_nick(self, nickname: str) -> None:
+        nickname = validate_nickname(nickname)
+        old, self._nickname = self._nickname, nickname
+        if self._conn is not None:
+            with contextlib.suppress(ConnectionClosed):
+                self._conn.send(Nick(nickname))
+        self.emit(NickChanged(old, nickname, by_peer=False))
+
+    def ping(self) -> None:
+        if self._conn is None:
+            self.notice("not connected", "warning")
+            return
+        self._conn.send(Ping(asyncio.get_running_loop().time()))
+
+    def verify_peer(self) -> None:
+        self.trust.verify(self._peer_id)
+
+    def answer_identity(self, accept: bool) -> None:
+        self.trust.answer(accept)
+
+    # -- files ---------------------------------------------------------------------
+    async def offer_files(self, paths: list[Path]) -> list[int]:
+        return await self.transfers_engine.offer(paths)
+
+    def accept(self, transfer_id: int, save_as: Path | None = None) -> None:
+        self.transfers_engine.accept(transfer_id, save_as)
+
+    def decline(self, transfer_id: int, reason: str = "declined") -> None:
+        self.transfers_engine.decline(transfer_id, reason)
+
+    def cancel(self, transfer_id: int) -> None:
+        self.transfers_engine.cancel(transfer_id)
+
+    # -- for the engine and trust helpers --------------------------------------------
+    @property
+    def peer_id(self) -> str | None:
+        return self._peer_id
+
+    @property
+    def connection(self) -> Connection | None:
+        return self._conn
+
+
+def _replace(peer: PeerInfo, **changes) -> PeerInfo:
+    from dataclasses import replace
+
+    return replace(peer, **changes)

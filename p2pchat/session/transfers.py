@@ -1,0 +1,437 @@
+"""File transfers on top of the live connection.
+
+Disk work (reading, hashing, writing) runs in one worker thread per transfer, so
+the event loop only moves frames; hashlib and file I/O release the GIL, which lets
+a transfer use the second core. Bytes in flight are bounded on both sides: the
+sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
+the receiver stops reading the socket while more than `WRITE_BACKLOG` bytes wait
+for the disk.
+
+Users see small local ids (1, 2, 3...); the wire uses the sender's random 64-bit tid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.protocol import (
+    FileAccept,
+    FileCancel,
+    FileChunk,
+    FileDecline,
+    FileDone,
+    FileOffer,
+    FileResult,
+    new_transfer_id,
+)
+from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
+from p2pchat.transfer import (
+    CHUNK_SIZE,
+    IncomingFile,
+    OutgoingFile,
+    ProgressMeter,
+    TransferError,
+    expand_send_paths,
+    format_size,
+)
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+WRITE_BACKLOG = 8 * 1024 * 1024
+FINAL_STATES = {"done", "failed", "declined", "cancelled"}
+
+
+class _Transfer:
+    def __init__(self, local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> None:
+        self.local_id = local_id
+        self.tid = tid
+        self.direction = direction
+        self.peer_id = peer_id
+        self.info = TransferInfo(local_id, name, size, direction, "offered")
+        self.meter: ProgressMeter | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"transfer-{local_id}")
+        self.task: asyncio.Task | None = None
+        self.outgoing: OutgoingFile | None = None
+        self.incoming: IncomingFile | None = None
+        self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
+        self.pending_bytes = 0
+        self.expected = 0  # incoming: offset of the next chunk
+
+    @property
+    def final(self) -> bool:
+        return self.info.state in FINAL_STATES
+
+    async def run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+
+class Transfers:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._ids = itertools.count(1)
+        self._by_local: dict[int, _Transfer] = {}
+        self._outgoing: dict[int, _Transfer] = {}  # by tid
+        self._incoming: dict[int, _Transfer] = {}  # by tid
+
+    # -- queries ---------------------------------------------------------------------
+    def infos(self) -> list[TransferInfo]:
+        return [t.info for t in self._by_local.values()]
+
+    def busy(self) -> bool:
+        return any(not t.final for t in self._by_local.values())
+
+    def _get(self, local_id: int) -> _Transfer:
+        transfer = self._by_local.get(local_id)
+        if transfer is None:
+            raise ValueError(f"no transfer #{local_id} (see /transfers)")
+        return transfer
+
+    # -- state changes ---------------------------------------------------------------
+    def _update(self, t: _Transfer, **changes) -> None:
+        t.info = replace(t.info, **changes)
+        self.session.emit(TransferUpdated(t.info))
+        if t.final:
+            t.executor.shutdown(wait=False)
+
+    def _progress(self, t: _Transfer, done: int) -> None:
+        meter = t.meter
+        now = asyncio.get_running_loop().time()
+        if meter is not None and meter.update(done, now):
+            self._update(t, done=done, speed=meter.speed, eta=meter.eta)
+
+    def _finish(self, t: _Transfer, state: str, reason: str = "", path: Path | None = None) -> None:
+        if t.final:
+            return
+        speed = t.meter.average_speed if t.meter else 0.0
+        changes = {"state": state, "reason": reason, "eta": None}
+        if path is not None:
+            changes["path"] = path
+        if state == "done":
+            changes.update(done=t.info.size, speed=speed)
+        if t.task is not None and t.task is not asyncio.current_task():
+            t.task.cancel()
+        if t.outgoing is not None:
+            t.outgoing.close()
+        self._update(t, **changes)
+        verb = "sent" if t.direction == "send" else "received"
+        name = t.info.name
+        if state == "done":
+            where = f" to {path}" if (path and t.direction == "receive") else ""
+            self.session.notice(f"{name} {verb}{where} ({format_size(t.info.size)}, {format_size(speed)}/s)")
+        else:
+            self.session.notice(f"{name}: {state}{': ' + reason if reason else ''}", "warning" if state != "failed" else "error")
+
+    def _send(self, frame) -> bool:
+        conn = self.session.connection
+        if conn is None:
+            return False
+        try:
+            conn.send(frame)
+            return True
+        except ConnectionClosed:
+            return False
+
+    # -- sending -----------------------------------------------------------------------
+    async def offer(self, paths: list[Path]) -> list[int]:
+        items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
+        ids = []
+        for item in items:
+            t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, self.session.peer_id)
+            t.outgoing = OutgoingFile(item)
+            t.info = replace(t.info, path=item.source)
+            self._by_local[t.local_id] = t
+            self._outgoing[t.tid] = t
+            ids.append(t.local_id)
+            self._offer(t)
+        return ids
+
+    def _offer(self, t: _Transfer) -> None:
+        out = t.outgoing
+        if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
+            t.peer_id = self.session.peer_id
+            self._update(t, state="offered")
+        else:
+            self._update(t, state="waiting", reason="offered when the peer is back")
+
+    async def _stream(self, t: _Transfer, conn: Connection, offset: int) -> None:
+        out = t.outgoing
+        try:
+            await t.run(out.open, offset)
+            t.meter = ProgressMeter(out.size, asyncio.get_running_loop().time(), start=offset)
+            self._update(t, state="active", done=offset, resumed_from=offset, reason="")
+            if offset:
+                self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(out.size, 1)}%")
+            position = offset
+            next_read = asyncio.ensure_future(t.run(out.read_chunk, CHUNK_SIZE))
+            while True:
+                data = await next_read
+                if not data:
+                    break
+                next_read = asyncio.ensure_future(t.run(out.read_chunk, CHUNK_SIZE))
+                await conn.send_chunk(t.tid, position, data)
+                position += len(data)
+                self._progress(t, position)
+            conn.send(FileDone(t.tid, out.sha256_hex()))
+            out.close()
+            self._update(t, state="verifying", done=out.size, eta=0.0)
+        except TransferError as exc:
+            self._send(FileCancel(t.tid, exc.reason))
+            self._finish(t, "failed", exc.reason)
+        except ConnectionClosed:
+            out.close()  # interrupted: resumed after the reconnect
+
+    # -- receiving ---------------------------------------------------------------------
+    def _on_offer(self, frame: FileOffer) -> None:
+        session = self.session
+        known = self._incoming.get(frame.tid)
+        if known is not None and not known.final:
+            if known.info.state == "interrupted" and known.incoming is not None:
+                self._start_download(known, resume=True)  # the user accepted it before
+            return
+        t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, session.peer_id)
+        download_dir = session.settings.download_dir or session.paths.downloads_dir
+        try:
+            t.incoming = IncomingFile(
+                Path(download_dir), frame.name, frame.size, frame.key, session.peer_id or "",
+                session.settings.max_file_size,
+            )
+        except TransferError as exc:
+            self._send(FileDecline(frame.tid, exc.reason))
+            session.notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
+            return
+        t.info = replace(t.info, name=t.incoming.display_name)
+        self._by_local[t.local_id] = t
+        self._incoming[frame.tid] = t
+        if session.settings.auto_accept_files:
+            self.accept(t.local_id)
+        else:
+            session.emit(TransferOffered(t.info))
+
+    def accept(self, local_id: int, save_as: Path | None = None) -> None:
+        t = self._get(local_id)
+        if t.direction != "receive" or t.info.state != "offered":
+            raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+        if save_as is not None:
+            inc = t.incoming
+            try:
+                t.incoming = IncomingFile(
+                    Path(save_as).expanduser().parent, inc.display_name, inc.size, inc.key, inc.peer_id,
+                    self.session.settings.max_file_size, save_as=Path(save_as).expanduser(),
+                )
+            except TransferError as exc:
+                raise ValueError(exc.reason) from None
+        self._start_download(t, resume=False)
+
+    def _start_download(self, t: _Transfer, resume: bool) -> None:
+        self._update(t, state="preparing")
+        t.task = asyncio.create_task(self._prepare(t), name=f"prepare-{t.local_id}")
+
+    async def _prepare(self, t: _Transfer) -> None:
+        inc = t.incoming
+        try:
+            offset = await t.run(inc.prepare)
+        except TransferError as exc:
+            self._send(FileDecline(t.tid, exc.reason))
+            self._finish(t, "failed", exc.reason)
+            return
+        t.expected = offset
+        t.meter = ProgressMeter(inc.size, asyncio.get_running_loop().time(), start=offset)
+        if not self._send(FileAccept(t.tid, offset)):
+            await t.run(inc.abort, True)
+            self._update(t, state="interrupted")
+            return
+        self._update(t, state="active", done=offset, resumed_from=offset, path=inc.part_path)
+        if offset:
+            self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(inc.size, 1)}%")
+
+    def decline(self, local_id: int, reason: str = "declined") -> None:
+        t = self._get(local_id)
+        if t.direction != "receive" or t.info.state != "offered":
+            raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+        self._send(FileDecline(t.tid, reason))
+        self._finish(t, "declined", reason)
+
+    async def on_chunk(self, frame: FileChunk) -> None:
+        t = self._incoming.get(frame.tid)
+        if t is None or t.info.state != "active":
+            self._send(FileCancel(frame.tid, "unknown transfer or not accepted"))
+            if t is not None and not t.final:
+                await self._fail_incoming(t, "chunk before the transfer was accepted")
+            return
+        size = len(frame.data)
+        if frame.offset != t.expected:
+            await self._fail_incoming(t, f"chunk out of order (offset {frame.offset}, expected {t.expected})")
+            return
+        if t.expected + size > t.info.size:
+            await self._fail_incoming(t, f"more data than the announced {t.info.size} bytes")
+            return
+        t.expected += size
+        t.pending_bytes += size
+        future = asyncio.get_running_loop().run_in_executor(t.executor, t.incoming.write, frame.offset, frame.data)
+        t.pending.append(future)
+        future.add_done_callback(lambda f, t=t, size=size: self._written(t, f, size))
+        while t.pending_bytes > WRITE_BACKLOG and t.pending:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(t.pending[0])
+
+    def _written(self, t: _Transfer, future: asyncio.Future, size: int) -> None:
+        with contextlib.suppress(ValueError):
+            t.pending.remove(future)
+        t.pending_bytes -= size
+        exc = future.exception() if not future.cancelled() else None
+        if exc is not None:
+            if not t.final:
+                reason = exc.reason if isinstance(exc, TransferError) else str(exc)
+                asyncio.ensure_future(self._fail_incoming(t, reason))
+            return
+        if t.info.state == "active":
+            self._progress(t, t.incoming.received)
+
+    async def _drain(self, t: _Transfer) -> None:
+        while t.pending:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(t.pending[0])
+
+    async def _fail_incoming(self, t: _Transfer, reason: str) -> None:
+        if t.final:
+            return
+        self._send(FileCancel(t.tid, reason))
+        self._finish(t, "failed", reason)
+        await self._drain(t)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(t.incoming.abort, False)
+
+    async def _on_done(self, frame: FileDone) -> None:
+        t = self._incoming.get(frame.tid)
+        if t is None or t.info.state != "active":
+            self._send(FileCancel(frame.tid, "unknown transfer"))
+            return
+        self._update(t, state="verifying")
+        await self._drain(t)
+        if t.final:
+            return
+        try:
+            path = await t.run(t.incoming.finish, frame.sha256)
+        except TransferError as exc:
+            self._send(FileResult(t.tid, False, exc.reason))
+            self._finish(t, "failed", exc.reason)
+            return
+        self._send(FileResult(t.tid, True, ""))
+        self._finish(t, "done", path=path)
+
+    # -- cancel from either side ---------------------------------------------------------
+    def cancel(self, local_id: int) -> None:
+        t = self._get(local_id)
+        if t.final:
+            raise ValueError(f"transfer #{local_id} is already {t.info.state}")
+        self._send(FileCancel(t.tid, f"cancelled by {self.session.nickname}"))
+        self._stop(t, "cancelled", "cancelled by you")
+
+    def _stop(self, t: _Transfer, state: str, reason: str) -> None:
+        self._finish(t, state, reason)
+        if t.incoming is not None:
+            inc = t.incoming
+
+            async def discard() -> None:
+                await self._drain(t)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(inc.abort, False)
+
+            asyncio.ensure_future(discard())
+
+    # -- frames ---------------------------------------------------------------------------
+    def on_frame(self, conn: Connection, frame) -> None:
+        if isinstance(frame, FileOffer):
+            self._on_offer(frame)
+        elif isinstance(frame, FileAccept):
+            t = self._outgoing.get(frame.tid)
+            if t is None or t.final or t.info.state == "active":
+                self._send(FileCancel(frame.tid, "unknown transfer"))
+                return
+            if frame.offset > t.info.size:
+                self._send(FileCancel(frame.tid, "resume offset past the end of the file"))
+                self._finish(t, "failed", "the peer asked to resume past the end of the file")
+                return
+            t.task = asyncio.create_task(self._stream(t, conn, frame.offset), name=f"send-{t.local_id}")
+        elif isinstance(frame, FileDecline):
+            t = self._outgoing.get(frame.tid)
+            if t is not None:
+                self._finish(t, "declined", frame.reason)
+        elif isinstance(frame, FileResult):
+            t = self._outgoing.get(frame.tid)
+            if t is not None:
+                self._finish(t, "done" if frame.ok else "failed", frame.reason)
+        elif isinstance(frame, FileCancel):
+            t = self._outgoing.get(frame.tid) or self._incoming.get(frame.tid)
+            if t is not None and not t.final:
+                self._stop(t, "cancelled", f"cancelled by the peer: {frame.reason}")
+        elif isinstance(frame, FileDone):
+            asyncio.ensure_future(self._on_done(frame))
+        else:
+            logger.debug("ignored {}", type(frame).__name__)
+
+    # -- connection changes ----------------------------------------------------------------
+    def on_connected(self, conn: Connection, peer_id: str) -> None:
+        for t in list(self._outgoing.values()):
+            if t.final or (t.peer_id is not None and t.peer_id != peer_id):
+                continue
+            if t.task is not None:
+                t.task.cancel()
+            t.outgoing = OutgoingFile(t.outgoing.item)  # fresh hash: the receiver says where to resume
+            self._offer(t)
+
+    def on_disconnected(self) -> None:
+        for t in self._by_local.values():
+            if t.final:
+                continue
+            if t.direction == "send":
+                if t.task is not None:
+                    t.task.cancel()
+                if t.outgoing is not None:
+                    t.outgoing.close()
+                self._update(t, state="interrupted", reason="waiting for the peer")
+            elif t.info.state in ("active", "preparing", "verifying"):
+                if t.task is not None:
+                    t.task.cancel()
+                inc = t.incoming
+
+                async def keep(t=t, inc=inc) -> None:
+                    await self._drain(t)
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(inc.abort, True)
+
+                asyncio.ensure_future(keep())
+                self._update(t, state="interrupted", reason="waiting for the peer")
+            elif t.info.state == "offered":
+                self._finish(t, "cancelled", "the peer disconnected")
+
+    async def shutdown(self, keep_parts: bool) -> None:
+        for t in self._by_local.values():
+            if t.task is not None:
+                t.task.cancel()
+            if t.outgoing is not None:
+                t.outgoing.close()
+            if t.incoming is not None and t.info.state in ("active", "verifying", "preparing"):
+                await self._drain(t)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(t.incoming.abort, keep_parts)
+            t.executor.shutdown(wait=False)
+
+
+def describe(info: TransferInfo) -> str:
+    arrow = "->" if info.direction == "send" else "<-"
+    done = f"{format_size(info.done)}/{format_size(info.size)}"
+    return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"
+
+
+

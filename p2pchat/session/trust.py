@@ -1,0 +1,232 @@
+"""Who the peer is, and whether we talk to it.
+
+With TLS, a peer's id is the fingerprint of its key, proven by the handshake;
+known peers are remembered on first use (like ssh's known_hosts) and a familiar
+name or address showing a new key is refused unless the user deliberately
+accepts it. Without TLS, ids are random per process and nothing is proven: every
+surface says UNENCRYPTED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+from typing import TYPE_CHECKING
+
+from p2pchat.identity import (
+    Identity,
+    KnownPeers,
+    group_fingerprint,
+    normalise_fingerprint,
+    short_code,
+    short_fingerprint,
+)
+from p2pchat.net.connection import Connection
+from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
+from p2pchat.protocol import Bye, Hello, ProtocolError
+from p2pchat.session.events import IdentityPrompt, PeerInfo
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+PROMPT_TIMEOUT = 110.0
+
+
+class PeerRefused(Exception):
+    """We will not talk to this peer (or it will not talk to us). `final`: stop dialing."""
+
+    def __init__(self, message: str, *, final: bool = False) -> None:
+        super().__init__(message)
+        self.final = final
+
+
+class Trust:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.identity: Identity | None = None
+        self.known: KnownPeers | None = None
+        self.own_id = secrets.token_hex(16)
+        self._server_ctx: ssl.SSLContext | None = None
+        self._client_ctx: ssl.SSLContext | None = None
+        self._prompt: asyncio.Future | None = None
+        self._prompt_peer: str | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.session.settings.tls
+
+    def load(self) -> None:
+        if not self.tls:
+            return
+        paths = self.session.paths
+        self.identity = Identity.load_or_create(paths.identity_dir)
+        self.known = KnownPeers.load(paths.known_peers_file)
+        self.own_id = self.identity.fingerprint
+        self._server_ctx = server_context(self.identity)
+        self._client_ctx = client_context(self.identity)
+
+    def server_context(self) -> ssl.SSLContext | None:
+        return self._server_ctx
+
+    def client_context(self) -> ssl.SSLContext | None:
+        return self._client_ctx
+
+    # -- during the handshake --------------------------------------------------------
+    def check_expected(self, conn: Connection, expected: str | None) -> None:
+        """The address named a fingerprint: anyone else is refused before we say a word."""
+        if not expected:
+            return
+        expected = normalise_fingerprint(expected)
+        if not conn.encrypted:
+            conn.abort()
+            raise PeerRefused(
+                "the address names a fingerprint, which can only be checked with TLS: remove --no-tls",
+                final=True,
+            )
+        actual = peer_fingerprint(conn.ssl_object)
+        if actual != expected:
+            conn.abort()
+            raise PeerRefused(
+                f"IDENTITY MISMATCH at {conn.peer_address}: the address expects "
+                f"{group_fingerprint(expected)} but the peer presented {group_fingerprint(actual)}. "
+                "Someone may be intercepting the connection; refused.",
+                final=True,
+            )
+
+    def peer_id(self, conn: Connection, hello: Hello) -> str:
+        if conn.encrypted:
+            actual = peer_fingerprint(conn.ssl_object)
+            if normalise_fingerprint(hello.id) != actual:
+                raise ProtocolError("identity_mismatch", "HELLO id differs from the TLS certificate key")
+            return actual
+        return hello.id
+
+    async def approve(self, conn: Connection, hello: Hello, peer_id: str, *, dialed: bool) -> None:
+        """Return if we talk to this peer; raise PeerRefused (after telling it) if not."""
+        if not conn.encrypted or self.known is None:
+            return
+        settings = self.session.settings
+        verdict = self.known.check(peer_id, hello.nickname, "")
+        if verdict.status == "new" and dialed:
+            # A known peer at this exact address with another key is as suspicious as a known name.
+            for record in self.known.find_by_address(conn.peer_host):
+                if record.address == conn.peer_address and record.fingerprint != peer_id:
+                    verdict = type(verdict)("changed", peer_id, record, "address")
+                    break
+        if verdict.status == "known":
+            return
+        target = self.session._dial_target
+        if dialed and target is not None and target.fingerprint == peer_id:
+            return  # the user typed this very fingerprint
+        info = self.peer_info(conn, hello, peer_id)
+        if verdict.status == "changed":
+            old = verdict.old_fingerprint
+            warning = (
+                f"WARNING: THE KEY OF {hello.nickname!r} ({conn.peer_address}) HAS CHANGED. "
+                f"On record ({verdict.matched_by}): {group_fingerprint(old)}; "
+                f"presented now: {group_fingerprint(peer_id)}. Someone may be intercepting the chat, "
+                "or the peer made a new identity. Compare fingerprints by voice; to accept the new key "
+                f"deliberately run `p2pchat peers forget {short_fingerprint(old)}` and connect again"
+            )
+            if self.session.interactive and await self._ask(IdentityPrompt(info, "changed", old), peer_id):
+                self.known.forget(old)
+                return
+            self._refuse(conn)
+            raise PeerRefused(warning, final=True)
+        policy = settings.accept_unknown
+        if policy == "always" or (policy == "ask" and not self.session.interactive):
+            self.session.notice(
+                f"new identity {group_fingerprint(peer_id)} for {hello.nickname}; "
+                "compare the short code with /verify"
+            )
+            return
+        if policy == "ask" and await self._ask(IdentityPrompt(info, "unknown"), peer_id):
+            return
+        self._refuse(conn)
+        raise PeerRefused(
+            f"refused {hello.nickname!r} ({conn.peer_address}): unknown identity "
+            f"{group_fingerprint(peer_id)} (accept_unknown = {policy})",
+            final=dialed,
+        )
+
+    async def _ask(self, prompt: IdentityPrompt, peer_id: str) -> bool:
+        if self._prompt is not None and not self._prompt.done():
+            if self._prompt_peer == peer_id:
+                return await asyncio.shield(self._prompt)
+            return False  # one question at a time; a second stranger is refused
+        self._prompt = asyncio.get_running_loop().create_future()
+        self._prompt_peer = peer_id
+        self.session.emit(prompt)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._prompt), PROMPT_TIMEOUT)
+        except asyncio.TimeoutError:
+            return False
+
+    def answer(self, accept: bool) -> None:
+        if self._prompt is not None and not self._prompt.done():
+            self._prompt.set_result(bool(accept))
+
+    @staticmethod
+    def _refuse(conn: Connection) -> None:
+        try:
+            conn.send(Bye("identity refused"))
+        finally:
+            conn.close()
+
+    # -- after the handshake -----------------------------------------------------------
+    def peer_info(self, conn: Connection, hello: Hello, peer_id: str) -> PeerInfo:
+        record = self.known.get(peer_id) if (self.known is not None and conn.encrypted) else None
+        encrypted = conn.encrypted
+        return PeerInfo(
+            nickname=hello.nickname,
+            address=conn.peer_address,
+            fingerprint=peer_id if encrypted else "",
+            short_fingerprint=short_fingerprint(peer_id) if encrypted else "",
+            encrypted=encrypted,
+            verified=bool(record and record.verified),
+            known=record is not None,
+        )
+
+    def remember(self, peer: PeerInfo, peer_id: str) -> None:
+        if self.known is not None and peer.encrypted:
+            address = peer.address
+            if self.session.connection is not None and not self.session.connection.dialed:
+                existing = self.known.get(peer_id)
+                address = existing.address if existing else ""  # inbound ports are ephemeral
+            try:
+                self.known.remember(peer_id, peer.nickname, address)
+            except Exception as exc:  # a read-only data dir must not break the chat
+                self.session.notice(f"could not save known peers: {exc}", "warning")
+
+    def verify(self, peer_id: str | None) -> None:
+        if peer_id is None or self.known is None or self.session.peer is None:
+            self.session.notice("nothing to verify: no encrypted peer connected", "warning")
+            return
+        self.known.mark_verified(peer_id)
+        from dataclasses import replace
+
+        self.session._peer = replace(self.session._peer, verified=True)
+        self.session.notice(f"{self.session._peer.nickname} is now marked verified")
+
+    def short_code(self, peer_id: str | None) -> str:
+        if not peer_id or self.identity is None:
+            return ""
+        return short_code(self.own_id, peer_id)
+
+    def describe_own(self) -> str:
+        if self.identity is None:
+            return "UNENCRYPTED: no identity in use (--no-tls)"
+        return f"fingerprint {group_fingerprint(self.own_id)}"
+
+    def describe_connection(self, conn: Connection, peer_id: str | None) -> dict[str, str]:
+        if conn.ssl_object is None:
+            return {"encryption": "UNENCRYPTED (--no-tls): anyone on the path can read this chat"}
+        summary = tls_summary(conn.ssl_object)
+        return {
+            "encryption": f"{summary['tls_version']}, {summary['cipher']}",
+            "peer fingerprint": group_fingerprint(peer_id or ""),
+            "your fingerprint": group_fingerprint(self.own_id),
+            "short code": self.short_code(peer_id),
+            "verified": "yes" if self.session.peer and self.session.peer.verified else "no (use /verify)",
+        }
