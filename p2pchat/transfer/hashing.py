@@ -1,0 +1,26 @@
+"""Streaming SHA-256 helpers shared by the sending and receiving sides."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import BinaryIO
+
+CHUNK_SIZE = 256 * 1024  # one FILE_CHUNK's data; well inside the 1 MiB frame limit
+EMPTY_SHA256 = hashlib.sha256().hexdigest()
+
+
+def hash_prefix(file: BinaryIO, length: int, hasher: hashlib._Hash) -> int:
+    """Feed the first `length` bytes of `file` to `hasher`, chunk by chunk.
+
+    Leaves the file positioned after them and returns how many bytes were read
+    (fewer than `length` only if the file is shorter).
+    """
+    file.seek(0)
+    remaining = length
+    while remaining > 0:
+        block = file.read(min(CHUNK_SIZE, remaining))
+        if not block:
+            break
+        hasher.update(block)
+        remaining -= len(block)
+    return length - remaining

@@ -1,0 +1,203 @@
+"""The sending side: which files a /send means, and reading one file as hashed chunks.
+
+`expand_send_paths` and every OutgoingFile method except the constructor and
+properties do blocking disk I/O; a session runs them in a thread.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from p2pchat.transfer.errors import TransferError, describe_os_error
+from p2pchat.transfer.hashing import CHUNK_SIZE, hash_prefix
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class SendItem:
+    """One thing to offer: a regular file, or an empty folder (`name` ends in `/`, size 0)."""
+
+    source: Path  # absolute
+    name: str  # relative name for FILE_OFFER: `file`, `dir/sub/file`, `dir/empty/`
+    size: int
+    mtime_ns: int
+
+    @property
+    def is_directory(self) -> bool:
+        return self.name.endswith("/")
+
+
+class SendPathError(TransferError):
+    """Some of the paths given to send are unusable; `problems` has one line for each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def expand_send_paths(args: list[str], cwd: Path) -> list[SendItem]:
+    """Turn what the user typed into items: `~` expanded, globs matched, folders walked.
+
+    A folder gives one item per file (named `folder/sub/file`) plus one per empty
+    folder (`folder/empty/`); symlinked folders inside are not followed (loops).
+    Raises SendPathError listing every path that is missing, unreadable or not a
+    regular file; nothing is returned then.
+    """
+    items: list[SendItem] = []
+    problems: list[str] = []
+    for arg in args:
+        pattern = os.path.expanduser(arg)
+        path = Path(cwd, pattern)  # an absolute pattern replaces cwd
+        if os.path.lexists(path) or not _GLOB_CHARS & set(pattern):
+            _add_path(path, items, problems, shown=arg)
+            continue
+        matches = sorted(glob.glob(pattern, root_dir=cwd))
+        if not matches:
+            problems.append(f"{arg}: no files match")
+        for match in matches:
+            _add_path(Path(cwd, match), items, problems)
+    if problems:
+        raise SendPathError(problems)
+    unique = dict.fromkeys(items)  # the same file named twice is sent once
+    return list(unique)
+
+
+def _add_path(path: Path, items: list[SendItem], problems: list[str], shown: str = "") -> None:
+    shown = shown or str(path)
+    path = Path(os.path.abspath(path))
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        kind = "broken symbolic link" if os.path.islink(path) else "no such file or folder"
+        problems.append(f"{shown}: {kind}")
+        return
+    except OSError as error:
+        problems.append(f"{shown}: {describe_os_error(error)}")
+        return
+    if stat.S_ISDIR(info.st_mode):
+        base = path.resolve().name or "files"
+        _walk_folder(path, base, items, problems)
+    else:
+        _add_file(path, path.name, info, items, problems, shown)
+
+
+def _add_file(path, name, info, items, problems, shown) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(f"{shown}: not a regular file")
+    elif not os.access(path, os.R_OK):
+        problems.append(f"{shown}: permission denied")
+    else:
+        items.append(SendItem(path, name, info.st_size, info.st_mtime_ns))
+
+
+def _walk_folder(top: Path, base: str, items: list[SendItem], problems: list[str]) -> None:
+    def on_error(error: OSError) -> None:
+        problems.append(f"{error.filename or top}: {describe_os_error(error)}")
+
+    if not os.access(top, os.R_OK | os.X_OK):
+        problems.append(f"{top}: permission denied")
+        return
+    for folder, dirs, files in os.walk(top, onerror=on_error):
+        dirs.sort()
+        rel = Path(folder).relative_to(top).as_posix()
+        prefix = base if rel == "." else f"{base}/{rel}"
+        real_dirs = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for file_name in sorted(files):
+            path = Path(folder, file_name)
+            try:
+                info = path.stat()
+            except OSError as error:
+                problems.append(f"{path}: {describe_os_error(error)}")
+                continue
+            _add_file(path, f"{prefix}/{file_name}", info, items, problems, str(path))
+        if not files and not real_dirs:
+            info = Path(folder).stat()
+            items.append(SendItem(Path(folder), prefix + "/", 0, info.st_mtime_ns))
+
+
+def source_key(source: Path, size: int, mtime_ns: int) -> str:
+    """Stable for the same file content on disk: path, size and modification time."""
+    return hashlib.sha256(f"{source}\0{size}\0{mtime_ns}".encode()).hexdigest()
+
+
+class OutgoingFile:
+    """One upload: `open(offset)`, then `read_chunk()` until it returns b"", then `sha256_hex()`.
+
+    The hash covers the whole file even after a resume, because `open` hashes the
+    bytes before `offset`. Memory stays at one chunk whatever the file size.
+    """
+
+    def __init__(self, item: SendItem) -> None:
+        self.item = item
+        self.name = item.name
+        self.size = item.size
+        self.key = source_key(item.source, item.size, item.mtime_ns)
+        self.sent = 0  # position in the file: the offset of the next chunk
+        self._file = None
+        self._hasher = hashlib.sha256()
+
+    def open(self, offset: int) -> None:
+        """Start at `offset` (the receiver's FILE_ACCEPT). Refuses a file changed since the offer."""
+        if not 0 <= offset <= self.size:
+            raise TransferError(f"resume offset {offset} is outside the file (size {self.size})")
+        if self.item.is_directory:
+            if offset:
+                raise TransferError("a folder has no bytes to resume from")
+            return
+        try:
+            file = open(self.item.source, "rb")
+            info = os.fstat(file.fileno())
+            if (info.st_size, info.st_mtime_ns) != (self.size, self.item.mtime_ns):
+                file.close()
+                raise TransferError(f"{self.name} changed since it was offered")
+            self.sent = hash_prefix(file, offset, self._hasher)
+        except OSError as error:
+            raise TransferError(describe_os_error(error)) from error
+        self._file = file
+
+    def read_chunk(self, n: int = CHUNK_SIZE) -> bytes:
+        """The next at most `n` bytes (b"" at the end), fed to the hash."""
+        if self.item.is_directory or self.sent >= self.size:
+            return b""
+        if self._file is None:
+            raise TransferError("this upload is not open")
+        try:
+            data = self._file.read(min(n, self.size - self.sent))
+        except OSError as error:
+            self.close()
+            raise TransferError(describe_os_error(error)) from error
+        if not data:
+            self.close()
+            raise TransferError(f"{self.name} shrank while it was being sent")
+        self._hasher.update(data)
+        self.sent += len(data)
+        return data
+
+    @property
+    def finished(self) -> bool:
+        return self.sent >= self.size
+
+    def sha256_hex(self) -> str:
+        """The SHA-256 of the whole file, for FILE_DONE; only once everything was read."""
+        if not self.finished:
+            raise TransferError(
+                f"{self.name}: hash asked for after {self.sent} of {self.size} bytes"
+            )
+        return self._hasher.hexdigest()
+
+    def close(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
+
+    def __enter__(self) -> OutgoingFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
