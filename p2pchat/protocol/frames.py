@@ -1,0 +1,187 @@
+"""The frames of the wire protocol as plain immutable values, and the protocol's constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar
+
+MAGIC = b"P2PC"
+PROTOCOL_VERSION = 1
+HEADER_SIZE = 5  # u32 payload length + u8 type
+MAX_FRAME = 1 << 20  # largest payload a peer may send
+CHUNK_OVERHEAD = HEADER_SIZE + 16  # header + u64 tid + u64 offset in front of a chunk's data
+MAX_CHUNK_DATA = MAX_FRAME - 16
+MAX_TEXT_BYTES = 65536
+MAX_NICK = 32
+
+
+class FrameType(IntEnum):
+    HELLO = 0x01
+    READY = 0x02
+    TEXT = 0x10
+    ACK = 0x11
+    NICK = 0x12
+    FILE_OFFER = 0x20
+    FILE_ACCEPT = 0x21
+    FILE_DECLINE = 0x22
+    FILE_CHUNK = 0x23
+    FILE_DONE = 0x24
+    FILE_RESULT = 0x25
+    FILE_CANCEL = 0x26
+    PING = 0x30
+    PONG = 0x31
+    BUSY = 0x40
+    BYE = 0x41
+    ERROR = 0x42
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    version: int
+    nickname: str
+    id: str
+    caps: tuple[str, ...]
+    session: str | None
+    TYPE: ClassVar[FrameType] = FrameType.HELLO
+
+    def __post_init__(self) -> None:
+        # A list given by the caller becomes a tuple, so equal frames compare equal.
+        object.__setattr__(self, "caps", tuple(self.caps))
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    session: str | None
+    TYPE: ClassVar[FrameType] = FrameType.READY
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    id: str
+    ts: float
+    body: str
+    action: bool = False
+    TYPE: ClassVar[FrameType] = FrameType.TEXT
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    id: str
+    TYPE: ClassVar[FrameType] = FrameType.ACK
+
+
+@dataclass(frozen=True, slots=True)
+class Nick:
+    nickname: str
+    TYPE: ClassVar[FrameType] = FrameType.NICK
+
+
+@dataclass(frozen=True, slots=True)
+class FileOffer:
+    tid: int
+    name: str
+    size: int
+    key: str
+    TYPE: ClassVar[FrameType] = FrameType.FILE_OFFER
+
+
+@dataclass(frozen=True, slots=True)
+class FileAccept:
+    tid: int
+    offset: int
+    TYPE: ClassVar[FrameType] = FrameType.FILE_ACCEPT
+
+
+@dataclass(frozen=True, slots=True)
+class FileDecline:
+    tid: int
+    reason: str
+    TYPE: ClassVar[FrameType] = FrameType.FILE_DECLINE
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FileChunk:
+    tid: int
+    offset: int
+    data: bytes | memoryview  # decoded chunks are memoryviews: no copy of the payload
+    TYPE: ClassVar[FrameType] = FrameType.FILE_CHUNK
+
+    def __repr__(self) -> str:
+        return f"FileChunk(tid={self.tid}, offset={self.offset}, data=<{len(self.data)} bytes>)"
+
+
+@dataclass(frozen=True, slots=True)
+class FileDone:
+    tid: int
+    sha256: str
+    TYPE: ClassVar[FrameType] = FrameType.FILE_DONE
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    tid: int
+    ok: bool
+    reason: str
+    TYPE: ClassVar[FrameType] = FrameType.FILE_RESULT
+
+
+@dataclass(frozen=True, slots=True)
+class FileCancel:
+    tid: int
+    reason: str
+    TYPE: ClassVar[FrameType] = FrameType.FILE_CANCEL
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    ts: float
+    TYPE: ClassVar[FrameType] = FrameType.PING
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    ts: float
+    TYPE: ClassVar[FrameType] = FrameType.PONG
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    reason: str
+    TYPE: ClassVar[FrameType] = FrameType.BUSY
+
+
+@dataclass(frozen=True, slots=True)
+class Bye:
+    reason: str
+    TYPE: ClassVar[FrameType] = FrameType.BYE
+
+
+@dataclass(frozen=True, slots=True)
+class Error:
+    code: str
+    message: str
+    TYPE: ClassVar[FrameType] = FrameType.ERROR
+
+
+Frame = (
+    Hello
+    | Ready
+    | Text
+    | Ack
+    | Nick
+    | FileOffer
+    | FileAccept
+    | FileDecline
+    | FileChunk
+    | FileDone
+    | FileResult
+    | FileCancel
+    | Ping
+    | Pong
+    | Busy
+    | Bye
+    | Error
+)
+
+FRAME_CLASSES: tuple[type[Frame], ...] = Frame.__args__

@@ -1,0 +1,53 @@
+"""Rules both peers apply the same way: nicknames, the decider, what may precede READY, fresh ids."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+
+from p2pchat.protocol.frames import MAX_NICK, Busy, Bye, Error, Hello, Ready
+
+# Control, format (bidi overrides, zero-width), surrogate and private-use characters, and line or
+# paragraph separators. Unassigned code points stay allowed: a newer Unicode on the other side
+# must not make its nickname invalid here.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
+
+MAX_TRANSFER_ID = (1 << 64) - 1
+
+
+def validate_nickname(name: str) -> str:
+    """Return `name` without surrounding whitespace, or raise ValueError saying what is wrong."""
+    if not isinstance(name, str):
+        raise ValueError("A nickname must be text.")
+    name = name.strip()
+    if not name:
+        raise ValueError("A nickname cannot be empty.")
+    if len(name) > MAX_NICK:
+        raise ValueError(f"A nickname can have at most {MAX_NICK} characters, not {len(name)}.")
+    if not name.isprintable() and any(
+        unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in name
+    ):
+        raise ValueError("A nickname cannot contain control or invisible formatting characters.")
+    return name
+
+
+def is_decider(my_id: str, peer_id: str) -> bool:
+    """True if this side decides which connection carries the session: its id sorts lower."""
+    mine, theirs = my_id.encode("utf-8"), peer_id.encode("utf-8")
+    if mine == theirs:
+        raise ValueError("both sides have the same id: this is a connection to ourselves")
+    return mine < theirs
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_message_id() -> str:
+    return secrets.token_hex(16)
+
+
+def new_transfer_id() -> int:
+    return 1 + secrets.randbelow(MAX_TRANSFER_ID)
