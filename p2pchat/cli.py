@@ -1,0 +1,266 @@
+"""Command line: `p2pchat [options]`, `p2pchat config ...`, `p2pchat id`.
+
+User mistakes end with one line, `p2pchat: error: ...`, on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from p2pchat import __version__
+from p2pchat.config import (
+    KEYS,
+    ConfigError,
+    default_config_path,
+    format_value,
+    get_value,
+    load_settings,
+    set_value,
+    write_default_config,
+)
+from p2pchat.net.address import parse_address, parse_port
+from p2pchat.paths import get_paths
+from p2pchat.settings import Settings
+
+PROG = "p2pchat"
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in the settings; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _port(text: str) -> int:
+    try:
+        return parse_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _address(text: str) -> str:
+    try:
+        parse_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.strip()
+
+
+def _add_config_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--config", dest="config_path", metavar="PATH", type=Path, default=default,
+        help="settings file to use instead of the default one",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Peer-to-peer terminal chat and file transfer for two people, over TLS.",
+        epilog="Run without options to open the app on its connect screen. "
+        "Settings: p2pchat config show.",
+    )
+    parser.add_argument("--port", type=_port, metavar="N",
+                        help="TCP port to listen on (must be free when given; 0 picks one)")
+    parser.add_argument("--bind", metavar="ADDR", help='address to listen on (default "::", all)')
+    parser.add_argument("--connect", type=_address, metavar="HOST:PORT",
+                        help="dial this peer at start (HOST:PORT, [v6]:PORT or p2pchat://... address)")
+    parser.add_argument("--nickname", metavar="NAME", help="your name as the peer sees it")
+    parser.add_argument("--no-tls", action="store_true", help="no encryption (testing only)")
+    parser.add_argument("--plain", action="store_true",
+                        help="line-by-line mode instead of the full-screen app")
+    parser.add_argument("--download-dir", metavar="DIR", help="where received files are saved")
+    parser.add_argument("--auto-accept", action="store_true", help="accept every offered file")
+    parser.add_argument("--no-history", action="store_true", help="do not save the chat history")
+    _add_config_option(parser, None)
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--log-level", metavar="LEVEL", help="log file detail (DEBUG, INFO, ...)")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    config = commands.add_parser(
+        "config", help="write the commented settings file, or show/get/set settings",
+        description="Without a subcommand: write the commented settings file.",
+    )  # fmt: skip
+    config.add_argument("--force", action="store_true", help="replace an existing settings file")
+    _add_config_option(config, argparse.SUPPRESS)
+    actions = config.add_subparsers(dest="action", metavar="ACTION")
+    show = actions.add_parser("show", help="settings in effect, where each came from, log file")
+    path = actions.add_parser("path", help="print the settings file path")
+    get = actions.add_parser("get", help="print one setting in effect")
+    get.add_argument("key", metavar="KEY")
+    set_ = actions.add_parser("set", help="check a value and write it to the settings file")
+    set_.add_argument("key", metavar="KEY")
+    set_.add_argument("value", metavar="VALUE")
+    for sub in (show, path, get, set_):
+        _add_config_option(sub, argparse.SUPPRESS)
+    identity = commands.add_parser("id", help="print your fingerprint and the address to share")
+    _add_config_option(identity, argparse.SUPPRESS)
+    return parser
+
+
+def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+        overrides["port_explicit"] = True
+    for option, key in (("bind", "bind"), ("nickname", "nickname"),
+                        ("download_dir", "download_dir"), ("log_level", "log_level")):
+        if getattr(args, option) is not None:
+            overrides[key] = getattr(args, option)
+    if args.connect is not None:
+        overrides["connect"] = args.connect
+    if args.no_tls:
+        overrides["tls"] = False
+    if args.plain:
+        overrides["plain"] = True
+    if args.auto_accept:
+        overrides["auto_accept_files"] = True
+    if args.no_history:
+        overrides["save_history"] = False
+    if args.debug:
+        overrides["debug"] = True
+        overrides.setdefault("log_level", "DEBUG")
+    return overrides
+
+
+def settings_from_args(argv: list[str]) -> tuple[Settings, dict[str, str]]:
+    """The Settings the app would run with for these arguments, and each value's source.
+
+    Raises UsageError or ConfigError (one-line messages) on a mistake.
+    """
+    args = build_parser().parse_args(argv)
+    return load_settings(_cli_overrides(args), args.config_path)
+
+
+# -- subcommands -------------------------------------------------------------------
+
+
+def _config_file(args: argparse.Namespace) -> Path:
+    return args.config_path if args.config_path is not None else default_config_path()
+
+
+def _display(key: str, settings: Settings) -> str:
+    value = getattr(settings, key)
+    if key == "download_dir" and value is None:
+        return f"{get_paths().downloads_dir} (your Downloads folder)"
+    return format_value(key, value)
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    settings, sources = load_settings(_cli_overrides(args), args.config_path)
+    path = _config_file(args)
+    shown = {key: _display(key, settings) for key in KEYS}
+    key_width = max(map(len, shown))
+    value_width = max(map(len, shown.values()))
+    state = "" if path.exists() else "  (not created yet: p2pchat config)"
+    print(f"settings file: {path}{state}")
+    print(f"log file:      {get_paths().log_file}")
+    print()
+    for key, value in shown.items():
+        print(f"{key:<{key_width}} = {value:<{value_width}}  ({sources[key]})")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    action = args.action
+    path = _config_file(args)
+    if action is None:
+        write_default_config(path, force=args.force)
+        print(f"wrote {path}")
+        return 0
+    if action == "path":
+        print(path)
+        return 0
+    if action == "show":
+        return _config_show(args)
+    if action == "get":
+        value, _source = get_value(args.key, args.config_path)
+        print(value)
+        return 0
+    value = set_value(path, args.key, args.value)
+    key = args.key.strip().lower().replace("-", "_")
+    print(f"{key} = {format_value(key, value)} (in {path})")
+    return 0
+
+
+def _guess_lan_host() -> str:
+    """The address other machines most likely reach us on (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # a documentation address; connect() only picks a route
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+
+
+def _identity(args: argparse.Namespace) -> int:
+    settings, _sources = load_settings(_cli_overrides(args), args.config_path)
+    try:
+        from p2pchat.identity import Identity, group_fingerprint, share_address
+    except ModuleNotFoundError as error:
+        if error.name != "p2pchat.identity":
+            raise
+        raise UsageError("this build has no identity support") from None
+    from p2pchat.identity import IdentityError
+
+    try:
+        identity = Identity.load_or_create(get_paths().identity_dir)
+    except IdentityError as error:
+        raise UsageError(str(error)) from None
+    print(f"fingerprint: {group_fingerprint(identity.fingerprint)}")
+    address = share_address(_guess_lan_host(), settings.port, identity.fingerprint)
+    print(f"share:       {address}")
+    print(f"peer runs:   p2pchat --connect {address}")
+    return 0
+
+
+# -- the app ---------------------------------------------------------------------------
+
+
+def _run_front_end(settings: Settings) -> int:
+    from p2pchat.log import setup_logging
+
+    setup_logging(settings, get_paths())
+    module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
+    try:
+        if settings.plain:
+            from p2pchat.plain import run_plain as run
+        else:
+            from p2pchat.ui.app import run_app as run
+    except ModuleNotFoundError as error:
+        if error.name is None or not module.startswith(error.name):
+            raise
+        raise UsageError(f"this build has no {'plain mode' if settings.plain else 'app'}") from None
+    return run(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help and --version
+            return int(done.code or 0)
+        if args.command == "config":
+            return _config(args)
+        if args.command == "id":
+            return _identity(args)
+        settings, _sources = load_settings(_cli_overrides(args), args.config_path)
+        return _run_front_end(settings)
+    except (UsageError, ConfigError) as error:
+        message = " ".join(str(error).split())  # one line, whatever the cause held
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
