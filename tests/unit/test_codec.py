@@ -274,6 +274,7 @@ def bad_payload(frame_type, payload) -> str:
         b'{"ts": NaN}',
         b'{"ts": Infinity}',
         b'{"ts": -Infinity}',
+        b'{"ts": 1, "unknown": NaN}',  # not JSON at all, even where nobody looks
         b'{"ts": 1e999}',
         b'{"ts": "1"}',
         b'{"ts": true}',
