@@ -97,7 +97,9 @@ class IncomingFile:
         `offset_hint` caps the resume offset (the part file is cut to it; 0 starts
         afresh). A folder offer just creates the folder and returns 0.
         """
-        if self._file is not None or self._done:
+        if self._done:
+            raise TransferError("this download is already finished")
+        if self._file is not None:
             raise TransferError("this download is already prepared")
         save_as = self._save_as
         try:
@@ -137,6 +139,8 @@ class IncomingFile:
             raise TransferError("this download is already finished")
         expected = sha256_hex.lower() if isinstance(sha256_hex, str) else ""
         if self.is_directory:
+            if self.final_path is None:
+                raise TransferError("this download is not open")
             if expected != EMPTY_SHA256:
                 raise TransferError("a folder must end with the hash of empty data")
             self._done = True
@@ -144,8 +148,9 @@ class IncomingFile:
         if self._file is None:
             raise TransferError("this download is not open")
         if self.received != self.size:
+            reason = f"incomplete: received {self.received} of {self.size} bytes"
             self._discard()
-            raise TransferError(f"incomplete: received {self.received} of {self.size} bytes")
+            raise TransferError(reason)
         try:
             self._file.flush()
             os.fsync(self._file.fileno())
@@ -170,15 +175,16 @@ class IncomingFile:
 
     def abort(self, keep_part: bool) -> None:
         """Stop. keep_part=True leaves the part file for a later resume (connection lost);
-        False deletes it (cancelled, declined, failed). Safe to call more than once."""
+        False deletes it (cancelled, declined, failed). Safe to call more than once, and
+        `prepare()` may be called again afterwards (it finds the kept part file)."""
         if self._done:
             return
         if keep_part:
             self._close()
             self._release()
+            self._reset()
         else:
             self._discard()
-        self._done = True
 
     # -- internals ---------------------------------------------------------------
 
@@ -282,10 +288,16 @@ class IncomingFile:
             _unlink_quietly(self.part_path)
             _unlink_quietly(_sidecar_of(self.part_path))
         self._release()
+        self._reset()
+
+    def _reset(self) -> None:
+        """Back to the state before prepare(); the part file, if kept, stays on disk."""
+        self.part_path = None
+        self.received = self.resumed_from = 0
+        self._hasher = hashlib.sha256()
 
     def _fail(self, error: OSError):
         self._discard()
-        self._done = True
         raise TransferError(describe_os_error(error)) from error
 
 

@@ -119,6 +119,27 @@ def leave_partial(downloads: Path, sender: OutgoingFile, length: int) -> None:
     earlier.abort(keep_part=True)
 
 
+def test_the_same_download_can_be_prepared_again_after_a_kept_abort(dirs):
+    src, downloads = dirs
+    source = make_file(src / "a.bin", 2 * CHUNK_SIZE)
+    sender = offer_of(source)
+    receiver = incoming(downloads, sender)
+    receiver.prepare()
+    sender.open(0)
+    pump(sender, receiver, limit=CHUNK_SIZE)
+    receiver.abort(keep_part=True)
+    assert receiver.received == 0 and receiver.part_path is None
+    assert receiver.prepare() == CHUNK_SIZE
+    with pytest.raises(TransferError, match="already prepared"):
+        receiver.prepare()
+    pump(sender, receiver)
+    assert sha256_of(receiver.finish(sender.sha256_hex())) == sha256_of(source)
+    with pytest.raises(TransferError, match="already finished"):
+        receiver.prepare()
+    receiver.abort(keep_part=False)  # after the end: changes nothing
+    assert files_in(downloads) == ["a.bin"]
+
+
 def test_resume_only_matches_same_peer_key_and_size(dirs):
     src, downloads = dirs
     sender = offer_of(make_file(src / "a.bin", 1000))
