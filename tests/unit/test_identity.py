@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import stat
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -225,3 +226,19 @@ def test_corrupt_known_peers_file_gives_a_clear_error(tmp_path, content, message
         KnownPeers.load(path)
     assert str(path) in str(caught.value)
     assert path.read_text() == content  # nothing was rewritten
+
+
+def test_protocol_document_matches_the_code():
+    """Section 7 gives implementers the CA, the word list and test vectors: keep them true."""
+    text = (Path(__file__).parents[2] / "PROTOCOL.md").read_text(encoding="utf-8")
+    ca_dir = resources.files("p2pchat").joinpath("net", "ca")
+    for name in ("ca.pem", "ca-key.pem"):
+        assert ca_dir.joinpath(name).read_text().strip() in text
+    ca = x509.load_pem_x509_certificate(ca_dir.joinpath("ca.pem").read_bytes())
+    ca_fp = fingerprint_of_cert_der(ca.public_bytes(serialization.Encoding.DER))
+    assert f"key fingerprint\n  `{ca_fp}`" in text
+    assert f"the code is `{short_code(FP_A, FP_B)}`" in text
+    table = text.split("`WORDS` (index in hex, 16 per line):")[1].split("```")[1]
+    rows = [line.split(":", 1) for line in table.strip().splitlines()]
+    assert [int(index, 16) for index, _ in rows] == list(range(0, 256, 16))
+    assert tuple(" ".join(words for _, words in rows).split()) == SHORT_CODE_WORDS
