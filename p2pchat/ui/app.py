@@ -182,6 +182,7 @@ class ChatApp(App[int]):
     async def _start_session(self) -> None:
         assert self.session is not None
         await self.session.start()
+        self._refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -273,7 +274,7 @@ class ChatApp(App[int]):
         self._refresh_status()
 
     def _alert(self, sender: str, body: str) -> None:
-        if self._focused and not self.log_view.unseen:
+        if self._focused and self.log_view.following:
             return
         if self.settings.bell:
             self.bell()

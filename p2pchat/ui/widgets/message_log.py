@@ -84,6 +84,10 @@ class MessageLog(ScrollView, can_focus=True):
         self._width = 0  # width the counts were computed for
         self._by_id: dict[str, int] = {}
         self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(1024)
+        self._follow = True  # stick to the newest line until the user scrolls up
+        self._end_pending = False
+        self._flush_pending = False
+        self._pending_unseen = 0
 
     # -- public API ---------------------------------------------------------------
     @property
@@ -127,8 +131,7 @@ class MessageLog(ScrollView, can_focus=True):
         self.extend([Entry("separator", clean(label, single_line=True))])
 
     def extend(self, entries: Iterable[Entry]) -> None:
-        at_end = self.is_vertical_scroll_end or not self._entries
-        width = self._wrap_width()
+        width = self._width or self._wrap_width()
         if width != self._width:
             self._relayout(width)
         added = 0
@@ -143,14 +146,34 @@ class MessageLog(ScrollView, can_focus=True):
             self._starts.append(self._total)
             self._total += count
             added += 1
-        if not added:
-            return
-        self.virtual_size = Size(width, self._total)
-        if at_end and not self.is_vertical_scrollbar_grabbed:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        else:
-            self.unseen += added
+        if not self._follow:
+            self._pending_unseen += added
+        if added and not self._flush_pending:
+            # Widget bookkeeping (size, repaint, counters) is done once for a burst.
+            self._flush_pending = True
+            self.call_later(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        self.virtual_size = Size(self._width, self._total)
+        if self._pending_unseen:
+            self.unseen += self._pending_unseen
+            self._pending_unseen = 0
+        if self._follow:
+            self._scroll_to_end_soon()
         self.refresh()
+
+    def _scroll_to_end_soon(self) -> None:
+        # Scrolling waits for the next layout: only then does the view know it has a
+        # scrollbar. One pending request serves any number of appends.
+        if not self._end_pending:
+            self._end_pending = True
+            self.call_after_refresh(self._scroll_to_end_now)
+
+    def _scroll_to_end_now(self) -> None:
+        self._end_pending = False
+        if self._follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def set_state(self, message_id: str, state: str) -> bool:
         """Update an outgoing message's delivery mark; False if the id is unknown."""
@@ -173,6 +196,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._cache.clear()
         self._total = 0
         self.unseen = 0
+        self._follow = True
         self.virtual_size = Size(self._wrap_width(), 0)
         self.scroll_to(0, 0, animate=False)
         self.refresh()
@@ -189,8 +213,13 @@ class MessageLog(ScrollView, can_focus=True):
     # -- scrolling ------------------------------------------------------------------
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if self.is_vertical_scroll_end:
+        self._follow = new_value >= self.max_scroll_y
+        if self._follow:
             self.unseen = 0
+
+    @property
+    def following(self) -> bool:
+        return self._follow
 
     def action_page_up(self) -> None:
         self.scroll_page_up(animate=False)
@@ -215,21 +244,24 @@ class MessageLog(ScrollView, can_focus=True):
             self._relayout(width)
 
     def _relayout(self, width: int) -> None:
-        at_end = self.is_vertical_scroll_end
         self._width = width
         self._cache.clear()
         self._counts = [self._count_lines(i, width) for i in range(len(self._entries))]
         self._starts = [0, *accumulate(self._counts)][:-1] if self._counts else []
         self._total = sum(self._counts)
         self.virtual_size = Size(width, self._total)
-        if at_end:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if self._follow:
+            self._scroll_to_end_soon()
         self.refresh()
 
     def _fast_width(self, entry: Entry) -> int | None:
         if "\n" in entry.body or not (entry.body.isascii() and entry.sender.isascii()):
             return None
-        return len(self._prefix(entry)) + len(entry.body)
+        stamp = 6 if entry.timestamp else 0  # "HH:MM "
+        if entry.kind in ("own", "peer"):
+            # mark (2) + " * name " or " name: "
+            return stamp + 2 + len(entry.sender) + 3 + len(entry.body)
+        return stamp + 3 + len(entry.body)  # "-- "
 
     def _count_lines(self, index: int, width: int) -> int:
         fast = self._entries[index].fast_width
@@ -238,17 +270,6 @@ class MessageLog(ScrollView, can_focus=True):
         return len(self._strips(index, width))
 
     # -- rendering ------------------------------------------------------------------
-    def _prefix(self, entry: Entry) -> str:
-        stamp = time.strftime("%H:%M ", time.localtime(entry.timestamp)) if entry.timestamp else ""
-        if entry.kind in ("own", "peer"):
-            mark = MARKS.get(entry.state, "  ") if entry.kind == "own" else "  "
-            if entry.action:
-                return f"{stamp}{mark} * {entry.sender} "
-            return f"{stamp}{mark} {entry.sender}: "
-        if entry.kind == "separator":
-            return ""
-        return f"{stamp}-- "
-
     def _to_text(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
         if entry.kind == "separator":
