@@ -1,7 +1,8 @@
 """The receiving side of one file: part file, resume, size and order checks, hash, safe rename.
 
 Every method except the constructor does blocking disk I/O; a session runs them in
-a thread (`asyncio.to_thread`), one call at a time per IncomingFile.
+a worker thread (`asyncio.to_thread` or an executor). Calls on one IncomingFile are
+serialised by a lock, so an abort from another thread waits for a write in flight.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from p2pchat.transfer.errors import TransferError, UnsafeName, describe_os_error
 from p2pchat.transfer.hashing import EMPTY_SHA256, hash_prefix
+from p2pchat.transfer.locking import serialised
 from p2pchat.transfer.names import (
     MAX_PART_BYTES,
     numbered_name,
@@ -82,6 +84,7 @@ class IncomingFile:
         self._file = None
         self._hasher = hashlib.sha256()
         self._done = False
+        self._lock = threading.RLock()
 
     @property
     def sidecar_path(self) -> Path | None:
@@ -89,6 +92,7 @@ class IncomingFile:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    @serialised
     def prepare(self, offset_hint: int | None = None) -> int:
         """Create folders and the part file, or reopen a partial download; return the offset.
 
@@ -114,6 +118,7 @@ class IncomingFile:
             self._discard()
             raise TransferError(describe_os_error(error)) from error
 
+    @serialised
     def write(self, offset: int, data: bytes) -> None:
         """Append one chunk; `offset` must be where the previous chunk ended."""
         if self._file is None:
@@ -129,6 +134,7 @@ class IncomingFile:
         self._hasher.update(data)
         self.received += len(data)
 
+    @serialised
     def finish(self, sha256_hex: str) -> Path:
         """Check the size and hash, then move the file to a name nothing else has; return it.
 
@@ -173,6 +179,7 @@ class IncomingFile:
         self._done = True
         return self.final_path
 
+    @serialised
     def abort(self, keep_part: bool) -> None:
         """Stop. keep_part=True leaves the part file for a later resume (connection lost);
         False deletes it (cancelled, declined, failed). Safe to call more than once, and

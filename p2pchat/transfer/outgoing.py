@@ -1,7 +1,8 @@
 """The sending side: which files a /send means, and reading one file as hashed chunks.
 
-`expand_send_paths` and every OutgoingFile method except the constructor and
-properties do blocking disk I/O; a session runs them in a thread.
+`expand_send_paths` and the OutgoingFile methods `open` and `read_chunk` do blocking
+disk I/O; a session runs them in a worker thread. Calls on one OutgoingFile are
+serialised by a lock, so `close()` from another thread waits for a read in flight.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import glob
 import hashlib
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from p2pchat.transfer.errors import TransferError, describe_os_error
 from p2pchat.transfer.hashing import CHUNK_SIZE, hash_prefix
+from p2pchat.transfer.locking import serialised
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -141,9 +144,16 @@ class OutgoingFile:
         self.sent = 0  # position in the file: the offset of the next chunk
         self._file = None
         self._hasher = hashlib.sha256()
+        self._lock = threading.RLock()
 
+    @serialised
     def open(self, offset: int) -> None:
-        """Start at `offset` (the receiver's FILE_ACCEPT). Refuses a file changed since the offer."""
+        """Start at `offset` (the receiver's FILE_ACCEPT). Refuses a file changed since the offer.
+
+        Calling it again starts over (a new FILE_ACCEPT after a reconnect)."""
+        self.close()
+        self._hasher = hashlib.sha256()
+        self.sent = 0
         if not 0 <= offset <= self.size:
             raise TransferError(f"resume offset {offset} is outside the file (size {self.size})")
         if self.item.is_directory:
@@ -151,16 +161,18 @@ class OutgoingFile:
                 raise TransferError("a folder has no bytes to resume from")
             return
         try:
-            file = open(self.item.source, "rb")
-            info = os.fstat(file.fileno())
+            self._file = open(self.item.source, "rb")
+            info = os.fstat(self._file.fileno())
             if (info.st_size, info.st_mtime_ns) != (self.size, self.item.mtime_ns):
-                file.close()
                 raise TransferError(f"{self.name} changed since it was offered")
-            self.sent = hash_prefix(file, offset, self._hasher)
-        except OSError as error:
+            self.sent = hash_prefix(self._file, offset, self._hasher)
+        except (OSError, TransferError) as error:
+            self.close()
+            if isinstance(error, TransferError):
+                raise
             raise TransferError(describe_os_error(error)) from error
-        self._file = file
 
+    @serialised
     def read_chunk(self, n: int = CHUNK_SIZE) -> bytes:
         """The next at most `n` bytes (b"" at the end), fed to the hash."""
         if self.item.is_directory or self.sent >= self.size:
@@ -183,6 +195,7 @@ class OutgoingFile:
     def finished(self) -> bool:
         return self.sent >= self.size
 
+    @serialised
     def sha256_hex(self) -> str:
         """The SHA-256 of the whole file, for FILE_DONE; only once everything was read."""
         if not self.finished:
@@ -191,6 +204,7 @@ class OutgoingFile:
             )
         return self._hasher.hexdigest()
 
+    @serialised
     def close(self) -> None:
         file, self._file = self._file, None
         if file is not None:

@@ -489,6 +489,27 @@ def test_outgoing_resume_hashes_the_skipped_bytes(tmp_path):
         half.sha256_hex()
 
 
+def test_open_again_starts_over_and_closed_objects_refuse_cleanly(dirs):
+    src, downloads = dirs
+    source = make_file(src / "a.bin", 2 * CHUNK_SIZE + 1)
+    sender = offer_of(source)
+    sender.open(0)
+    sender.read_chunk()
+    sender.open(CHUNK_SIZE)  # a new FILE_ACCEPT after a reconnect
+    while sender.read_chunk():
+        pass
+    assert sender.sha256_hex() == sha256_of(source)
+    sender.open(0)
+    sender.close()
+    with pytest.raises(TransferError, match="not open"):
+        sender.read_chunk()
+    receiver = incoming(downloads, sender)
+    receiver.prepare()
+    receiver.abort(keep_part=False)
+    with pytest.raises(TransferError, match="not open"):
+        receiver.write(0, b"late chunk")
+
+
 def test_empty_folder_item_sends_nothing(tmp_path):
     (tmp_path / "void").mkdir()
     sender = offer_of(tmp_path / "void")
