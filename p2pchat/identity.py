@@ -212,9 +212,20 @@ def _write_atomically(path: Path, data: bytes, *, mode: int, replace: bool = Tru
         if replace:
             os.replace(tmp, path)
         else:
-            os.link(tmp, path)
+            _link_without_overwriting(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _link_without_overwriting(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # atomic, and fails if `path` exists
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: nearly as good
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
 
 
 def _check_key_permissions(key_path: Path) -> None:

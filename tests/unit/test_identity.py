@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -44,6 +45,13 @@ def test_identity_persists_across_loads(tmp_path):
     assert first.cert_path == tmp_path / "id" / "cert.pem"
     other = Identity.load_or_create(tmp_path / "other")
     assert other.fingerprint != first.fingerprint
+
+
+def test_identities_created_at_once_agree(tmp_path):
+    with ThreadPoolExecutor(4) as pool:
+        identities = list(pool.map(Identity.load_or_create, [tmp_path / "id"] * 8))
+    assert len({identity.fingerprint for identity in identities}) == 1
+    assert Identity.load_or_create(tmp_path / "id") == identities[0]
 
 
 def test_default_identity_dir_is_under_test_home(p2pchat_home):
