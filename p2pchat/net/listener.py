@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from loguru import logger
 
 from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
+from p2pchat.net.tls import looks_like_tls
 from p2pchat.protocol import MAGIC, Error, encode
 
 PEEK_TIMEOUT = 10.0
@@ -32,10 +33,6 @@ TLS_UNEXPECTED = (
 
 class PortInUse(Exception):
     pass
-
-
-def _looks_like_tls(first: bytes) -> bool:
-    return len(first) >= 2 and first[0] == 0x16 and first[1] == 0x03
 
 
 def open_listening_socket(bind: str, port: int) -> socket.socket:
@@ -106,15 +103,12 @@ class Listener:
         on_mismatch: Callable[[str, str], None],
     ) -> None:
         self.sock = sock
+        self.port = sock.getsockname()[1]
         self.ssl_context = ssl_context
         self.on_connection = on_connection
         self.on_mismatch = on_mismatch  # (peer address, explanation)
         self._task: asyncio.Task | None = None
         self._children: set[asyncio.Task] = set()
-
-    @property
-    def port(self) -> int:
-        return self.sock.getsockname()[1]
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._accept_loop(), name="p2pchat-accept")
@@ -145,7 +139,7 @@ class Listener:
         if not first:
             client.close()
             return
-        is_tls = _looks_like_tls(first)
+        is_tls = looks_like_tls(first)
         if self.ssl_context is not None and first == MAGIC:
             self.on_mismatch(address, "a peer tried to connect without TLS (it runs with --no-tls); refused")
             _send_plain_error(client, "tls_required", TLS_REQUIRED)

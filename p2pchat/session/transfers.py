@@ -280,9 +280,8 @@ class Transfers:
         future = asyncio.get_running_loop().run_in_executor(t.executor, t.incoming.write, frame.offset, frame.data)
         t.pending.append(future)
         future.add_done_callback(lambda f, t=t, size=size: self._written(t, f, size))
-        while t.pending_bytes > WRITE_BACKLOG and t.pending:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(t.pending[0])
+        if t.pending_bytes > WRITE_BACKLOG:
+            await self._wait_written(t, WRITE_BACKLOG // 2)
 
     def _written(self, t: _Transfer, future: asyncio.Future, size: int) -> None:
         with contextlib.suppress(ValueError):
@@ -297,10 +296,15 @@ class Transfers:
         if t.info.state == "active":
             self._progress(t, t.incoming.received)
 
+    @staticmethod
+    async def _wait_written(t: _Transfer, backlog: int) -> None:
+        """Wait until at most `backlog` bytes wait for the disk."""
+        while t.pending and t.pending_bytes > backlog:
+            await asyncio.wait([t.pending[0]])
+            await asyncio.sleep(0)  # let the done-callbacks update the backlog
+
     async def _drain(self, t: _Transfer) -> None:
-        while t.pending:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(t.pending[0])
+        await self._wait_written(t, -1)
 
     async def _fail_incoming(self, t: _Transfer, reason: str) -> None:
         if t.final:

@@ -1,0 +1,204 @@
+"""Line-mode front end: stdin lines in, one stdout line per event out.
+
+For scripts, pipes and slow links. It uses the same `Session` API as the
+full-screen app. Output format (stable, for scripts):
+
+    [HH:MM:SS] <nick> message text      a chat message (continuation lines indented)
+    [HH:MM:SS] * nick does something    a /me action
+    * status text                        everything else
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from p2pchat import commands
+from p2pchat.display import clean, human_duration
+from p2pchat.session import Session, StartError
+from p2pchat.session import events as ev
+from p2pchat.session.transfers import describe
+from p2pchat.settings import Settings
+from p2pchat.transfer import format_size
+
+DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
+
+
+class PlainFrontEnd:
+    def __init__(self, settings: Settings, out=None) -> None:
+        self.settings = settings
+        self.out = out or sys.stdout
+        self.session = Session(settings, on_event=self.on_event, interactive=False)
+        self.done = asyncio.Event()
+        self._pinged = False
+        self._verify_asked = False
+
+    # -- output ----------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self.out.write(f"* {text}\n")
+        self.out.flush()
+
+    def show_message(self, m: ev.ChatMessage) -> None:
+        stamp = time.strftime("%H:%M:%S", time.localtime(m.timestamp))
+        nick = clean(m.sender, single_line=True)
+        body = clean(m.body).replace("\n", "\n    ")
+        line = f"[{stamp}] * {nick} {body}" if m.action else f"[{stamp}] <{nick}> {body}"
+        self.out.write(line + "\n")
+        self.out.flush()
+
+    def on_event(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event
+        if isinstance(event, ev.MessageReceived):
+            self.show_message(event.message)
+        elif isinstance(event, ev.Listening):
+            self.say(f"listening on port {event.port}" + (f" ({event.note})" if event.note else ""))
+        elif isinstance(event, ev.Dialing):
+            if event.retry_in is not None:
+                self.say(f"{clean(event.reason)}; retrying in {event.retry_in:g} s")
+            elif event.attempt == 1:
+                self.say(f"connecting to {event.address}")
+        elif isinstance(event, ev.Connected):
+            p = event.peer
+            security = f"encrypted, fingerprint {p.short_fingerprint}" if p.encrypted else "UNENCRYPTED"
+            again = "reconnected" if event.resumed else "connected"
+            self.say(f"{again} to {clean(p.nickname, single_line=True)} at {p.address} ({security})")
+        elif isinstance(event, ev.Disconnected):
+            self.say(clean(event.reason, single_line=True))
+        elif isinstance(event, ev.NickChanged) and event.by_peer:
+            self.say(f"{clean(event.old, single_line=True)} is now known as {clean(event.new, single_line=True)}")
+        elif isinstance(event, ev.RttMeasured) and self._pinged:
+            self._pinged = False
+            self.say(f"round trip {event.rtt_ms:.2f} ms")
+        elif isinstance(event, ev.TransferOffered):
+            t = event.transfer
+            self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({format_size(t.size)}): "
+                     f"/accept {t.id} or /decline {t.id}")
+        elif isinstance(event, ev.TransferUpdated):
+            if event.transfer.state not in ("active", "verifying", "preparing"):
+                return  # the result arrives as a Notice; progress is not printed line by line
+        elif isinstance(event, ev.HistoryLoaded):
+            self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
+        elif isinstance(event, ev.Notice):
+            self.say(clean(event.text, single_line=True))
+        elif isinstance(event, ev.Stopped):
+            self.done.set()
+
+    # -- input -----------------------------------------------------------------------
+    async def handle_line(self, line: str) -> bool:
+        """Act on one line of input; False once the user asked to quit."""
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            return True
+        try:
+            command = commands.parse(line)
+            if command is None:
+                self.session.send_text(commands.as_message(line))
+                return True
+            return await self.run_command(command)
+        except (commands.CommandError, ValueError) as exc:
+            self.say(f"error: {exc}")
+        except Exception as exc:  # a bad path or a transfer error must not end the chat
+            self.say(f"error: {exc}")
+        return True
+
+    async def run_command(self, c: commands.Command) -> bool:  # noqa: C901 - a dispatch table
+        s = self.session
+        if c.name == "quit":
+            return False
+        if c.name == "help":
+            self.out.write(commands.help_text(c.args[0] if c.args else None) + "\n")
+        elif c.name == "send":
+            ids = await s.offer_files([Path(p) for p in c.args])
+            self.say(f"offered {len(ids)} item(s): " + ", ".join(f"#{i}" for i in ids))
+        elif c.name in ("accept", "decline", "cancel"):
+            getattr(s, c.name)(self._transfer_id(c))
+        elif c.name == "transfers":
+            for info in s.transfers or []:
+                self.say(describe(info) + (f", {format_size(info.speed)}/s, eta {human_duration(info.eta)}" if info.state == "active" else ""))
+            if not s.transfers:
+                self.say("no transfers")
+        elif c.name == "nick":
+            s.change_nick(c.rest)
+        elif c.name == "me":
+            s.send_text(c.rest, action=True)
+        elif c.name == "info":
+            for key, value in s.info().items():
+                self.say(f"{key}: {value}")
+        elif c.name == "ping":
+            self._pinged = True
+            s.ping()
+        elif c.name == "verify":
+            if not s.short_code:
+                self.say("nothing to verify: no encrypted peer connected")
+            elif self._verify_asked:
+                s.verify_peer()
+            else:
+                self.say(f"short code: {s.short_code}. If your peer reads the same words, type /verify again")
+            self._verify_asked = bool(s.short_code) and not self._verify_asked
+        elif c.name == "connect":
+            await s.connect(c.rest)
+        elif c.name == "clear":
+            pass
+        return True
+
+    def _transfer_id(self, c: commands.Command) -> int:
+        if c.args:
+            return int(c.args[0])
+        wanted = "offered" if c.name in ("accept", "decline") else None
+        candidates = [t for t in self.session.transfers
+                      if (t.state == wanted if wanted else t.state not in ("done", "failed", "declined", "cancelled"))
+                      and (c.name == "cancel" or t.direction == "receive")]
+        if len(candidates) != 1:
+            raise ValueError(f"which transfer? give an id: /{c.name} ID (see /transfers)")
+        return candidates[0].id
+
+
+def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
+    """Blocking reads in a thread: works for ttys, pipes and plain files alike."""
+    for line in sys.stdin:
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def _main(settings: Settings) -> int:
+    front = PlainFrontEnd(settings)
+    session = front.session
+    try:
+        await session.start()
+    except StartError as exc:
+        print(f"p2pchat: error: {exc}", file=sys.stderr)
+        return 1
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    queue: asyncio.Queue = asyncio.Queue()
+    threading.Thread(target=_read_stdin, args=(loop, queue), daemon=True).start()
+    status = 0
+    while True:
+        getter = asyncio.ensure_future(queue.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        finished, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in finished:
+            getter.cancel()
+            break
+        stopper.cancel()
+        line = getter.result()
+        if line is None:  # end of input: deliver what was typed, then leave
+            if not await session.wait_delivered(DELIVERY_TIMEOUT):
+                front.say(f"{session.unacked_count} message(s) not delivered; giving up")
+                status = 1
+            break
+        if not await front.handle_line(line):
+            break
+    await session.quit("quit")
+    return status
+
+
+def run_plain(settings: Settings) -> int:
+    return asyncio.run(_main(settings))
