@@ -53,6 +53,8 @@ from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
 
 SessionFactory = Callable[[Settings], SessionAPI]
+# Events that never change the status bar: skipping it keeps floods of messages cheap.
+CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
 QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
 
 
@@ -228,7 +230,8 @@ class ChatApp(App[int]):
             if event.messages:
                 log.add_separator("earlier messages above")
         elif isinstance(event, Listening):
-            text = f"listening on {event.host}:{event.port}"
+            host = f"[{event.host}]" if ":" in event.host else event.host
+            text = f"listening on {host}:{event.port}"
             log.add_system(f"{text} ({event.note})" if event.note else text)
         elif isinstance(event, Dialing):
             if event.retry_in is None:
@@ -271,7 +274,8 @@ class ChatApp(App[int]):
             )
         if isinstance(event, RttMeasured):
             self._status.rtt_ms = event.rtt_ms
-        self._refresh_status()
+        if not isinstance(event, CHAT_EVENTS):
+            self._refresh_status()
 
     def _alert(self, sender: str, body: str) -> None:
         if self._focused and self.log_view.following:

@@ -66,6 +66,8 @@ class IdentityScreen(ModalScreen[bool]):
                     yield Button("Deny", id="identity-deny", variant="error")
 
     def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#identity-deny", Button).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
