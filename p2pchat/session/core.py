@@ -352,6 +352,8 @@ class Session:
         if isinstance(frame, Busy):
             raise PeerRefused(f"{conn.peer_address} is already in a chat ({frame.reason})", final=True)
         if isinstance(frame, Bye):
+            if frame.reason == "identity refused":
+                raise PeerRefused(f"{conn.peer_address} refused to talk to this identity", final=True)
             raise ConnectionClosed(f"the peer closed the connection ({frame.reason})")
         if isinstance(frame, Error):
             final = frame.code in ("tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch")
