@@ -317,6 +317,7 @@ class Session:
                 try:
                     await self._handshake(conn, expected=target.fingerprint)
                 except PeerRefused as exc:
+                    conn.abort()
                     self.notice(str(exc), "error")
                     if exc.final:
                         self._state = "listening"
@@ -342,6 +343,7 @@ class Session:
         try:
             await self._handshake(conn, expected=None)
         except PeerRefused as exc:
+            conn.abort()
             self.notice(str(exc), "error")
         except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
