@@ -73,6 +73,7 @@ from p2pchat.settings import Settings
 HELLO_TIMEOUT = 10.0  # a connection must say HELLO within this
 READY_TIMEOUT = 120.0  # ...and be accepted within this (a person may be asked)
 CAPS = ["acks", "files", "resume"]
+DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 
 
 class StartError(Exception):
@@ -122,6 +123,7 @@ class Session:
         self._stopped = False
         self._peer_quit = False
         self._history_shown: set[str] = set()
+        self._activated_at = 0.0
         self.trust = Trust(self)
         from p2pchat.session.transfers import Transfers  # late: it imports events from here
 
@@ -431,7 +433,13 @@ class Session:
         if self._conn is not None and self._peer_id == peer_id:
             if hello.session and hello.session == self._session_id:
                 return self._session_id  # the peer lost the old connection: move over
-            return None
+            if asyncio.get_running_loop().time() - self._activated_at < DUPLICATE_WINDOW:
+                return None  # both dialed at once: the first connection stays
+            # The peer started afresh (a restart): its side of the old connection is gone.
+            self._claimed[peer_id] = asyncio.get_running_loop().create_future()
+            session_id = new_session_id()
+            conn.send(Ready(session_id))
+            return session_id
         if peer_id in self._claimed:
             return None  # another connection from this peer is already being set up
         self._claimed[peer_id] = asyncio.get_running_loop().create_future()
@@ -451,6 +459,7 @@ class Session:
             old.abort()
         resumed = peer_id == self._last_peer_id
         self._conn = conn
+        self._activated_at = asyncio.get_running_loop().time()
         self._peer_id = peer_id
         self._last_peer_id = peer_id
         self._session_id = session_id
