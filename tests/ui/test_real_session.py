@@ -1,0 +1,74 @@
+"""The app over a real Session: loopback TCP, real TLS, a second session as the peer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from p2pchat.paths import Paths
+from p2pchat.session import Session
+from p2pchat.session.events import MessageReceived
+from p2pchat.settings import Settings
+from p2pchat.ui.app import ChatApp
+from p2pchat.ui.screens.identity import IdentityScreen
+
+
+async def wait_until(pilot, condition, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+async def test_chat_with_a_real_peer(tmp_path):
+    alice_settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark")
+    app = ChatApp(alice_settings)
+    bob_root = tmp_path / "bob"
+    bob_paths = Paths(bob_root / "config", bob_root / "data", bob_root / "logs", bob_root / "dl")
+    bob_events = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
+        port = app.session.listening_port
+        bob = Session(
+            Settings(
+                nickname="bob",
+                port=0,
+                bind="127.0.0.1",
+                accept_unknown="always",
+                connect=f"127.0.0.1:{port}",
+            ),
+            paths=bob_paths,
+            on_event=bob_events.append,
+            interactive=False,
+        )
+        await bob.start()
+        try:
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, IdentityScreen) or app.session.peer
+            )
+            if isinstance(app.screen, IdentityScreen):
+                await pilot.click("#identity-accept")
+            await wait_until(pilot, lambda: app.session.peer is not None)
+            assert "ENCRYPTED" in str(app.query_one("#status").render())
+            bob.send_text("[red]hello[/red] \x1b[2J")
+            await wait_until(
+                pilot, lambda: any("hello" in line for line in app.log_view.rendered_lines())
+            )
+            assert any(
+                line.endswith("bob: [red]hello[/red] \\x1b[2J")
+                for line in app.log_view.rendered_lines()
+            )
+            app.chat_input.value = "hi bob"
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: any(isinstance(e, MessageReceived) for e in bob_events))
+            received = [e.message.body for e in bob_events if isinstance(e, MessageReceived)]
+            assert received == ["hi bob"]
+            await wait_until(
+                pilot, lambda: app.log_view.rendered_lines()[-1].endswith("✓✓ alice: hi bob")
+            )
+        finally:
+            await asyncio.wait_for(bob.quit(), 5)
+        assert app.is_running  # the peer leaving does not close the app
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_value == 0
