@@ -530,13 +530,13 @@ class Session:
 
     def _handle(self, conn: Connection, frame) -> None:
         if isinstance(frame, Text):
+            # Acknowledge only once the message is stored: a crash in between means a re-send.
+            if frame.id not in self._seen and not self.history.seen_incoming(self._peer_id, frame.id):
+                self._seen.add(frame.id)
+                message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
+                self._store(message)
+                self.emit(MessageReceived(message))
             conn.send(Ack(frame.id))
-            if frame.id in self._seen or self.history.seen_incoming(self._peer_id, frame.id):
-                return
-            self._seen.add(frame.id)
-            message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
-            self._store(message)
-            self.emit(MessageReceived(message))
         elif isinstance(frame, Ack):
             if self._unacked.pop(frame.id, None) is not None:
                 self.history.set_state(self._peer_id, frame.id, "delivered")
