@@ -1,0 +1,81 @@
+"""kill -9 of a peer mid-chat: the survivor reconnects and nothing typed is lost or doubled."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+pytestmark = pytest.mark.fault
+
+
+def numbered(prefix: str, first: int, last: int) -> list[str]:
+    return [f"{prefix}-{n}" for n in range(first, last + 1)]
+
+
+def stored(home, direction: str) -> list[tuple[str, str]]:
+    """(body, state) of every message in a peer's history file, oldest first."""
+    with sqlite3.connect(home / "data" / "history.sqlite3") as db:
+        return db.execute(
+            "SELECT body, state FROM messages WHERE direction = ? ORDER BY seq", (direction,)
+        ).fetchall()
+
+
+def test_killed_peer_restarts_and_every_message_arrives_once_in_order(spawn, tmp_path):
+    alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
+    port = alice.port()
+    bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{port}")
+    alice.wait_line(r"^\* connected to bob")
+    bob.wait_line(r"^\* connected to alice")
+
+    # Both type a burst; alice dies while the messages are still flowing.
+    bob.type(*numbered("b", 1, 300))
+    alice.type(*numbered("a", 1, 300))
+    alice.wait_received("bob", 30, 15)
+    alice.kill9()
+    bob.wait_line(r"connection lost", 10)
+    bob.type(*numbered("b", 301, 320))  # typed while alice is down: they wait
+
+    alice = spawn("alice", "--port", str(port), "--bind", "127.0.0.1", home=tmp_path / "alice")
+    alice.wait_line(r"^\* connected to bob", 20)
+    alice.type(*numbered("a", 301, 320))
+    bob.wait_line(r"<alice> a-320$", 20)
+    assert bob.finish() == 0
+    assert alice.finish() == 0
+
+    # Alice's store holds every one of bob's messages exactly once, in order...
+    assert [body for body, _ in stored(tmp_path / "alice", "in")] == numbered("b", 1, 320)
+    # ...and bob saw exactly what alice had accepted before dying, then the rest.
+    sent_by_alice = stored(tmp_path / "alice", "out")
+    assert all(state == "delivered" for _, state in sent_by_alice)
+    accepted = [body for body, _ in sent_by_alice]
+    assert accepted[-20:] == numbered("a", 301, 320)
+    assert accepted[:-20] == numbered("a", 1, len(accepted) - 20)
+    assert bob.received("alice") == accepted
+    assert [body for body, _ in stored(tmp_path / "bob", "in")] == accepted
+    assert all(state == "delivered" for _, state in stored(tmp_path / "bob", "out"))
+
+
+def test_killed_dialer_restarts_and_pending_messages_go_out_once(spawn, tmp_path):
+    alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
+    port = alice.port()
+    dial = ("--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{port}")
+    bob = spawn("bob", *dial)
+    alice.wait_line(r"^\* connected to bob")
+    bob.type(*numbered("b", 1, 200))
+    alice.wait_received("bob", 20, 15)
+    bob.kill9()
+    alice.wait_line(r"connection lost", 10)
+    alice.type(*numbered("a", 1, 20))  # alice does not dial: these wait for bob to come back
+
+    bob = spawn("bob", *dial, home=tmp_path / "bob")
+    bob.wait_line(r"^\* connected to alice", 20)
+    bob.wait_received("alice", 20, 20)
+    assert bob.received("alice") == numbered("a", 1, 20)
+    assert alice.finish() == 0
+    assert bob.finish() == 0
+
+    accepted = [body for body, _ in stored(tmp_path / "bob", "out")]
+    assert accepted == numbered("b", 1, len(accepted))
+    assert [body for body, _ in stored(tmp_path / "alice", "in")] == accepted
+    assert alice.received("bob") == accepted
