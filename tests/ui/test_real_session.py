@@ -16,7 +16,7 @@ from p2pchat.ui.screens.identity import IdentityScreen
 async def wait_until(pilot, condition, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out; log: {pilot.app.log_view.rendered_lines()}"
         await pilot.pause(0.05)
 
 
@@ -47,7 +47,8 @@ async def test_chat_with_a_real_peer(tmp_path):
                 pilot, lambda: isinstance(app.screen, IdentityScreen) or app.session.peer
             )
             if isinstance(app.screen, IdentityScreen):
-                await pilot.click("#identity-accept")
+                await pilot.pause()  # let the dialog lay out before clicking it
+                assert await pilot.click("#identity-accept")
             await wait_until(pilot, lambda: app.session.peer is not None)
             assert "ENCRYPTED" in str(app.query_one("#status").render())
             bob.send_text("[red]hello[/red] \x1b[2J")
