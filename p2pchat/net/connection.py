@@ -65,6 +65,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self.error is not None:
+            return  # nothing after a violation is processed
         try:
             self.decoder.receive_data(self._view[:nbytes])
             for frame in self.decoder:
@@ -72,7 +74,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 if isinstance(frame, FileChunk):
                     self._queued_bytes += len(frame.data)
         except ProtocolError as exc:
-            self._fail(exc)
+            # Stop reading but keep the transport: the owner's recv() raises this error, and
+            # the owner answers with an ERROR frame before closing.
+            self._finish(exc)
+            self.transport.pause_reading()
             return
         if self._queued_bytes > RECV_HIGH and not self._reading_paused:
             self._reading_paused = True
@@ -103,11 +108,6 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
-
-    def _fail(self, exc: Exception) -> None:
-        self._finish(exc)
-        if self.transport is not None:
-            self.transport.abort()
 
     def _finish(self, exc: Exception) -> None:
         if self.error is None:
