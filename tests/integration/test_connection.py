@@ -1,0 +1,398 @@
+"""The connection core over real loopback sockets: dialing, the decider, busy, bad
+input on the listener, heartbeat, bye, ping, nick and message limits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import free_port, make_session, start_session, two_sessions, wait_until
+
+from p2pchat.identity import Identity
+from p2pchat.net import listener as listener_module
+from p2pchat.net.tls import client_context
+from p2pchat.protocol import MAGIC, MAX_FRAME, MAX_TEXT_BYTES, Decoder, Error, Hello
+from p2pchat.session import StartError
+from p2pchat.session import core as core_module
+from p2pchat.session.events import (
+    Connected,
+    Dialing,
+    Disconnected,
+    Listening,
+    MessageDelivered,
+    MessageReceived,
+    NickChanged,
+    Notice,
+    RttMeasured,
+)
+
+
+async def assert_chat_works(a, b, text: str = "still here") -> None:
+    """A message each way arrives and is acknowledged."""
+    for sender, receiver in ((a, b), (b, a)):
+        body = f"{text} from {sender.session.nickname}"
+        message_id = sender.session.send_text(body)
+        await receiver.events.wait_for(MessageReceived, lambda e, body=body: e.message.body == body)
+        await sender.events.wait_for(MessageDelivered, lambda e, i=message_id: e.id == i)
+
+
+# -- dialing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_listener_first_then_chat(tmp_path, tls):
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        assert a.session.state == b.session.state == "connected"
+        assert a.session.peer.nickname == "bob" and b.session.peer.nickname == "alice"
+        assert a.session.peer.encrypted is tls and b.session.peer.encrypted is tls
+        if tls:
+            assert a.session.peer.fingerprint == b.session.own_fingerprint
+            assert b.session.peer.fingerprint == a.session.own_fingerprint
+        await assert_chat_works(a, b)
+
+
+async def test_dialer_first_retries_until_the_listener_appears(tmp_path):
+    port = free_port()
+    async with start_session(tmp_path, "bob") as b:
+        await b.session.connect(f"127.0.0.1:{port}")
+        await b.events.wait_for(
+            Dialing,
+            lambda e: e.retry_in is not None and "nobody is listening" in e.reason,
+        )
+        assert b.session.state == "dialing"
+        async with start_session(tmp_path, "alice", port=port, port_explicit=True) as a:
+            assert a.session.listening_port == port
+            await a.events.wait_for(Connected)
+            await b.events.wait_for(Connected)
+            await assert_chat_works(a, b)
+
+
+async def test_both_dial_at_once_keep_exactly_one_session(tmp_path):
+    for round_number in range(20):
+        root = tmp_path / "shared"  # keys are made once and reused by every round
+        async with start_session(root, "alice") as a, start_session(root, "bob") as b:
+            await asyncio.gather(a.session.connect(b.address), b.session.connect(a.address))
+            await a.events.wait_for(Connected)
+            await b.events.wait_for(Connected)
+            await asyncio.sleep(0.3)  # time for a losing connection to do damage
+            context = f"round {round_number}"
+            assert a.session.connected and b.session.connected, context
+            assert a.session._session_id == b.session._session_id is not None, context
+            assert len(a.events.of(Connected)) == len(b.events.of(Connected)) == 1, context
+            assert not a.events.of(Disconnected) and not b.events.of(Disconnected), context
+            await assert_chat_works(a, b, f"round {round_number}")
+
+
+async def test_third_peer_is_refused_while_the_chat_goes_on(tmp_path):
+    async with two_sessions(tmp_path) as (a, b), start_session(tmp_path, "carol") as c:
+        await c.session.connect(a.address)
+        refused = await c.events.wait_for(Notice, lambda e: "already in a chat" in e.text)
+        assert refused.level == "error"
+        await a.events.wait_for(Notice, lambda e: "carol" in e.text and "already in a chat" in e.text)
+        assert not c.session.connected and c.session.state == "listening"  # it stopped dialing
+        assert a.session.peer.nickname == "bob" and len(a.events.of(Connected)) == 1
+        assert not a.events.of(Disconnected) and not b.events.of(Disconnected)
+        await assert_chat_works(a, b)
+
+
+async def test_explicit_port_in_use_is_an_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        peer = make_session(tmp_path, "alice", port=port, port_explicit=True)
+        with pytest.raises(StartError, match="already in use"):
+            await peer.session.start()
+
+
+async def test_default_port_in_use_listens_elsewhere_with_a_note(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        async with start_session(tmp_path, "alice", port=port) as a:
+            listening = a.events.find(Listening)
+            assert listening.port == a.session.listening_port != port
+            assert f"port {port} is in use" in listening.note
+            assert a.events.find(Notice, lambda e: f"port {port} is in use" in e.text)
+
+
+# -- bad input on the listener --------------------------------------------------------
+
+
+@pytest.fixture
+def short_handshake(monkeypatch):
+    monkeypatch.setattr(listener_module, "PEEK_TIMEOUT", 1.0)
+    monkeypatch.setattr(core_module, "HELLO_TIMEOUT", 1.0)
+
+
+async def read_until_closed(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """Everything the listener sends before it closes; fails if it does not close in time."""
+    data = bytearray()
+    async def drain():
+        while True:
+            try:
+                chunk = await reader.read(65536)
+            except (ConnectionError, ssl.SSLError):
+                return
+            if not chunk:
+                return
+            data.extend(chunk)
+    await asyncio.wait_for(drain(), timeout)
+    return bytes(data)
+
+
+def frames_in(data: bytes) -> list:
+    decoder = Decoder(expect_magic=True)
+    decoder.receive_data(data)
+    return list(decoder)
+
+
+async def open_raw(port: int, tls_identity: Identity | None):
+    context = client_context(tls_identity) if tls_identity else None
+    return await asyncio.open_connection(
+        "127.0.0.1", port, ssl=context, server_hostname="p2pchat" if context else None
+    )
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_silent_connection_is_dropped_after_the_timeout(tmp_path, tls, short_handshake):
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        reader, writer = await asyncio.open_connection("127.0.0.1", a.session.listening_port)
+        started = time.monotonic()
+        assert await read_until_closed(reader, 5) == b""
+        assert 0.8 < time.monotonic() - started < 3
+        writer.close()
+        await assert_chat_works(a, b)
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_silent_peer_after_tls_and_magic_is_dropped(tmp_path, tls, short_handshake):
+    identity = Identity.load_or_create(tmp_path / "raw-identity") if tls else None
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        reader, writer = await open_raw(a.session.listening_port, identity)
+        writer.write(MAGIC)  # then nothing: no HELLO
+        started = time.monotonic()
+        received = frames_in(await read_until_closed(reader, 5))
+        assert 0.8 < time.monotonic() - started < 3
+        assert isinstance(received[0], Hello)  # the listener spoke first, then gave up on us
+        writer.close()
+        await assert_chat_works(a, b)
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_garbage_bytes_are_refused(tmp_path, tls, short_handshake):
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        reader, writer = await asyncio.open_connection("127.0.0.1", a.session.listening_port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: example\r\n\r\n")
+        answer = await read_until_closed(reader, 3)
+        assert b"HTTP" not in answer  # nothing is echoed or interpreted
+        if not tls:  # a plain listener says why; a TLS one fails the TLS handshake
+            assert frames_in(answer)[-1] == Error("bad_magic", frames_in(answer)[-1].message)
+        writer.close()
+        await assert_chat_works(a, b)
+        assert a.session.peer.nickname == "bob" and not a.events.of(Disconnected)
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_oversized_length_prefix_is_refused_before_reading_it(tmp_path, tls, short_handshake):
+    identity = Identity.load_or_create(tmp_path / "raw-identity") if tls else None
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        reader, writer = await open_raw(a.session.listening_port, identity)
+        writer.write(MAGIC + struct.pack(">IB", MAX_FRAME + 1, 0x01))  # and no body at all
+        started = time.monotonic()
+        data = await read_until_closed(reader, 3)
+        assert time.monotonic() - started < 0.9  # refused at once, not after the timeout
+        received = frames_in(data)
+        assert isinstance(received[0], Hello)
+        assert isinstance(received[-1], Error) and received[-1].code == "frame_too_large"
+        writer.close()
+        await assert_chat_works(a, b)
+
+
+@pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
+async def test_truncated_frame_then_close(tmp_path, tls, short_handshake):
+    identity = Identity.load_or_create(tmp_path / "raw-identity") if tls else None
+    async with two_sessions(tmp_path, tls=tls) as (a, b):
+        reader, writer = await open_raw(a.session.listening_port, identity)
+        writer.write(MAGIC + struct.pack(">IB", 200, 0x01) + b'{"version": 1')
+        await writer.drain()
+        writer.close()
+        await read_until_closed(reader, 3)
+        await asyncio.sleep(0.2)
+        await assert_chat_works(a, b)
+        assert not a.events.of(Disconnected) and len(a.events.of(Connected)) == 1
+
+
+async def test_protocol_violation_in_the_handshake_gets_an_error_frame(tmp_path, short_handshake):
+    async with two_sessions(tmp_path, tls=False) as (a, b):
+        reader, writer = await open_raw(a.session.listening_port, None)
+        await asyncio.sleep(0.1)  # let the listener send its HELLO first
+        writer.write(MAGIC + b"\x00\x00\x00\x02\x10{}")  # a TEXT before any HELLO
+        received = frames_in(await read_until_closed(reader, 3))
+        writer.close()
+        errors = [f for f in received if isinstance(f, Error)]
+        assert errors, received
+        assert errors[0].code == "bad_frame" and "TEXT.id" in errors[0].message
+        await assert_chat_works(a, b)
+
+
+async def test_listener_still_accepts_after_bad_clients(tmp_path, short_handshake):
+    async with start_session(tmp_path, "alice") as a:
+        for payload in (b"", b"\x16\x03\x01garbage", b"P2PC", b"junkjunkjunk"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", a.session.listening_port)
+            writer.write(payload)
+            writer.close()
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(a.address)
+            await a.events.wait_for(Connected)
+            await b.events.wait_for(Connected)
+            await assert_chat_works(a, b)
+
+
+# -- liveness and leaving ---------------------------------------------------------------
+
+
+def plain_peer_process(home: Path, *args: str, **env: str) -> subprocess.Popen:
+    environment = {**os.environ, "P2PCHAT_HOME": str(home), **env}
+    return subprocess.Popen(
+        [sys.executable, "-m", "p2pchat", "--plain", "--nickname", "frozen", *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP")
+async def test_frozen_peer_is_detected_by_the_heartbeat(tmp_path):
+    async with start_session(
+        tmp_path, "alice", heartbeat_interval=0.2, heartbeat_timeout=1.0
+    ) as a:
+        process = plain_peer_process(
+            tmp_path / "frozen-home", "--connect", a.address, "--port", "0", "--bind", "127.0.0.1",
+            P2PCHAT_HEARTBEAT_INTERVAL="0.2", P2PCHAT_HEARTBEAT_TIMEOUT="1",
+            P2PCHAT_ACCEPT_UNKNOWN="always",
+        )
+        try:
+            await a.events.wait_for(Connected, timeout=20)
+            await asyncio.sleep(0.5)  # heartbeats flow: no false alarm
+            assert a.session.connected
+            process.send_signal(signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            lost = await a.events.wait_for(Disconnected, timeout=4)
+            assert time.monotonic() - frozen_at < 2.0
+            assert "no heartbeat" in lost.reason and not lost.by_peer
+            assert not a.session.connected
+        finally:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.communicate(timeout=10)
+
+
+async def test_bye_tells_the_peer_who_left(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        await a.session.quit()
+        left = await b.events.wait_for(Disconnected)
+        assert left.by_peer and left.reason == "alice left (quit)"
+        assert b.session.state == "listening" and not b.session.connected
+
+
+async def test_bye_to_the_dialer_stops_its_reconnects(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        await a.session.quit()
+        left = await b.events.wait_for(Disconnected)
+        assert left.reason == "alice left (quit)" and not left.will_reconnect
+        await asyncio.sleep(0.5)
+        assert b.session.state == "listening"
+
+
+async def test_ping_measures_the_round_trip(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        b.session.ping()
+        measured = await b.events.wait_for(RttMeasured)
+        assert 0 <= measured.rtt_ms < 1000
+        assert b.session.rtt_ms == measured.rtt_ms
+        assert "round trip" in b.session.info()
+
+
+async def test_ping_without_a_peer_is_a_notice(tmp_path):
+    async with start_session(tmp_path, "alice") as a:
+        a.session.ping()
+        assert a.events.find(Notice, lambda e: e.text == "not connected")
+
+
+# -- chat --------------------------------------------------------------------------------
+
+
+async def test_nick_change_reaches_the_peer(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        a.session.change_nick("alicia")
+        changed = await b.events.wait_for(NickChanged)
+        assert (changed.old, changed.new, changed.by_peer) == ("alice", "alicia", True)
+        assert b.session.peer.nickname == "alicia"
+        assert a.events.find(NickChanged, lambda e: not e.by_peer and e.new == "alicia")
+        a.session.send_text("new name")
+        received = await b.events.wait_for(MessageReceived)
+        assert received.message.sender == "alicia"
+
+
+async def test_bad_nick_is_refused_locally(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        with pytest.raises(ValueError):
+            a.session.change_nick("bad\nname")
+        assert a.session.nickname == "alice"
+        await assert_chat_works(a, b)
+        assert not b.events.of(NickChanged)
+
+
+async def test_largest_message_works_and_one_byte_more_is_refused(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        largest = "é" * (MAX_TEXT_BYTES // 2)  # multi-byte characters: the limit is in bytes
+        assert len(largest.encode()) == MAX_TEXT_BYTES == 65536
+        a.session.send_text(largest)
+        received = await b.events.wait_for(MessageReceived)
+        assert received.message.body == largest
+        with pytest.raises(ValueError, match="too long .*65,537 bytes.*65,536"):
+            a.session.send_text(largest + "x")
+        assert a.session.unacked_count == 0 or await a.session.wait_delivered(5)
+        await assert_chat_works(a, b)
+        assert len(b.events.of(MessageReceived)) == 2
+
+
+def has_ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not has_ipv6_loopback(), reason="no IPv6 loopback on this machine")
+async def test_ipv6_loopback_dialing(tmp_path):
+    async with start_session(tmp_path, "alice", bind="::1") as a, start_session(tmp_path, "bob") as b:
+        await b.session.connect(f"[::1]:{a.session.listening_port}")
+        await a.events.wait_for(Connected)
+        connected = await b.events.wait_for(Connected)
+        assert connected.peer.address == f"[::1]:{a.session.listening_port}"
+        await assert_chat_works(a, b)
+
+
+async def test_messages_arrive_once_and_in_order(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        sent = [f"message {i}" for i in range(200)]
+        for body in sent:
+            a.session.send_text(body)
+        await wait_until(lambda: len(b.events.of(MessageReceived)) == len(sent))
+        assert [e.message.body for e in b.events.of(MessageReceived)] == sent
+        assert await a.session.wait_delivered(5)
+

@@ -1,0 +1,134 @@
+"""`p2pchat --plain` as real processes: pipes in, lines out, over loopback TLS."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+WAIT = 20.0
+
+
+class PlainProcess:
+    """One `p2pchat --plain` process with its own P2PCHAT_HOME; stdout read line by line."""
+
+    def __init__(self, home: Path, *args: str, stdin: bytes | None = None) -> None:
+        env = {**os.environ, "P2PCHAT_HOME": str(home)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "p2pchat", "--plain", "--bind", "127.0.0.1", *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        if stdin is not None:
+            self.process.stdin.write(stdin)
+            self.process.stdin.close()
+
+    def _read(self) -> None:
+        for raw in self.process.stdout:
+            self._queue.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_line(self, pattern: str, timeout: float = WAIT) -> re.Match:
+        """The first output line (seen before or arriving now) that matches `pattern`."""
+        for line in self.lines:
+            if found := re.search(pattern, line):
+                return found
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:
+                raise AssertionError(f"no line matching {pattern!r}; output so far: {self.lines}")
+            self.lines.append(line)
+            if found := re.search(pattern, line):
+                return found
+
+    def finish(self, timeout: float = WAIT) -> int:
+        status = self.process.wait(timeout)
+        while (line := self._queue.get(timeout=5)) is not None:
+            self.lines.append(line)
+        return status
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        for pipe in (self.process.stdin, self.process.stderr):
+            if not pipe.closed:
+                pipe.close()
+
+
+@pytest.fixture
+def listener(tmp_path):
+    bob = PlainProcess(tmp_path / "bob", "--port", "0", "--nickname", "bob")
+    yield bob
+    bob.stop()
+
+
+def listening_port(process: PlainProcess) -> int:
+    return int(process.wait_line(r"^\* listening on port (\d+)").group(1))
+
+
+def test_piped_message_is_delivered_and_the_sender_leaves(tmp_path, listener):
+    port = listening_port(listener)
+    alice = PlainProcess(
+        tmp_path / "alice", "--port", "0", "--nickname", "alice",
+        "--connect", f"127.0.0.1:{port}", stdin=b"hello\n",
+    )
+    try:
+        assert alice.finish() == 0, alice.lines
+        listener.wait_line(r"^\[\d\d:\d\d:\d\d\] <alice> hello$")
+        listener.wait_line(r"^\* alice left \(quit\)$")
+        assert any(line.startswith("* connected to bob at 127.0.0.1:") for line in alice.lines)
+        # The sender prints status lines only: its own message is not echoed.
+        assert all(line.startswith("* ") for line in alice.lines), alice.lines
+        assert alice.process.stderr.read() == b""
+    finally:
+        alice.stop()
+
+
+def test_unknown_command_is_answered_locally_and_not_sent(tmp_path, listener):
+    port = listening_port(listener)
+    alice = PlainProcess(
+        tmp_path / "alice", "--port", "0", "--nickname", "alice",
+        "--connect", f"127.0.0.1:{port}", stdin=b"/nosuch\nafter the typo\n",
+    )
+    try:
+        assert alice.finish() == 0, alice.lines
+        assert any(line.startswith("* error:") and "nosuch" in line for line in alice.lines), alice.lines
+        listener.wait_line(r"<alice> after the typo$")
+        listener.wait_line(r"^\* alice left \(quit\)$")
+        assert not any("nosuch" in line for line in listener.lines), listener.lines
+    finally:
+        alice.stop()
+
+
+def test_lines_typed_at_the_listener_reach_the_dialer(tmp_path, listener):
+    port = listening_port(listener)
+    alice = PlainProcess(
+        tmp_path / "alice", "--port", "0", "--nickname", "alice", "--connect", f"127.0.0.1:{port}",
+    )
+    try:
+        alice.wait_line(r"^\* connected to bob")
+        listener.wait_line(r"^\* connected to alice")
+        listener.process.stdin.write(b"/me waves\nhi alice\n")
+        listener.process.stdin.flush()
+        alice.wait_line(r"^\[\d\d:\d\d:\d\d\] \* bob waves$")
+        alice.wait_line(r"^\[\d\d:\d\d:\d\d\] <bob> hi alice$")
+        alice.process.stdin.write(b"/quit\n")
+        alice.process.stdin.flush()
+        assert alice.finish() == 0
+        listener.wait_line(r"^\* alice left \(quit\)$")
+    finally:
+        alice.stop()
