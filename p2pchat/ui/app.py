@@ -183,7 +183,10 @@ class ChatApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="session")
     async def _start_session(self) -> None:
         assert self.session is not None
-        await self.session.start()
+        try:
+            await self.session.start()
+        except Exception as error:  # port taken, unreadable identity: say so, keep the app open
+            self.log_view.add_system(f"cannot start: {error}", "error")
         self._refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -630,3 +630,17 @@ async def test_status_bar_contents(harness: Harness):
         harness.fake.emit(Reconnecting(retry_in=4, attempt=2))
         await pilot.pause()
         assert str(status.render()).startswith("reconnecting in 4 s")
+
+
+async def test_a_failed_start_is_reported_and_the_app_stays(harness: Harness, monkeypatch):
+    from fake_session import FakeSession
+
+    async def refuse(self) -> None:
+        raise OSError("port 8080 is already in use")
+
+    monkeypatch.setattr(FakeSession, "start", refuse)
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        entry = harness.app.log_view.entries[-1]
+        assert entry.kind == "error" and entry.body == "cannot start: port 8080 is already in use"
+        assert harness.app.is_running
