@@ -19,7 +19,7 @@ os.environ["TZ"] = "UTC"  # the same timestamps as the snapshot tests
 time.tzset()
 os.environ.setdefault("P2PCHAT_HOME", tempfile.mkdtemp(prefix="p2pchat-shots-"))
 
-from conftest import Harness  # noqa: E402
+from app_harness import Harness  # noqa: E402
 from scenes import SCENES, SIZE  # noqa: E402
 from screen_text import screen_text  # noqa: E402
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 os.environ.setdefault("P2PCHAT_HOME", tempfile.mkdtemp(prefix="p2pchat-bench-"))
 
-from conftest import Harness  # noqa: E402
+from app_harness import Harness  # noqa: E402
 from fake_session import FIXED_TIME  # noqa: E402
 from textual import events  # noqa: E402
 

@@ -10,10 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_session import FIXED_TIME, FakeSession  # noqa: E402
-
-from p2pchat.settings import Settings  # noqa: E402
-from p2pchat.ui.app import ChatApp  # noqa: E402
+from app_harness import Harness  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -24,34 +21,6 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
-
-
-class Harness:
-    """A ChatApp and the fake sessions its factory made (normally exactly one)."""
-
-    def __init__(
-        self, tmp_path: Path | None = None, settings: dict | None = None, **app_kwargs
-    ) -> None:
-        fields = {"nickname": "alice", "port": 8080, "theme": "textual-dark"}
-        if tmp_path is not None:
-            fields["download_dir"] = tmp_path
-        fields.update(settings or {})
-        self.sessions: list[FakeSession] = []
-        self.app = ChatApp(
-            Settings(**fields),
-            session_factory=self._make_session,
-            clock=lambda: FIXED_TIME,
-            cursor_blink=False,
-            **app_kwargs,
-        )
-
-    def _make_session(self, settings: Settings) -> FakeSession:
-        self.sessions.append(FakeSession(settings))
-        return self.sessions[-1]
-
-    @property
-    def fake(self) -> FakeSession:
-        return self.sessions[-1]
 
 
 @pytest.fixture

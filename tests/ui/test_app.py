@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Harness
+from app_harness import Harness
 from fake_session import BOB, FIXED_TIME
 from screen_text import screen_text
 from textual import events

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Harness
+from app_harness import Harness
 from scenes import SCENES, SIZE
 
 
