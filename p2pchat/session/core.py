@@ -371,10 +371,10 @@ class Session:
 
     async def _handshake(self, conn: Connection, expected: str | None) -> None:
         """Run the handshake on a fresh connection; on success it becomes the session."""
-        conn.send_magic()
         hello_out = Hello(PROTOCOL_VERSION, self._nickname, self.trust.own_id, CAPS, self._session_id)
         try:
-            self.trust.check_expected(conn, expected)
+            self.trust.check_expected(conn, expected)  # not one byte to an impostor
+            conn.send_magic()
             conn.send(hello_out)
             hello = await self._recv_handshake_frame(conn, HELLO_TIMEOUT)
         except ProtocolError as exc:

@@ -10,6 +10,7 @@ surface says UNENCRYPTED.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import ssl
 from typing import TYPE_CHECKING
@@ -22,9 +23,9 @@ from p2pchat.identity import (
     short_code,
     short_fingerprint,
 )
-from p2pchat.net.connection import Connection
+from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
-from p2pchat.protocol import Bye, Hello, ProtocolError
+from p2pchat.protocol import Bye, Error, Hello
 from p2pchat.session.events import IdentityPrompt, PeerInfo
 
 if TYPE_CHECKING:
@@ -98,7 +99,16 @@ class Trust:
         if conn.encrypted:
             actual = peer_fingerprint(conn.ssl_object)
             if normalise_fingerprint(hello.id) != actual:
-                raise ProtocolError("identity_mismatch", "HELLO id differs from the TLS certificate key")
+                # A relay that cannot hold the peer's key: loud, and never worth a retry.
+                with contextlib.suppress(ConnectionClosed):
+                    conn.send(Error("identity_mismatch", "HELLO id differs from the TLS certificate key"))
+                conn.close()
+                raise PeerRefused(
+                    f"IDENTITY MISMATCH at {conn.peer_address}: the peer announced another identity "
+                    f"than the key its TLS certificate proves ({group_fingerprint(actual)}). "
+                    "Someone may be relaying the connection; refused.",
+                    final=True,
+                )
             return actual
         return hello.id
 
@@ -171,6 +181,8 @@ class Trust:
     def _refuse(conn: Connection) -> None:
         try:
             conn.send(Bye("identity refused"))
+        except ConnectionClosed:
+            pass  # the peer hung up while the user was deciding: the refusal still stands
         finally:
             conn.close()
 
