@@ -18,6 +18,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
+from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
     Connected,
@@ -299,7 +300,7 @@ class ChatApp(App[int]):
         self.log_view.add_system(f"{peer} offers #{info.id} {info.name} ({human_bytes(info.size)})")
         if self.settings.auto_accept_files:
             return
-        screen = OfferScreen(info, peer, self.settings.download_dir or Path.home() / "Downloads")
+        screen = OfferScreen(info, peer, self.settings.download_dir or get_paths().downloads_dir)
         self._offer_screens[info.id] = screen
         self.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
 

@@ -18,7 +18,10 @@ CONFIRM_WORD = "accept"
 class IdentityScreen(ModalScreen[bool]):
     """Answers True to trust the key, False to refuse it."""
 
-    BINDINGS = [Binding("escape", "deny", "Deny", id="identity.deny")]
+    BINDINGS = [
+        Binding("escape,d", "deny", "Deny", id="identity.deny"),
+        Binding("a", "allow", "Allow", id="identity.allow"),
+    ]
 
     def __init__(self, prompt: IdentityPrompt) -> None:
         classes = "identity-changed" if prompt.kind == "changed" else "identity-unknown"
@@ -58,6 +61,7 @@ class IdentityScreen(ModalScreen[bool]):
             body.append("Their fingerprint:\n  ")
             body.append(fingerprint, style="bold")
             body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
+            body.append("\nPress A to allow, D or Esc to deny.", style="dim")
             with Vertical(classes="dialog"):
                 yield Static("New peer", classes="dialog-title")
                 yield Static(body, id="identity-body")
@@ -85,3 +89,8 @@ class IdentityScreen(ModalScreen[bool]):
 
     def action_deny(self) -> None:
         self.dismiss(False)
+
+    def action_allow(self) -> None:
+        # A changed key is only accepted by typing the confirmation word, never by one key.
+        if self.prompt.kind != "changed":
+            self.dismiss(True)

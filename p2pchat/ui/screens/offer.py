@@ -69,6 +69,10 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         event.stop()
         self._save_as()
 
+    def on_mount(self) -> None:
+        # Enter accepts into the download folder; "Save as" must be chosen deliberately.
+        self.query_one("#offer-accept").focus()
+
     def _save_as(self) -> None:
         value = self.query_one("#offer-path", Input).value.strip()
         if value:

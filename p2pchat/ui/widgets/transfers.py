@@ -10,7 +10,7 @@ from textual.widgets import Label, ProgressBar
 from p2pchat.session.events import TransferInfo
 from p2pchat.ui.text import clean, human_bytes, human_duration
 
-LIVE_STATES = {"offered", "waiting", "active"}
+LIVE_STATES = {"offered", "waiting", "preparing", "active", "verifying", "interrupted"}
 ARROWS = {"send": "↑", "receive": "↓"}
 
 
@@ -42,6 +42,8 @@ class TransferRow(Horizontal):
 
     def show(self, info: TransferInfo) -> None:
         self.info = info
+        if not self.children:
+            return  # not composed yet: on_mount shows the latest info
         self.query_one(ProgressBar).update(total=max(info.size, 1), progress=info.done)
         self.query_one(".transfer-figures", Label).update(transfer_figures(info))
         self.query_one(".transfer-state", Label).update(info.state)
