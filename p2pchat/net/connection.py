@@ -39,8 +39,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.decoder = Decoder(expect_magic=True)
-        self._buffer = bytearray(READ_BUFFER)
-        self._view = memoryview(self._buffer)
+        self._view: memoryview | None = None  # made on first read: see get_buffer
         self._frames: collections.deque = collections.deque()
         self._queued_bytes = 0
         self._reading_paused = False
@@ -62,6 +61,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 pass
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        # Allocated lazily: a connection that never completes its TLS handshake (a flood of
+        # garbage) then costs no read buffer at all.
+        if self._view is None:
+            self._view = memoryview(bytearray(READ_BUFFER))
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:

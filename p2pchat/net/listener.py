@@ -21,6 +21,9 @@ from p2pchat.net.tls import looks_like_tls
 from p2pchat.protocol import MAGIC, Error, encode
 
 PEEK_TIMEOUT = 10.0
+# Connections between accept and the end of their TLS handshake. More wait in the kernel's
+# backlog, so a flood of junk connections cannot make us hold a TLS buffer for each.
+MAX_ADMITTING = 16
 
 TLS_REQUIRED = (
     "this peer uses TLS and will not talk unencrypted; remove --no-tls (tls = false) on your side"
@@ -109,6 +112,7 @@ class Listener:
         self.on_mismatch = on_mismatch  # (peer address, explanation)
         self._task: asyncio.Task | None = None
         self._children: set[asyncio.Task] = set()
+        self._admitting = asyncio.Semaphore(MAX_ADMITTING)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._accept_loop(), name="p2pchat-accept")
@@ -116,11 +120,13 @@ class Listener:
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            await self._admitting.acquire()
             try:
                 client, addr = await loop.sock_accept(self.sock)
             except asyncio.CancelledError:
                 raise
             except OSError as exc:  # EMFILE and friends: keep listening
+                self._admitting.release()
                 logger.warning("accept failed: {}", exc)
                 await asyncio.sleep(0.1)
                 continue
@@ -129,6 +135,15 @@ class Listener:
             task.add_done_callback(self._children.discard)
 
     async def _admit(self, client: socket.socket, addr) -> None:
+        try:
+            connection = await self._open(client, addr)
+        finally:
+            self._admitting.release()
+        if connection is not None:
+            await self.on_connection(connection)
+
+    async def _open(self, client: socket.socket, addr) -> Connection | None:
+        """Sniff TLS or plain and finish the TLS handshake; None if the connection was dropped."""
         address = f"{addr[0]}:{addr[1]}"
         try:
             first = await asyncio.wait_for(_peek(client, 4), PEEK_TIMEOUT)
@@ -157,8 +172,8 @@ class Listener:
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
             logger.info("TLS handshake with {} failed: {}", address, exc)
             client.close()
-            return
-        await self.on_connection(Connection(transport, protocol, dialed=False))
+            return None
+        return Connection(transport, protocol, dialed=False)
 
     async def close(self) -> None:
         if self._task is not None:
