@@ -1,0 +1,95 @@
+"""A flood of empty and garbage connections at the listener leaves the chat alone."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+
+import pytest
+
+pytestmark = pytest.mark.fault
+
+RSS_MARGIN_KIB = 20 * 1024
+
+
+async def _connect_and_close(port: int) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+
+
+async def _send_garbage(port: int, rng: random.Random) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(os.urandom(rng.randint(1, 4096)))
+    if rng.random() < 0.5:
+        writer.transport.abort()  # half of them vanish without a FIN
+        return
+    await writer.drain()
+    writer.close()
+
+
+async def _flood(port: int, count: int, rng: random.Random, parallel: int = 40) -> int:
+    """`count` bare connections and `count` garbage ones, mixed; returns how many failed to open."""
+    jobs = [_connect_and_close] * count + [_send_garbage] * count
+    rng.shuffle(jobs)
+    limit = asyncio.Semaphore(parallel)
+    failures = 0
+
+    async def one(job) -> None:
+        nonlocal failures
+        async with limit:
+            try:
+                await (job(port) if job is _connect_and_close else job(port, rng))
+            except OSError:
+                failures += 1
+
+    await asyncio.gather(*(one(job) for job in jobs))
+    return failures
+
+
+def _round_trip(sender, receiver, body: str, timeout: float = 10) -> float:
+    started = time.perf_counter()
+    sender.type(body)
+    receiver.wait_line(rf"> {body}$", timeout, start=max(0, len(receiver.lines) - 5))
+    return time.perf_counter() - started
+
+
+def test_connection_flood_does_not_disturb_the_chat_or_grow_memory(spawn):
+    alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
+    port = alice.port()
+    bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{port}")
+    alice.wait_line(r"^\* connected to bob")
+    rng = random.Random(1234)
+    asyncio.run(_flood(port, 300, rng))  # let the allocator reach its working size first
+    time.sleep(0.5)
+    rss_before = alice.rss_kib()
+
+    async def flood_while_chatting() -> tuple[int, list[float]]:
+        flood = asyncio.create_task(_flood(port, 1000, rng))
+        latencies = []
+        n = 0
+        while not flood.done() or n < 10:
+            n += 1
+            latencies.append(await asyncio.to_thread(_round_trip, bob, alice, f"from-bob-{n}"))
+            latencies.append(await asyncio.to_thread(_round_trip, alice, bob, f"from-alice-{n}"))
+            await asyncio.sleep(0.05)  # a brisk conversation, not a benchmark
+        return await flood, latencies
+
+    started = time.perf_counter()
+    failures, latencies = asyncio.run(flood_while_chatting())
+    elapsed = time.perf_counter() - started
+    time.sleep(1.0)  # let the listener finish with the last connections
+    rss_after = alice.rss_kib()
+
+    sent = len(latencies) // 2
+    assert failures < 20, f"{failures} of 2,000 connections could not even open"
+    assert alice.received("bob") == [f"from-bob-{n}" for n in range(1, sent + 1)]
+    assert bob.received("alice") == [f"from-alice-{n}" for n in range(1, sent + 1)]
+    assert max(latencies) < 2.0, f"slowest message took {max(latencies):.2f} s during the flood"
+    assert rss_after - rss_before < RSS_MARGIN_KIB, f"listener RSS grew {rss_before} -> {rss_after} KiB"
+    assert alice.count(r"^\* (reconnected|connection lost|.* left)") == 0  # the session never dropped
+    print(f"flood of 2,000 connections in {elapsed:.1f} s, {failures} failed to open; "
+          f"{len(latencies)} chat messages, median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, "
+          f"max {max(latencies) * 1000:.0f} ms; listener RSS {rss_before} -> {rss_after} KiB")
+    assert alice.finish() == 0 and bob.finish() == 0
