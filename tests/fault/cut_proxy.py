@@ -10,8 +10,9 @@ import threading
 class CutProxy:
     """Forwards 127.0.0.1:<port> to 127.0.0.1:<target_port> from its own thread and event loop."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, bytes_per_second: float | None = None) -> None:
         self.target_port = target_port
+        self.bytes_per_second = bytes_per_second  # None: as fast as loopback goes
         self.port = 0
         self.connections_seen = 0
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
@@ -47,7 +48,8 @@ class CutProxy:
         link = (down_writer, up_writer)
         self._links.add(link)
         try:
-            await asyncio.gather(_pipe(down_reader, up_writer), _pipe(up_reader, down_writer))
+            rate = self.bytes_per_second
+            await asyncio.gather(_pipe(down_reader, up_writer, rate), _pipe(up_reader, down_writer, rate))
         finally:
             self._links.discard(link)
             for writer in link:
@@ -69,9 +71,11 @@ class CutProxy:
         return self._abort_all()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, rate: float | None) -> None:
     with contextlib.suppress(OSError, ConnectionError):
-        while data := await reader.read(65536):
+        while data := await reader.read(16384):
             writer.write(data)
             await writer.drain()
+            if rate:
+                await asyncio.sleep(len(data) / rate)
     writer.transport.abort()
