@@ -20,7 +20,6 @@ from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
 from p2pchat.net.tls import looks_like_tls
 from p2pchat.protocol import MAGIC, Error, encode
 
-PEEK_TIMEOUT = 10.0
 # Connections between accept and the end of their TLS handshake. More wait in the kernel's
 # backlog, so a flood of junk connections cannot make us hold a TLS buffer for each.
 MAX_ADMITTING = 16
@@ -104,7 +103,9 @@ class Listener:
         ssl_context: ssl.SSLContext | None,
         on_connection: Callable[[Connection], Awaitable[None]],
         on_mismatch: Callable[[str, str], None],
+        handshake_timeout: float = 10.0,
     ) -> None:
+        self.handshake_timeout = handshake_timeout  # for the first bytes and for TLS
         self.sock = sock
         self.port = sock.getsockname()[1]
         self.ssl_context = ssl_context
@@ -146,7 +147,7 @@ class Listener:
         """Sniff TLS or plain and finish the TLS handshake; None if the connection was dropped."""
         address = f"{addr[0]}:{addr[1]}"
         try:
-            first = await asyncio.wait_for(_peek(client, 4), PEEK_TIMEOUT)
+            first = await asyncio.wait_for(_peek(client, 4), self.handshake_timeout)
         except (asyncio.TimeoutError, OSError):
             client.close()
             logger.info("dropped {}: nothing received", address)
@@ -167,7 +168,7 @@ class Listener:
         try:
             transport, protocol = await loop.connect_accepted_socket(
                 FrameProtocol, client, ssl=self.ssl_context,
-                ssl_handshake_timeout=PEEK_TIMEOUT if self.ssl_context else None,
+                ssl_handshake_timeout=self.handshake_timeout if self.ssl_context else None,
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
             logger.info("TLS handshake with {} failed: {}", address, exc)

@@ -70,8 +70,7 @@ from p2pchat.session.events import (
 from p2pchat.session.trust import PeerRefused, Trust
 from p2pchat.settings import Settings
 
-HELLO_TIMEOUT = 10.0  # a connection must say HELLO within this
-READY_TIMEOUT = 120.0  # ...and be accepted within this (a person may be asked)
+READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
 CAPS = ["acks", "files", "resume"]
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 
@@ -251,6 +250,7 @@ class Session:
         self._listener = Listener(
             sock, self.trust.server_context(), self._on_inbound,
             lambda address, text: self.notice(f"{address}: {text}", "warning"),
+            handshake_timeout=settings.handshake_timeout,
         )
         self._listener.start()
         self._state = "listening"
@@ -312,7 +312,7 @@ class Session:
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
             try:
-                conn = await dial(target.host, target.port, self.trust.client_context(), HELLO_TIMEOUT)
+                conn = await dial(target.host, target.port, self.trust.client_context(), self.settings.handshake_timeout)
             except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
                 reason = describe_dial_error(exc, str(target))
             else:
@@ -370,22 +370,27 @@ class Session:
         conn.close()
 
     async def _handshake(self, conn: Connection, expected: str | None) -> None:
-        """Run the handshake on a fresh connection; on success it becomes the session."""
-        hello_out = Hello(PROTOCOL_VERSION, self._nickname, self.trust.own_id, CAPS, self._session_id)
+        """Run the handshake on a fresh connection; on success it becomes the session.
+
+        Any protocol violation is answered with an ERROR frame naming it, then the close."""
         try:
-            self.trust.check_expected(conn, expected)  # not one byte to an impostor
-            conn.send_magic()
-            conn.send(hello_out)
-            hello = await self._recv_handshake_frame(conn, HELLO_TIMEOUT)
+            await self._negotiate(conn, expected)
         except ProtocolError as exc:
             self._fail(conn, exc.code, exc.message)
             raise
         except PeerRefused:
-            conn.abort()
+            if not conn.is_closing:
+                conn.abort()
             raise
+
+    async def _negotiate(self, conn: Connection, expected: str | None) -> None:
+        hello_out = Hello(PROTOCOL_VERSION, self._nickname, self.trust.own_id, CAPS, self._session_id)
+        self.trust.check_expected(conn, expected)  # not one byte to an impostor
+        conn.send_magic()
+        conn.send(hello_out)
+        hello = await self._recv_handshake_frame(conn, self.settings.handshake_timeout)
         if not isinstance(hello, Hello):
-            self._fail(conn, "unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
-            raise ProtocolError("unexpected_frame", "peer did not start with HELLO")
+            raise ProtocolError("unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
         if hello.version != PROTOCOL_VERSION:
             message = f"incompatible protocol version: peer speaks {hello.version}, we speak {PROTOCOL_VERSION}"
             self._fail(conn, "incompatible_version", message)
@@ -416,12 +421,10 @@ class Session:
         try:
             ready = await self._recv_handshake_frame(conn, READY_TIMEOUT)
             if not isinstance(ready, Ready):
-                self._fail(conn, "unexpected_frame", f"expected READY, got {type(ready).__name__}")
-                raise ProtocolError("unexpected_frame", "peer did not send READY")
+                raise ProtocolError("unexpected_frame", f"expected READY, got {type(ready).__name__}")
             if not decider:
                 if not ready.session:
-                    self._fail(conn, "bad_frame", "the deciding side must name a session")
-                    raise ProtocolError("bad_frame", "READY without session from the decider")
+                    raise ProtocolError("bad_frame", "READY from the deciding side must name a session")
                 session_id = ready.session
         finally:
             if self._claimed.get(peer_id) is claim:

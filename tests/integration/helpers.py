@@ -77,8 +77,13 @@ def session_paths(root: Path) -> Paths:
     return Paths(root / "config", root / "data", root / "logs", root / "downloads")
 
 
+# Settings every test session gets unless the test says otherwise (fixtures may extend it).
+SESSION_DEFAULTS: dict = {}
+
+
 def make_session(root: Path, nickname: str, **settings) -> Peer:
     values = dict(nickname=nickname, port=0, bind="127.0.0.1", accept_unknown="always")
+    values.update(SESSION_DEFAULTS)
     values.update(settings)
     events = EventRecorder()
     session = Session(

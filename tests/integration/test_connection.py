@@ -14,15 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import pytest
 from helpers import free_port, make_session, start_session, two_sessions, wait_until
 
 from p2pchat.identity import Identity
-from p2pchat.net import listener as listener_module
 from p2pchat.net.tls import client_context
 from p2pchat.protocol import MAGIC, MAX_FRAME, MAX_TEXT_BYTES, Decoder, Error, Hello
 from p2pchat.session import StartError
-from p2pchat.session import core as core_module
 from p2pchat.session.events import (
     Connected,
     Dialing,
@@ -131,8 +130,7 @@ async def test_default_port_in_use_listens_elsewhere_with_a_note(tmp_path):
 
 @pytest.fixture
 def short_handshake(monkeypatch):
-    monkeypatch.setattr(listener_module, "PEEK_TIMEOUT", 1.0)
-    monkeypatch.setattr(core_module, "HELLO_TIMEOUT", 1.0)
+    monkeypatch.setitem(helpers.SESSION_DEFAULTS, "handshake_timeout", 1.0)
 
 
 async def read_until_closed(reader: asyncio.StreamReader, timeout: float) -> bytes:
