@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from p2pchat.identity import (
     Identity,
+    IdentityError,
     KnownPeers,
     group_fingerprint,
     normalise_fingerprint,
@@ -116,6 +117,7 @@ class Trust:
         """Return if we talk to this peer; raise PeerRefused (after telling it) if not."""
         if not conn.encrypted or self.known is None:
             return
+        self._reload_known()
         settings = self.session.settings
         verdict = self.known.check(peer_id, hello.nickname, "")
         if verdict.status == "new" and dialed:
@@ -159,6 +161,13 @@ class Trust:
             f"{group_fingerprint(peer_id)} (accept_unknown = {policy})",
             final=dialed,
         )
+
+    def _reload_known(self) -> None:
+        # `p2pchat peers forget` in another terminal must count without a restart.
+        try:
+            self.known = KnownPeers.load(self.session.paths.known_peers_file)
+        except IdentityError as exc:
+            self.session.notice(f"{exc}; using the known peers read earlier", "warning")
 
     async def _ask(self, prompt: IdentityPrompt, peer_id: str) -> bool:
         if self._prompt is not None and not self._prompt.done():
