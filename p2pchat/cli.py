@@ -1,4 +1,4 @@
-"""Command line: `p2pchat [options]`, `p2pchat config ...`, `p2pchat id`.
+"""Command line: `p2pchat [options]`, `p2pchat config ...`, `p2pchat id`, `p2pchat peers`.
 
 User mistakes end with one line, `p2pchat: error: ...`, on stderr and exit status 2.
 """
@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_option(sub, argparse.SUPPRESS)
     identity = commands.add_parser("id", help="print your fingerprint and the address to share")
     _add_config_option(identity, argparse.SUPPRESS)
+    peers = commands.add_parser(
+        "peers", help="list the peers whose keys you know, or forget one",
+        description="Without a subcommand: list the peers whose keys you know.",
+    )  # fmt: skip
+    peer_actions = peers.add_subparsers(dest="peers_action", metavar="ACTION")
+    forget = peer_actions.add_parser(
+        "forget", help="forget a peer's key, so that a new key of that peer can be accepted",
+    )  # fmt: skip
+    forget.add_argument("prefix", metavar="FINGERPRINT_OR_PREFIX",
+                        help="the fingerprint, or enough of its start to name one peer")
     return parser
 
 
@@ -225,6 +235,71 @@ def _identity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_peers():
+    from p2pchat.identity import IdentityError, KnownPeers
+
+    try:
+        return KnownPeers.load(get_paths().known_peers_file)
+    except IdentityError as error:
+        raise UsageError(str(error)) from None
+
+
+def _seen(when) -> str:
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _list_peers(known) -> int:
+    from p2pchat.display import clean
+    from p2pchat.identity import group_fingerprint
+
+    records = known.all()
+    if not records:
+        print(f"no known peers yet ({known.path})")
+        return 0
+    rows = [("NICKNAME", "FINGERPRINT", "ADDRESS", "FIRST SEEN", "LAST SEEN", "VERIFIED")]
+    rows += [
+        (clean(peer.nickname, single_line=True), group_fingerprint(peer.fingerprint),
+         peer.address or "-", _seen(peer.first_seen), _seen(peer.last_seen),
+         "yes" if peer.verified else "no")
+        for peer in records
+    ]  # fmt: skip
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _forget_peer(known, prefix: str) -> int:
+    from p2pchat.display import clean
+    from p2pchat.identity import IdentityError, group_fingerprint, normalise_fingerprint
+
+    wanted = normalise_fingerprint(prefix)
+    matches = [peer for peer in known.all() if wanted and peer.fingerprint.startswith(wanted)]
+    if not matches:
+        raise UsageError(f"no known peer has a fingerprint starting with {prefix!r} (p2pchat peers lists them)")
+    if len(matches) > 1:
+        names = ", ".join(
+            f"{clean(peer.nickname, single_line=True)} {group_fingerprint(peer.fingerprint)}"
+            for peer in matches
+        )
+        raise UsageError(f"{prefix!r} matches {len(matches)} known peers ({names}); give more of the fingerprint")
+    peer = matches[0]
+    try:
+        known.forget(peer.fingerprint)
+    except IdentityError as error:  # the file cannot be written
+        raise UsageError(str(error)) from None
+    print(f"forgot {clean(peer.nickname, single_line=True)} {group_fingerprint(peer.fingerprint)}; "
+          "the next key shown under that name or address is treated as new")
+    return 0
+
+
+def _peers(args: argparse.Namespace) -> int:
+    known = _known_peers()
+    if args.peers_action == "forget":
+        return _forget_peer(known, args.prefix)
+    return _list_peers(known)
+
+
 # -- the app ---------------------------------------------------------------------------
 
 
@@ -256,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
             return _config(args)
         if args.command == "id":
             return _identity(args)
+        if args.command == "peers":
+            return _peers(args)
         settings, _sources = load_settings(_cli_overrides(args), args.config_path)
         return _run_front_end(settings)
     except (UsageError, ConfigError) as error:

@@ -15,6 +15,7 @@ import pytest
 from helpers import Peer, make_session, start_session, two_sessions
 from proxies import InterceptingProxy, RecordingProxy
 
+from p2pchat import cli
 from p2pchat.identity import (
     Identity,
     KnownPeers,
@@ -164,6 +165,28 @@ async def test_attacker_posing_as_a_known_peer_is_refused(tmp_path, interactive)
         # The record of the real Alice is untouched: she is still who Bob trusts.
         known = KnownPeers.load(tmp_path / "bob/data/known_peers.toml")
         assert known.get(alice_fp) is not None and known.get(attacker.fingerprint) is None
+
+
+async def test_new_key_is_accepted_only_after_peers_forget(tmp_path, monkeypatch, capsys):
+    """The honest case of a changed key: Alice made a new identity. Bob's running session
+    refuses her until he deliberately forgets the old key from another terminal."""
+    old_fp = await connect_once_directly(tmp_path)
+    shutil.rmtree(tmp_path / "alice/data/identity")
+    async with start_session(tmp_path, "alice") as alice, start_session(tmp_path, "bob") as bob:
+        assert fingerprint(alice) != old_fp
+        await bob.session.connect(alice.address)
+        warning = await bob.events.wait_for(Notice, lambda e: "HAS CHANGED" in e.text)
+        await assert_never_connects(bob)
+        hint = warning.text.split("`")[1]
+        assert hint == f"p2pchat peers forget {short_fingerprint(old_fp)}"
+        monkeypatch.setenv("P2PCHAT_HOME", str(tmp_path / "bob"))  # the layout Bob's session uses
+        assert cli.main(hint.split()[1:]) == 0
+        assert "forgot alice" in capsys.readouterr().out
+        await bob.session.connect(alice.address)
+        connected = await bob.events.wait_for(Connected)
+        assert connected.peer.fingerprint == fingerprint(alice)
+    known = KnownPeers.load(tmp_path / "bob/data/known_peers.toml")
+    assert known.get(old_fp) is None and known.get(fingerprint(alice)) is not None
 
 
 # -- strangers: accept_unknown ---------------------------------------------------------------
