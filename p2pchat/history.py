@@ -6,7 +6,8 @@ Outgoing messages keep their delivery state: the ones not yet delivered are
 re-sent, in order, after a reconnect or a restart. Incoming ids are kept so a
 re-sent message is shown only once.
 
-One connection, used from the event loop's thread only. WAL with
+One connection, used by one thread at a time (the session keeps it on a worker
+thread of its own, off the event loop). WAL with
 synchronous=NORMAL makes each insert a cheap append (no fsync per message); a
 crash can lose the last few messages but never corrupts the file.
 """
@@ -74,7 +75,7 @@ class History:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(path)
-            connection = sqlite3.connect(path, isolation_level=None)
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot open message history {path}: {exc}") from exc
         history = cls(connection, str(path))
@@ -84,7 +85,9 @@ class History:
     @classmethod
     def memory(cls) -> History:
         """A store that lives only as long as this object: nothing touches the disk."""
-        history = cls(sqlite3.connect(":memory:", isolation_level=None), "in memory")
+        history = cls(
+            sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), "in memory"
+        )
         history._prepare(wal=False)
         return history
 
@@ -118,6 +121,20 @@ class History:
             ) from exc
 
     # -- writing ---------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group many writes into one commit (one WAL append instead of one per write)."""
+        with self._errors("write"):
+            self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with self._errors("write"):
+                self._db.execute("ROLLBACK")
+            raise
+        with self._errors("write"):
+            self._db.execute("COMMIT")
+
     def add(self, peer_id: str, message: StoredMessage) -> bool:
         """Store a message; False (and nothing changes) if this id is already stored."""
         if message.state not in STATES:

@@ -67,6 +67,7 @@ from p2pchat.session.events import (
     RttMeasured,
     Stopped,
 )
+from p2pchat.session.store import BackgroundHistory
 from p2pchat.session.trust import PeerRefused, Trust
 from p2pchat.settings import Settings
 
@@ -224,13 +225,14 @@ class Session:
         from p2pchat.history import History, HistoryError
 
         if not self.settings.save_history:
-            self.history = History.memory()
-            return
-        try:
-            self.history = History.open(self.paths.history_file)
-        except HistoryError as exc:
-            self.history = History.memory()
-            self.notice(f"history is off for this run: {exc}", "warning")
+            history = History.memory()
+        else:
+            try:
+                history = History.open(self.paths.history_file)
+            except HistoryError as exc:
+                history = History.memory()
+                self.notice(f"history is off for this run: {exc}", "warning")
+        self.history = BackgroundHistory(history)
 
     def _listen(self) -> None:
         settings = self.settings
@@ -478,6 +480,8 @@ class Session:
             asyncio.create_task(self._read_loop(conn), name="reader"),
             asyncio.create_task(self._heartbeat_loop(conn), name="heartbeat"),
         ]
+        if peer_id not in self._history_shown:
+            self._seen |= self.history.incoming_ids(peer_id)  # ids shown in an earlier run
         if old is None:
             self.emit(Connected(self._peer, resumed=resumed))
             self._show_history(peer_id)
@@ -533,8 +537,8 @@ class Session:
 
     def _handle(self, conn: Connection, frame) -> None:
         if isinstance(frame, Text):
-            # Acknowledge only once the message is stored: a crash in between means a re-send.
-            if frame.id not in self._seen and not self.history.seen_incoming(self._peer_id, frame.id):
+            # The store is queued before the ack; ids of earlier runs were loaded on connect.
+            if frame.id not in self._seen:
                 self._seen.add(frame.id)
                 message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
                 self._store(message)
