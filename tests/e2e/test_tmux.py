@@ -1,0 +1,90 @@
+"""Two real full-screen p2pchat processes in tmux: they connect, chat both ways, and
+each message appears on the other screen."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Pane:
+    def __init__(self, name: str, command: str, env: dict[str, str]) -> None:
+        self.name = name
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", f"env {exports} {command}"],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        result = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
+        return result.stdout
+
+    def type(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared on {self.name}:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def panes(tmp_path):
+    made: list[Pane] = []
+
+    def start(nickname: str, *args: str) -> Pane:
+        home = tmp_path / nickname
+        env = {"P2PCHAT_HOME": str(home), "P2PCHAT_ACCEPT_UNKNOWN": "always", "TERM": "xterm-256color"}
+        command = f"{sys.executable} -m p2pchat --nickname {nickname} " + " ".join(args)
+        pane = Pane(f"p2pchat-{nickname}-{uuid.uuid4().hex[:6]}", command, env)
+        made.append(pane)
+        return pane
+
+    yield start
+    for pane in made:
+        pane.close()
+
+
+@pytest.mark.timeout(90)
+def test_two_apps_chat_both_ways(panes):
+    port = free_port()
+    alice = panes("Alice", "--port", str(port))
+    alice.wait_for(f"port {port}")
+    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
+    alice.wait_for("connected to Bob")
+    bob.wait_for("connected to Alice")
+
+    alice.type("hello bob, [red]literal[/red]", "Enter")
+    screen = bob.wait_for("hello bob, [red]literal[/red]")
+    assert "Alice" in screen
+    bob.type("hi alice", "Enter")
+    alice.wait_for("hi alice")
+    alice.wait_for("✓✓")  # delivered mark on Alice's own message
+
+    bob.type("C-q")
+    alice.wait_for("Bob left")
