@@ -122,6 +122,22 @@ def format_size(size: int) -> str:
 # -- the keys ------------------------------------------------------------------------
 
 
+def parse_keymap(text: str) -> dict[str, str]:
+    """'app.quit=ctrl+x, app.help=f2' -> {'app.quit': 'ctrl+x', 'app.help': 'f2'}."""
+    keymap = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        binding, sep, keys = pair.partition("=")
+        if not sep or not binding.strip() or not keys.strip():
+            raise ValueError(f"entry {pair!r} is not binding-id=keys (for example app.quit=ctrl+x)")
+        keymap[binding.strip()] = keys.strip()
+    return keymap
+
+
+def _keymap(value: str) -> str:
+    parse_keymap(value)
+    return value
+
+
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -159,6 +175,8 @@ KEYS: dict[str, Key] = {
         Key("theme", "str", 'Colour theme of the full-screen app, e.g. "textual-dark",\n'
             '"textual-light", "nord", "gruvbox".', _not_empty),
         Key("bell", "bool", "Ring the terminal bell when a message arrives while you are away."),
+        Key("keymap", "str", 'Remapped keys of the full-screen app, as "binding-id=keys" pairs,\n'
+            'e.g. "app.quit=ctrl+x, app.help=f2". Ids are listed in FEATURES.md.', _keymap),
     )
 }  # fmt: skip
 

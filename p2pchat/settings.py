@@ -33,6 +33,7 @@ class Settings:
     log_level: str = "INFO"
     theme: str = "textual-dark"
     bell: bool = True
+    keymap: str = ""  # "binding.id=keys, ...": remapped key bindings of the full-screen app
     # Set from the command line only.
     plain: bool = False
     debug: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from app_harness import Harness
 from fake_session import BOB, FIXED_TIME
 from screen_text import screen_text
@@ -454,8 +455,11 @@ async def test_palette_runs_chat_actions(harness: Harness):
         assert harness.app.chat_input.value == "/send "
 
 
-async def test_keymap_remaps_bindings(tmp_path):
-    harness = Harness(tmp_path, keymap={"app.help": "f2"})
+@pytest.mark.parametrize(
+    "how", [{"keymap": {"app.help": "f2"}}, {"settings": {"keymap": "app.help=f2"}}], ids=["argument", "setting"]
+)
+async def test_keymap_remaps_bindings(tmp_path, how):
+    harness = Harness(tmp_path, **how)
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("f1")
