@@ -8,23 +8,68 @@ stops reading, so a slow consumer bounds memory instead of growing it.
 Writing has two lanes: `send()` writes a control/chat frame at once, while
 `send_chunk()` waits until the transport's buffer is below its high-water mark.
 Bulk data therefore never queues more than about `WRITE_HIGH` bytes ahead of a
-chat message.
+chat message. Reading has two lanes too: a chat frame that arrives while only file
+chunks wait unread is handed out before them. The kernel's socket buffers are kept
+small (`SOCKET_BUFFER`) so that bytes in flight wait where chat can overtake them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import ctypes
+import platform
 import socket
 import ssl
 
-from p2pchat.protocol import MAGIC, Decoder, FileChunk, ProtocolError, encode, encode_chunk_header
+from p2pchat.protocol import (
+    MAGIC,
+    Ack,
+    Decoder,
+    FileChunk,
+    Nick,
+    Ping,
+    Pong,
+    ProtocolError,
+    Text,
+    encode,
+    encode_chunk_header,
+)
 
 READ_BUFFER = 256 * 1024
-RECV_HIGH = 8 * 1024 * 1024
-RECV_LOW = 2 * 1024 * 1024
+RECV_HIGH = 4 * 1024 * 1024
+RECV_LOW = 3 * 1024 * 1024  # resume soon: chat waiting in the kernel cannot overtake anything
 WRITE_HIGH = 512 * 1024
 WRITE_LOW = 128 * 1024
+SOCKET_BUFFER = 256 * 1024
+# Frames that may overtake file chunks waiting unread: nothing about a file depends on them.
+CHAT_FRAMES = (Text, Ack, Ping, Pong, Nick)
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_malloc_tuned = False
+
+
+def keep_big_buffers_in_heap() -> None:
+    """Stop glibc from mmapping (and unmapping) every chunk-sized buffer.
+
+    Above 128 KiB glibc serves each allocation with a fresh mmap and returns it with
+    munmap, so every file chunk costs page faults on both sides; that halved the
+    throughput. With a higher threshold such buffers are reused from the heap.
+    Process-wide and done once; elsewhere than glibc it does nothing.
+    """
+    global _malloc_tuned
+    if _malloc_tuned:
+        return
+    _malloc_tuned = True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 16 * 1024 * 1024)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
+    except (OSError, AttributeError):
+        pass
 
 
 class ConnectionClosed(Exception):
@@ -41,7 +86,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self.decoder = Decoder(expect_magic=True)
         self._view: memoryview | None = None  # made on first read: see get_buffer
         self._frames: collections.deque = collections.deque()
+        self._chat: collections.deque = collections.deque()  # overtakes queued chunks
         self._queued_bytes = 0
+        self._ordered = 0  # frames in `_frames` that are not chunks: nothing may overtake them
         self._reading_paused = False
         self._waiter: asyncio.Future | None = None
         self._can_write = asyncio.Event()
@@ -53,12 +100,18 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
+        keep_big_buffers_in_heap()
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
+            for level, option, value in (
+                (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+                (socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER),
+                (socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER),
+            ):
+                try:
+                    sock.setsockopt(level, option, value)
+                except OSError:
+                    pass
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # Allocated lazily: a connection that never completes its TLS handshake (a flood of
@@ -73,9 +126,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
         try:
             self.decoder.receive_data(self._view[:nbytes])
             for frame in self.decoder:
-                self._frames.append(frame)
                 if isinstance(frame, FileChunk):
                     self._queued_bytes += len(frame.data)
+                    self._frames.append(frame)
+                elif self._ordered == 0 and isinstance(frame, CHAT_FRAMES):
+                    self._chat.append(frame)
+                else:
+                    self._ordered += 1
+                    self._frames.append(frame)
         except ProtocolError as exc:
             # Stop reading but keep the transport: the owner's recv() raises this error, and
             # the owner answers with an ERROR frame before closing.
@@ -120,7 +178,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._wake()
 
     async def recv(self):
-        while not self._frames:
+        while not (self._chat or self._frames):
             if self.error is not None:
                 raise self.error
             self._waiter = asyncio.get_running_loop().create_future()
@@ -128,8 +186,12 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 await self._waiter
             finally:
                 self._waiter = None
+        if self._chat:
+            return self._chat.popleft()
         frame = self._frames.popleft()
-        if isinstance(frame, FileChunk):
+        if not isinstance(frame, FileChunk):
+            self._ordered -= 1
+        else:
             self._queued_bytes -= len(frame.data)
             if self._reading_paused and self._queued_bytes < RECV_LOW:
                 self._reading_paused = False

@@ -281,7 +281,8 @@ class Transfers:
         t.pending.append(future)
         future.add_done_callback(lambda f, t=t, size=size: self._written(t, f, size))
         if t.pending_bytes > WRITE_BACKLOG:
-            await self._wait_written(t, WRITE_BACKLOG // 2)
+            # Wait for one write only: the reader keeps serving chat frames between writes.
+            await self._wait_written(t, WRITE_BACKLOG)
 
     def _written(self, t: _Transfer, future: asyncio.Future, size: int) -> None:
         with contextlib.suppress(ValueError):
