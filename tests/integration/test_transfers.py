@@ -1,0 +1,310 @@
+"""File transfers between two real sessions on loopback: sizes, folders, answers, cancels,
+names that exist already, limits, a full disk, and a resume after the receiver was killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import free_port, start_session, two_sessions, wait_until
+
+from p2pchat.session.events import (
+    Connected,
+    MessageReceived,
+    Notice,
+    TransferOffered,
+    TransferUpdated,
+)
+from p2pchat.session.transfers import SEND_CHUNK
+
+FINAL = ("done", "failed", "declined", "cancelled")
+
+
+def final_of(peer, name: str | None = None) -> list:
+    return [
+        e.transfer for e in peer.events.of(TransferUpdated)
+        if e.transfer.state in FINAL and (name is None or e.transfer.name == name)
+    ]
+
+
+async def wait_final(peer, count: int, timeout: float = 30) -> list:
+    await wait_until(lambda: len(final_of(peer)) >= count, timeout)
+    return final_of(peer)
+
+
+def write_random(path: Path, size: int) -> bytes:
+    data = os.urandom(size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*.part*"))
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, 3 * SEND_CHUNK + 7, 20 * 1024 * 1024], ids=["empty", "one-byte", "several-chunks", "20MB"]
+)
+async def test_a_file_arrives_byte_for_byte(tmp_path, size):
+    source = tmp_path / "out" / "payload.bin"
+    data = write_random(source, size)
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        await a.session.offer_files([source])
+        (received,) = await wait_final(b, 1)
+        (sent,) = await wait_final(a, 1)
+        assert (received.state, sent.state) == ("done", "done")
+        assert received.path == tmp_path / "bob" / "downloads" / "payload.bin"
+        assert received.path.read_bytes() == data
+        assert leftovers(tmp_path / "bob" / "downloads") == []
+
+
+async def test_several_files_both_ways_at_once(tmp_path):
+    mine = {f"a{n}.bin": write_random(tmp_path / "a-out" / f"a{n}.bin", 300_000 * n + 1) for n in range(3)}
+    theirs = {f"b{n}.bin": write_random(tmp_path / "b-out" / f"b{n}.bin", 500_000 + n) for n in range(3)}
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        await asyncio.gather(
+            a.session.offer_files([tmp_path / "a-out" / n for n in mine]),
+            b.session.offer_files([tmp_path / "b-out" / n for n in theirs]),
+        )
+        await wait_final(a, 6)
+        await wait_final(b, 6)
+        assert {t.state for t in final_of(a) + final_of(b)} == {"done"}
+    for name, data in mine.items():
+        assert (tmp_path / "bob" / "downloads" / name).read_bytes() == data
+    for name, data in theirs.items():
+        assert (tmp_path / "alice" / "downloads" / name).read_bytes() == data
+
+
+async def test_a_folder_tree_with_an_empty_folder(tmp_path):
+    tree = tmp_path / "out" / "project"
+    files = {
+        "readme.txt": b"hello\n",
+        "src/main.py": os.urandom(70_000),
+        "src/deep/er/data.bin": os.urandom(SEND_CHUNK + 1),
+    }
+    for rel, data in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_bytes(data)
+    (tree / "empty").mkdir()
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        ids = await a.session.offer_files([tree])
+        assert len(ids) == 4
+        done = await wait_final(b, 4)
+        assert {t.state for t in done} == {"done"}
+    root = tmp_path / "bob" / "downloads" / "project"
+    for rel, data in files.items():
+        assert (root / rel).read_bytes() == data
+    assert (root / "empty").is_dir() and not any((root / "empty").iterdir())
+
+
+async def test_decline_reaches_the_sender_and_nothing_is_written(tmp_path):
+    source = tmp_path / "out" / "unwanted.bin"
+    write_random(source, 1000)
+    async with two_sessions(tmp_path) as (a, b):
+        await a.session.offer_files([source])
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        b.session.decline(offer.id, "no thanks")
+        (sent,) = await wait_final(a, 1)
+        assert (sent.state, sent.reason) == ("declined", "no thanks")
+        assert final_of(b)[0].state == "declined"
+    downloads = tmp_path / "bob" / "downloads"
+    assert not downloads.exists() or list(downloads.iterdir()) == []
+
+
+@pytest.mark.parametrize("canceller", ["sender", "receiver"])
+async def test_cancel_from_either_side_stops_both_and_removes_the_part_file(tmp_path, canceller):
+    source = tmp_path / "out" / "big.bin"
+    write_random(source, 8 * 1024 * 1024)
+    async with two_sessions(tmp_path) as (a, b):
+        (sent_id,) = await a.session.offer_files([source])
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        b.session.accept(offer.id)
+        await b.events.wait_for(TransferUpdated, lambda e: e.transfer.state == "active")
+        if canceller == "sender":
+            a.session.cancel(sent_id)
+        else:
+            b.session.cancel(offer.id)
+        (sent,) = await wait_final(a, 1)
+        (received,) = await wait_final(b, 1)
+        assert (sent.state, received.state) == ("cancelled", "cancelled")
+        downloads = tmp_path / "bob" / "downloads"
+        await wait_until(lambda: leftovers(downloads) == [])
+        assert not (downloads / "big.bin").exists()
+        # The chat goes on.
+        a.session.send_text("still here")
+        await b.events.wait_for(MessageReceived, lambda e: e.message.body == "still here")
+
+
+async def test_an_existing_file_is_never_overwritten(tmp_path):
+    downloads = tmp_path / "bob" / "downloads"
+    downloads.mkdir(parents=True)
+    (downloads / "report.txt").write_bytes(b"mine, keep me")
+    source = tmp_path / "out" / "report.txt"
+    data = write_random(source, 5000)
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        await a.session.offer_files([source])
+        (received,) = await wait_final(b, 1)
+    assert received.state == "done"
+    assert (downloads / "report.txt").read_bytes() == b"mine, keep me"
+    assert received.path == downloads / "report (1).txt"
+    assert received.path.read_bytes() == data
+
+
+async def test_an_offer_above_the_size_limit_is_declined_with_the_reason(tmp_path):
+    source = tmp_path / "out" / "huge.bin"
+    write_random(source, 20_000)
+    async with start_session(tmp_path, "alice") as a, start_session(
+        tmp_path, "bob", auto_accept_files=True, max_file_size=10_000
+    ) as b:
+        await b.session.connect(a.address)
+        await a.events.wait_for(Connected)
+        await a.session.offer_files([source])
+        (sent,) = await wait_final(a, 1)
+        assert sent.state == "declined"
+        assert "too large" in sent.reason and "limit" in sent.reason
+        assert b.events.find(TransferOffered) is None  # never put to the user
+        assert b.events.find(Notice, lambda e: "huge.bin" in e.text and "too large" in e.text)
+    assert not (tmp_path / "bob" / "downloads").exists() or leftovers(tmp_path / "bob" / "downloads") == []
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        reason = f"cannot mount a 1 MiB tmpfs: {result.stderr.strip() or result.returncode}"
+        print(reason)
+        pytest.skip(reason)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+async def test_a_full_disk_fails_clearly_on_both_sides_and_the_chat_goes_on(tmp_path, tiny_disk):
+    source = tmp_path / "out" / "toobig.bin"
+    write_random(source, 3 * 1024 * 1024)
+    async with two_sessions(tmp_path, auto_accept_files=True, download_dir=tiny_disk) as (a, b):
+        await a.session.offer_files([source])
+        (received,) = await wait_final(b, 1)
+        (sent,) = await wait_final(a, 1)
+        assert (received.state, received.reason) == ("failed", "disk full")
+        assert sent.state in ("failed", "cancelled") and "disk full" in sent.reason
+        await wait_until(lambda: list(tiny_disk.iterdir()) == [])
+        a.session.send_text("after the disk filled up")
+        await b.events.wait_for(MessageReceived, lambda e: e.message.body == "after the disk filled up")
+
+
+# -- resume after the receiver was killed -------------------------------------------------
+
+
+class SlowRelay:
+    """Forwards loopback TCP to `target_port`, at most `rate` bytes/s from the dialer, so a
+    transfer is still running when the test kills the receiver."""
+
+    def __init__(self, target_port: int, rate: int) -> None:
+        self.target_port = target_port
+        self.rate = rate
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> SlowRelay:
+        self.server = await asyncio.start_server(self._accepted, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+    async def _accepted(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(self._pump(reader, up_writer, self.rate), self._pump(up_reader, writer, None),
+                             return_exceptions=True)
+
+    @staticmethod
+    async def _pump(reader, writer, rate) -> None:
+        try:
+            while data := await reader.read(16384):
+                writer.write(data)
+                await writer.drain()
+                if rate:
+                    await asyncio.sleep(len(data) / rate)
+        finally:
+            writer.close()
+
+
+class PlainReceiver:
+    """`python -m p2pchat --plain --auto-accept` with its own P2PCHAT_HOME; stdout lines collected."""
+
+    def __init__(self, home: Path, port: int, downloads: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
+        env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always", PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "p2pchat", "--plain", "--nickname", "bob", "--bind", "127.0.0.1",
+             "--port", str(port), "--auto-accept", "--download-dir", str(downloads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    async def wait_line(self, pattern: str, timeout: float = 20) -> str:
+        regex = re.compile(pattern)
+        await wait_until(lambda: any(regex.search(line) for line in self.lines), timeout)
+        return next(line for line in self.lines if regex.search(line))
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
+async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path):
+    size = 6 * 1024 * 1024
+    source = tmp_path / "out" / "movie.bin"
+    data = write_random(source, size)
+    downloads = tmp_path / "bob-downloads"
+    part = downloads / "movie.bin.part"
+    port = free_port()
+    receiver = PlainReceiver(tmp_path / "bob", port, downloads)
+    try:
+        await receiver.wait_line("listening on port")
+        async with SlowRelay(port, rate=6 * 1024 * 1024) as relay, start_session(tmp_path, "alice", reconnect=1) as a:
+            await a.session.connect(f"127.0.0.1:{relay.port}")
+            await a.events.wait_for(Connected)
+            await a.session.offer_files([source])
+            await wait_until(lambda: part.exists() and part.stat().st_size >= size // 2, 20)
+            receiver.kill()
+            assert not (downloads / "movie.bin").exists()
+            kept = part.stat().st_size
+            assert 0 < kept < size
+
+            receiver = PlainReceiver(tmp_path / "bob", port, downloads)
+            line = await receiver.wait_line(r"movie\.bin: resumed at \d+%", 30)
+            percent = int(re.search(r"resumed at (\d+)%", line).group(1))
+            assert percent >= 40
+            assert a.events.find(Notice, lambda e: re.search(r"movie\.bin: resumed at \d+%", e.text))
+            await receiver.wait_line(r"movie\.bin received", 30)
+            (sent,) = [t for t in await wait_final(a, 1)]
+            assert sent.state == "done" and sent.resumed_from > 0
+    finally:
+        receiver.kill()
+    assert (downloads / "movie.bin").read_bytes() == data
+    assert leftovers(downloads) == []
+
