@@ -278,6 +278,7 @@ class Session:
         conn = self._conn
         if conn is not None:
             await self.transfers_engine.shutdown(keep_parts=True)
+            await self._acks_flushed()
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
@@ -290,6 +291,19 @@ class Session:
         with contextlib.suppress(Exception):
             self.history.close()
         self.emit(Stopped(reason))
+
+    async def _acks_flushed(self, timeout: float = 2.0) -> None:
+        """Wait until acknowledgements held back for the history writer have been sent."""
+        loop = asyncio.get_running_loop()
+        flushed = loop.create_future()
+
+        def mark() -> None:
+            if not flushed.done():
+                flushed.set_result(None)
+
+        self.history.after_writes(lambda: loop.call_soon_threadsafe(mark))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(flushed, timeout)
 
     async def wait_delivered(self, timeout: float) -> bool:
         """Wait until every sent message is acknowledged; False on timeout."""
@@ -537,13 +551,15 @@ class Session:
 
     def _handle(self, conn: Connection, frame) -> None:
         if isinstance(frame, Text):
-            # The store is queued before the ack; ids of earlier runs were loaded on connect.
+            # Ids of earlier runs were loaded on connect.
             if frame.id not in self._seen:
                 self._seen.add(frame.id)
                 message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
                 self._store(message)
                 self.emit(MessageReceived(message))
-            conn.send(Ack(frame.id))
+            # Acknowledge once the store is committed: a crash before that means a re-send, not a loss.
+            loop = asyncio.get_running_loop()
+            self.history.after_writes(lambda: loop.call_soon_threadsafe(self._ack_stored, conn, frame.id))
         elif isinstance(frame, Ack):
             if self._unacked.pop(frame.id, None) is not None:
                 self.history.set_state(self._peer_id, frame.id, "delivered")
@@ -567,6 +583,11 @@ class Session:
             raise ProtocolError("unexpected_frame", f"{type(frame).__name__} after the handshake")
         else:
             self.transfers_engine.on_frame(conn, frame)
+
+    def _ack_stored(self, conn: Connection, message_id: str) -> None:
+        if not conn.is_closing:
+            with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+                conn.send(Ack(message_id))
 
     async def _heartbeat_loop(self, conn: Connection) -> None:
         loop = asyncio.get_running_loop()

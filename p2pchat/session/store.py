@@ -21,6 +21,13 @@ SEEN_IDS_LOADED = 10_000  # incoming ids remembered across restarts, for droppin
 _STOP = object()
 
 
+class _AfterCommit:
+    """A callback run (on the worker thread) once every write queued before it is committed."""
+
+    def __init__(self, callback) -> None:
+        self.callback = callback
+
+
 class BackgroundHistory:
     def __init__(self, history: History) -> None:
         self._history = history
@@ -36,7 +43,8 @@ class BackgroundHistory:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            writes = [item for item in batch if item is not _STOP and not isinstance(item[0], Future)]
+            writes = [item for item in batch
+                      if item is not _STOP and not isinstance(item, _AfterCommit) and not isinstance(item[0], Future)]
             try:
                 with self._history.transaction():
                     for fn, args in writes:
@@ -47,6 +55,12 @@ class BackgroundHistory:
                 if item is _STOP:
                     self._history.close()
                     return
+                if isinstance(item, _AfterCommit):
+                    try:
+                        item.callback()
+                    except Exception:  # e.g. the event loop is already closed
+                        logger.opt(exception=True).debug("after-commit callback failed")
+                    continue
                 if isinstance(item[0], Future):
                     future, fn, args = item
                     try:
@@ -64,6 +78,10 @@ class BackgroundHistory:
 
     def set_state(self, peer_id: str, msg_id: str, state: str) -> None:
         self._queue.put((self._history.set_state, (peer_id, msg_id, state)))
+
+    def after_writes(self, callback) -> None:
+        """Call `callback` from the worker thread once the writes queued so far are committed."""
+        self._queue.put(_AfterCommit(callback))
 
     def recent(self, peer_id: str, limit: int = 50) -> list[StoredMessage]:
         return self._read(self._history.recent, peer_id, limit)
