@@ -126,6 +126,6 @@ async def test_queued_messages_survive_a_restart_and_go_out_once_in_order(tmp_pa
         b.session.send_text("after")
         await a.events.wait_for(MessageReceived, lambda e: e.message.body == "after")
         assert bodies(a) == [f"queued {n}" for n in range(3)] + ["after"]
-        assert len(b.events.of(MessageDelivered)) == 4
+        await wait_until(lambda: len(b.events.of(MessageDelivered)) == 4)
     assert [(m, s) for m, _, s in stored(tmp_path, "bob", alice_id)] == [
         ("before", "delivered"), *((f"queued {n}", "delivered") for n in range(3)), ("after", "delivered")]
