@@ -1,0 +1,225 @@
+"""A raw peer that speaks the wire protocol badly to a real session (plain TCP).
+
+Each case breaks one file rule; the session must fail only that transfer, tell the
+raw peer why (FILE_CANCEL or FILE_RESULT), leave nothing in or outside the download
+folder, and keep the chat working (a TEXT afterwards is acknowledged)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+
+import pytest
+from helpers import start_session, wait_until
+
+from p2pchat.protocol import (
+    MAGIC,
+    Ack,
+    Decoder,
+    FileAccept,
+    FileCancel,
+    FileChunk,
+    FileDone,
+    FileOffer,
+    FileResult,
+    Hello,
+    Ready,
+    Text,
+    encode,
+    new_transfer_id,
+)
+from p2pchat.session.events import TransferUpdated
+
+WAIT = 10.0
+
+
+class RawPeer:
+    """Plain TCP, magic, HELLO, READY; then frames written and read one by one.
+
+    Its id sorts after any 32-digit hex id, so the session is the decider and the
+    raw peer just answers READY{"session": null}."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.decoder = Decoder(expect_magic=True)
+
+    @classmethod
+    async def connect(cls, port: int) -> RawPeer:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        peer = cls(reader, writer)
+        writer.write(MAGIC + encode(Hello(1, "mallory", "z" * 32, ("files",), None)))
+        await peer.expect(Hello)
+        peer.send(Ready(None))
+        await peer.expect(Ready)
+        return peer
+
+    def send(self, *frames) -> None:
+        for frame in frames:
+            self.writer.write(encode(frame))
+
+    def send_raw(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def next_frame(self):
+        while (frame := self.decoder.next_frame()) is None:
+            data = await self.reader.read(65536)
+            if not data:
+                raise ConnectionError("the session closed the connection")
+            self.decoder.receive_data(data)
+        return frame
+
+    async def expect(self, kind, predicate=lambda f: True):
+        async def find():
+            while True:
+                frame = await self.next_frame()
+                if isinstance(frame, kind) and predicate(frame):
+                    return frame
+
+        return await asyncio.wait_for(find(), WAIT)
+
+    async def chat_still_works(self) -> None:
+        message_id = secrets.token_hex(16)
+        self.send(Text(message_id, 1.0, "still talking?", False))
+        await self.expect(Ack, lambda f: f.id == message_id)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@pytest.fixture
+async def target(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port)
+        try:
+            yield bob, peer
+        finally:
+            peer.close()
+
+
+def everything_under(root) -> set:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")} if root.exists() else set()
+
+
+async def offer_accepted(peer: RawPeer, name: str, size: int) -> int:
+    tid = new_transfer_id()
+    peer.send(FileOffer(tid, name, size, secrets.token_hex(8)))
+    accept = await peer.expect(FileAccept, lambda f: f.tid == tid)
+    assert accept.offset == 0
+    return tid
+
+
+async def send_file(peer: RawPeer, name: str, data: bytes) -> tuple[int, FileResult]:
+    tid = await offer_accepted(peer, name, len(data))
+    if data:
+        peer.send(FileChunk(tid, 0, data))
+    peer.send(FileDone(tid, hashlib.sha256(data).hexdigest()))
+    return tid, await peer.expect(FileResult, lambda f: f.tid == tid)
+
+
+@pytest.mark.parametrize(
+    ("name", "lands_as"),
+    [
+        ("../../etc/passwd", "etc/passwd"),
+        ("/etc/passwd", "etc/passwd"),
+        ("..\\..\\windows\\win.ini", "windows/win.ini"),
+        ("CON", "_CON"),
+        ("evil\x1b[2J\x1b]0;title\x07.txt", "evil_[2J_]0;title_.txt"),
+        ("a/./../b/../../c.txt", "a/b/c.txt"),
+    ],
+)
+async def test_hostile_names_land_inside_the_download_folder(tmp_path, target, name, lands_as):
+    bob, peer = target
+    downloads = tmp_path / "bob" / "downloads"
+    data = os.urandom(1000)
+    _, result = await send_file(peer, name, data)
+    assert result.ok, result.reason
+    assert (downloads / lands_as).read_bytes() == data
+    outside = everything_under(tmp_path) - {f"bob/{p}" for p in everything_under(tmp_path / "bob")}
+    assert not any("passwd" in p or "win.ini" in p or "c.txt" in p for p in outside)
+    await peer.chat_still_works()
+
+
+async def test_an_offer_for_a_name_that_exists_never_overwrites_it(tmp_path, target):
+    bob, peer = target
+    downloads = tmp_path / "bob" / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    (downloads / "notes.txt").write_bytes(b"original")
+    _, result = await send_file(peer, "notes.txt", b"replacement")
+    assert result.ok
+    assert (downloads / "notes.txt").read_bytes() == b"original"
+    assert (downloads / "notes (1).txt").read_bytes() == b"replacement"
+
+
+async def fails_with(peer: RawPeer, bob, tid: int, words: str) -> None:
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == tid)
+    assert words in cancel.reason
+    await wait_until(lambda: any(
+        e.transfer.state == "failed" and words in e.transfer.reason for e in bob.events.of(TransferUpdated)
+    ))
+
+
+async def test_more_data_than_announced_fails_the_transfer(tmp_path, target):
+    bob, peer = target
+    tid = await offer_accepted(peer, "small.bin", 100)
+    peer.send(FileChunk(tid, 0, os.urandom(150)))
+    await fails_with(peer, bob, tid, "more data than the announced")
+    await wait_until(lambda: everything_under(tmp_path / "bob" / "downloads") == set())
+    await peer.chat_still_works()
+
+
+async def test_a_chunk_past_the_end_fails_the_transfer(tmp_path, target):
+    bob, peer = target
+    tid = await offer_accepted(peer, "past.bin", 100)
+    peer.send(FileChunk(tid, 0, os.urandom(100)), FileChunk(tid, 100, b"x"))
+    await fails_with(peer, bob, tid, "more data than the announced")
+    await wait_until(lambda: everything_under(tmp_path / "bob" / "downloads") == set())
+    await peer.chat_still_works()
+
+
+async def test_a_chunk_out_of_order_fails_the_transfer(tmp_path, target):
+    bob, peer = target
+    tid = await offer_accepted(peer, "order.bin", 1000)
+    peer.send(FileChunk(tid, 0, os.urandom(100)), FileChunk(tid, 500, os.urandom(100)))
+    await fails_with(peer, bob, tid, "out of order")
+    await wait_until(lambda: everything_under(tmp_path / "bob" / "downloads") == set())
+    await peer.chat_still_works()
+
+
+async def test_chunks_and_done_for_an_unknown_transfer_are_refused(tmp_path, target):
+    bob, peer = target
+    peer.send(FileChunk(12345, 0, b"who am I"))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == 12345)
+    assert "unknown transfer" in cancel.reason
+    peer.send(FileDone(777, hashlib.sha256(b"").hexdigest()))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == 777)
+    assert "unknown transfer" in cancel.reason
+    assert everything_under(tmp_path / "bob" / "downloads") == set()
+    await peer.chat_still_works()
+
+
+async def test_a_wrong_hash_fails_and_deletes_the_file(tmp_path, target):
+    bob, peer = target
+    downloads = tmp_path / "bob" / "downloads"
+    tid = await offer_accepted(peer, "damaged.bin", 2000)
+    peer.send(FileChunk(tid, 0, os.urandom(2000)), FileDone(tid, "0" * 64))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert not result.ok and "SHA-256 mismatch" in result.reason
+    await wait_until(lambda: everything_under(downloads) == set())
+    await peer.chat_still_works()
+
+
+async def test_a_wrong_hash_never_replaces_an_existing_file(tmp_path, target):
+    bob, peer = target
+    downloads = tmp_path / "bob" / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    (downloads / "keep.txt").write_bytes(b"precious")
+    tid = await offer_accepted(peer, "keep.txt", 5)
+    peer.send(FileChunk(tid, 0, b"evil!"), FileDone(tid, "f" * 64))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert not result.ok
+    await wait_until(lambda: everything_under(downloads) == {"keep.txt"})
+    assert (downloads / "keep.txt").read_bytes() == b"precious"
+    await peer.chat_still_works()
