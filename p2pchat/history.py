@@ -14,6 +14,7 @@ crash can lose the last few messages but never corrupts the file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -63,9 +64,10 @@ class StoredMessage:
 class History:
     """Use `History.open(path)` or `History.memory()`, then `close()` when done."""
 
-    def __init__(self, connection: sqlite3.Connection, where: str) -> None:
+    def __init__(self, connection: sqlite3.Connection, where: str, path: Path | None = None) -> None:
         self._db = connection
         self._where = where
+        self._path = path  # None for the in-memory store
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -78,7 +80,7 @@ class History:
             connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot open message history {path}: {exc}") from exc
-        history = cls(connection, str(path))
+        history = cls(connection, str(path), path)
         history._prepare(wal=True)
         return history
 
@@ -103,6 +105,8 @@ class History:
                 if wal:
                     self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoints (which wait for the disk) run apart from writes: see checkpoint().
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 self._db.execute(f"SELECT {_COLUMNS} FROM messages LIMIT 0")
@@ -202,6 +206,20 @@ class History:
                 (peer_id, msg_id),
             ).fetchone()
         return row is not None
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database, on a connection of its own.
+
+        Safe from another thread while writes go on (a PASSIVE checkpoint never blocks
+        a writer); the session runs it every few seconds so commits never wait for it.
+        """
+        if self._path is None:
+            return
+        try:
+            with contextlib.closing(sqlite3.connect(self._path, timeout=1.0)) as db:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the next run catches up
 
     def close(self) -> None:
         self._db.close()

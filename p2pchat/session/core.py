@@ -639,23 +639,34 @@ class Session:
         self._unacked[frame.id] = frame
         state = "sent" if self._conn is not None else "pending"
         message = ChatMessage(frame.id, self._nickname, body, frame.ts, True, action, state)
-        self._store(message)
-        if self._conn is not None:
-            with contextlib.suppress(ConnectionClosed):
-                self._conn.send(frame)
+        stored = self._store(message)
+        conn = self._conn
+        if conn is not None and stored:
+            # On the wire only once it is on disk: a crash right after typing loses nothing.
+            loop = asyncio.get_running_loop()
+            self.history.after_writes(lambda: loop.call_soon_threadsafe(self._send_stored, conn, frame))
+        elif conn is not None:
+            self._send_stored(conn, frame)
         self.emit(MessageSent(message))
         return frame.id
 
-    def _store(self, message: ChatMessage) -> None:
+    def _send_stored(self, conn: Connection, frame: Text) -> None:
+        # A reconnect in between has already re-sent it on the new connection.
+        if conn is self._conn and frame.id in self._unacked:
+            with contextlib.suppress(ConnectionClosed):
+                conn.send(frame)
+
+    def _store(self, message: ChatMessage) -> bool:
         peer_id = self._peer_id or self._last_peer_id
         if peer_id is None:
-            return  # nobody to file it under yet; it waits in memory
+            return False  # nobody to file it under yet; it waits in memory
         from p2pchat.history import StoredMessage
 
         self.history.add(peer_id, StoredMessage(
             message.id, message.sender, message.body, message.timestamp,
             message.outgoing, message.action, message.state,
         ))
+        return True
 
     def change_nick(self, nickname: str) -> None:
         nickname = validate_nickname(nickname)

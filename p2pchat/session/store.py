@@ -17,6 +17,7 @@ from loguru import logger
 
 from p2pchat.history import History, StoredMessage
 
+CHECKPOINT_EVERY = 2.0  # seconds between moving the write-ahead log into the database
 SEEN_IDS_LOADED = 10_000  # incoming ids remembered across restarts, for dropping re-sent duplicates
 _STOP = object()
 
@@ -34,6 +35,13 @@ class BackgroundHistory:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="history", daemon=True)
         self._thread.start()
+        self._stopped = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoints, name="history-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoints(self) -> None:
+        while not self._stopped.wait(CHECKPOINT_EVERY):
+            self._history.checkpoint()
 
     def _run(self) -> None:
         while True:
@@ -93,5 +101,7 @@ class BackgroundHistory:
         return {m.id for m in self.recent(peer_id, SEEN_IDS_LOADED) if not m.outgoing}
 
     def close(self) -> None:
+        self._stopped.set()
         self._queue.put(_STOP)
         self._thread.join(timeout=5)
+        self._checkpointer.join(timeout=5)
