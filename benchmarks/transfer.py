@@ -160,7 +160,7 @@ def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool) -> dict:
                     continue
                 if line is None:
                     raise RuntimeError("the receiver exited")
-                if " received to " in line or ": failed" in line:
+                if " received to " in line or " failed" in line:
                     finished = (at, line)
             if time.perf_counter() - start > max(120, size / 20e6):
                 raise RuntimeError("transfer timed out")

@@ -22,7 +22,7 @@ from p2pchat import commands
 from p2pchat.display import clean, human_duration
 from p2pchat.session import Session, StartError
 from p2pchat.session import events as ev
-from p2pchat.session.transfers import describe
+from p2pchat.session.transfers import FINAL_STATES, describe, result_line
 from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 
@@ -78,8 +78,8 @@ class PlainFrontEnd:
             self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({format_size(t.size)}): "
                      f"/accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
-            if event.transfer.state not in ("active", "verifying", "preparing"):
-                return  # the result arrives as a Notice; progress is not printed line by line
+            if event.transfer.state in FINAL_STATES:  # progress is not printed line by line
+                self.say(clean(result_line(event.transfer), single_line=True))
         elif isinstance(event, ev.HistoryLoaded):
             self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
         elif isinstance(event, ev.Notice):

@@ -124,14 +124,7 @@ class Transfers:
             t.task.cancel()
         if t.outgoing is not None:
             t.outgoing.close()
-        self._update(t, **changes)
-        verb = "sent" if t.direction == "send" else "received"
-        name = t.info.name
-        if state == "done":
-            where = f" to {path}" if (path and t.direction == "receive") else ""
-            self.session.notice(f"{name} {verb}{where} ({format_size(t.info.size)}, {format_size(speed)}/s)")
-        else:
-            self.session.notice(f"{name}: {state}{': ' + reason if reason else ''}", "warning" if state != "failed" else "error")
+        self._update(t, **changes)  # front ends show the outcome with result_line()
 
     def _send(self, frame) -> bool:
         conn = self.session.connection
@@ -433,6 +426,15 @@ class Transfers:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(t.incoming.abort, keep_parts)
             t.executor.shutdown(wait=False)
+
+
+def result_line(info: TransferInfo) -> str:
+    """One line for a finished transfer, the same in every front end."""
+    if info.state == "done":
+        verb = "received" if info.direction == "receive" else "sent"
+        where = f" to {info.path}" if info.direction == "receive" and info.path else ""
+        return f"#{info.id} {info.name} {verb}{where} ({format_size(info.size)}, {format_size(info.speed)}/s)"
+    return f"#{info.id} {info.name} {info.state}{': ' + info.reason if info.reason else ''}"
 
 
 def describe(info: TransferInfo) -> str:

@@ -41,6 +41,7 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
+from p2pchat.session.transfers import result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
@@ -322,15 +323,8 @@ class ChatApp(App[int]):
         screen = self._offer_screens.pop(info.id, None)
         if screen is not None and screen.is_active:
             screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
-        name = info.name
-        if info.state == "done":
-            verb = "sent" if info.direction == "send" else "received"
-            where = f" → {info.path}" if info.path and info.direction == "receive" else ""
-            self.log_view.add_system(f"{verb} #{info.id} {name} ({human_bytes(info.size)}){where}")
-        else:
-            reason = f": {info.reason}" if info.reason else ""
-            level = "error" if info.state == "failed" else "system"
-            self.log_view.add_system(f"transfer #{info.id} {name} {info.state}{reason}", level)
+        level = "error" if info.state == "failed" else "system"
+        self.log_view.add_system(result_line(info), level)
 
     # -- status -----------------------------------------------------------------------
     def _refresh_status(self) -> None:

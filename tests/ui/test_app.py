@@ -605,12 +605,12 @@ async def test_transfers_panel_follows_updates(harness: Harness):
         assert "00:05" in shown and "50%" in shown
         harness.fake.emit(
             TransferUpdated(
-                TransferInfo(4, "movie.mkv", 10 * 2**20, "send", "done", done=10 * 2**20)
+                TransferInfo(4, "movie.mkv", 10 * 2**20, "send", "done", done=10 * 2**20, speed=2**20)
             )
         )
         await pilot.pause()
         assert not panel.display
-        assert harness.app.log_view.entries[-1].body == "sent #4 movie.mkv (10.0 MiB)"
+        assert harness.app.log_view.entries[-1].body == "#4 movie.mkv sent (10.0 MiB, 1.0 MiB/s)"
 
 
 async def test_status_bar_contents(harness: Harness):
