@@ -14,10 +14,12 @@ import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from loguru import logger
 
+from p2pchat.history import History, HistoryError, StoredMessage
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.listener import (
@@ -68,6 +70,7 @@ from p2pchat.session.events import (
     Stopped,
 )
 from p2pchat.session.store import BackgroundHistory
+from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import PeerRefused, Trust
 from p2pchat.settings import Settings
 
@@ -125,8 +128,6 @@ class Session:
         self._history_shown: set[str] = set()
         self._activated_at = 0.0
         self.trust = Trust(self)
-        from p2pchat.session.transfers import Transfers  # late: it imports events from here
-
         self.transfers_engine = Transfers(self)
 
     # -- read-only state ---------------------------------------------------------
@@ -222,8 +223,6 @@ class Session:
             await self.connect(self.settings.connect)
 
     def _open_history(self) -> None:
-        from p2pchat.history import History, HistoryError
-
         if not self.settings.save_history:
             history = History.memory()
         else:
@@ -573,7 +572,7 @@ class Session:
             self.emit(RttMeasured(self._rtt_ms))
         elif isinstance(frame, Nick):
             old = self._peer.nickname
-            self._peer = _replace(self._peer, nickname=frame.nickname)
+            self._peer = replace(self._peer, nickname=frame.nickname)
             self.trust.remember(self._peer, self._peer_id)
             self.emit(NickChanged(old, frame.nickname, by_peer=True))
         elif isinstance(frame, Error):
@@ -660,8 +659,6 @@ class Session:
         peer_id = self._peer_id or self._last_peer_id
         if peer_id is None:
             return False  # nobody to file it under yet; it waits in memory
-        from p2pchat.history import StoredMessage
-
         self.history.add(peer_id, StoredMessage(
             message.id, message.sender, message.body, message.timestamp,
             message.outgoing, message.action, message.state,
@@ -683,7 +680,11 @@ class Session:
         self._conn.send(Ping(asyncio.get_running_loop().time()))
 
     def verify_peer(self) -> None:
-        self.trust.verify(self._peer_id)
+        if self._conn is None or not self.trust.verify(self._peer_id):
+            self.notice("nothing to verify: no encrypted peer connected", "warning")
+            return
+        self._peer = replace(self._peer, verified=True)
+        self.notice(f"{self._peer.nickname} is now marked verified")
 
     def answer_identity(self, accept: bool) -> None:
         self.trust.answer(accept)
@@ -709,9 +710,3 @@ class Session:
     @property
     def connection(self) -> Connection | None:
         return self._conn
-
-
-def _replace(peer: PeerInfo, **changes) -> PeerInfo:
-    from dataclasses import replace
-
-    return replace(peer, **changes)

@@ -220,15 +220,12 @@ class Trust:
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.session.notice(f"could not save known peers: {exc}", "warning")
 
-    def verify(self, peer_id: str | None) -> None:
-        if peer_id is None or self.known is None or self.session.peer is None:
-            self.session.notice("nothing to verify: no encrypted peer connected", "warning")
-            return
+    def verify(self, peer_id: str | None) -> bool:
+        """Record that the user compared the short code; False if there is nothing to verify."""
+        if peer_id is None or self.known is None:
+            return False
         self.known.mark_verified(peer_id)
-        from dataclasses import replace
-
-        self.session._peer = replace(self.session._peer, verified=True)
-        self.session.notice(f"{self.session._peer.nickname} is now marked verified")
+        return True
 
     def short_code(self, peer_id: str | None) -> str:
         if not peer_id or self.identity is None:
