@@ -110,6 +110,7 @@ class ChatApp(App[int]):
         self._focused = True
         self._status = StatusSnapshot(nickname=settings.nickname)
         self._reconnect_at: float | None = None
+        self._last_dial_reason = ""  # the log repeats a failed dial only when the reason changes
         self._reported: set[int] = set()  # transfers whose outcome is in the log
         self._offer_screens: dict[int, OfferScreen] = {}
 
@@ -240,13 +241,14 @@ class ChatApp(App[int]):
             text = f"listening on {host}:{event.port}"
             log.add_system(f"{text} ({event.note})" if event.note else text)
         elif isinstance(event, Dialing):
+            # The status bar counts down to each retry; the log only says what changed.
             if event.retry_in is None:
-                log.add_system(f"calling {event.address} (attempt {event.attempt})")
-            else:
-                reason = f": {event.reason}" if event.reason else ""
-                log.add_system(
-                    f"could not reach {event.address}{reason}; retrying in {event.retry_in:.0f} s"
-                )
+                if event.attempt == 1:
+                    self._last_dial_reason = ""
+                    log.add_system(f"calling {event.address}")
+            elif event.reason != self._last_dial_reason:
+                self._last_dial_reason = event.reason
+                log.add_system(f"{event.reason or 'no answer from ' + event.address}; retrying")
         elif isinstance(event, Connected):
             self._reconnect_at = None
             peer = event.peer
