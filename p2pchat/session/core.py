@@ -2,9 +2,8 @@
 
 It owns the listener and the dialer, runs the handshake on every connection,
 keeps exactly one live connection to one peer, and turns frames into events.
-Chat delivery is exactly-once: every outgoing message stays in `_unacked` until
-the peer acknowledges it and is re-sent, in order, after a reconnect; incoming
-ids already seen are acknowledged again but not shown twice.
+What happens on a live session is delegated: `Chat` (messages, exactly once),
+`Transfers` (files) and `Trust` (identities).
 """
 
 from __future__ import annotations
@@ -12,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.history import History, HistoryError, StoredMessage
+from p2pchat.history import History, HistoryError
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.listener import (
@@ -31,7 +29,6 @@ from p2pchat.net.listener import (
 )
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import (
-    MAX_TEXT_BYTES,
     PROTOCOL_VERSION,
     Ack,
     Busy,
@@ -47,21 +44,16 @@ from p2pchat.protocol import (
     Ready,
     Text,
     is_decider,
-    new_message_id,
     new_session_id,
     validate_nickname,
 )
+from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
-    ChatMessage,
     Connected,
     Dialing,
     Disconnected,
     Event,
-    HistoryLoaded,
     Listening,
-    MessageDelivered,
-    MessageReceived,
-    MessageSent,
     NickChanged,
     Notice,
     PeerInfo,
@@ -120,12 +112,10 @@ class Session:
         self._dial_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._conn_tasks: list[asyncio.Task] = []
-        self._unacked: OrderedDict[str, Text] = OrderedDict()
-        self._seen: set[str] = set()
+        self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self._stopped = False
         self._peer_quit = False
-        self._history_shown: set[str] = set()
         self._activated_at = 0.0
         self.trust = Trust(self)
         self.transfers_engine = Transfers(self)
@@ -169,7 +159,7 @@ class Session:
 
     @property
     def unacked_count(self) -> int:
-        return len(self._unacked)
+        return len(self.chat.unacked) if self.chat else 0
 
     def info(self) -> dict[str, str]:
         lines = {
@@ -231,7 +221,7 @@ class Session:
             except HistoryError as exc:
                 history = History.memory()
                 self.notice(f"history is off for this run: {exc}", "warning")
-        self.history = BackgroundHistory(history)
+        self.chat = Chat(self, BackgroundHistory(history))
 
     def _listen(self) -> None:
         settings = self.settings
@@ -277,7 +267,7 @@ class Session:
         conn = self._conn
         if conn is not None:
             await self.transfers_engine.shutdown(keep_parts=True)
-            await self._acks_flushed()
+            await self.chat.flushed()
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
@@ -287,27 +277,15 @@ class Session:
             if task is not asyncio.current_task():
                 task.cancel()
         await asyncio.gather(*self._tasks, *self._conn_tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            self.history.close()
+        if self.chat is not None:
+            with contextlib.suppress(Exception):
+                self.chat.close()
         self.emit(Stopped(reason))
-
-    async def _acks_flushed(self, timeout: float = 2.0) -> None:
-        """Wait until acknowledgements held back for the history writer have been sent."""
-        loop = asyncio.get_running_loop()
-        flushed = loop.create_future()
-
-        def mark() -> None:
-            if not flushed.done():
-                flushed.set_result(None)
-
-        self.history.after_writes(lambda: loop.call_soon_threadsafe(mark))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(flushed, timeout)
 
     async def wait_delivered(self, timeout: float) -> bool:
         """Wait until every sent message is acknowledged; False on timeout."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self._unacked or self.transfers_engine.busy():
+        while self.unacked_count or self.transfers_engine.busy():
             if asyncio.get_running_loop().time() > deadline:
                 return False
             await asyncio.sleep(0.05)
@@ -493,39 +471,10 @@ class Session:
             asyncio.create_task(self._read_loop(conn), name="reader"),
             asyncio.create_task(self._heartbeat_loop(conn), name="heartbeat"),
         ]
-        if peer_id not in self._history_shown:
-            self._seen |= self.history.incoming_ids(peer_id)  # ids shown in an earlier run
         if old is None:
             self.emit(Connected(self._peer, resumed=resumed))
-            self._show_history(peer_id)
-        self._adopt_queued(peer_id)
-        for frame in self._unacked.values():
-            conn.send(frame)
+        self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
-
-    def _show_history(self, peer_id: str) -> None:
-        if peer_id in self._history_shown:
-            return
-        self._history_shown.add(peer_id)
-        stored = self.history.recent(peer_id, limit=50)
-        earlier = tuple(
-            ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)
-            for m in stored if m.id not in self._unacked
-        )
-        if earlier:
-            self.emit(HistoryLoaded(earlier))
-
-    def _adopt_queued(self, peer_id: str) -> None:
-        """Messages queued for this peer in an earlier run go out first, in order."""
-        earlier = [m for m in self.history.pending(peer_id) if m.id not in self._unacked]
-        if not earlier:
-            return
-        merged: OrderedDict[str, Text] = OrderedDict()
-        for m in earlier:
-            merged[m.id] = Text(m.id, m.timestamp, m.body, m.action)
-            self.emit(MessageSent(ChatMessage(m.id, m.sender, m.body, m.timestamp, True, m.action, "pending")))
-        merged.update(self._unacked)
-        self._unacked = merged
 
     async def _read_loop(self, conn: Connection) -> None:
         reason, by_peer = "connection lost", False
@@ -550,19 +499,9 @@ class Session:
 
     def _handle(self, conn: Connection, frame) -> None:
         if isinstance(frame, Text):
-            # Ids of earlier runs were loaded on connect.
-            if frame.id not in self._seen:
-                self._seen.add(frame.id)
-                message = ChatMessage(frame.id, self._peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
-                self._store(message)
-                self.emit(MessageReceived(message))
-            # Acknowledge once the store is committed: a crash before that means a re-send, not a loss.
-            loop = asyncio.get_running_loop()
-            self.history.after_writes(lambda: loop.call_soon_threadsafe(self._ack_stored, conn, frame.id))
+            self.chat.on_text(conn, frame)
         elif isinstance(frame, Ack):
-            if self._unacked.pop(frame.id, None) is not None:
-                self.history.set_state(self._peer_id, frame.id, "delivered")
-                self.emit(MessageDelivered(frame.id))
+            self.chat.on_ack(frame)
         elif isinstance(frame, Ping):
             conn.send(Pong(frame.ts))
         elif isinstance(frame, Pong):
@@ -582,11 +521,6 @@ class Session:
             raise ProtocolError("unexpected_frame", f"{type(frame).__name__} after the handshake")
         else:
             self.transfers_engine.on_frame(conn, frame)
-
-    def _ack_stored(self, conn: Connection, message_id: str) -> None:
-        if not conn.is_closing:
-            with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
-                conn.send(Ack(message_id))
 
     async def _heartbeat_loop(self, conn: Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -629,41 +563,9 @@ class Session:
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:
-        if not body.strip():
-            raise ValueError("empty message")
-        size = len(body.encode("utf-8"))
-        if size > MAX_TEXT_BYTES:
-            raise ValueError(f"message too long ({size:,} bytes; the limit is {MAX_TEXT_BYTES:,})")
-        frame = Text(new_message_id(), self.clock(), body, action)
-        self._unacked[frame.id] = frame
-        state = "sent" if self._conn is not None else "pending"
-        message = ChatMessage(frame.id, self._nickname, body, frame.ts, True, action, state)
-        stored = self._store(message)
-        conn = self._conn
-        if conn is not None and stored:
-            # On the wire only once it is on disk: a crash right after typing loses nothing.
-            loop = asyncio.get_running_loop()
-            self.history.after_writes(lambda: loop.call_soon_threadsafe(self._send_stored, conn, frame))
-        elif conn is not None:
-            self._send_stored(conn, frame)
-        self.emit(MessageSent(message))
-        return frame.id
-
-    def _send_stored(self, conn: Connection, frame: Text) -> None:
-        # A reconnect in between has already re-sent it on the new connection.
-        if conn is self._conn and frame.id in self._unacked:
-            with contextlib.suppress(ConnectionClosed):
-                conn.send(frame)
-
-    def _store(self, message: ChatMessage) -> bool:
-        peer_id = self._peer_id or self._last_peer_id
-        if peer_id is None:
-            return False  # nobody to file it under yet; it waits in memory
-        self.history.add(peer_id, StoredMessage(
-            message.id, message.sender, message.body, message.timestamp,
-            message.outgoing, message.action, message.state,
-        ))
-        return True
+        if self.chat is None:
+            raise ValueError("not started yet")
+        return self.chat.send_text(body, action)
 
     def change_nick(self, nickname: str) -> None:
         nickname = validate_nickname(nickname)
@@ -706,6 +608,10 @@ class Session:
     @property
     def peer_id(self) -> str | None:
         return self._peer_id
+
+    @property
+    def last_peer_id(self) -> str | None:
+        return self._last_peer_id
 
     @property
     def connection(self) -> Connection | None:

@@ -1,0 +1,156 @@
+"""Chat messages, delivered exactly once over whichever connection is live.
+
+Every outgoing message stays in `unacked` until the peer acknowledges it, and is
+re-sent, in order, after a reconnect (or, from the history, after a restart).
+The receiver drops ids it has already shown but acknowledges them again.
+Both directions wait for the history writer: a message goes on the wire only once
+it is stored, and is acknowledged only once it is stored, so a crash at any moment
+means a re-send, never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from p2pchat.history import StoredMessage
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.protocol import MAX_TEXT_BYTES, Ack, Text, new_message_id
+from p2pchat.session.events import (
+    ChatMessage,
+    HistoryLoaded,
+    MessageDelivered,
+    MessageReceived,
+    MessageSent,
+)
+from p2pchat.session.store import BackgroundHistory
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+HISTORY_SHOWN = 50  # earlier messages shown when a peer connects
+
+
+class Chat:
+    def __init__(self, session: Session, history: BackgroundHistory) -> None:
+        self.session = session
+        self.history = history
+        self.unacked: OrderedDict[str, Text] = OrderedDict()
+        self._seen: set[str] = set()
+        self._peers_loaded: set[str] = set()
+
+    # -- sending ---------------------------------------------------------------------
+    def send_text(self, body: str, action: bool) -> str:
+        if not body.strip():
+            raise ValueError("empty message")
+        size = len(body.encode("utf-8"))
+        if size > MAX_TEXT_BYTES:
+            raise ValueError(f"message too long ({size:,} bytes; the limit is {MAX_TEXT_BYTES:,})")
+        session = self.session
+        frame = Text(new_message_id(), session.clock(), body, action)
+        self.unacked[frame.id] = frame
+        conn = session.connection
+        message = ChatMessage(
+            frame.id, session.nickname, body, frame.ts, True, action, "sent" if conn else "pending"
+        )
+        if conn is not None:
+            if self._store(message):
+                self._after_store(self._send_stored, conn, frame)
+            else:
+                self._send_stored(conn, frame)
+        else:
+            self._store(message)  # pending: goes out when the peer is back
+        session.emit(MessageSent(message))
+        return frame.id
+
+    def _send_stored(self, conn: Connection, frame: Text) -> None:
+        # A reconnect in between has already re-sent it on the new connection.
+        if conn is self.session.connection and frame.id in self.unacked:
+            with contextlib.suppress(ConnectionClosed):
+                conn.send(frame)
+
+    def on_ack(self, frame: Ack) -> None:
+        if self.unacked.pop(frame.id, None) is not None:
+            self.history.set_state(self.session.peer_id, frame.id, "delivered")
+            self.session.emit(MessageDelivered(frame.id))
+
+    # -- receiving -------------------------------------------------------------------
+    def on_text(self, conn: Connection, frame: Text) -> None:
+        if frame.id not in self._seen:
+            self._seen.add(frame.id)
+            peer = self.session.peer
+            message = ChatMessage(
+                frame.id, peer.nickname, frame.body, frame.ts, False, frame.action, "delivered"
+            )
+            self._store(message)
+            self.session.emit(MessageReceived(message))
+        self._after_store(self._ack, conn, frame.id)
+
+    @staticmethod
+    def _ack(conn: Connection, message_id: str) -> None:
+        if not conn.is_closing:
+            with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+                conn.send(Ack(message_id))
+
+    # -- a (re)connected peer ----------------------------------------------------------
+    def connected(self, conn: Connection, peer_id: str, show_history: bool) -> None:
+        """The session with `peer_id` is up on `conn`: catch up, then re-send in order."""
+        if peer_id not in self._peers_loaded:
+            self._peers_loaded.add(peer_id)
+            self._seen |= self.history.incoming_ids(peer_id)  # ids shown in an earlier run
+            if show_history:
+                self._show_history(peer_id)
+        self._adopt_queued(peer_id)
+        for frame in self.unacked.values():
+            conn.send(frame)
+
+    def _show_history(self, peer_id: str) -> None:
+        earlier = tuple(
+            ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)
+            for m in self.history.recent(peer_id, limit=HISTORY_SHOWN)
+            if m.id not in self.unacked
+        )
+        if earlier:
+            self.session.emit(HistoryLoaded(earlier))
+
+    def _adopt_queued(self, peer_id: str) -> None:
+        """Messages queued for this peer in an earlier run go out first, in order."""
+        earlier = [m for m in self.history.pending(peer_id) if m.id not in self.unacked]
+        if not earlier:
+            return
+        merged: OrderedDict[str, Text] = OrderedDict()
+        for m in earlier:
+            merged[m.id] = Text(m.id, m.timestamp, m.body, m.action)
+            self.session.emit(
+                MessageSent(ChatMessage(m.id, m.sender, m.body, m.timestamp, True, m.action, "pending"))
+            )
+        merged.update(self.unacked)
+        self.unacked = merged
+
+    # -- the history ---------------------------------------------------------------------
+    def _store(self, message: ChatMessage) -> bool:
+        peer_id = self.session.peer_id or self.session.last_peer_id
+        if peer_id is None:
+            return False  # nobody to file it under yet; it waits in memory
+        self.history.add(peer_id, StoredMessage(
+            message.id, message.sender, message.body, message.timestamp,
+            message.outgoing, message.action, message.state,
+        ))
+        return True
+
+    def _after_store(self, fn, *args) -> None:
+        """Run `fn(*args)` on the event loop once everything queued so far is committed."""
+        loop = asyncio.get_running_loop()
+        self.history.after_writes(lambda: loop.call_soon_threadsafe(fn, *args))
+
+    async def flushed(self, timeout: float = 2.0) -> None:
+        """Wait until acknowledgements held back for the history writer have been sent."""
+        done = asyncio.get_running_loop().create_future()
+        self._after_store(lambda: done.done() or done.set_result(None))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(done, timeout)
+
+    def close(self) -> None:
+        self.history.close()
