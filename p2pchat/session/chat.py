@@ -3,14 +3,12 @@
 Every outgoing message stays in `unacked` until the peer acknowledges it, and is
 re-sent, in order, after a reconnect (or, from the history, after a restart).
 The receiver drops ids it has already shown but acknowledges them again.
-Both directions wait for the history writer: a message goes on the wire only once
-it is stored, and is acknowledged only once it is stored, so a crash at any moment
-means a re-send, never a loss.
+A message goes on the wire only once it is stored, and is acknowledged only once
+it is stored, so a crash at any moment means a re-send, never a loss.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING
@@ -25,7 +23,7 @@ from p2pchat.session.events import (
     MessageReceived,
     MessageSent,
 )
-from p2pchat.session.store import BackgroundHistory
+from p2pchat.session.store import HistoryStore
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
@@ -34,7 +32,7 @@ HISTORY_SHOWN = 50  # earlier messages shown when a peer connects
 
 
 class Chat:
-    def __init__(self, session: Session, history: BackgroundHistory) -> None:
+    def __init__(self, session: Session, history: HistoryStore) -> None:
         self.session = session
         self.history = history
         self.unacked: OrderedDict[str, Text] = OrderedDict()
@@ -55,21 +53,12 @@ class Chat:
         message = ChatMessage(
             frame.id, session.nickname, body, frame.ts, True, action, "sent" if conn else "pending"
         )
-        if conn is not None:
-            if self._store(message):
-                self._after_store(self._send_stored, conn, frame)
-            else:
-                self._send_stored(conn, frame)
-        else:
-            self._store(message)  # pending: goes out when the peer is back
-        session.emit(MessageSent(message))
-        return frame.id
-
-    def _send_stored(self, conn: Connection, frame: Text) -> None:
-        # A reconnect in between has already re-sent it on the new connection.
-        if conn is self.session.connection and frame.id in self.unacked:
+        self._store(message)
+        if conn is not None:  # else it is pending: it goes out when the peer is back
             with contextlib.suppress(ConnectionClosed):
                 conn.send(frame)
+        session.emit(MessageSent(message))
+        return frame.id
 
     def on_ack(self, frame: Ack) -> None:
         if self.unacked.pop(frame.id, None) is not None:
@@ -86,13 +75,7 @@ class Chat:
             )
             self._store(message)
             self.session.emit(MessageReceived(message))
-        self._after_store(self._ack, conn, frame.id)
-
-    @staticmethod
-    def _ack(conn: Connection, message_id: str) -> None:
-        if not conn.is_closing:
-            with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
-                conn.send(Ack(message_id))
+        conn.send(Ack(frame.id))
 
     # -- a (re)connected peer ----------------------------------------------------------
     def connected(self, conn: Connection, peer_id: str, show_history: bool) -> None:
@@ -130,27 +113,14 @@ class Chat:
         self.unacked = merged
 
     # -- the history ---------------------------------------------------------------------
-    def _store(self, message: ChatMessage) -> bool:
+    def _store(self, message: ChatMessage) -> None:
         peer_id = self.session.peer_id or self.session.last_peer_id
         if peer_id is None:
-            return False  # nobody to file it under yet; it waits in memory
+            return  # nobody to file it under yet; it waits in memory
         self.history.add(peer_id, StoredMessage(
             message.id, message.sender, message.body, message.timestamp,
             message.outgoing, message.action, message.state,
         ))
-        return True
-
-    def _after_store(self, fn, *args) -> None:
-        """Run `fn(*args)` on the event loop once everything queued so far is committed."""
-        loop = asyncio.get_running_loop()
-        self.history.after_writes(lambda: loop.call_soon_threadsafe(fn, *args))
-
-    async def flushed(self, timeout: float = 2.0) -> None:
-        """Wait until acknowledgements held back for the history writer have been sent."""
-        done = asyncio.get_running_loop().create_future()
-        self._after_store(lambda: done.done() or done.set_result(None))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(done, timeout)
 
     def close(self) -> None:
         self.history.close()

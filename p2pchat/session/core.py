@@ -61,7 +61,7 @@ from p2pchat.session.events import (
     RttMeasured,
     Stopped,
 )
-from p2pchat.session.store import BackgroundHistory
+from p2pchat.session.store import HistoryStore
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import PeerRefused, Trust
 from p2pchat.settings import Settings
@@ -221,7 +221,7 @@ class Session:
             except HistoryError as exc:
                 history = History.memory()
                 self.notice(f"history is off for this run: {exc}", "warning")
-        self.chat = Chat(self, BackgroundHistory(history))
+        self.chat = Chat(self, HistoryStore(history))
 
     def _listen(self) -> None:
         settings = self.settings
@@ -267,7 +267,6 @@ class Session:
         conn = self._conn
         if conn is not None:
             await self.transfers_engine.shutdown(keep_parts=True)
-            await self.chat.flushed()
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
