@@ -50,6 +50,15 @@ if TYPE_CHECKING:
 WRITE_BACKLOG = 8 * 1024 * 1024
 # Big chunks mean fewer frames, thread hand-offs and events per byte; page-aligned reads.
 SEND_CHUNK = MAX_CHUNK_DATA // 4096 * 4096
+MIN_CHUNK = 64 * 1024
+CHUNK_TIME = 0.05  # seconds of data per chunk at the current speed: chat never waits long behind one
+
+
+def _chunk_size(speed: float) -> int:
+    """Big chunks on a fast link (fewer frames and hand-offs), small ones on a slow link."""
+    return max(MIN_CHUNK, min(SEND_CHUNK, int(speed * CHUNK_TIME) // 4096 * 4096))
+
+
 FINAL_STATES = {"done", "failed", "declined", "cancelled"}
 
 
@@ -167,12 +176,12 @@ class Transfers:
             if offset:
                 self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(out.size, 1)}%")
             position = offset
-            next_read = asyncio.ensure_future(t.run(out.read_chunk, SEND_CHUNK))
+            next_read = asyncio.ensure_future(t.run(out.read_chunk, MIN_CHUNK))
             while True:
                 data = await next_read
                 if not data:
                     break
-                next_read = asyncio.ensure_future(t.run(out.read_chunk, SEND_CHUNK))
+                next_read = asyncio.ensure_future(t.run(out.read_chunk, _chunk_size(t.meter.speed)))
                 await conn.send_chunk(t.tid, position, data)
                 position += len(data)
                 self._progress(t, position)
