@@ -267,6 +267,8 @@ class Transfers:
 
     async def on_chunk(self, frame: FileChunk) -> None:
         t = self._incoming.get(frame.tid)
+        if t is not None and t.final:
+            return  # still in flight when the transfer ended: nothing to say again
         if t is None or t.info.state != "active":
             self._send(FileCancel(frame.tid, "unknown transfer or not accepted"))
             if t is not None and not t.final:
@@ -296,7 +298,7 @@ class Transfers:
         if exc is not None:
             if not t.final:
                 reason = exc.reason if isinstance(exc, TransferError) else str(exc)
-                asyncio.ensure_future(self._fail_incoming(t, reason))
+                asyncio.ensure_future(self._fail_incoming(t, reason, our_fault=True))
             return
         if t.info.state == "active":
             self._progress(t, t.incoming.received)
@@ -311,10 +313,12 @@ class Transfers:
     async def _drain(self, t: _Transfer) -> None:
         await self._wait_written(t, -1)
 
-    async def _fail_incoming(self, t: _Transfer, reason: str) -> None:
+    async def _fail_incoming(self, t: _Transfer, reason: str, our_fault: bool = False) -> None:
+        """End a download: FILE_CANCEL for what the sender did wrong, a failed FILE_RESULT
+        for what went wrong here (disk full...), so the sender reports it as failed."""
         if t.final:
             return
-        self._send(FileCancel(t.tid, reason))
+        self._send(FileResult(t.tid, False, reason) if our_fault else FileCancel(t.tid, reason))
         self._finish(t, "failed", reason)
         await self._drain(t)
         with contextlib.suppress(Exception):
