@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -110,6 +111,7 @@ class ChatApp(App[int]):
         self._focused = True
         self._status = StatusSnapshot(nickname=settings.nickname)
         self._reconnect_at: float | None = None
+        self.start_error = ""  # why the session could not start, printed after the app closes
         self._last_dial_reason = ""  # the log repeats a failed dial only when the reason changes
         self._reported: set[int] = set()  # transfers whose outcome is in the log
         self._offer_screens: dict[int, OfferScreen] = {}
@@ -153,13 +155,14 @@ class ChatApp(App[int]):
         self.set_interval(1.0, self._tick)
         self._refresh_status()
         if self._show_connect_screen:
-            settings = self.settings
-            screen = ConnectScreen(
-                port=settings.port, peer=settings.connect, nickname=settings.nickname
-            )
-            self.push_screen(screen, self._connect_chosen)
+            self._open_connect_screen()
         else:
             self._begin()
+
+    def _open_connect_screen(self) -> None:
+        settings = self.settings
+        screen = ConnectScreen(port=settings.port, peer=settings.connect, nickname=settings.nickname)
+        self.push_screen(screen, self._connect_chosen)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         if choice is None:
@@ -189,8 +192,15 @@ class ChatApp(App[int]):
         assert self.session is not None
         try:
             await self.session.start()
-        except Exception as error:  # port taken, unreadable identity: say so, keep the app open
+        except Exception as error:  # port taken, unreadable identity...
+            if not self._show_connect_screen:
+                # Started from the command line: leave with the reason, like any CLI error.
+                self.start_error = str(error)
+                self.exit(1, return_code=1)
+                return
             self.log_view.add_system(f"cannot start: {error}", "error")
+            self.session = None
+            self._open_connect_screen()  # let the user pick another port
         self._refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -630,4 +640,6 @@ def run_app(settings: Settings, *, show_connect_screen: bool | None = None) -> i
         show_connect_screen = settings.connect is None and not settings.port_explicit
     app = ChatApp(settings, show_connect_screen=show_connect_screen)
     result = app.run()
+    if app.start_error:
+        print(f"p2pchat: error: {app.start_error}", file=sys.stderr)
     return int(result or 0)

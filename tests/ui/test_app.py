@@ -636,7 +636,7 @@ async def test_status_bar_contents(harness: Harness):
         assert str(status.render()).startswith("reconnecting in 4 s")
 
 
-async def test_a_failed_start_is_reported_and_the_app_stays(harness: Harness, monkeypatch):
+async def test_a_failed_start_from_the_command_line_exits_with_the_reason(harness: Harness, monkeypatch):
     from fake_session import FakeSession
 
     async def refuse(self) -> None:
@@ -644,7 +644,28 @@ async def test_a_failed_start_is_reported_and_the_app_stays(harness: Harness, mo
 
     monkeypatch.setattr(FakeSession, "start", refuse)
     async with harness.app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            if not harness.app.is_running:
+                break
+            await pilot.pause(0.05)
+        assert not harness.app.is_running
+    assert harness.app.return_code == 1
+    assert harness.app.start_error == "port 8080 is already in use"
+
+
+async def test_a_failed_start_from_the_connect_screen_asks_again(tmp_path, monkeypatch):
+    from fake_session import FakeSession
+
+    async def refuse(self) -> None:
+        raise OSError("port 8080 is already in use")
+
+    monkeypatch.setattr(FakeSession, "start", refuse)
+    harness = Harness(tmp_path, show_connect_screen=True)
+    async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await pilot.click("#connect-go") if harness.app.screen.query("#connect-go") else await pilot.press("enter")
+        await pilot.pause()
+        assert harness.app.is_running
         entry = harness.app.log_view.entries[-1]
         assert entry.kind == "error" and entry.body == "cannot start: port 8080 is already in use"
-        assert harness.app.is_running
+        assert isinstance(harness.app.screen, ConnectScreen)

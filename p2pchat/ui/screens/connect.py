@@ -22,7 +22,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Quit", id="connect.quit")]
 
     def __init__(self, *, port: int, peer: str | None, nickname: str) -> None:
-        super().__init__(id="connect-screen")
+        super().__init__()
         self._port = port
         self._peer = peer or ""
         self._nickname = nickname
