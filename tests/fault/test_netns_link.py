@@ -26,7 +26,9 @@ from test_kill_restart import numbered
 
 pytestmark = pytest.mark.fault
 
-ADDRESS_A, ADDRESS_B = "192.0.2.1", "192.0.2.2"
+# TEST-NET-2 (RFC 5737), only ever configured inside the two namespaces this test creates;
+# this machine's own interface already uses TEST-NET-1.
+ADDRESS_A, ADDRESS_B = "198.51.100.1", "198.51.100.2"
 LOSS_PERCENT, DELAY_MS = 5, 100
 LOSS_TABLE = "p2pchat_loss"
 DELAY_QUEUE = "1"
