@@ -36,6 +36,9 @@ class Chat:
         self.session = session
         self.history = history
         self.unacked: OrderedDict[str, Text] = OrderedDict()
+        # Whom each un-acked message is for: the peer of the moment, or the last one while
+        # disconnected (None before anyone connected: the first peer gets it).
+        self._for: dict[str, str | None] = {}
         self._seen: set[str] = set()
         self._peers_loaded: set[str] = set()
 
@@ -49,6 +52,7 @@ class Chat:
         session = self.session
         frame = Text(new_message_id(), session.clock(), body, action)
         self.unacked[frame.id] = frame
+        self._for[frame.id] = session.peer_id or session.last_peer_id
         conn = session.connection
         message = ChatMessage(
             frame.id, session.nickname, body, frame.ts, True, action, "sent" if conn else "pending"
@@ -62,18 +66,19 @@ class Chat:
 
     def on_ack(self, frame: Ack) -> None:
         if self.unacked.pop(frame.id, None) is not None:
+            self._for.pop(frame.id, None)
             self.history.set_state(self.session.peer_id, frame.id, "delivered")
             self.session.emit(MessageDelivered(frame.id))
 
     # -- receiving -------------------------------------------------------------------
     def on_text(self, conn: Connection, frame: Text) -> None:
         if frame.id not in self._seen:
-            self._seen.add(frame.id)
             peer = self.session.peer
             message = ChatMessage(
                 frame.id, peer.nickname, frame.body, frame.ts, False, frame.action, "delivered"
             )
-            self._store(message)
+            self._store(message)  # if this fails, the id stays unseen and the re-send is shown
+            self._seen.add(frame.id)
             self.session.emit(MessageReceived(message))
         conn.send(Ack(frame.id))
 
@@ -86,8 +91,10 @@ class Chat:
             if show_history:
                 self._show_history(peer_id)
         self._adopt_queued(peer_id)
-        for frame in self.unacked.values():
-            conn.send(frame)
+        for message_id, frame in self.unacked.items():
+            if self._for.get(message_id) in (None, peer_id):  # never another peer's messages
+                self._for[message_id] = peer_id
+                conn.send(frame)
 
     def _show_history(self, peer_id: str) -> None:
         earlier = tuple(
@@ -106,6 +113,7 @@ class Chat:
         merged: OrderedDict[str, Text] = OrderedDict()
         for m in earlier:
             merged[m.id] = Text(m.id, m.timestamp, m.body, m.action)
+            self._for[m.id] = peer_id
             self.session.emit(
                 MessageSent(ChatMessage(m.id, m.sender, m.body, m.timestamp, True, m.action, "pending"))
             )

@@ -265,8 +265,8 @@ class Session:
         if self._dial_task is not None:
             self._dial_task.cancel()
         conn = self._conn
+        await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
-            await self.transfers_engine.shutdown(keep_parts=True)
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
@@ -282,9 +282,10 @@ class Session:
         self.emit(Stopped(reason))
 
     async def wait_delivered(self, timeout: float) -> bool:
-        """Wait until every sent message is acknowledged; False on timeout."""
+        """Wait until every sent message is acknowledged and every file we send has
+        arrived; False on timeout."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while self.unacked_count or self.transfers_engine.busy():
+        while self.unacked_count or self.transfers_engine.sending():
             if asyncio.get_running_loop().time() > deadline:
                 return False
             await asyncio.sleep(0.05)
@@ -393,13 +394,11 @@ class Session:
             conn.close()
             raise PeerRefused("that address is this very instance", final=True)
         # Someone else already has us: tell the newcomer, leave the chat alone.
-        busy_with = self._peer_id if self._conn is not None else next(iter(self._claimed), None)
-        if busy_with is not None and busy_with != peer_id:
-            conn.send(Busy("already in a chat"))
-            conn.close()
-            self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
+        if self._refused_as_busy(conn, hello, peer_id, claimed_too=True):
             return
         await self.trust.approve(conn, hello, peer_id, dialed=conn.dialed)
+        if self._refused_as_busy(conn, hello, peer_id):  # someone else got in while we asked
+            return
         decider = is_decider(self.trust.own_id, peer_id)
         if decider:
             session_id = self._decide(conn, hello, peer_id)
@@ -446,12 +445,29 @@ class Session:
         return session_id
 
     # -- the live session --------------------------------------------------------
+    def _refused_as_busy(self, conn: Connection, hello: Hello, peer_id: str, claimed_too: bool = False) -> bool:
+        """Someone else already has us: tell the newcomer, leave the chat alone."""
+        busy_with = self._peer_id if self._conn is not None else None
+        if busy_with is None and claimed_too:
+            busy_with = next(iter(self._claimed), None)
+        if busy_with is None or busy_with == peer_id:
+            return False
+        with contextlib.suppress(ConnectionClosed):
+            conn.send(Busy("already in a chat"))
+        conn.close()
+        self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
+        return True
+
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
+        if self._stopped or (self._conn is not None and self._peer_id != peer_id):
+            conn.abort()  # quitting, or another peer won the race while this one was asked
+            return
         old = self._conn
         if old is not None and old is not conn:
             for task in self._conn_tasks:
                 task.cancel()
             old.abort()
+            self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         resumed = peer_id == self._last_peer_id
         self._conn = conn
         self._activated_at = asyncio.get_running_loop().time()
@@ -494,6 +510,9 @@ class Session:
         except ProtocolError as exc:
             self._fail(conn, exc.code, exc.message)
             reason = f"connection closed: the peer broke the protocol ({exc.message})"
+        except Exception as exc:  # a bug or a failing disk: say so instead of going quiet
+            logger.exception("reading from the peer failed")
+            reason = f"connection closed after an internal error: {exc}"
         self._lost(conn, reason, by_peer)
 
     def _handle(self, conn: Connection, frame) -> None:

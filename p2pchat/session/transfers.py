@@ -98,8 +98,9 @@ class Transfers:
     def infos(self) -> list[TransferInfo]:
         return [t.info for t in self._by_local.values()]
 
-    def busy(self) -> bool:
-        return any(not t.final for t in self._by_local.values())
+    def sending(self) -> bool:
+        """Files of ours still on their way (offered, moving or being verified)."""
+        return any(t.direction == "send" and not t.final for t in self._by_local.values())
 
     def _get(self, local_id: int) -> _Transfer:
         transfer = self._by_local.get(local_id)
@@ -150,7 +151,9 @@ class Transfers:
         items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
         ids = []
         for item in items:
-            t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, self.session.peer_id)
+            # Offered while disconnected: it is for the peer we last talked to, nobody else.
+            peer_id = self.session.peer_id or self.session.last_peer_id
+            t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
             t.outgoing = OutgoingFile(item)
             t.info = replace(t.info, path=item.source)
             self._by_local[t.local_id] = t
@@ -198,9 +201,13 @@ class Transfers:
     def _on_offer(self, frame: FileOffer) -> None:
         session = self.session
         known = self._incoming.get(frame.tid)
-        if known is not None and not known.final:
+        if known is not None and known.final:
+            # Our FILE_RESULT was lost with the connection: say it again, do not download twice.
+            self._send(FileResult(frame.tid, known.info.state == "done", known.info.reason))
+            return
+        if known is not None:
             if known.info.state == "interrupted" and known.incoming is not None:
-                self._start_download(known, resume=True)  # the user accepted it before
+                self._start_download(known)  # the user accepted it before
             return
         t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, session.peer_id)
         download_dir = session.settings.download_dir or session.paths.downloads_dir
@@ -234,9 +241,9 @@ class Transfers:
                 )
             except TransferError as exc:
                 raise ValueError(exc.reason) from None
-        self._start_download(t, resume=False)
+        self._start_download(t)
 
-    def _start_download(self, t: _Transfer, resume: bool) -> None:
+    def _start_download(self, t: _Transfer) -> None:
         self._update(t, state="preparing")
         t.task = asyncio.create_task(self._prepare(t), name=f"prepare-{t.local_id}")
 

@@ -174,13 +174,18 @@ class Trust:
             if self._prompt_peer == peer_id:
                 return await asyncio.shield(self._prompt)
             return False  # one question at a time; a second stranger is refused
-        self._prompt = asyncio.get_running_loop().create_future()
-        self._prompt_peer = peer_id
+        question = asyncio.get_running_loop().create_future()
+        self._prompt, self._prompt_peer = question, peer_id
         self.session.emit(prompt)
         try:
-            return await asyncio.wait_for(asyncio.shield(self._prompt), PROMPT_TIMEOUT)
+            return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
             return False
+        finally:
+            if not question.done():
+                question.set_result(False)  # unanswered in time: no, for every connection waiting
+            if self._prompt is question:
+                self._prompt, self._prompt_peer = None, None  # ready for the next question
 
     def answer(self, accept: bool) -> None:
         if self._prompt is not None and not self._prompt.done():

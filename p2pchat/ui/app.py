@@ -320,12 +320,15 @@ class ChatApp(App[int]):
 
     def _offer_answered(self, transfer_id: int, answer: OfferAnswer | None) -> None:
         self._offer_screens.pop(transfer_id, None)
-        if self.session is None:
-            return
-        if answer is not None and answer.accept:
-            self.session.accept(transfer_id, answer.save_as)
-        else:
-            self.session.decline(transfer_id)
+        if self.session is None or transfer_id in self._reported:
+            return  # withdrawn (cancelled, peer gone) while the dialog was open
+        try:
+            if answer is not None and answer.accept:
+                self.session.accept(transfer_id, answer.save_as)
+            else:
+                self.session.decline(transfer_id)
+        except ValueError as error:  # e.g. a save-as path that cannot be used
+            self.log_view.add_system(str(error), "error")
 
     def _transfer_updated(self, info: TransferInfo) -> None:
         self.transfers_panel.update_transfer(info)
