@@ -129,3 +129,23 @@ async def test_queued_messages_survive_a_restart_and_go_out_once_in_order(tmp_pa
         await wait_until(lambda: len(b.events.of(MessageDelivered)) == 4)
     assert [(m, s) for m, _, s in stored(tmp_path, "bob", alice_id)] == [
         ("before", "delivered"), *((f"queued {n}", "delivered") for n in range(3)), ("after", "delivered")]
+
+
+async def test_messages_queued_for_one_peer_never_reach_another(tmp_path):
+    async with start_session(tmp_path, "alice") as a:
+        address = f"127.0.0.1:{a.session.listening_port}"
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(address)
+            await wait_until(lambda: a.session.connected)
+        await wait_until(lambda: not a.session.connected)  # bob said bye
+        a.session.send_text("for bob only")
+        async with start_session(tmp_path, "carol") as c:
+            await c.session.connect(address)
+            await wait_until(lambda: c.session.connected)
+            c.session.send_text("hi alice")
+            await a.events.wait_for(MessageReceived, lambda e: e.message.body == "hi alice")
+            assert bodies(c) == []
+        await wait_until(lambda: not a.session.connected)
+        async with start_session(tmp_path, "bob") as b:  # same identity, same folder
+            await b.session.connect(address)
+            await b.events.wait_for(MessageReceived, lambda e: e.message.body == "for bob only")
