@@ -62,6 +62,11 @@ def _chunk_size(speed: float) -> int:
 FINAL_STATES = {"done", "failed", "declined", "cancelled"}
 
 
+def _close_soon(out: OutgoingFile) -> None:
+    """Close off the event loop: close() waits for a read or a resume hash still running."""
+    asyncio.get_running_loop().run_in_executor(None, out.close)
+
+
 class _Transfer:
     def __init__(self, local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> None:
         self.local_id = local_id
@@ -93,6 +98,20 @@ class Transfers:
         self._by_local: dict[int, _Transfer] = {}
         self._outgoing: dict[int, _Transfer] = {}  # by tid
         self._incoming: dict[int, _Transfer] = {}  # by tid
+        self._tasks: set[asyncio.Task] = set()
+
+    def _background(self, coro) -> None:
+        """Run `coro` as a task that is kept (not garbage-collected mid-run) and whose
+        failure is logged and shown, not lost."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.opt(exception=task.exception()).error("transfer task failed")
+            self.session.notice(f"transfer error: {task.exception()}", "error")
 
     # -- queries ---------------------------------------------------------------------
     def infos(self) -> list[TransferInfo]:
@@ -133,7 +152,7 @@ class Transfers:
         if t.task is not None and t.task is not asyncio.current_task():
             t.task.cancel()
         if t.outgoing is not None:
-            t.outgoing.close()
+            _close_soon(t.outgoing)
         self._update(t, **changes)  # front ends show the outcome with result_line()
 
     def _send(self, frame) -> bool:
@@ -189,13 +208,13 @@ class Transfers:
                 position += len(data)
                 self._progress(t, position)
             conn.send(FileDone(t.tid, out.sha256_hex()))
-            out.close()
+            _close_soon(out)
             self._update(t, state="verifying", done=out.size, eta=0.0)
         except TransferError as exc:
             self._send(FileCancel(t.tid, exc.reason))
             self._finish(t, "failed", exc.reason)
         except ConnectionClosed:
-            out.close()  # interrupted: resumed after the reconnect
+            _close_soon(out)  # interrupted: resumed after the reconnect
 
     # -- receiving ---------------------------------------------------------------------
     def _on_offer(self, frame: FileOffer) -> None:
@@ -305,7 +324,7 @@ class Transfers:
         if exc is not None:
             if not t.final:
                 reason = exc.reason if isinstance(exc, TransferError) else str(exc)
-                asyncio.ensure_future(self._fail_incoming(t, reason, our_fault=True))
+                self._background(self._fail_incoming(t, reason, our_fault=True))
             return
         if t.info.state == "active":
             self._progress(t, t.incoming.received)
@@ -367,7 +386,7 @@ class Transfers:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(inc.abort, False)
 
-            asyncio.ensure_future(discard())
+            self._background(discard())
 
     # -- frames ---------------------------------------------------------------------------
     def on_frame(self, conn: Connection, frame) -> None:
@@ -396,7 +415,7 @@ class Transfers:
             if t is not None and not t.final:
                 self._stop(t, "cancelled", f"cancelled by the peer: {frame.reason}")
         elif isinstance(frame, FileDone):
-            asyncio.ensure_future(self._on_done(frame))
+            self._background(self._on_done(frame))
         else:
             logger.debug("ignored {}", type(frame).__name__)
 
@@ -418,7 +437,7 @@ class Transfers:
                 if t.task is not None:
                     t.task.cancel()
                 if t.outgoing is not None:
-                    t.outgoing.close()
+                    _close_soon(t.outgoing)
                 self._update(t, state="interrupted", reason="waiting for the peer")
             elif t.info.state in ("active", "preparing", "verifying"):
                 if t.task is not None:
@@ -430,7 +449,7 @@ class Transfers:
                     with contextlib.suppress(Exception):
                         await asyncio.to_thread(inc.abort, True)
 
-                asyncio.ensure_future(keep())
+                self._background(keep())
                 self._update(t, state="interrupted", reason="waiting for the peer")
             elif t.info.state == "offered":
                 self._finish(t, "cancelled", "the peer disconnected")
@@ -440,12 +459,15 @@ class Transfers:
             if t.task is not None:
                 t.task.cancel()
             if t.outgoing is not None:
-                t.outgoing.close()
+                _close_soon(t.outgoing)
             if t.incoming is not None and t.info.state in ("active", "verifying", "preparing"):
                 await self._drain(t)
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(t.incoming.abort, keep_parts)
             t.executor.shutdown(wait=False)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def result_line(info: TransferInfo) -> str:
