@@ -529,6 +529,8 @@ class Session:
             self.emit(RttMeasured(self._rtt_ms))
         elif isinstance(frame, Nick):
             old = self._peer.nickname
+            if frame.nickname == old:
+                return  # nothing changed: no event, no write to the known-peers file
             self._peer = replace(self._peer, nickname=frame.nickname)
             self.trust.remember(self._peer, self._peer_id)
             self.emit(NickChanged(old, frame.nickname, by_peer=True))
