@@ -107,7 +107,7 @@ class Session:
         self._peer_id: str | None = None
         self._last_peer_id: str | None = None
         self._session_id: str | None = None
-        self._claimed: dict[str, asyncio.Future] = {}  # peer id -> decider's choice in progress
+        self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self._dial_target: PeerAddress | None = None
         self._dial_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -408,7 +408,8 @@ class Session:
                 return
         else:
             conn.send(Ready(None))
-        claim = self._claimed.setdefault(peer_id, asyncio.get_running_loop().create_future())
+        owns_claim = peer_id not in self._claimed  # _decide() treats later ones as duplicates
+        self._claimed.add(peer_id)
         try:
             ready = await self._recv_handshake_frame(conn, READY_TIMEOUT)
             if not isinstance(ready, Ready):
@@ -418,25 +419,26 @@ class Session:
                     raise ProtocolError("bad_frame", "READY from the deciding side must name a session")
                 session_id = ready.session
         finally:
-            if self._claimed.get(peer_id) is claim:
-                del self._claimed[peer_id]
+            if owns_claim:
+                self._claimed.discard(peer_id)
         self._activate(conn, hello, peer_id, session_id)
 
     def _decide(self, conn: Connection, hello: Hello, peer_id: str) -> str | None:
         """As decider: the session id to use on this connection, or None if it is a duplicate."""
         if self._conn is not None and self._peer_id == peer_id:
+            if peer_id in self._claimed:
+                return None  # a replacement is already being set up
             if hello.session and hello.session == self._session_id:
-                return self._session_id  # the peer lost the old connection: move over
-            if asyncio.get_running_loop().time() - self._activated_at < DUPLICATE_WINDOW:
+                session_id = self._session_id  # the peer lost the old connection: move over
+            elif asyncio.get_running_loop().time() - self._activated_at < DUPLICATE_WINDOW:
                 return None  # both dialed at once: the first connection stays
-            # The peer started afresh (a restart): its side of the old connection is gone.
-            self._claimed[peer_id] = asyncio.get_running_loop().create_future()
-            session_id = new_session_id()
+            else:
+                # The peer started afresh (a restart): its side of the old connection is gone.
+                session_id = new_session_id()
             conn.send(Ready(session_id))
             return session_id
         if peer_id in self._claimed:
             return None  # another connection from this peer is already being set up
-        self._claimed[peer_id] = asyncio.get_running_loop().create_future()
         if hello.session and hello.session == self._session_id and peer_id == self._last_peer_id:
             session_id = self._session_id
         else:

@@ -394,3 +394,22 @@ async def test_messages_arrive_once_and_in_order(tmp_path):
         assert [e.message.body for e in b.events.of(MessageReceived)] == sent
         assert await a.session.wait_delivered(5)
 
+
+
+async def test_reconnect_while_the_decider_still_holds_the_old_connection(tmp_path):
+    """The side that lost the link comes back with the same session id; the decider, which did
+    not notice the loss, moves the session to the new connection at once."""
+    from p2pchat.protocol import is_decider
+
+    async with start_session(tmp_path, "alice") as a, start_session(tmp_path, "bob") as b:
+        decider, other = (a, b) if is_decider(a.session.own_fingerprint, b.session.own_fingerprint) else (b, a)
+        await other.session.connect(f"127.0.0.1:{decider.session.listening_port}")
+        await wait_until(lambda: a.session.connected and b.session.connected)
+        stale = other.session.connection
+        stale.abort = lambda: None  # only this side believes the link is gone
+        other.session._lost(stale, "connection lost: simulated", False)
+        await other.events.wait_for(Connected, lambda e: e.resumed, timeout=5)
+        assert decider.session.connected and decider.session.connection is not stale
+        assert not decider.events.of(Disconnected)
+        await assert_chat_works(a, b, "after the move")
+        stale.transport.abort()
