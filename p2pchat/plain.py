@@ -22,7 +22,7 @@ from p2pchat import commands
 from p2pchat.display import clean, human_duration
 from p2pchat.session import Session, StartError
 from p2pchat.session import events as ev
-from p2pchat.session.transfers import FINAL_STATES, describe, result_line
+from p2pchat.session.transfers import FINAL_STATES, describe, pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 
@@ -34,7 +34,6 @@ class PlainFrontEnd:
         self.settings = settings
         self.out = out or sys.stdout
         self.session = Session(settings, on_event=self.on_event, interactive=False)
-        self.done = asyncio.Event()
         self._pinged = False
         self._verify_asked = False
 
@@ -84,8 +83,6 @@ class PlainFrontEnd:
             self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
         elif isinstance(event, ev.Notice):
             self.say(clean(event.text, single_line=True))
-        elif isinstance(event, ev.Stopped):
-            self.done.set()
 
     # -- input -----------------------------------------------------------------------
     async def handle_line(self, line: str) -> bool:
@@ -99,9 +96,7 @@ class PlainFrontEnd:
                 self.session.send_text(commands.as_message(line))
                 return True
             return await self.run_command(command)
-        except (commands.CommandError, ValueError) as exc:
-            self.say(f"error: {exc}")
-        except Exception as exc:  # a bad path or a transfer error must not end the chat
+        except Exception as exc:  # a bad command, path or id must not end the chat
             self.say(f"error: {exc}")
         return True
 
@@ -115,7 +110,7 @@ class PlainFrontEnd:
             ids = await s.offer_files([Path(p) for p in c.args])
             self.say(f"offered {len(ids)} item(s): " + ", ".join(f"#{i}" for i in ids))
         elif c.name in ("accept", "decline", "cancel"):
-            getattr(s, c.name)(self._transfer_id(c))
+            getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":
             for info in s.transfers or []:
                 self.say(describe(info) + (f", {format_size(info.speed)}/s, eta {human_duration(info.eta)}" if info.state == "active" else ""))
@@ -145,16 +140,6 @@ class PlainFrontEnd:
             pass
         return True
 
-    def _transfer_id(self, c: commands.Command) -> int:
-        if c.args:
-            return int(c.args[0])
-        wanted = "offered" if c.name in ("accept", "decline") else None
-        candidates = [t for t in self.session.transfers
-                      if (t.state == wanted if wanted else t.state not in ("done", "failed", "declined", "cancelled"))
-                      and (c.name == "cancel" or t.direction == "receive")]
-        if len(candidates) != 1:
-            raise ValueError(f"which transfer? give an id: /{c.name} ID (see /transfers)")
-        return candidates[0].id
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:

@@ -470,6 +470,26 @@ class Transfers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
+def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) -> int:
+    """The transfer `/accept`, `/decline` or `/cancel` means: the id given (`3` or `#3`), or
+    the only one it can apply to. Raises ValueError with a hint for the user."""
+    if arg is not None:
+        text = arg.lstrip("#")
+        if not text.isdigit():
+            raise ValueError(f"/{command}: {arg!r} is not a transfer id")
+        return int(text)
+    if command == "cancel":
+        candidates = [t for t in transfers if t.state not in FINAL_STATES]
+    else:
+        candidates = [t for t in transfers if t.state == "offered" and t.direction == "receive"]
+    if len(candidates) == 1:
+        return candidates[0].id
+    if not candidates:
+        raise ValueError(f"/{command}: no transfer to {command}")
+    ids = ", ".join(f"#{t.id} {t.name}" for t in candidates)
+    raise ValueError(f"/{command}: which one? {ids} (e.g. /{command} {candidates[0].id})")
+
+
 def result_line(info: TransferInfo) -> str:
     """One line for a finished transfer, the same in every front end."""
     if info.state == "done":

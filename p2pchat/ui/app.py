@@ -42,7 +42,7 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import result_line
+from p2pchat.session.transfers import pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
@@ -465,34 +465,13 @@ class ChatApp(App[int]):
         except Exception as error:
             self.log_view.add_system(f"cannot send: {error}", "error")
 
-    def _pick_transfer(
-        self, command: commands.Command, states: set[str], direction: str | None
-    ) -> int | None:
+    def _pick_transfer(self, command: commands.Command) -> int | None:
         assert self.session is not None
-        if command.args:
-            text = command.args[0].lstrip("#")
-            if not text.isdigit():
-                self.log_view.add_system(
-                    f"/{command.name}: {command.args[0]!r} is not a transfer id", "error"
-                )
-                return None
-            return int(text)
-        candidates = [
-            t
-            for t in self.session.transfers
-            if t.state in states and (direction is None or t.direction == direction)
-        ]
-        if len(candidates) == 1:
-            return candidates[0].id
-        if not candidates:
-            self.log_view.add_system(f"/{command.name}: no transfer to {command.name}", "error")
-        else:
-            ids = ", ".join(f"#{t.id} {t.name}" for t in candidates)
-            self.log_view.add_system(
-                f"/{command.name}: which one? {ids} (e.g. /{command.name} {candidates[0].id})",
-                "error",
-            )
-        return None
+        try:
+            return pick_transfer(self.session.transfers, command.name, command.args[0] if command.args else None)
+        except ValueError as error:
+            self.log_view.add_system(str(error), "error")
+            return None
 
     def _apply(self, action: Callable[[int], Any], transfer_id: int, done: str) -> None:
         try:
@@ -506,17 +485,17 @@ class ChatApp(App[int]):
         self.log_view.add_system(f"{done} transfer #{transfer_id}")
 
     def _command_accept(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command, {"offered"}, "receive")
+        transfer_id = self._pick_transfer(command)
         if transfer_id is not None:
             self._apply(self.session.accept, transfer_id, "accepted")  # type: ignore[union-attr]
 
     def _command_decline(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command, {"offered"}, "receive")
+        transfer_id = self._pick_transfer(command)
         if transfer_id is not None:
             self._apply(self.session.decline, transfer_id, "declined")  # type: ignore[union-attr]
 
     def _command_cancel(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command, LIVE_STATES, None)
+        transfer_id = self._pick_transfer(command)
         if transfer_id is not None:
             self._apply(self.session.cancel, transfer_id, "cancelled")  # type: ignore[union-attr]
 
