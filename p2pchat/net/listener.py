@@ -179,8 +179,10 @@ class Listener:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-        for task in list(self._children):
+        children = list(self._children)
+        for task in children:
             task.cancel()
+        await asyncio.gather(*children, return_exceptions=True)
         self.sock.close()
 
 

@@ -343,6 +343,9 @@ class Session:
         except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
             conn.abort()
+        except asyncio.CancelledError:  # quitting mid-handshake
+            conn.abort()
+            raise
 
     async def _recv_handshake_frame(self, conn: Connection, timeout: float):
         frame = await asyncio.wait_for(conn.recv(), timeout)
