@@ -113,6 +113,13 @@ class IdentityPrompt(Event):
 
 
 @dataclass(frozen=True)
+class IdentityPromptExpired(Event):
+    """Nobody answered the IdentityPrompt in time: the peer was refused; close the question."""
+
+    peer: PeerInfo
+
+
+@dataclass(frozen=True)
 class TransferInfo:
     id: int
     name: str  # display name (relative path for directory sends)

@@ -27,7 +27,7 @@ from p2pchat.identity import (
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
 from p2pchat.protocol import Bye, Error, Hello
-from p2pchat.session.events import IdentityPrompt, PeerInfo
+from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
@@ -180,6 +180,7 @@ class Trust:
         try:
             return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
+            self.session.emit(IdentityPromptExpired(prompt.peer))
             return False
         finally:
             if not question.done():

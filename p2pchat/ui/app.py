@@ -29,6 +29,7 @@ from p2pchat.session.events import (
     Event,
     HistoryLoaded,
     IdentityPrompt,
+    IdentityPromptExpired,
     Listening,
     MessageDelivered,
     MessageReceived,
@@ -280,6 +281,10 @@ class ChatApp(App[int]):
             pass  # read from session.rtt_ms below
         elif isinstance(event, IdentityPrompt):
             self.push_screen(IdentityScreen(event), self._identity_answered)
+        elif isinstance(event, IdentityPromptExpired):
+            if isinstance(self.screen, IdentityScreen):
+                self.screen.dismiss(None)  # too late to answer: the peer was refused
+            log.add_system(f"no answer in time: {clean(event.peer.nickname, single_line=True)} was refused", "warning")
         elif isinstance(event, TransferOffered):
             self._transfer_offered(event.transfer)
         elif isinstance(event, TransferUpdated):
@@ -304,6 +309,8 @@ class ChatApp(App[int]):
         self.notify(preview[:200], title="New message", markup=False)
 
     def _identity_answered(self, accept: bool | None) -> None:
+        if accept is None:
+            return  # the question expired: the session already refused the peer
         if self.session is not None:
             self.session.answer_identity(bool(accept))
         self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")

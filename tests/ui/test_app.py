@@ -16,6 +16,7 @@ from p2pchat.session.events import (
     Disconnected,
     HistoryLoaded,
     IdentityPrompt,
+    IdentityPromptExpired,
     MessageDelivered,
     MessageReceived,
     Reconnecting,
@@ -565,6 +566,19 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
             ("answer_identity", True),
             ("answer_identity", False),
         ]
+
+
+async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        harness.fake.emit(IdentityPromptExpired(BOB))
+        await pilot.pause()
+        assert not isinstance(harness.app.screen, IdentityScreen)
+        assert harness.app.log_view.entries[-1].body == "no answer in time: bob was refused"
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
 
 
 async def test_identity_changed_needs_a_deliberate_accept(harness: Harness):
