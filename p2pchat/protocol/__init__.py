@@ -41,7 +41,6 @@ from p2pchat.protocol.frames import (
 )
 from p2pchat.protocol.heartbeat import Heartbeat
 from p2pchat.protocol.rules import (
-    ALLOWED_BEFORE_READY,
     MAX_TRANSFER_ID,
     is_decider,
     new_message_id,
@@ -51,7 +50,6 @@ from p2pchat.protocol.rules import (
 )
 
 __all__ = [
-    "ALLOWED_BEFORE_READY",
     "CHUNK_OVERHEAD",
     "ERROR_CODES",
     "FRAME_CLASSES",

@@ -1,18 +1,16 @@
-"""Rules both peers apply the same way: nicknames, the decider, what may precede READY, fresh ids."""
+"""Rules both peers apply the same way: nicknames, the decider, fresh ids."""
 
 from __future__ import annotations
 
 import secrets
 import unicodedata
 
-from p2pchat.protocol.frames import MAX_NICK, Busy, Bye, Error, Hello, Ready
+from p2pchat.protocol.frames import MAX_NICK
 
 # Control, format (bidi overrides, zero-width), surrogate and private-use characters, and line or
 # paragraph separators. Unassigned code points stay allowed: a newer Unicode on the other side
 # must not make its nickname invalid here.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
-
-ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
 
 MAX_TRANSFER_ID = (1 << 64) - 1
 

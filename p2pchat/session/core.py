@@ -29,7 +29,6 @@ from p2pchat.net.listener import (
 )
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import (
-    PROTOCOL_VERSION,
     Ack,
     Busy,
     Bye,
@@ -43,8 +42,6 @@ from p2pchat.protocol import (
     ProtocolError,
     Ready,
     Text,
-    is_decider,
-    new_session_id,
     validate_nickname,
 )
 from p2pchat.session.chat import Chat
@@ -61,27 +58,25 @@ from p2pchat.session.events import (
     RttMeasured,
     Stopped,
 )
+from p2pchat.session.link import (
+    READY_TIMEOUT,
+    Abandon,
+    AnswerBusy,
+    Approve,
+    CloseDuplicate,
+    Handshake,
+    PeerClosed,
+    PeerRefused,
+    Standing,
+)
 from p2pchat.session.store import HistoryStore
 from p2pchat.session.transfers import Transfers
-from p2pchat.session.trust import PeerRefused, Trust
+from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
-
-READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
-CAPS = ["acks", "files", "resume"]
-DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 
 
 class StartError(Exception):
     """The session could not start (port in use, bad identity...): one line for the user."""
-
-
-class _Handshake:
-    """What one connection learned before it became the session (or was dropped)."""
-
-    def __init__(self, conn: Connection, hello: Hello, peer_id: str) -> None:
-        self.conn = conn
-        self.hello = hello
-        self.peer_id = peer_id
 
 
 class Session:
@@ -347,18 +342,18 @@ class Session:
             conn.abort()
             raise
 
-    async def _recv_handshake_frame(self, conn: Connection, timeout: float):
+    def _standing(self) -> Standing:
+        return Standing(
+            self.trust.own_id, self._peer_id, self._session_id, self._last_peer_id,
+            self._activated_at, self._claimed,
+        )
+
+    async def _recv_handshake_frame(self, conn: Connection, hs: Handshake, timeout: float):
         frame = await asyncio.wait_for(conn.recv(), timeout)
-        if isinstance(frame, Busy):
-            raise PeerRefused(f"{conn.peer_address} is already in a chat ({frame.reason})", final=True)
-        if isinstance(frame, Bye):
-            if frame.reason == "identity refused":
-                raise PeerRefused(f"{conn.peer_address} refused to talk to this identity", final=True)
-            raise ConnectionClosed(f"the peer closed the connection ({frame.reason})")
-        if isinstance(frame, Error):
-            final = frame.code in ("tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch")
-            raise PeerRefused(f"{conn.peer_address} refused the connection: {frame.message}", final=final)
-        return frame
+        decision = hs.receive(frame, self._standing())
+        if isinstance(decision, PeerClosed):
+            raise ConnectionClosed(f"the peer closed the connection ({decision.reason})")
+        return decision
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
@@ -374,98 +369,48 @@ class Session:
         except ProtocolError as exc:
             self._fail(conn, exc.code, exc.message)
             raise
-        except PeerRefused:
+        except PeerRefused as exc:
+            if exc.reply is not None:
+                with contextlib.suppress(Exception):
+                    conn.send(exc.reply)
+                conn.close()
             if not conn.is_closing:
                 conn.abort()
             raise
 
     async def _negotiate(self, conn: Connection, expected: str | None) -> None:
-        hello_out = Hello(PROTOCOL_VERSION, self._nickname, self.trust.own_id, CAPS, self._session_id)
         self.trust.check_expected(conn, expected)  # not one byte to an impostor
+        hs = Handshake(self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn))
         conn.send_magic()
-        conn.send(hello_out)
-        hello = await self._recv_handshake_frame(conn, self.settings.handshake_timeout)
-        if not isinstance(hello, Hello):
-            raise ProtocolError("unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
-        if hello.version != PROTOCOL_VERSION:
-            message = f"incompatible protocol version: peer speaks {hello.version}, we speak {PROTOCOL_VERSION}"
-            self._fail(conn, "incompatible_version", message)
-            raise PeerRefused(f"{conn.peer_address}: {message}", final=True)
-        peer_id = self.trust.peer_id(conn, hello)
-        if peer_id == self.trust.own_id:
-            conn.send(Bye("connected to itself"))
+        conn.send(hs.hello_frame(self._nickname, self._standing()))
+        decision = await self._recv_handshake_frame(conn, hs, self.settings.handshake_timeout)
+        if isinstance(decision, Approve):
+            await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed)
+            decision = hs.approved(self._standing(), asyncio.get_running_loop().time())
+        if isinstance(decision, AnswerBusy):
+            with contextlib.suppress(ConnectionClosed):
+                conn.send(decision.frame)
             conn.close()
-            raise PeerRefused("that address is this very instance", final=True)
-        # Someone else already has us: tell the newcomer, leave the chat alone.
-        if self._refused_as_busy(conn, hello, peer_id, claimed_too=True):
+            self.notice(decision.notice)
             return
-        await self.trust.approve(conn, hello, peer_id, dialed=conn.dialed)
-        if self._refused_as_busy(conn, hello, peer_id):  # someone else got in while we asked
+        if isinstance(decision, CloseDuplicate):
+            conn.send(decision.frame)
+            await conn.flush_and_close()
             return
-        decider = is_decider(self.trust.own_id, peer_id)
-        if decider:
-            session_id = self._decide(conn, hello, peer_id)
-            if session_id is None:
-                conn.send(Bye("duplicate"))
-                await conn.flush_and_close()
-                return
-        else:
-            conn.send(Ready(None))
-        owns_claim = peer_id not in self._claimed  # _decide() treats later ones as duplicates
-        self._claimed.add(peer_id)
         try:
-            ready = await self._recv_handshake_frame(conn, READY_TIMEOUT)
-            if not isinstance(ready, Ready):
-                raise ProtocolError("unexpected_frame", f"expected READY, got {type(ready).__name__}")
-            if not decider:
-                if not ready.session:
-                    raise ProtocolError("bad_frame", "READY from the deciding side must name a session")
-                session_id = ready.session
+            conn.send(decision.frame)  # READY
+            decision = await self._recv_handshake_frame(conn, hs, READY_TIMEOUT)
         finally:
-            if owns_claim:
-                self._claimed.discard(peer_id)
-        self._activate(conn, hello, peer_id, session_id)
-
-    def _decide(self, conn: Connection, hello: Hello, peer_id: str) -> str | None:
-        """As decider: the session id to use on this connection, or None if it is a duplicate."""
-        if self._conn is not None and self._peer_id == peer_id:
-            if peer_id in self._claimed:
-                return None  # a replacement is already being set up
-            if hello.session and hello.session == self._session_id:
-                session_id = self._session_id  # the peer lost the old connection: move over
-            elif asyncio.get_running_loop().time() - self._activated_at < DUPLICATE_WINDOW:
-                return None  # both dialed at once: the first connection stays
-            else:
-                # The peer started afresh (a restart): its side of the old connection is gone.
-                session_id = new_session_id()
-            conn.send(Ready(session_id))
-            return session_id
-        if peer_id in self._claimed:
-            return None  # another connection from this peer is already being set up
-        if hello.session and hello.session == self._session_id and peer_id == self._last_peer_id:
-            session_id = self._session_id
-        else:
-            session_id = new_session_id()
-        conn.send(Ready(session_id))
-        return session_id
+            hs.release()
+        if isinstance(decision, Abandon):
+            conn.abort()
+            return
+        self._activate(conn, hs.hello, hs.peer_id, decision.session_id)
 
     # -- the live session --------------------------------------------------------
-    def _refused_as_busy(self, conn: Connection, hello: Hello, peer_id: str, claimed_too: bool = False) -> bool:
-        """Someone else already has us: tell the newcomer, leave the chat alone."""
-        busy_with = self._peer_id if self._conn is not None else None
-        if busy_with is None and claimed_too:
-            busy_with = next(iter(self._claimed), None)
-        if busy_with is None or busy_with == peer_id:
-            return False
-        with contextlib.suppress(ConnectionClosed):
-            conn.send(Busy("already in a chat"))
-        conn.close()
-        self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
-        return True
-
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
-        if self._stopped or (self._conn is not None and self._peer_id != peer_id):
-            conn.abort()  # quitting, or another peer won the race while this one was asked
+        if self._stopped:
+            conn.abort()
             return
         old = self._conn
         if old is not None and old is not conn:

@@ -10,7 +10,6 @@ surface says UNENCRYPTED.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import ssl
 from typing import TYPE_CHECKING
@@ -26,21 +25,14 @@ from p2pchat.identity import (
 )
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
-from p2pchat.protocol import Bye, Error, Hello
+from p2pchat.protocol import Bye, Hello
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo
+from p2pchat.session.link import PeerRefused
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
 
 PROMPT_TIMEOUT = 110.0
-
-
-class PeerRefused(Exception):
-    """We will not talk to this peer (or it will not talk to us). `final`: stop dialing."""
-
-    def __init__(self, message: str, *, final: bool = False) -> None:
-        super().__init__(message)
-        self.final = final
 
 
 class Trust:
@@ -96,22 +88,10 @@ class Trust:
                 final=True,
             )
 
-    def peer_id(self, conn: Connection, hello: Hello) -> str:
-        if conn.encrypted:
-            actual = peer_fingerprint(conn.ssl_object)
-            if normalise_fingerprint(hello.id) != actual:
-                # A relay that cannot hold the peer's key: loud, and never worth a retry.
-                with contextlib.suppress(ConnectionClosed):
-                    conn.send(Error("identity_mismatch", "HELLO id differs from the TLS certificate key"))
-                conn.close()
-                raise PeerRefused(
-                    f"IDENTITY MISMATCH at {conn.peer_address}: the peer announced another identity "
-                    f"than the key its TLS certificate proves ({group_fingerprint(actual)}). "
-                    "Someone may be relaying the connection; refused.",
-                    final=True,
-                )
-            return actual
-        return hello.id
+    @staticmethod
+    def proven_id(conn: Connection) -> str | None:
+        """The fingerprint the TLS handshake proved for the peer; None without TLS."""
+        return peer_fingerprint(conn.ssl_object) if conn.encrypted else None
 
     async def approve(self, conn: Connection, hello: Hello, peer_id: str, *, dialed: bool) -> None:
         """Return if we talk to this peer; raise PeerRefused (after telling it) if not."""

@@ -1,4 +1,4 @@
-"""Shared protocol rules: nickname checks, the decider, the frames allowed before READY, ids."""
+"""Shared protocol rules: nickname checks, the decider, ids."""
 
 from __future__ import annotations
 
@@ -7,13 +7,6 @@ import re
 import pytest
 
 from p2pchat.protocol import (
-    ALLOWED_BEFORE_READY,
-    FRAME_CLASSES,
-    Busy,
-    Bye,
-    Error,
-    Hello,
-    Ready,
     is_decider,
     new_message_id,
     new_session_id,
@@ -65,11 +58,6 @@ def test_decider_is_the_lower_id_on_both_sides():
 def test_decider_refuses_equal_ids():
     with pytest.raises(ValueError):
         is_decider("same", "same")
-
-
-def test_only_handshake_frames_are_allowed_before_ready():
-    assert ALLOWED_BEFORE_READY == {Hello, Ready, Busy, Bye, Error}
-    assert ALLOWED_BEFORE_READY <= set(FRAME_CLASSES)
 
 
 def test_fresh_ids():

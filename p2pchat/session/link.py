@@ -1,0 +1,258 @@
+"""The handshake of one connection, as a state machine without I/O.
+
+Fed the frames a connection receives, it answers with decisions for the caller to
+carry out: ask whether we talk to this peer, send READY with a session, activate,
+answer BUSY, close as a duplicate. Refusals raise `PeerRefused` (with the frame to
+send, if any) and broken rules raise `ProtocolError`. What it needs to know about
+the rest of this side (the live session, other connections still in their
+handshake) is passed in as a `Standing`, and time as `now`: nothing here waits,
+reads a clock or touches a socket, so both ends can be run against each other in
+plain function calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from p2pchat.identity import group_fingerprint, normalise_fingerprint
+from p2pchat.protocol import (
+    PROTOCOL_VERSION,
+    Busy,
+    Bye,
+    Error,
+    Hello,
+    ProtocolError,
+    Ready,
+    is_decider,
+    new_session_id,
+)
+
+CAPS = ["acks", "files", "resume"]
+READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
+DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
+# Before the session is up: HELLO first, then READY; BUSY, BYE and ERROR at any time.
+ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
+# An ERROR with one of these codes will not go away by dialing again.
+FINAL_ERROR_CODES = frozenset({"tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch"})
+
+
+class PeerRefused(Exception):
+    """We will not talk to this peer (or it will not talk to us). `final`: stop dialing.
+    `reply`: the frame to send before closing, if the peer is to be told."""
+
+    def __init__(self, message: str, *, final: bool = False, reply=None) -> None:
+        super().__init__(message)
+        self.final = final
+        self.reply = reply
+
+
+@dataclass
+class Standing:
+    """What this side has, as far as a handshake's decisions go."""
+
+    own_id: str
+    live_peer: str | None = None  # the peer of the session that is up
+    session_id: str | None = None  # the current or most recent session
+    last_peer: str | None = None  # whom that session was with
+    live_since: float = 0.0  # when the live session came up
+    claims: set[str] = field(default_factory=set)  # peers with a connection waiting for READY
+
+
+# -- decisions ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Approve:
+    """Ask whether we talk to this peer; then call `Handshake.approved()`."""
+
+    hello: Hello
+    peer_id: str
+
+
+@dataclass(frozen=True)
+class AnswerBusy:
+    """Someone else already has us: send BUSY, close, tell the user `notice`."""
+
+    notice: str
+    frame: Busy = Busy("already in a chat")
+
+
+@dataclass(frozen=True)
+class CloseDuplicate:
+    """Another connection carries (or will carry) the session: send BYE and close."""
+
+    frame: Bye = Bye("duplicate")
+
+
+@dataclass(frozen=True)
+class SendReady:
+    """Send `frame` and wait for the peer's READY."""
+
+    frame: Ready
+
+
+@dataclass(frozen=True)
+class Activate:
+    """The session is up on this connection."""
+
+    session_id: str
+
+
+@dataclass(frozen=True)
+class PeerClosed:
+    """The peer said BYE during the handshake."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Abandon:
+    """Another peer's session came up while this one was being set up: drop this connection."""
+
+
+def refused_as_busy(standing: Standing, peer_id: str, *, claimed_too: bool = False) -> bool:
+    """True if a session (or, with `claimed_too`, a handshake) with another peer holds us."""
+    busy_with = standing.live_peer
+    if busy_with is None and claimed_too:
+        busy_with = next(iter(standing.claims), None)
+    return busy_with is not None and busy_with != peer_id
+
+
+def decide(standing: Standing, hello: Hello, peer_id: str, now: float) -> str | None:
+    """As decider: the session id to use on this connection, or None if it is a duplicate."""
+    if standing.live_peer == peer_id:
+        if peer_id in standing.claims:
+            return None  # a replacement is already being set up
+        if hello.session and hello.session == standing.session_id:
+            return standing.session_id  # the peer lost the old connection: move over
+        if now - standing.live_since < DUPLICATE_WINDOW:
+            return None  # both dialed at once: the first connection stays
+        return new_session_id()  # the peer started afresh (a restart): its old connection is gone
+    if peer_id in standing.claims:
+        return None  # another connection from this peer is already being set up
+    if hello.session and hello.session == standing.session_id and peer_id == standing.last_peer:
+        return standing.session_id
+    return new_session_id()
+
+
+class Handshake:
+    """One connection from its HELLO to READY.
+
+    `proven_id` is the fingerprint the TLS handshake proved for the peer (None
+    without TLS); `address` only names the peer in messages.
+    """
+
+    def __init__(self, own_id: str, *, address: str, proven_id: str | None = None) -> None:
+        self.own_id = own_id
+        self.address = address
+        self.proven_id = proven_id
+        self.state = "hello"  # hello -> approving -> ready -> done
+        self.hello: Hello | None = None
+        self.peer_id: str | None = None
+        self.decider = False
+        self.session_id: str | None = None
+        self._owns_claim = False
+        self._claims: set[str] | None = None
+
+    def hello_frame(self, nickname: str, standing: Standing) -> Hello:
+        return Hello(PROTOCOL_VERSION, nickname, self.own_id, CAPS, standing.session_id)
+
+    def receive(self, frame, standing: Standing):
+        """The next frame from the peer: returns a decision, or raises."""
+        if self.state not in ("hello", "ready"):
+            raise RuntimeError(f"no frame expected while {self.state}")
+        if self.state == "hello":
+            return self._refusal(frame) or self._on_hello(frame, standing)
+        try:
+            return self._refusal(frame) or self._on_ready(frame, standing)
+        finally:
+            self.release()  # whatever came instead of READY, this handshake is over
+
+    def approved(self, standing: Standing, now: float):
+        """We talk to this peer: BUSY, a duplicate, or READY to send (the claim starts here)."""
+        assert self.state == "approving" and self.hello is not None and self.peer_id is not None
+        if refused_as_busy(standing, self.peer_id):  # someone else got in while we asked
+            self.state = "done"
+            return self._busy()
+        if self.decider:
+            session_id = decide(standing, self.hello, self.peer_id, now)
+            if session_id is None:
+                self.state = "done"
+                return CloseDuplicate()
+            self.session_id = session_id
+        self._owns_claim = self.peer_id not in standing.claims  # decide() treats later ones as duplicates
+        standing.claims.add(self.peer_id)
+        self._claims = standing.claims
+        self.state = "ready"
+        return SendReady(Ready(self.session_id if self.decider else None))
+
+    def release(self) -> None:
+        """The handshake ended (either way): give up this connection's claim."""
+        if self._owns_claim and self._claims is not None:
+            self._claims.discard(self.peer_id)
+        self._owns_claim = False
+        if self.state != "done":
+            self.state = "done"
+
+    # -- steps -------------------------------------------------------------------------
+    def _refusal(self, frame):
+        """BUSY, BYE and ERROR end a handshake at any step."""
+        if isinstance(frame, Busy):
+            self.state = "done"
+            raise PeerRefused(f"{self.address} is already in a chat ({frame.reason})", final=True)
+        if isinstance(frame, Bye):
+            self.state = "done"
+            if frame.reason == "identity refused":
+                raise PeerRefused(f"{self.address} refused to talk to this identity", final=True)
+            return PeerClosed(frame.reason)
+        if isinstance(frame, Error):
+            self.state = "done"
+            final = frame.code in FINAL_ERROR_CODES
+            raise PeerRefused(f"{self.address} refused the connection: {frame.message}", final=final)
+        return None
+
+    def _on_hello(self, hello, standing: Standing):
+        if not isinstance(hello, Hello):
+            raise ProtocolError("unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
+        self.state = "done"  # until approved below
+        if hello.version != PROTOCOL_VERSION:
+            message = f"incompatible protocol version: peer speaks {hello.version}, we speak {PROTOCOL_VERSION}"
+            raise PeerRefused(f"{self.address}: {message}", final=True, reply=Error("incompatible_version", message))
+        peer_id = self._identify(hello)
+        if peer_id == self.own_id:
+            raise PeerRefused("that address is this very instance", final=True, reply=Bye("connected to itself"))
+        self.hello, self.peer_id = hello, peer_id
+        if refused_as_busy(standing, peer_id, claimed_too=True):
+            return self._busy()
+        self.decider = is_decider(self.own_id, peer_id)
+        self.state = "approving"
+        return Approve(hello, peer_id)
+
+    def _identify(self, hello: Hello) -> str:
+        if self.proven_id is None:
+            return hello.id
+        if normalise_fingerprint(hello.id) != self.proven_id:
+            # A relay that cannot hold the peer's key: loud, and never worth a retry.
+            raise PeerRefused(
+                f"IDENTITY MISMATCH at {self.address}: the peer announced another identity "
+                f"than the key its TLS certificate proves ({group_fingerprint(self.proven_id)}). "
+                "Someone may be relaying the connection; refused.",
+                final=True,
+                reply=Error("identity_mismatch", "HELLO id differs from the TLS certificate key"),
+            )
+        return self.proven_id
+
+    def _on_ready(self, ready, standing: Standing):
+        if not isinstance(ready, Ready):
+            raise ProtocolError("unexpected_frame", f"expected READY, got {type(ready).__name__}")
+        if not self.decider:
+            if not ready.session:
+                raise ProtocolError("bad_frame", "READY from the deciding side must name a session")
+            self.session_id = ready.session
+        if standing.live_peer is not None and standing.live_peer != self.peer_id:
+            return Abandon()  # another peer won the race while this one was asked
+        return Activate(self.session_id)
+
+    def _busy(self) -> AnswerBusy:
+        self.state = "done"
+        return AnswerBusy(
+            f"{self.hello.nickname} ({self.address}) tried to connect; refused: already in a chat"
+        )
