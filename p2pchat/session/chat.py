@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from p2pchat.history import StoredMessage
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import MAX_TEXT_BYTES, Ack, Text, new_message_id
+from p2pchat.session.context import PeerLink, Reporter, addressee
 from p2pchat.session.events import (
     ChatMessage,
     HistoryLoaded,
@@ -25,16 +26,17 @@ from p2pchat.session.events import (
 )
 from p2pchat.session.store import HistoryStore
 
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
-
 HISTORY_SHOWN = 50  # earlier messages shown when a peer connects
 
 
 class Chat:
-    def __init__(self, session: Session, history: HistoryStore) -> None:
-        self.session = session
+    def __init__(
+        self, report: Reporter, link: PeerLink, history: HistoryStore, clock: Callable[[], float]
+    ) -> None:
+        self.report = report
+        self.link = link
         self.history = history
+        self.clock = clock
         self.unacked: OrderedDict[str, Text] = OrderedDict()
         # Whom each un-acked message is for: the peer of the moment, or the last one while
         # disconnected (None before anyone connected: the first peer gets it).
@@ -49,37 +51,36 @@ class Chat:
         size = len(body.encode("utf-8"))
         if size > MAX_TEXT_BYTES:
             raise ValueError(f"message too long ({size:,} bytes; the limit is {MAX_TEXT_BYTES:,})")
-        session = self.session
-        frame = Text(new_message_id(), session.clock(), body, action)
+        frame = Text(new_message_id(), self.clock(), body, action)
         self.unacked[frame.id] = frame
-        self._for[frame.id] = session.peer_id or session.last_peer_id
-        conn = session.connection
+        self._for[frame.id] = addressee(self.link)
+        conn = self.link.connection
         message = ChatMessage(
-            frame.id, session.nickname, body, frame.ts, True, action, "sent" if conn else "pending"
+            frame.id, self.link.nickname, body, frame.ts, True, action, "sent" if conn else "pending"
         )
         self._store(message)
         if conn is not None:  # else it is pending: it goes out when the peer is back
             with contextlib.suppress(ConnectionClosed):
                 conn.send(frame)
-        session.emit(MessageSent(message))
+        self.report.emit(MessageSent(message))
         return frame.id
 
     def on_ack(self, frame: Ack) -> None:
         if self.unacked.pop(frame.id, None) is not None:
             self._for.pop(frame.id, None)
-            self.history.set_state(self.session.peer_id, frame.id, "delivered")
-            self.session.emit(MessageDelivered(frame.id))
+            self.history.set_state(self.link.peer_id, frame.id, "delivered")
+            self.report.emit(MessageDelivered(frame.id))
 
     # -- receiving -------------------------------------------------------------------
     def on_text(self, conn: Connection, frame: Text) -> None:
         if frame.id not in self._seen:
-            peer = self.session.peer
+            peer = self.link.peer
             message = ChatMessage(
                 frame.id, peer.nickname, frame.body, frame.ts, False, frame.action, "delivered"
             )
             self._store(message)  # if this fails, the id stays unseen and the re-send is shown
             self._seen.add(frame.id)
-            self.session.emit(MessageReceived(message))
+            self.report.emit(MessageReceived(message))
         conn.send(Ack(frame.id))
 
     # -- a (re)connected peer ----------------------------------------------------------
@@ -103,7 +104,7 @@ class Chat:
             if m.id not in self.unacked
         )
         if earlier:
-            self.session.emit(HistoryLoaded(earlier))
+            self.report.emit(HistoryLoaded(earlier))
 
     def _adopt_queued(self, peer_id: str) -> None:
         """Messages queued for this peer in an earlier run go out first, in order."""
@@ -114,7 +115,7 @@ class Chat:
         for m in earlier:
             merged[m.id] = Text(m.id, m.timestamp, m.body, m.action)
             self._for[m.id] = peer_id
-            self.session.emit(
+            self.report.emit(
                 MessageSent(ChatMessage(m.id, m.sender, m.body, m.timestamp, True, m.action, "pending"))
             )
         merged.update(self.unacked)
@@ -122,7 +123,7 @@ class Chat:
 
     # -- the history ---------------------------------------------------------------------
     def _store(self, message: ChatMessage) -> None:
-        peer_id = self.session.peer_id or self.session.last_peer_id
+        peer_id = addressee(self.link)
         if peer_id is None:
             return  # nobody to file it under yet; it waits in memory
         self.history.add(peer_id, StoredMessage(

@@ -92,7 +92,6 @@ class Session:
         self.settings = settings
         self.paths = paths or get_paths()
         self.on_event = on_event
-        self.interactive = interactive  # the front end answers IdentityPrompt events
         self.clock = clock
         self._nickname = validate_nickname(settings.nickname)
         self._state = "idle"
@@ -112,10 +111,22 @@ class Session:
         self._stopped = False
         self._peer_quit = False
         self._activated_at = 0.0
-        self.trust = Trust(self)
-        self.transfers_engine = Transfers(self)
+        self.trust = Trust(
+            self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
+            interactive=interactive,
+        )
+        self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
 
     # -- read-only state ---------------------------------------------------------
+    @property
+    def interactive(self) -> bool:
+        """The front end answers IdentityPrompt events."""
+        return self.trust.interactive
+
+    @interactive.setter
+    def interactive(self, value: bool) -> None:
+        self.trust.interactive = value
+
     @property
     def nickname(self) -> str:
         return self._nickname
@@ -216,7 +227,7 @@ class Session:
             except HistoryError as exc:
                 history = History.memory()
                 self.notice(f"history is off for this run: {exc}", "warning")
-        self.chat = Chat(self, HistoryStore(history))
+        self.chat = Chat(self, self, HistoryStore(history), self.clock)
 
     def _listen(self) -> None:
         settings = self.settings
@@ -385,7 +396,8 @@ class Session:
         conn.send(hs.hello_frame(self._nickname, self._standing()))
         decision = await self._recv_handshake_frame(conn, hs, self.settings.handshake_timeout)
         if isinstance(decision, Approve):
-            await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed)
+            named = self._dial_target.fingerprint if self._dial_target else None
+            await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed, named=named)
             decision = hs.approved(self._standing(), asyncio.get_running_loop().time())
         if isinstance(decision, AnswerBusy):
             with contextlib.suppress(ConnectionClosed):
@@ -574,7 +586,7 @@ class Session:
     def cancel(self, transfer_id: int) -> None:
         self.transfers_engine.cancel(transfer_id)
 
-    # -- for the engine and trust helpers --------------------------------------------
+    # -- the PeerLink its parts see ------------------------------------------------------
     @property
     def peer_id(self) -> str | None:
         return self._peer_id

@@ -18,7 +18,6 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -34,7 +33,9 @@ from p2pchat.protocol import (
     FileResult,
     new_transfer_id,
 )
+from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
+from p2pchat.settings import Settings
 from p2pchat.transfer import (
     IncomingFile,
     OutgoingFile,
@@ -43,9 +44,6 @@ from p2pchat.transfer import (
     expand_send_paths,
     format_size,
 )
-
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
 
 WRITE_BACKLOG = 8 * 1024 * 1024
 # Big chunks mean fewer frames, thread hand-offs and events per byte; page-aligned reads.
@@ -92,8 +90,11 @@ class _Transfer:
 
 
 class Transfers:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, report: Reporter, link: PeerLink, settings: Settings, downloads_dir: Path) -> None:
+        self.report = report
+        self.link = link
+        self.settings = settings
+        self.downloads_dir = downloads_dir  # unless the settings name one
         self._ids = itertools.count(1)
         self._by_local: dict[int, _Transfer] = {}
         self._outgoing: dict[int, _Transfer] = {}  # by tid
@@ -111,7 +112,7 @@ class Transfers:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.opt(exception=task.exception()).error("transfer task failed")
-            self.session.notice(f"transfer error: {task.exception()}", "error")
+            self.report.notice(f"transfer error: {task.exception()}", "error")
 
     # -- queries ---------------------------------------------------------------------
     def infos(self) -> list[TransferInfo]:
@@ -130,7 +131,7 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: _Transfer, **changes) -> None:
         t.info = replace(t.info, **changes)
-        self.session.emit(TransferUpdated(t.info))
+        self.report.emit(TransferUpdated(t.info))
         if t.final:
             t.executor.shutdown(wait=False)
 
@@ -156,14 +157,7 @@ class Transfers:
         self._update(t, **changes)  # front ends show the outcome with result_line()
 
     def _send(self, frame) -> bool:
-        conn = self.session.connection
-        if conn is None:
-            return False
-        try:
-            conn.send(frame)
-            return True
-        except ConnectionClosed:
-            return False
+        return send(self.link, frame)
 
     # -- sending -----------------------------------------------------------------------
     async def offer(self, paths: list[Path]) -> list[int]:
@@ -171,7 +165,7 @@ class Transfers:
         ids = []
         for item in items:
             # Offered while disconnected: it is for the peer we last talked to, nobody else.
-            peer_id = self.session.peer_id or self.session.last_peer_id
+            peer_id = addressee(self.link)
             t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
             t.outgoing = OutgoingFile(item)
             t.info = replace(t.info, path=item.source)
@@ -184,7 +178,7 @@ class Transfers:
     def _offer(self, t: _Transfer) -> None:
         out = t.outgoing
         if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
-            t.peer_id = self.session.peer_id
+            t.peer_id = self.link.peer_id
             self._update(t, state="offered")
         else:
             self._update(t, state="waiting", reason="offered when the peer is back")
@@ -196,7 +190,7 @@ class Transfers:
             t.meter = ProgressMeter(out.size, asyncio.get_running_loop().time(), start=offset)
             self._update(t, state="active", done=offset, resumed_from=offset, reason="")
             if offset:
-                self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(out.size, 1)}%")
+                self.report.notice(f"{t.info.name}: resumed at {offset * 100 // max(out.size, 1)}%")
             position = offset
             next_read = asyncio.ensure_future(t.run(out.read_chunk, MIN_CHUNK))
             while True:
@@ -218,7 +212,6 @@ class Transfers:
 
     # -- receiving ---------------------------------------------------------------------
     def _on_offer(self, frame: FileOffer) -> None:
-        session = self.session
         known = self._incoming.get(frame.tid)
         if known is not None and known.final:
             # Our FILE_RESULT was lost with the connection: say it again, do not download twice.
@@ -228,24 +221,25 @@ class Transfers:
             if known.info.state == "interrupted" and known.incoming is not None:
                 self._start_download(known)  # the user accepted it before
             return
-        t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, session.peer_id)
-        download_dir = session.settings.download_dir or session.paths.downloads_dir
+        peer_id = self.link.peer_id
+        t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, peer_id)
+        download_dir = self.settings.download_dir or self.downloads_dir
         try:
             t.incoming = IncomingFile(
-                Path(download_dir), frame.name, frame.size, frame.key, session.peer_id or "",
-                session.settings.max_file_size,
+                Path(download_dir), frame.name, frame.size, frame.key, peer_id or "",
+                self.settings.max_file_size,
             )
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
-            session.notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
+            self.report.notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
             return
         t.info = replace(t.info, name=t.incoming.display_name)
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
-        if session.settings.auto_accept_files:
+        if self.settings.auto_accept_files:
             self.accept(t.local_id)
         else:
-            session.emit(TransferOffered(t.info))
+            self.report.emit(TransferOffered(t.info))
 
     def accept(self, local_id: int, save_as: Path | None = None) -> None:
         t = self._get(local_id)
@@ -256,7 +250,7 @@ class Transfers:
             try:
                 t.incoming = IncomingFile(
                     Path(save_as).expanduser().parent, inc.display_name, inc.size, inc.key, inc.peer_id,
-                    self.session.settings.max_file_size, save_as=Path(save_as).expanduser(),
+                    self.settings.max_file_size, save_as=Path(save_as).expanduser(),
                 )
             except TransferError as exc:
                 raise ValueError(exc.reason) from None
@@ -282,7 +276,7 @@ class Transfers:
             return
         self._update(t, state="active", done=offset, resumed_from=offset, path=inc.part_path)
         if offset:
-            self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(inc.size, 1)}%")
+            self.report.notice(f"{t.info.name}: resumed at {offset * 100 // max(inc.size, 1)}%")
 
     def decline(self, local_id: int, reason: str = "declined") -> None:
         t = self._get(local_id)
@@ -373,7 +367,7 @@ class Transfers:
         t = self._get(local_id)
         if t.final:
             raise ValueError(f"transfer #{local_id} is already {t.info.state}")
-        self._send(FileCancel(t.tid, f"cancelled by {self.session.nickname}"))
+        self._send(FileCancel(t.tid, f"cancelled by {self.link.nickname}"))
         self._stop(t, "cancelled", "cancelled by you")
 
     def _stop(self, t: _Transfer, state: str, reason: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import ssl
-from typing import TYPE_CHECKING
 
 from p2pchat.identity import (
     Identity,
@@ -25,19 +24,26 @@ from p2pchat.identity import (
 )
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
+from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
+from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo
 from p2pchat.session.link import PeerRefused
-
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
 
 PROMPT_TIMEOUT = 110.0
 
 
 class Trust:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(
+        self, report: Reporter, link: PeerLink, *, tls: bool, accept_unknown: str, paths: Paths,
+        interactive: bool,
+    ) -> None:
+        self.report = report
+        self.link = link
+        self.tls = tls
+        self.accept_unknown = accept_unknown
+        self.paths = paths
+        self.interactive = interactive  # the front end answers IdentityPrompt events
         self.identity: Identity | None = None
         self.known: KnownPeers | None = None
         self.own_id = secrets.token_hex(16)
@@ -46,14 +52,10 @@ class Trust:
         self._prompt: asyncio.Future | None = None
         self._prompt_peer: str | None = None
 
-    @property
-    def tls(self) -> bool:
-        return self.session.settings.tls
-
     def load(self) -> None:
         if not self.tls:
             return
-        paths = self.session.paths
+        paths = self.paths
         self.identity = Identity.load_or_create(paths.identity_dir)
         self.known = KnownPeers.load(paths.known_peers_file)
         self.own_id = self.identity.fingerprint
@@ -93,12 +95,14 @@ class Trust:
         """The fingerprint the TLS handshake proved for the peer; None without TLS."""
         return peer_fingerprint(conn.ssl_object) if conn.encrypted else None
 
-    async def approve(self, conn: Connection, hello: Hello, peer_id: str, *, dialed: bool) -> None:
-        """Return if we talk to this peer; raise PeerRefused (after telling it) if not."""
+    async def approve(
+        self, conn: Connection, hello: Hello, peer_id: str, *, dialed: bool, named: str | None = None
+    ) -> None:
+        """Return if we talk to this peer; raise PeerRefused (after telling it) if not.
+        `named`: the fingerprint in the address the user dialed, if any."""
         if not conn.encrypted or self.known is None:
             return
         self._reload_known()
-        settings = self.session.settings
         verdict = self.known.check(peer_id, hello.nickname, "")
         if verdict.status == "new" and dialed:
             # A known peer at this exact address with another key is as suspicious as a known name.
@@ -108,8 +112,7 @@ class Trust:
                     break
         if verdict.status == "known":
             return
-        target = self.session._dial_target
-        if dialed and target is not None and target.fingerprint == peer_id:
+        if dialed and named is not None and named == peer_id:
             return  # the user typed this very fingerprint
         info = self.peer_info(conn, hello, peer_id)
         if verdict.status == "changed":
@@ -121,14 +124,14 @@ class Trust:
                 "or the peer made a new identity. Compare fingerprints by voice; to accept the new key "
                 f"deliberately run `p2pchat peers forget {short_fingerprint(old)}` and connect again"
             )
-            if self.session.interactive and await self._ask(IdentityPrompt(info, "changed", old), peer_id):
+            if self.interactive and await self._ask(IdentityPrompt(info, "changed", old), peer_id):
                 self.known.forget(old)
                 return
             self._refuse(conn)
             raise PeerRefused(warning, final=True)
-        policy = settings.accept_unknown
-        if policy == "always" or (policy == "ask" and not self.session.interactive):
-            self.session.notice(
+        policy = self.accept_unknown
+        if policy == "always" or (policy == "ask" and not self.interactive):
+            self.report.notice(
                 f"new identity {group_fingerprint(peer_id)} for {hello.nickname}; "
                 "compare the short code with /verify"
             )
@@ -145,9 +148,9 @@ class Trust:
     def _reload_known(self) -> None:
         # `p2pchat peers forget` in another terminal must count without a restart.
         try:
-            self.known = KnownPeers.load(self.session.paths.known_peers_file)
+            self.known = KnownPeers.load(self.paths.known_peers_file)
         except IdentityError as exc:
-            self.session.notice(f"{exc}; using the known peers read earlier", "warning")
+            self.report.notice(f"{exc}; using the known peers read earlier", "warning")
 
     async def _ask(self, prompt: IdentityPrompt, peer_id: str) -> bool:
         if self._prompt is not None and not self._prompt.done():
@@ -156,11 +159,11 @@ class Trust:
             return False  # one question at a time; a second stranger is refused
         question = asyncio.get_running_loop().create_future()
         self._prompt, self._prompt_peer = question, peer_id
-        self.session.emit(prompt)
+        self.report.emit(prompt)
         try:
             return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
-            self.session.emit(IdentityPromptExpired(prompt.peer))
+            self.report.emit(IdentityPromptExpired(prompt.peer))
             return False
         finally:
             if not question.done():
@@ -198,13 +201,14 @@ class Trust:
     def remember(self, peer: PeerInfo, peer_id: str) -> None:
         if self.known is not None and peer.encrypted:
             address = peer.address
-            if self.session.connection is not None and not self.session.connection.dialed:
+            conn = self.link.connection
+            if conn is not None and not conn.dialed:
                 existing = self.known.get(peer_id)
                 address = existing.address if existing else ""  # inbound ports are ephemeral
             try:
                 self.known.remember(peer_id, peer.nickname, address)
             except Exception as exc:  # a read-only data dir must not break the chat
-                self.session.notice(f"could not save known peers: {exc}", "warning")
+                self.report.notice(f"could not save known peers: {exc}", "warning")
 
     def verify(self, peer_id: str | None) -> bool:
         """Record that the user compared the short code; False if there is nothing to verify."""
@@ -232,5 +236,5 @@ class Trust:
             "peer fingerprint": group_fingerprint(peer_id or ""),
             "your fingerprint": group_fingerprint(self.own_id),
             "short code": self.short_code(peer_id),
-            "verified": "yes" if self.session.peer and self.session.peer.verified else "no (use /verify)",
+            "verified": "yes" if self.link.peer and self.link.peer.verified else "no (use /verify)",
         }
