@@ -18,11 +18,11 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from p2pchat.paths import get_paths
-from p2pchat.settings import Settings
+from p2pchat.settings import AcceptUnknown, Settings
 
 ENV_PREFIX = "P2PCHAT_"
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-ACCEPT_UNKNOWN = ("ask", "always", "never")
+ACCEPT_UNKNOWN = tuple(choice.value for choice in AcceptUnknown)
 
 
 class ConfigError(Exception):
@@ -68,12 +68,12 @@ def _positive_seconds(value: float) -> float:
     return float(value)
 
 
-def _choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str], str]:
-    def check(value: str) -> str:
+def _choice(options: tuple[str, ...], upper: bool = False, make: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    def check(value: str) -> Any:
         normal = value.strip().upper() if upper else value.strip().lower()
         if normal not in options:
             raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
-        return normal
+        return make(normal)
 
     return check
 
@@ -166,7 +166,7 @@ KEYS: dict[str, Key] = {
         Key("download_dir", "path", 'Where received files go; "" means your Downloads folder.'),
         Key("auto_accept_files", "bool", "Accept every file the peer offers without asking."),
         Key("accept_unknown", "str", 'A peer whose identity you have not seen before: "ask",\n'
-            '"always" (trust on first use without asking) or "never".', _choice(ACCEPT_UNKNOWN)),
+            '"always" (trust on first use without asking) or "never".', _choice(ACCEPT_UNKNOWN, make=AcceptUnknown)),
         Key("max_file_size", "size", 'Largest file you accept: bytes, or text like "4 GB" (powers\n'
             'of 1000) or "16 GiB" (powers of 1024).', _size),
         Key("save_history", "bool", "Keep the chat history on disk (false: nothing is written)."),

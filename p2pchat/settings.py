@@ -6,6 +6,16 @@ import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from p2pchat.textenum import TextEnum
+
+
+class AcceptUnknown(TextEnum):
+    """What to do with a peer whose identity was never seen before."""
+
+    ASK = "ask"
+    ALWAYS = "always"  # trust on first use
+    NEVER = "never"
+
 
 def _default_nickname() -> str:
     try:
@@ -27,7 +37,7 @@ class Settings:
     reconnect: float = 60.0  # cap, in seconds, of the backoff between reconnect attempts
     download_dir: Path | None = None  # None: the platform's Downloads folder
     auto_accept_files: bool = False
-    accept_unknown: str = "ask"  # ask | always | never
+    accept_unknown: AcceptUnknown = AcceptUnknown.ASK
     max_file_size: int = 16 * 1024**3
     save_history: bool = True
     log_level: str = "INFO"
@@ -38,3 +48,6 @@ class Settings:
     plain: bool = False
     debug: bool = False
     port_explicit: bool = False  # the user asked for this port: a taken port is an error
+
+    def __post_init__(self) -> None:
+        self.accept_unknown = AcceptUnknown(self.accept_unknown)

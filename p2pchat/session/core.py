@@ -56,6 +56,7 @@ from p2pchat.session.events import (
     PeerInfo,
     Reconnecting,
     RttMeasured,
+    SessionState,
     Stopped,
 )
 from p2pchat.session.link import (
@@ -140,8 +141,8 @@ class Session:
         return self._peer if self._conn is not None else None
 
     @property
-    def state(self) -> str:
-        return self._state
+    def state(self) -> SessionState:
+        return SessionState(self._state)
 
     @property
     def rtt_ms(self) -> float | None:
@@ -191,8 +192,9 @@ class Session:
             logger.exception("front end failed to handle {}", type(event).__name__)
 
     def notice(self, text: str, level: str = "info") -> None:
-        logger.log("WARNING" if level != "info" else "INFO", text)
-        self.emit(Notice(text, level))
+        notice = Notice(text, level)
+        logger.log("WARNING" if notice.level.problem else "INFO", text)
+        self.emit(notice)
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
         task = asyncio.create_task(coro, name=name)

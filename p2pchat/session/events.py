@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from p2pchat.session.states import NoticeLevel, PromptKind, SessionState, TransferState
+
+__all__ = ["NoticeLevel", "PromptKind", "SessionState", "TransferState"]  # with the events below
+
 
 @dataclass(frozen=True)
 class PeerInfo:
@@ -108,8 +112,11 @@ class IdentityPrompt(Event):
     """The user must decide about a peer's identity; answer with Session.answer_identity()."""
 
     peer: PeerInfo
-    kind: str  # "unknown" | "changed"
+    kind: PromptKind
     expected_fingerprint: str = ""  # for "changed": the fingerprint on record
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", PromptKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -125,13 +132,16 @@ class TransferInfo:
     name: str  # display name (relative path for directory sends)
     size: int
     direction: str  # "send" | "receive"
-    state: str  # offered | waiting | active | done | failed | declined | cancelled
+    state: TransferState
     done: int = 0
     speed: float = 0.0  # bytes per second, smoothed
     eta: float | None = None  # seconds
     path: Path | None = None  # final path once done (receiver), source path (sender)
     reason: str = ""
     resumed_from: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", TransferState(self.state))
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,10 @@ class Notice(Event):
     """A system line for the log: information, warnings and errors alike."""
 
     text: str
-    level: str = "info"  # info | warning | error
+    level: NoticeLevel = NoticeLevel.INFO
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", NoticeLevel(self.level))
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from p2pchat.protocol import (
     new_transfer_id,
 )
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
-from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
+from p2pchat.session.events import TransferInfo, TransferOffered, TransferState, TransferUpdated
 from p2pchat.settings import Settings
 from p2pchat.transfer import (
     IncomingFile,
@@ -57,7 +57,7 @@ def _chunk_size(speed: float) -> int:
     return max(MIN_CHUNK, min(SEND_CHUNK, int(speed * CHUNK_TIME) // 4096 * 4096))
 
 
-FINAL_STATES = {"done", "failed", "declined", "cancelled"}
+FINAL_STATES = frozenset(state for state in TransferState if state.final)
 
 
 def _close_soon(out: OutgoingFile) -> None:
@@ -83,7 +83,7 @@ class _Transfer:
 
     @property
     def final(self) -> bool:
-        return self.info.state in FINAL_STATES
+        return self.info.state.final
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)

@@ -27,21 +27,22 @@ from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tl
 from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
 from p2pchat.session.context import PeerLink, Reporter
-from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo
+from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
 from p2pchat.session.link import PeerRefused
+from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0
 
 
 class Trust:
     def __init__(
-        self, report: Reporter, link: PeerLink, *, tls: bool, accept_unknown: str, paths: Paths,
+        self, report: Reporter, link: PeerLink, *, tls: bool, accept_unknown: AcceptUnknown, paths: Paths,
         interactive: bool,
     ) -> None:
         self.report = report
         self.link = link
         self.tls = tls
-        self.accept_unknown = accept_unknown
+        self.accept_unknown = AcceptUnknown(accept_unknown)
         self.paths = paths
         self.interactive = interactive  # the front end answers IdentityPrompt events
         self.identity: Identity | None = None
@@ -124,19 +125,19 @@ class Trust:
                 "or the peer made a new identity. Compare fingerprints by voice; to accept the new key "
                 f"deliberately run `p2pchat peers forget {short_fingerprint(old)}` and connect again"
             )
-            if self.interactive and await self._ask(IdentityPrompt(info, "changed", old), peer_id):
+            if self.interactive and await self._ask(IdentityPrompt(info, PromptKind.CHANGED, old), peer_id):
                 self.known.forget(old)
                 return
             self._refuse(conn)
             raise PeerRefused(warning, final=True)
         policy = self.accept_unknown
-        if policy == "always" or (policy == "ask" and not self.interactive):
+        if policy is AcceptUnknown.ALWAYS or (policy is AcceptUnknown.ASK and not self.interactive):
             self.report.notice(
                 f"new identity {group_fingerprint(peer_id)} for {hello.nickname}; "
                 "compare the short code with /verify"
             )
             return
-        if policy == "ask" and await self._ask(IdentityPrompt(info, "unknown"), peer_id):
+        if policy is AcceptUnknown.ASK and await self._ask(IdentityPrompt(info, PromptKind.UNKNOWN), peer_id):
             return
         self._refuse(conn)
         raise PeerRefused(

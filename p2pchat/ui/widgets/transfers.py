@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.ui.text import clean, human_bytes, human_duration
 
-LIVE_STATES = {"offered", "waiting", "preparing", "active", "verifying", "interrupted"}
+LIVE_STATES = frozenset(state for state in TransferState if state.live)
 ARROWS = {"send": "↑", "receive": "↓"}
 
 
