@@ -42,6 +42,8 @@ from p2pchat.protocol.frames import (
 )
 from p2pchat.protocol.rules import MAX_TRANSFER_ID, validate_nickname
 
+# The codes we send (PROTOCOL.md section 8). A receiver accepts any code; we never send one
+# that is not listed, and every ProtocolError names one of these.
 ERROR_CODES = frozenset(
     {
         "frame_too_large",
@@ -53,6 +55,7 @@ ERROR_CODES = frozenset(
         "incompatible_version",
         "identity_mismatch",
         "tls_required",
+        "tls_unexpected",
     }
 )
 
@@ -70,6 +73,8 @@ class ProtocolError(Exception):
     """The peer (or a frame we were asked to send) broke the protocol; `code` names the rule."""
 
     def __init__(self, code: str, message: str) -> None:
+        if code not in ERROR_CODES:
+            raise ValueError(f"{code!r} is not an error code of the protocol")
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message

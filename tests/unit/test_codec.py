@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import struct
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from p2pchat.protocol import (
+    ERROR_CODES,
     FRAME_CLASSES,
     MAGIC,
     MAX_CHUNK_DATA,
@@ -511,3 +514,11 @@ def test_fuzz_mutated_valid_streams(data):
 def test_fuzz_json_fields(frame_type, payload):
     body = json.dumps(payload).encode()  # NaN and Infinity included: json.dumps allows them
     drain([MAGIC + raw(frame_type, body)])
+
+
+def test_error_codes_are_the_ones_the_protocol_lists():
+    text = (Path(__file__).parents[2] / "PROTOCOL.md").read_text()
+    listed = text[text.index("connection is closed. Codes:") :].split("- Closing without a frame")[0]
+    assert set(re.findall(r"`([a-z_]+)`", listed)) == ERROR_CODES
+    with pytest.raises(ValueError):
+        ProtocolError("no_such_code", "a typo in our own code")

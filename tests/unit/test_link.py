@@ -15,6 +15,7 @@ import pytest
 
 import p2pchat.session.link as link
 from p2pchat.protocol import (
+    ERROR_CODES,
     FRAME_CLASSES,
     PROTOCOL_VERSION,
     Busy,
@@ -358,3 +359,7 @@ def test_the_handshake_knows_no_asyncio_and_no_clock():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {"asyncio", "time", "socket", "ssl"} & imported
+
+
+def test_codes_that_stop_a_dialer_are_codes_of_the_protocol():
+    assert link.FINAL_ERROR_CODES <= ERROR_CODES
