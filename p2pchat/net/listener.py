@@ -1,4 +1,4 @@
-"""Listening socket and dialer, both yielding `Connection`s.
+"""The listening socket, yielding a `Connection` for every peer that calls.
 
 The listener peeks at the first bytes of every accepted socket before choosing
 TLS or plain: a TLS listener that meets a plain p2pchat peer (and the other way
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
-from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
+from p2pchat.net.connection import Connection, FrameProtocol
 from p2pchat.net.tls import looks_like_tls
 from p2pchat.protocol import MAGIC, Error, encode
 
@@ -184,35 +184,3 @@ class Listener:
             task.cancel()
         await asyncio.gather(*children, return_exceptions=True)
         self.sock.close()
-
-
-def describe_dial_error(exc: BaseException, address: str) -> str:
-    if isinstance(exc, ssl.SSLError):
-        text = f"{exc.reason or exc}".upper()
-        if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text:
-            return f"{address} answered without TLS: {TLS_UNEXPECTED}"
-        return f"TLS handshake with {address} failed: {exc.reason or exc}"
-    if isinstance(exc, ConnectionRefusedError):
-        return f"nobody is listening at {address} yet"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve {address}: {exc.strerror}"
-    if isinstance(exc, asyncio.TimeoutError):
-        return f"{address} did not answer in time"
-    if isinstance(exc, ConnectionClosed):
-        return f"{address}: {exc.reason}"
-    if isinstance(exc, OSError):
-        return f"cannot reach {address}: {exc.strerror or exc}"
-    return f"cannot reach {address}: {exc}"
-
-
-async def dial(host: str, port: int, ssl_context: ssl.SSLContext | None, timeout: float = 10.0) -> Connection:
-    loop = asyncio.get_running_loop()
-    transport, protocol = await asyncio.wait_for(
-        loop.create_connection(
-            FrameProtocol, host, port, ssl=ssl_context,
-            server_hostname="p2pchat" if ssl_context else None,
-            ssl_handshake_timeout=timeout if ssl_context else None,
-        ),
-        timeout,
-    )
-    return Connection(transport, protocol, dialed=True)

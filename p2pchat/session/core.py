@@ -20,13 +20,8 @@ from loguru import logger
 from p2pchat.history import History, HistoryError
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.listener import (
-    Listener,
-    PortInUse,
-    describe_dial_error,
-    dial,
-    open_listening_socket,
-)
+from p2pchat.net.dialer import describe_dial_error, dial
+from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import (
     Ack,

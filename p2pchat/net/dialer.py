@@ -1,0 +1,42 @@
+"""The dialer: a `Connection` to a peer's address, and what to tell the user when it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+
+from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
+from p2pchat.net.listener import TLS_UNEXPECTED
+
+
+def describe_dial_error(exc: BaseException, address: str) -> str:
+    if isinstance(exc, ssl.SSLError):
+        text = f"{exc.reason or exc}".upper()
+        if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text:
+            return f"{address} answered without TLS: {TLS_UNEXPECTED}"
+        return f"TLS handshake with {address} failed: {exc.reason or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"nobody is listening at {address} yet"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {address}: {exc.strerror}"
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"{address} did not answer in time"
+    if isinstance(exc, ConnectionClosed):
+        return f"{address}: {exc.reason}"
+    if isinstance(exc, OSError):
+        return f"cannot reach {address}: {exc.strerror or exc}"
+    return f"cannot reach {address}: {exc}"
+
+
+async def dial(host: str, port: int, ssl_context: ssl.SSLContext | None, timeout: float = 10.0) -> Connection:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await asyncio.wait_for(
+        loop.create_connection(
+            FrameProtocol, host, port, ssl=ssl_context,
+            server_hostname="p2pchat" if ssl_context else None,
+            ssl_handshake_timeout=timeout if ssl_context else None,
+        ),
+        timeout,
+    )
+    return Connection(transport, protocol, dialed=True)
