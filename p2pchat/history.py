@@ -6,10 +6,11 @@ Outgoing messages keep their delivery state: the ones not yet delivered are
 re-sent, in order, after a reconnect or a restart. Incoming ids are kept so a
 re-sent message is shown only once.
 
-One connection, used by one thread at a time (the session keeps it on a worker
-thread of its own, off the event loop). WAL with
-synchronous=NORMAL makes each insert a cheap append (no fsync per message); a
-crash can lose the last few messages but never corrupts the file.
+The session writes on its event loop: each commit must be done before a message
+is sent or acknowledged. WAL with synchronous=NORMAL makes each insert a cheap
+append (no fsync per message); `checkpoint()` folds the log back into the file on
+a thread and a connection of its own. A crash can lose the last few messages but
+never corrupts the file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import BinaryIO
 
-CHUNK_SIZE = 256 * 1024  # one FILE_CHUNK's data; well inside the 1 MiB frame limit
+CHUNK_SIZE = 256 * 1024  # bytes read at a time while hashing, and read_chunk()'s default
 EMPTY_SHA256 = hashlib.sha256().hexdigest()
 
 
