@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORE = ["p2pchat.session", "p2pchat.net", "p2pchat.protocol", "p2pchat.config", "p2pchat.plain"]
 
 

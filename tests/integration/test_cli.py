@@ -13,7 +13,7 @@ import pytest
 from p2pchat.cli import settings_from_args
 from p2pchat.paths import get_paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def p2pchat(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

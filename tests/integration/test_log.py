@@ -10,7 +10,7 @@ from pathlib import Path
 
 from p2pchat.paths import get_paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 NOISY_PROGRAM = textwrap.dedent(
     """
