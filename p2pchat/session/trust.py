@@ -104,13 +104,9 @@ class Trust:
         if not conn.encrypted or self.known is None:
             return
         self._reload_known()
-        verdict = self.known.check(peer_id, hello.nickname, "")
-        if verdict.status == "new" and dialed:
-            # A known peer at this exact address with another key is as suspicious as a known name.
-            for record in self.known.find_by_address(conn.peer_host):
-                if record.address == conn.peer_address and record.fingerprint != peer_id:
-                    verdict = type(verdict)("changed", peer_id, record, "address")
-                    break
+        # Dialed: a known peer at this exact address with another key is as suspicious as a
+        # known name (inbound ports are ephemeral, so only the name counts there).
+        verdict = self.known.check(peer_id, hello.nickname, conn.peer_address if dialed else "")
         if verdict.status == "known":
             return
         if dialed and named is not None and named == peer_id:

@@ -163,8 +163,8 @@ def test_known_peers_round_trip(tmp_path):
     assert (record.first_seen, record.last_seen) == (t0, t1)
     assert again.get(FP_B) is None
     assert [p.fingerprint for p in again.find_by_nickname("ALICE2")] == [FP_A]
-    assert [p.fingerprint for p in again.find_by_address("10.0.0.6")] == [FP_A]
-    assert again.find_by_address("10.0.0.5") == []
+    assert [p.fingerprint for p in again.find_by_address("10.0.0.6:9000")] == [FP_A]
+    assert again.find_by_address("10.0.0.5:8080") == []
     assert "trust on first use" in path.read_text()
 
     assert again.forget(FP_A) is True
@@ -196,11 +196,12 @@ def test_check_verdicts(tmp_path):
     assert by_name.status == "changed"
     assert by_name.old_fingerprint == FP_A and by_name.matched_by == "nickname"
 
-    by_address = peers.check(FP_B, "mallory", "10.0.0.5:4444")
+    by_address = peers.check(FP_B, "mallory", "10.0.0.5:8080")
     assert by_address.status == "changed"
     assert by_address.old_fingerprint == FP_A and by_address.matched_by == "address"
 
     assert peers.check(FP_B, "bob", "10.0.0.7:8080").status == "new"
+    assert peers.check(FP_B, "bob", "10.0.0.5:4444").status == "new"  # another port, another peer
     peers.mark_verified(FP_A)
     assert peers.check(FP_A, "alice", "").verified
 
