@@ -66,6 +66,7 @@ from p2pchat.session.link import (
     Standing,
 )
 from p2pchat.session.store import HistoryStore
+from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
@@ -100,7 +101,7 @@ class Session:
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self._dial_target: PeerAddress | None = None
         self._dial_task: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
@@ -192,17 +193,7 @@ class Session:
         self.emit(notice)
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            logger.opt(exception=exc).error("task {} failed", task.get_name())
-            self.notice(f"internal error in {task.get_name()}: {exc}", "error")
+        return self._tasks.spawn(coro, name)
 
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
@@ -275,10 +266,7 @@ class Session:
             await conn.flush_and_close()
         if self._listener is not None:
             await self._listener.close()
-        for task in list(self._tasks) + self._conn_tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        await asyncio.gather(*self._tasks, *self._conn_tasks, return_exceptions=True)
+        await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:
             with contextlib.suppress(Exception):
                 self.chat.close()
@@ -442,8 +430,8 @@ class Session:
         self._heartbeat.frame_received(now)
         self._heartbeat.frame_sent(now)
         self._conn_tasks = [
-            asyncio.create_task(self._read_loop(conn), name="reader"),
-            asyncio.create_task(self._heartbeat_loop(conn), name="heartbeat"),
+            self._spawn(self._read_loop(conn), "reader"),
+            self._spawn(self._heartbeat_loop(conn), "heartbeat"),
         ]
         if old is None:
             self.emit(Connected(self._peer, resumed=resumed))

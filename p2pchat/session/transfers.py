@@ -35,6 +35,7 @@ from p2pchat.protocol import (
 )
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferState, TransferUpdated
+from p2pchat.session.tasks import Tasks
 from p2pchat.settings import Settings
 from p2pchat.transfer import (
     IncomingFile,
@@ -99,20 +100,10 @@ class Transfers:
         self._by_local: dict[int, _Transfer] = {}
         self._outgoing: dict[int, _Transfer] = {}  # by tid
         self._incoming: dict[int, _Transfer] = {}  # by tid
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = Tasks(lambda name, exc: report.notice(f"transfer error: {exc}", "error"))
 
-    def _background(self, coro) -> None:
-        """Run `coro` as a task that is kept (not garbage-collected mid-run) and whose
-        failure is logged and shown, not lost."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.opt(exception=task.exception()).error("transfer task failed")
-            self.report.notice(f"transfer error: {task.exception()}", "error")
+    def _background(self, coro, name: str = "transfer") -> asyncio.Task:
+        return self._tasks.spawn(coro, name)
 
     # -- queries ---------------------------------------------------------------------
     def infos(self) -> list[TransferInfo]:
@@ -258,7 +249,7 @@ class Transfers:
 
     def _start_download(self, t: _Transfer) -> None:
         self._update(t, state="preparing")
-        t.task = asyncio.create_task(self._prepare(t), name=f"prepare-{t.local_id}")
+        t.task = self._background(self._prepare(t), f"prepare-{t.local_id}")
 
     async def _prepare(self, t: _Transfer) -> None:
         inc = t.incoming
@@ -395,7 +386,7 @@ class Transfers:
                 self._send(FileCancel(frame.tid, "resume offset past the end of the file"))
                 self._finish(t, "failed", "the peer asked to resume past the end of the file")
                 return
-            t.task = asyncio.create_task(self._stream(t, conn, frame.offset), name=f"send-{t.local_id}")
+            t.task = self._background(self._stream(t, conn, frame.offset), f"send-{t.local_id}")
         elif isinstance(frame, FileDecline):
             t = self._outgoing.get(frame.tid)
             if t is not None:
@@ -459,9 +450,7 @@ class Transfers:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(t.incoming.abort, keep_parts)
             t.executor.shutdown(wait=False)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
 
 
 def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) -> int:
