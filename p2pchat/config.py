@@ -6,7 +6,6 @@ written with tomlkit so that the user's comments and layout survive `config set`
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -18,11 +17,9 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from p2pchat.paths import get_paths
-from p2pchat.settings import AcceptUnknown, Settings
+from p2pchat.settings import Settings, parse_keymap, positive_size
 
 ENV_PREFIX = "P2PCHAT_"
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-ACCEPT_UNKNOWN = tuple(choice.value for choice in AcceptUnknown)
 
 
 class ConfigError(Exception):
@@ -34,48 +31,6 @@ class ConfigError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-
-# -- value checks ------------------------------------------------------------------
-# Each check takes a value already of the right Python type and returns it
-# normalised, or raises ValueError with a short reason.
-
-
-def _nickname(value: str) -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= 32:
-        raise ValueError("must be 1 to 32 characters")
-    if any(not ch.isprintable() for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _port(value: int) -> int:
-    if not 0 <= value <= 65535:
-        raise ValueError(f"{value} is out of range (0-65535)")
-    return value
-
-
-def _not_empty(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
-
-
-def _positive_seconds(value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"must be a number of seconds above 0, not {value}")
-    return float(value)
-
-
-def _choice(options: tuple[str, ...], upper: bool = False, make: Callable[[str], Any] = str) -> Callable[[str], Any]:
-    def check(value: str) -> Any:
-        normal = value.strip().upper() if upper else value.strip().lower()
-        if normal not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
-        return make(normal)
-
-    return check
 
 
 def _download_dir(value: str) -> Path | None:
@@ -97,13 +52,7 @@ def parse_size(text: str) -> int:
     if not match or unit not in _SIZE_UNITS:
         raise ValueError(f"{text!r} is not a size (for example 4 GB, 512 MiB, or a number of bytes)")
     size = int(float(match.group(1)) * _SIZE_UNITS[unit])
-    return _size(size)
-
-
-def _size(value: int) -> int:
-    if value <= 0:
-        raise ValueError(f"must be above 0 bytes, not {value}")
-    return value
+    return positive_size(size)
 
 
 def format_size(size: int) -> str:
@@ -122,22 +71,6 @@ def format_size(size: int) -> str:
 # -- the keys ------------------------------------------------------------------------
 
 
-def parse_keymap(text: str) -> dict[str, str]:
-    """'app.quit=ctrl+x, app.help=f2' -> {'app.quit': 'ctrl+x', 'app.help': 'f2'}."""
-    keymap = {}
-    for pair in filter(None, (part.strip() for part in text.split(","))):
-        binding, sep, keys = pair.partition("=")
-        if not sep or not binding.strip() or not keys.strip():
-            raise ValueError(f"entry {pair!r} is not binding-id=keys (for example app.quit=ctrl+x)")
-        keymap[binding.strip()] = keys.strip()
-    return keymap
-
-
-def _keymap(value: str) -> str:
-    parse_keymap(value)
-    return value
-
-
 @dataclass(frozen=True)
 class Key:
     name: str
@@ -146,39 +79,12 @@ class Key:
     check: Callable[[Any], Any] = lambda value: value
 
 
+# Every setting a user may change: the fields of Settings that carry help text.
 KEYS: dict[str, Key] = {
-    key.name: key
-    for key in (
-        Key("nickname", "str", "Your name as the peer sees it (1-32 characters).", _nickname),
-        Key("port", "int", "TCP port to listen on; 0 picks a free one. If the default port is\n"
-            "taken another is used; a port given with --port must be free.", _port),
-        Key("bind", "str", 'Address to listen on: "::" is every interface (IPv4 and IPv6),\n'
-            '"0.0.0.0" every IPv4 interface, "127.0.0.1" this machine only.', _not_empty),
-        Key("tls", "bool", "Encrypt with TLS. Both sides must agree; false is for testing only.",),
-        Key("heartbeat_interval", "float", "Seconds between heartbeats while the chat is idle.",
-            _positive_seconds),
-        Key("heartbeat_timeout", "float", "Seconds without hearing from the peer before the\n"
-            "connection counts as lost.", _positive_seconds),
-        Key("handshake_timeout", "float", "Seconds a new connection may take to finish its handshake.",
-            _positive_seconds),
-        Key("reconnect", "float", "Longest wait, in seconds, between attempts to reconnect after a\n"
-            "lost connection (the wait doubles from 1 s up to this).", _positive_seconds),
-        Key("download_dir", "path", 'Where received files go; "" means your Downloads folder.'),
-        Key("auto_accept_files", "bool", "Accept every file the peer offers without asking."),
-        Key("accept_unknown", "str", 'A peer whose identity you have not seen before: "ask",\n'
-            '"always" (trust on first use without asking) or "never".', _choice(ACCEPT_UNKNOWN, make=AcceptUnknown)),
-        Key("max_file_size", "size", 'Largest file you accept: bytes, or text like "4 GB" (powers\n'
-            'of 1000) or "16 GiB" (powers of 1024).', _size),
-        Key("save_history", "bool", "Keep the chat history on disk (false: nothing is written)."),
-        Key("log_level", "str", "Detail of the log file: " + ", ".join(LOG_LEVELS) + ".",
-            _choice(LOG_LEVELS, upper=True)),
-        Key("theme", "str", 'Colour theme of the full-screen app, e.g. "textual-dark",\n'
-            '"textual-light", "nord", "gruvbox".', _not_empty),
-        Key("bell", "bool", "Ring the terminal bell when a message arrives while you are away."),
-        Key("keymap", "str", 'Remapped keys of the full-screen app, as "binding-id=keys" pairs,\n'
-            'e.g. "app.quit=ctrl+x, app.help=f2". Ids are listed in FEATURES.md.', _keymap),
-    )
-}  # fmt: skip
+    item.name: Key(item.name, item.metadata["kind"], item.metadata["help"], item.metadata["check"])
+    for item in fields(Settings)
+    if "help" in item.metadata
+}
 
 _TYPE_WORDS = {
     "bool": "true or false",
@@ -187,6 +93,7 @@ _TYPE_WORDS = {
     "str": "a string",
     "path": "a string (a folder path)",
     "size": 'a number of bytes or a size like "4 GB"',
+    "keymap": 'a table of binding id = "keys"',
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -212,6 +119,7 @@ def _from_toml(spec: Key, value: Any) -> Any:
         or (kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
         or (kind in ("str", "path") and isinstance(value, str))
         or (kind == "size" and isinstance(value, (int, str)) and not isinstance(value, bool))
+        or (kind == "keymap" and isinstance(value, (dict, str)))
     )
     if not ok:
         raise ValueError(f"must be {_TYPE_WORDS[kind]}, not {_describe(value)}")
@@ -219,6 +127,8 @@ def _from_toml(spec: Key, value: Any) -> Any:
         return parse_size(value)
     if kind == "path":
         return _download_dir(value)
+    if kind == "keymap" and isinstance(value, str):
+        return parse_keymap(value)  # the older "id=keys, ..." form is still read
     return spec.check(float(value) if kind == "float" else value)
 
 
@@ -247,6 +157,8 @@ def _from_text(spec: Key, text: str) -> Any:
         return parse_size(text)
     if kind == "path":
         return _download_dir(text)
+    if kind == "keymap":
+        return parse_keymap(text)
     return spec.check(text)
 
 
@@ -395,6 +307,8 @@ def format_value(key: str, value: Any) -> str:
         return f"{value} ({format_size(value)})"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dict):  # the keymap
+        return ", ".join(f"{binding}={keys}" for binding, keys in value.items())
     return str(value)
 
 
@@ -419,7 +333,15 @@ def _toml_default(spec: Key) -> Any:
         return "" if value is None else str(value)
     if spec.kind == "size":
         return f"{value // 1024**3} GiB" if value % 1024**3 == 0 else value
+    if spec.kind == "keymap":
+        return _inline_table(value)
     return value
+
+
+def _inline_table(value: dict[str, str]) -> Any:
+    table = tomlkit.inline_table()
+    table.update(value)
+    return table
 
 
 def default_config_text() -> str:
@@ -458,6 +380,8 @@ def _toml_value(spec: Key, value_text: str, value: Any) -> Any:
         return value if value_text.strip().isdigit() else value_text.strip()
     if spec.kind == "path":
         return value_text.strip()
+    if spec.kind == "keymap":
+        return _inline_table(value)  # one line, so it can replace the commented default in place
     return value
 
 

@@ -1,10 +1,19 @@
-"""The typed settings object every layer receives; built once by `p2pchat.config`."""
+"""The typed settings object every layer receives; built once by `p2pchat.config`.
+
+A setting the user may change says everything about itself in its field: help text,
+the kind of value it takes, and its check (`setting()` below). `p2pchat.config`
+reads, checks, shows and writes every such field from that, so a new setting is
+one edit here.
+"""
 
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from p2pchat.textenum import TextEnum
 
@@ -17,6 +26,90 @@ class AcceptUnknown(TextEnum):
     NEVER = "never"
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+ACCEPT_UNKNOWN = tuple(choice.value for choice in AcceptUnknown)
+
+
+# -- value checks ------------------------------------------------------------------
+# Each check takes a value already of the right Python type and returns it
+# normalised, or raises ValueError with a short reason.
+
+
+def _nickname(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 32:
+        raise ValueError("must be 1 to 32 characters")
+    if any(not ch.isprintable() for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{value} is out of range (0-65535)")
+    return value
+
+
+def _not_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _positive_seconds(value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"must be a number of seconds above 0, not {value}")
+    return float(value)
+
+
+def _choice(options: tuple[str, ...], upper: bool = False, make: Callable[[str], Any] = str) -> Callable[[str], Any]:
+    def check(value: str) -> Any:
+        normal = value.strip().upper() if upper else value.strip().lower()
+        if normal not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, not {value!r}")
+        return make(normal)
+
+    return check
+
+
+def positive_size(value: int) -> int:
+    if value <= 0:
+        raise ValueError(f"must be above 0 bytes, not {value}")
+    return value
+
+
+def parse_keymap(text: str) -> dict[str, str]:
+    """'app.quit=ctrl+x, app.help=f2' -> {'app.quit': 'ctrl+x', 'app.help': 'f2'}."""
+    keymap = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        binding, sep, keys = pair.partition("=")
+        if not sep or not binding.strip() or not keys.strip():
+            raise ValueError(f"entry {pair!r} is not binding-id=keys (for example app.quit=ctrl+x)")
+        keymap[binding.strip()] = keys.strip()
+    return keymap
+
+
+def _keymap(value: dict[str, str]) -> dict[str, str]:
+    for binding, keys in value.items():
+        if not isinstance(keys, str) or not binding.strip() or not keys.strip():
+            raise ValueError(f"entry {binding!r} is not binding-id = \"keys\" (for example \"app.quit\" = \"ctrl+x\")")
+    return {binding.strip(): keys.strip() for binding, keys in value.items()}
+
+
+def setting(
+    default: Any = MISSING,
+    *,
+    kind: str,
+    help: str,
+    check: Callable[[Any], Any] = lambda value: value,
+    default_factory: Any = MISSING,
+) -> Any:
+    """A field the user may set. `kind` says how its values are read and written:
+    bool, int, float, str, path, size (bytes, or text like "4 GB") or keymap (a table)."""
+    metadata = {"kind": kind, "help": help, "check": check}
+    return field(default=default, default_factory=default_factory, metadata=metadata)
+
+
 def _default_nickname() -> str:
     try:
         return getpass.getuser()[:32] or "me"
@@ -26,24 +119,78 @@ def _default_nickname() -> str:
 
 @dataclass
 class Settings:
-    nickname: str = field(default_factory=_default_nickname)
-    port: int = 8080
-    bind: str = "::"  # all interfaces, IPv4 and IPv6 where the OS allows both
-    connect: str | None = None  # HOST:PORT or p2pchat://HOST:PORT/FINGERPRINT
-    tls: bool = True
-    heartbeat_interval: float = 5.0
-    heartbeat_timeout: float = 15.0
-    handshake_timeout: float = 10.0
-    reconnect: float = 60.0  # cap, in seconds, of the backoff between reconnect attempts
-    download_dir: Path | None = None  # None: the platform's Downloads folder
-    auto_accept_files: bool = False
-    accept_unknown: AcceptUnknown = AcceptUnknown.ASK
-    max_file_size: int = 16 * 1024**3
-    save_history: bool = True
-    log_level: str = "INFO"
-    theme: str = "textual-dark"
-    bell: bool = True
-    keymap: str = ""  # "binding.id=keys, ...": remapped key bindings of the full-screen app
+    nickname: str = setting(
+        default_factory=_default_nickname, kind="str", check=_nickname,
+        help="Your name as the peer sees it (1-32 characters).",
+    )
+    port: int = setting(
+        8080, kind="int", check=_port,
+        help="TCP port to listen on; 0 picks a free one. If the default port is\n"
+        "taken another is used; a port given with --port must be free.",
+    )
+    bind: str = setting(
+        "::", kind="str", check=_not_empty,
+        help='Address to listen on: "::" is every interface (IPv4 and IPv6),\n'
+        '"0.0.0.0" every IPv4 interface, "127.0.0.1" this machine only.',
+    )
+    connect: str | None = None  # HOST:PORT or p2pchat://HOST:PORT/FINGERPRINT (command line)
+    tls: bool = setting(
+        True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."
+    )
+    heartbeat_interval: float = setting(
+        5.0, kind="float", check=_positive_seconds,
+        help="Seconds between heartbeats while the chat is idle.",
+    )
+    heartbeat_timeout: float = setting(
+        15.0, kind="float", check=_positive_seconds,
+        help="Seconds without hearing from the peer before the\nconnection counts as lost.",
+    )
+    handshake_timeout: float = setting(
+        10.0, kind="float", check=_positive_seconds,
+        help="Seconds a new connection may take to finish its handshake.",
+    )
+    reconnect: float = setting(
+        60.0, kind="float", check=_positive_seconds,
+        help="Longest wait, in seconds, between attempts to reconnect after a\n"
+        "lost connection (the wait doubles from 1 s up to this).",
+    )
+    download_dir: Path | None = setting(
+        None, kind="path", help='Where received files go; "" means your Downloads folder.'
+    )
+    auto_accept_files: bool = setting(
+        False, kind="bool", help="Accept every file the peer offers without asking."
+    )
+    accept_unknown: AcceptUnknown = setting(
+        AcceptUnknown.ASK, kind="str", check=_choice(ACCEPT_UNKNOWN, make=AcceptUnknown),
+        help='A peer whose identity you have not seen before: "ask",\n'
+        '"always" (trust on first use without asking) or "never".',
+    )
+    max_file_size: int = setting(
+        16 * 1024**3, kind="size", check=positive_size,
+        help='Largest file you accept: bytes, or text like "4 GB" (powers\n'
+        'of 1000) or "16 GiB" (powers of 1024).',
+    )
+    save_history: bool = setting(
+        True, kind="bool", help="Keep the chat history on disk (false: nothing is written)."
+    )
+    log_level: str = setting(
+        "INFO", kind="str", check=_choice(LOG_LEVELS, upper=True),
+        help="Detail of the log file: " + ", ".join(LOG_LEVELS) + ".",
+    )
+    theme: str = setting(
+        "textual-dark", kind="str", check=_not_empty,
+        help='Colour theme of the full-screen app, e.g. "textual-dark",\n'
+        '"textual-light", "nord", "gruvbox".',
+    )
+    bell: bool = setting(
+        True, kind="bool", help="Ring the terminal bell when a message arrives while you are away."
+    )
+    keymap: dict[str, str] = setting(
+        default_factory=dict, kind="keymap", check=_keymap,
+        help="Remapped keys of the full-screen app: binding id = keys, as a table\n"
+        '([keymap] then "app.quit" = "ctrl+x" on its own line) or inline:\n'
+        'keymap = { "app.quit" = "ctrl+x", "app.help" = "f2" }. Ids are listed in FEATURES.md.',
+    )
     # Set from the command line only.
     plain: bool = False
     debug: bool = False
@@ -51,3 +198,5 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.accept_unknown = AcceptUnknown(self.accept_unknown)
+        if isinstance(self.keymap, str):  # the older "id=keys, ..." form
+            self.keymap = parse_keymap(self.keymap)

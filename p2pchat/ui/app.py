@@ -19,7 +19,6 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
-from p2pchat.config import parse_keymap
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -108,7 +107,7 @@ class ChatApp(App[int]):
         self.input_cursor_blink = cursor_blink
         self._session_factory = session_factory or _real_session_factory
         self._show_connect_screen = show_connect_screen and settings.connect is None
-        self._keymap = keymap if keymap is not None else parse_keymap(settings.keymap or "")
+        self._keymap = keymap if keymap is not None else dict(settings.keymap)
         self._focused = True
         self._status = StatusSnapshot(nickname=settings.nickname)
         self._reconnect_at: float | None = None

@@ -263,3 +263,34 @@ def test_every_key_round_trips_through_the_file(tmp_path, key, text, value):
     settings, sources = load_settings({}, path)
     assert getattr(settings, key) == value
     assert sources[key] == f"file {path}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[keymap]\n"app.quit" = "ctrl+x"\n"app.help" = "f2"\n',
+        'keymap = { "app.quit" = "ctrl+x", "app.help" = "f2" }\n',
+        'keymap = "app.quit=ctrl+x, app.help=f2"\n',  # the older form
+    ],
+    ids=["table", "inline", "string"],
+)
+def test_the_keymap_is_a_table_and_the_old_string_is_still_read(tmp_path, text):
+    path = write(tmp_path / "config.toml", text)
+    settings, _ = load_settings({}, path, environ={})
+    assert settings.keymap == {"app.quit": "ctrl+x", "app.help": "f2"}
+
+
+def test_a_keymap_entry_that_is_not_text_is_refused_with_its_line(tmp_path):
+    path = write(tmp_path / "config.toml", 'port = 1\n[keymap]\n"app.quit" = 3\n')
+    with pytest.raises(ConfigError, match=r"line 2: keymap entry 'app.quit'"):
+        load_settings({}, path, environ={})
+
+
+def test_config_set_keymap_writes_a_table_that_reads_back(tmp_path):
+    path = tmp_path / "config.toml"
+    set_value(path, "keymap", "app.quit=ctrl+x")
+    set_value(path, "port", "9000")
+    settings, _ = load_settings({}, path, environ={})
+    assert settings.keymap == {"app.quit": "ctrl+x"} and settings.port == 9000
+    assert 'keymap = {"app.quit" = "ctrl+x"}' in path.read_text()
+    assert get_value("keymap", path)[0] == "app.quit=ctrl+x"
