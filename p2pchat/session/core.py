@@ -1,9 +1,10 @@
 """The session: the one service a front end talks to.
 
-It owns the listener and the dialer, runs the handshake on every connection,
-keeps exactly one live connection to one peer, and turns frames into events.
-What happens on a live session is delegated: `Chat` (messages, exactly once),
-`Transfers` (files) and `Trust` (identities).
+It owns the listener, the dialer and the background tasks, keeps exactly one live
+connection to one peer, and reports what happens as events. The rest is delegated:
+the handshake to `Greeter` (its I/O) and `session/link.py` (its decisions), the
+live connection to `LiveConnection` (reader and heartbeat), and what happens on it
+to `Chat` (messages, exactly once), `Transfers` (files) and `Trust` (identities).
 """
 
 from __future__ import annotations
@@ -17,28 +18,12 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.history import History, HistoryError
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error, dial
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
-from p2pchat.protocol import (
-    Ack,
-    Busy,
-    Bye,
-    Error,
-    FileChunk,
-    Heartbeat,
-    Hello,
-    Nick,
-    Ping,
-    Pong,
-    ProtocolError,
-    Ready,
-    Text,
-    validate_nickname,
-)
+from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     Connected,
@@ -54,18 +39,10 @@ from p2pchat.session.events import (
     SessionState,
     Stopped,
 )
-from p2pchat.session.link import (
-    READY_TIMEOUT,
-    Abandon,
-    AnswerBusy,
-    Approve,
-    CloseDuplicate,
-    Handshake,
-    PeerClosed,
-    PeerRefused,
-    Standing,
-)
-from p2pchat.session.store import HistoryStore
+from p2pchat.session.greeting import Greeter
+from p2pchat.session.link import PeerRefused, Standing
+from p2pchat.session.live import LiveConnection
+from p2pchat.session.store import open_history
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
@@ -106,13 +83,17 @@ class Session:
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self._stopped = False
-        self._peer_quit = False
         self._activated_at = 0.0
         self.trust = Trust(
             self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
             interactive=interactive,
         )
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
+        self._greeter = Greeter(
+            self.trust, self, self, timeout=settings.handshake_timeout, standing=self._standing,
+            named=lambda: self._dial_target.fingerprint if self._dial_target else None,
+            activate=self._activate,
+        )
 
     # -- read-only state ---------------------------------------------------------
     @property
@@ -201,21 +182,11 @@ class Session:
             self.trust.load()
         except Exception as exc:  # unreadable key, bad permissions, corrupt known peers
             raise StartError(str(exc)) from exc
-        self._open_history()
+        history = self.paths.history_file if self.settings.save_history else None
+        self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
         if self.settings.connect:
             await self.connect(self.settings.connect)
-
-    def _open_history(self) -> None:
-        if not self.settings.save_history:
-            history = History.memory()
-        else:
-            try:
-                history = History.open(self.paths.history_file)
-            except HistoryError as exc:
-                history = History.memory()
-                self.notice(f"history is off for this run: {exc}", "warning")
-        self.chat = Chat(self, self, HistoryStore(history), self.clock)
 
     def _listen(self) -> None:
         settings = self.settings
@@ -344,65 +315,8 @@ class Session:
             self._activated_at, self._claimed,
         )
 
-    async def _recv_handshake_frame(self, conn: Connection, hs: Handshake, timeout: float):
-        frame = await asyncio.wait_for(conn.recv(), timeout)
-        decision = hs.receive(frame, self._standing())
-        if isinstance(decision, PeerClosed):
-            raise ConnectionClosed(f"the peer closed the connection ({decision.reason})")
-        return decision
-
-    def _fail(self, conn: Connection, code: str, message: str) -> None:
-        with contextlib.suppress(Exception):
-            conn.send(Error(code, message))
-        conn.close()
-
     async def _handshake(self, conn: Connection, expected: str | None) -> None:
-        """Run the handshake on a fresh connection; on success it becomes the session.
-
-        Any protocol violation is answered with an ERROR frame naming it, then the close."""
-        try:
-            await self._negotiate(conn, expected)
-        except ProtocolError as exc:
-            self._fail(conn, exc.code, exc.message)
-            raise
-        except PeerRefused as exc:
-            if exc.reply is not None:
-                with contextlib.suppress(Exception):
-                    conn.send(exc.reply)
-                conn.close()
-            if not conn.is_closing:
-                conn.abort()
-            raise
-
-    async def _negotiate(self, conn: Connection, expected: str | None) -> None:
-        self.trust.check_expected(conn, expected)  # not one byte to an impostor
-        hs = Handshake(self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn))
-        conn.send_magic()
-        conn.send(hs.hello_frame(self._nickname, self._standing()))
-        decision = await self._recv_handshake_frame(conn, hs, self.settings.handshake_timeout)
-        if isinstance(decision, Approve):
-            named = self._dial_target.fingerprint if self._dial_target else None
-            await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed, named=named)
-            decision = hs.approved(self._standing(), asyncio.get_running_loop().time())
-        if isinstance(decision, AnswerBusy):
-            with contextlib.suppress(ConnectionClosed):
-                conn.send(decision.frame)
-            conn.close()
-            self.notice(decision.notice)
-            return
-        if isinstance(decision, CloseDuplicate):
-            conn.send(decision.frame)
-            await conn.flush_and_close()
-            return
-        try:
-            conn.send(decision.frame)  # READY
-            decision = await self._recv_handshake_frame(conn, hs, READY_TIMEOUT)
-        finally:
-            hs.release()
-        if isinstance(decision, Abandon):
-            conn.abort()
-            return
-        self._activate(conn, hs.hello, hs.peer_id, decision.session_id)
+        await self._greeter.handshake(conn, expected)
 
     # -- the live session --------------------------------------------------------
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
@@ -421,88 +335,37 @@ class Session:
         self._peer_id = peer_id
         self._last_peer_id = peer_id
         self._session_id = session_id
-        self._peer_quit = False
         self._state = "connected"
         self._peer = self.trust.peer_info(conn, hello, peer_id)
         self.trust.remember(self._peer, peer_id)
         now = asyncio.get_running_loop().time()
-        self._heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
-        self._heartbeat.frame_received(now)
-        self._heartbeat.frame_sent(now)
+        heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
+        heartbeat.frame_received(now)
+        heartbeat.frame_sent(now)
+        live = LiveConnection(
+            conn, heartbeat, chat=self.chat, transfers=self.transfers_engine, report=self,
+            on_rtt=self._rtt_measured, on_nick=self._peer_renamed, on_lost=self._lost,
+        )
         self._conn_tasks = [
-            self._spawn(self._read_loop(conn), "reader"),
-            self._spawn(self._heartbeat_loop(conn), "heartbeat"),
+            self._spawn(live.read_loop(), "reader"),
+            self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
         ]
         if old is None:
             self.emit(Connected(self._peer, resumed=resumed))
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
 
-    async def _read_loop(self, conn: Connection) -> None:
-        reason, by_peer = "connection lost", False
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                frame = await conn.recv()
-                self._heartbeat.frame_received(loop.time())
-                if isinstance(frame, FileChunk):
-                    await self.transfers_engine.on_chunk(frame)
-                    continue
-                if isinstance(frame, Bye):
-                    reason, by_peer = frame.reason, True
-                    break
-                self._handle(conn, frame)
-        except ConnectionClosed as exc:
-            reason = f"connection lost: {exc.reason}"
-        except ProtocolError as exc:
-            self._fail(conn, exc.code, exc.message)
-            reason = f"connection closed: the peer broke the protocol ({exc.message})"
-        except Exception as exc:  # a bug or a failing disk: say so instead of going quiet
-            logger.exception("reading from the peer failed")
-            reason = f"connection closed after an internal error: {exc}"
-        self._lost(conn, reason, by_peer)
+    def _rtt_measured(self, rtt: float) -> None:
+        self._rtt_ms = rtt * 1000
+        self.emit(RttMeasured(self._rtt_ms))
 
-    def _handle(self, conn: Connection, frame) -> None:
-        if isinstance(frame, Text):
-            self.chat.on_text(conn, frame)
-        elif isinstance(frame, Ack):
-            self.chat.on_ack(frame)
-        elif isinstance(frame, Ping):
-            conn.send(Pong(frame.ts))
-        elif isinstance(frame, Pong):
-            now = asyncio.get_running_loop().time()
-            rtt = self._heartbeat.pong_received(frame.ts, now)
-            self._rtt_ms = rtt * 1000
-            self.emit(RttMeasured(self._rtt_ms))
-        elif isinstance(frame, Nick):
-            old = self._peer.nickname
-            if frame.nickname == old:
-                return  # nothing changed: no event, no write to the known-peers file
-            self._peer = replace(self._peer, nickname=frame.nickname)
-            self.trust.remember(self._peer, self._peer_id)
-            self.emit(NickChanged(old, frame.nickname, by_peer=True))
-        elif isinstance(frame, Error):
-            self.notice(f"the peer reported an error: {frame.message}", "error")
-            conn.close()
-        elif isinstance(frame, (Hello, Ready, Busy)):
-            raise ProtocolError("unexpected_frame", f"{type(frame).__name__} after the handshake")
-        else:
-            self.transfers_engine.on_frame(conn, frame)
-
-    async def _heartbeat_loop(self, conn: Connection) -> None:
-        loop = asyncio.get_running_loop()
-        hb = self._heartbeat
-        while not conn.is_closing:
-            now = loop.time()
-            if hb.expired(now):
-                conn.abort()
-                self._lost(conn, f"connection lost: no heartbeat for {self.settings.heartbeat_timeout:g} s", False)
-                return
-            if hb.ping_due(now):
-                with contextlib.suppress(ConnectionClosed):
-                    conn.send(Ping(now))
-                hb.frame_sent(now)
-            await asyncio.sleep(max(0.01, hb.next_deadline(now) - now))
+    def _peer_renamed(self, nickname: str) -> None:
+        old = self._peer.nickname
+        if nickname == old:
+            return  # nothing changed: no event, no write to the known-peers file
+        self._peer = replace(self._peer, nickname=nickname)
+        self.trust.remember(self._peer, self._peer_id)
+        self.emit(NickChanged(old, nickname, by_peer=True))
 
     def _lost(self, conn: Connection, reason: str, by_peer: bool) -> None:
         if conn is not self._conn:

@@ -11,8 +11,10 @@ connection of its own, where it never holds up a message.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
-from p2pchat.history import History, StoredMessage
+from p2pchat.history import History, HistoryError, StoredMessage
 
 CHECKPOINT_EVERY = 2.0  # seconds between moving the write-ahead log into the database
 SEEN_IDS_LOADED = 10_000  # incoming ids remembered across restarts, for dropping re-sent duplicates
@@ -48,3 +50,14 @@ class HistoryStore:
         self._stopped.set()
         self._checkpointer.join(timeout=5)
         self._history.close()
+
+
+def open_history(path: Path | None, notice: Callable[[str, str], None]) -> HistoryStore:
+    """The history in `path`, or in memory if there is none (history off) or it cannot be used."""
+    if path is None:
+        return HistoryStore(History.memory())
+    try:
+        return HistoryStore(History.open(path))
+    except HistoryError as exc:
+        notice(f"history is off for this run: {exc}", "warning")
+        return HistoryStore(History.memory())

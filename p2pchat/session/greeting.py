@@ -1,0 +1,110 @@
+"""The handshake's I/O: carries a fresh connection through the handshake.
+
+`session/link.py` decides; this sends, waits (with the handshake's timeouts) and
+closes, and hands a connection that made it to `activate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.protocol import Error, Hello, ProtocolError
+from p2pchat.session.context import PeerLink, Reporter
+from p2pchat.session.link import (
+    READY_TIMEOUT,
+    Abandon,
+    AnswerBusy,
+    Approve,
+    CloseDuplicate,
+    Handshake,
+    PeerClosed,
+    PeerRefused,
+    Standing,
+)
+from p2pchat.session.trust import Trust
+
+
+def fail(conn: Connection, code: str, message: str) -> None:
+    """Name the broken rule in an ERROR frame, then close."""
+    with contextlib.suppress(Exception):
+        conn.send(Error(code, message))
+    conn.close()
+
+
+class Greeter:
+    def __init__(
+        self,
+        trust: Trust,
+        report: Reporter,
+        link: PeerLink,
+        *,
+        timeout: float,
+        standing: Callable[[], Standing],
+        named: Callable[[], str | None],
+        activate: Callable[[Connection, Hello, str, str], None],
+    ) -> None:
+        self.trust = trust
+        self.report = report
+        self.link = link
+        self.timeout = timeout  # for the peer's HELLO
+        self._standing = standing  # what this side has, at the moment of each decision
+        self._named = named  # the fingerprint in the address we dial, if any
+        self._activate = activate
+
+    async def _recv_handshake_frame(self, conn: Connection, hs: Handshake, timeout: float):
+        frame = await asyncio.wait_for(conn.recv(), timeout)
+        decision = hs.receive(frame, self._standing())
+        if isinstance(decision, PeerClosed):
+            raise ConnectionClosed(f"the peer closed the connection ({decision.reason})")
+        return decision
+
+    async def handshake(self, conn: Connection, expected: str | None) -> None:
+        """Run the handshake on a fresh connection; on success it becomes the session.
+
+        Any protocol violation is answered with an ERROR frame naming it, then the close."""
+        try:
+            await self._negotiate(conn, expected)
+        except ProtocolError as exc:
+            fail(conn, exc.code, exc.message)
+            raise
+        except PeerRefused as exc:
+            if exc.reply is not None:
+                with contextlib.suppress(Exception):
+                    conn.send(exc.reply)
+                conn.close()
+            if not conn.is_closing:
+                conn.abort()
+            raise
+
+    async def _negotiate(self, conn: Connection, expected: str | None) -> None:
+        self.trust.check_expected(conn, expected)  # not one byte to an impostor
+        hs = Handshake(self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn))
+        conn.send_magic()
+        conn.send(hs.hello_frame(self.link.nickname, self._standing()))
+        decision = await self._recv_handshake_frame(conn, hs, self.timeout)
+        if isinstance(decision, Approve):
+            named = self._named()
+            await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed, named=named)
+            decision = hs.approved(self._standing(), asyncio.get_running_loop().time())
+        if isinstance(decision, AnswerBusy):
+            with contextlib.suppress(ConnectionClosed):
+                conn.send(decision.frame)
+            conn.close()
+            self.report.notice(decision.notice)
+            return
+        if isinstance(decision, CloseDuplicate):
+            conn.send(decision.frame)
+            await conn.flush_and_close()
+            return
+        try:
+            conn.send(decision.frame)  # READY
+            decision = await self._recv_handshake_frame(conn, hs, READY_TIMEOUT)
+        finally:
+            hs.release()
+        if isinstance(decision, Abandon):
+            conn.abort()
+            return
+        self._activate(conn, hs.hello, hs.peer_id, decision.session_id)
