@@ -1,4 +1,4 @@
-"""Turning untrusted strings into safe, readable text for any front end.
+"""What both front ends show, made the same way: safe text, sizes, transfers.
 
 Everything a peer controls (message bodies, nicknames, file names, reasons) goes
 through `clean()` before it reaches a terminal: control characters and escape
@@ -9,6 +9,9 @@ the window or hide text.
 from __future__ import annotations
 
 import re
+
+from p2pchat.session.events import TransferInfo
+from p2pchat.transfer import format_size
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional
 # overrides that can make text display in a different order than it was sent.
@@ -35,3 +38,38 @@ def human_duration(seconds: float | None) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes:02}:{secs:02}"
+
+
+def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) -> int:
+    """The transfer `/accept`, `/decline` or `/cancel` means: the id given (`3` or `#3`), or
+    the only one it can apply to. Raises ValueError with a hint for the user."""
+    if arg is not None:
+        text = arg.lstrip("#")
+        if not text.isdigit():
+            raise ValueError(f"/{command}: {arg!r} is not a transfer id")
+        return int(text)
+    if command == "cancel":
+        candidates = [t for t in transfers if t.state.live]
+    else:
+        candidates = [t for t in transfers if t.state == "offered" and t.direction == "receive"]
+    if len(candidates) == 1:
+        return candidates[0].id
+    if not candidates:
+        raise ValueError(f"/{command}: no transfer to {command}")
+    ids = ", ".join(f"#{t.id} {t.name}" for t in candidates)
+    raise ValueError(f"/{command}: which one? {ids} (e.g. /{command} {candidates[0].id})")
+
+
+def result_line(info: TransferInfo) -> str:
+    """One line for a finished transfer, the same in every front end."""
+    if info.state == "done":
+        verb = "received" if info.direction == "receive" else "sent"
+        where = f" to {info.path}" if info.direction == "receive" and info.path else ""
+        return f"#{info.id} {info.name} {verb}{where} ({format_size(info.size)}, {format_size(info.speed)}/s)"
+    return f"#{info.id} {info.name} {info.state}{': ' + info.reason if info.reason else ''}"
+
+
+def describe(info: TransferInfo) -> str:
+    arrow = "->" if info.direction == "send" else "<-"
+    done = f"{format_size(info.done)}/{format_size(info.size)}"
+    return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from p2pchat import commands
-from p2pchat.display import clean, human_duration
+from p2pchat.display import clean, describe, human_duration, pick_transfer, result_line
 from p2pchat.session import Session, StartError
 from p2pchat.session import events as ev
-from p2pchat.session.transfers import FINAL_STATES, describe, pick_transfer, result_line
+from p2pchat.session.transfers import FINAL_STATES
 from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 

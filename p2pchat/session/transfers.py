@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from p2pchat.protocol import (
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferState, TransferUpdated
 from p2pchat.session.tasks import Tasks
+from p2pchat.session.transfer_job import TransferJob
 from p2pchat.settings import Settings
 from p2pchat.transfer import (
     IncomingFile,
@@ -43,7 +43,6 @@ from p2pchat.transfer import (
     ProgressMeter,
     TransferError,
     expand_send_paths,
-    format_size,
 )
 
 WRITE_BACKLOG = 8 * 1024 * 1024
@@ -66,30 +65,6 @@ def _close_soon(out: OutgoingFile) -> None:
     asyncio.get_running_loop().run_in_executor(None, out.close)
 
 
-class _Transfer:
-    def __init__(self, local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> None:
-        self.local_id = local_id
-        self.tid = tid
-        self.direction = direction
-        self.peer_id = peer_id
-        self.info = TransferInfo(local_id, name, size, direction, "offered")
-        self.meter: ProgressMeter | None = None
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"transfer-{local_id}")
-        self.task: asyncio.Task | None = None
-        self.outgoing: OutgoingFile | None = None
-        self.incoming: IncomingFile | None = None
-        self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
-        self.pending_bytes = 0
-        self.expected = 0  # incoming: offset of the next chunk
-
-    @property
-    def final(self) -> bool:
-        return self.info.state.final
-
-    async def run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
-
-
 class Transfers:
     def __init__(self, report: Reporter, link: PeerLink, settings: Settings, downloads_dir: Path) -> None:
         self.report = report
@@ -97,9 +72,9 @@ class Transfers:
         self.settings = settings
         self.downloads_dir = downloads_dir  # unless the settings name one
         self._ids = itertools.count(1)
-        self._by_local: dict[int, _Transfer] = {}
-        self._outgoing: dict[int, _Transfer] = {}  # by tid
-        self._incoming: dict[int, _Transfer] = {}  # by tid
+        self._by_local: dict[int, TransferJob] = {}
+        self._outgoing: dict[int, TransferJob] = {}  # by tid
+        self._incoming: dict[int, TransferJob] = {}  # by tid
         self._tasks = Tasks(lambda name, exc: report.notice(f"transfer error: {exc}", "error"))
 
     def _background(self, coro, name: str = "transfer") -> asyncio.Task:
@@ -113,26 +88,26 @@ class Transfers:
         """Files of ours still on their way (offered, moving or being verified)."""
         return any(t.direction == "send" and not t.final for t in self._by_local.values())
 
-    def _get(self, local_id: int) -> _Transfer:
+    def _get(self, local_id: int) -> TransferJob:
         transfer = self._by_local.get(local_id)
         if transfer is None:
             raise ValueError(f"no transfer #{local_id} (see /transfers)")
         return transfer
 
     # -- state changes ---------------------------------------------------------------
-    def _update(self, t: _Transfer, **changes) -> None:
+    def _update(self, t: TransferJob, **changes) -> None:
         t.info = replace(t.info, **changes)
         self.report.emit(TransferUpdated(t.info))
         if t.final:
             t.executor.shutdown(wait=False)
 
-    def _progress(self, t: _Transfer, done: int) -> None:
+    def _progress(self, t: TransferJob, done: int) -> None:
         meter = t.meter
         now = asyncio.get_running_loop().time()
         if meter is not None and meter.update(done, now):
             self._update(t, done=done, speed=meter.speed, eta=meter.eta)
 
-    def _finish(self, t: _Transfer, state: str, reason: str = "", path: Path | None = None) -> None:
+    def _finish(self, t: TransferJob, state: str, reason: str = "", path: Path | None = None) -> None:
         if t.final:
             return
         speed = t.meter.average_speed if t.meter else 0.0
@@ -157,7 +132,7 @@ class Transfers:
         for item in items:
             # Offered while disconnected: it is for the peer we last talked to, nobody else.
             peer_id = addressee(self.link)
-            t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
+            t = TransferJob(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
             t.outgoing = OutgoingFile(item)
             t.info = replace(t.info, path=item.source)
             self._by_local[t.local_id] = t
@@ -166,7 +141,7 @@ class Transfers:
             self._offer(t)
         return ids
 
-    def _offer(self, t: _Transfer) -> None:
+    def _offer(self, t: TransferJob) -> None:
         out = t.outgoing
         if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
             t.peer_id = self.link.peer_id
@@ -174,7 +149,7 @@ class Transfers:
         else:
             self._update(t, state="waiting", reason="offered when the peer is back")
 
-    async def _stream(self, t: _Transfer, conn: Connection, offset: int) -> None:
+    async def _stream(self, t: TransferJob, conn: Connection, offset: int) -> None:
         out = t.outgoing
         try:
             await t.run(out.open, offset)
@@ -213,7 +188,7 @@ class Transfers:
                 self._start_download(known)  # the user accepted it before
             return
         peer_id = self.link.peer_id
-        t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, peer_id)
+        t = TransferJob(next(self._ids), frame.tid, "receive", frame.name, frame.size, peer_id)
         download_dir = self.settings.download_dir or self.downloads_dir
         try:
             t.incoming = IncomingFile(
@@ -247,11 +222,11 @@ class Transfers:
                 raise ValueError(exc.reason) from None
         self._start_download(t)
 
-    def _start_download(self, t: _Transfer) -> None:
+    def _start_download(self, t: TransferJob) -> None:
         self._update(t, state="preparing")
         t.task = self._background(self._prepare(t), f"prepare-{t.local_id}")
 
-    async def _prepare(self, t: _Transfer) -> None:
+    async def _prepare(self, t: TransferJob) -> None:
         inc = t.incoming
         try:
             offset = await t.run(inc.prepare)
@@ -301,7 +276,7 @@ class Transfers:
             # Wait for one write only: the reader keeps serving chat frames between writes.
             await self._wait_written(t, WRITE_BACKLOG)
 
-    def _written(self, t: _Transfer, future: asyncio.Future, size: int) -> None:
+    def _written(self, t: TransferJob, future: asyncio.Future, size: int) -> None:
         with contextlib.suppress(ValueError):
             t.pending.remove(future)
         t.pending_bytes -= size
@@ -315,16 +290,16 @@ class Transfers:
             self._progress(t, t.incoming.received)
 
     @staticmethod
-    async def _wait_written(t: _Transfer, backlog: int) -> None:
+    async def _wait_written(t: TransferJob, backlog: int) -> None:
         """Wait until at most `backlog` bytes wait for the disk."""
         while t.pending and t.pending_bytes > backlog:
             await asyncio.wait([t.pending[0]])
             await asyncio.sleep(0)  # let the done-callbacks update the backlog
 
-    async def _drain(self, t: _Transfer) -> None:
+    async def _drain(self, t: TransferJob) -> None:
         await self._wait_written(t, -1)
 
-    async def _fail_incoming(self, t: _Transfer, reason: str, our_fault: bool = False) -> None:
+    async def _fail_incoming(self, t: TransferJob, reason: str, our_fault: bool = False) -> None:
         """End a download: FILE_CANCEL for what the sender did wrong, a failed FILE_RESULT
         for what went wrong here (disk full...), so the sender reports it as failed."""
         if t.final:
@@ -361,7 +336,7 @@ class Transfers:
         self._send(FileCancel(t.tid, f"cancelled by {self.link.nickname}"))
         self._stop(t, "cancelled", "cancelled by you")
 
-    def _stop(self, t: _Transfer, state: str, reason: str) -> None:
+    def _stop(self, t: TransferJob, state: str, reason: str) -> None:
         self._finish(t, state, reason)
         if t.incoming is not None:
             inc = t.incoming
@@ -451,41 +426,3 @@ class Transfers:
                     await asyncio.to_thread(t.incoming.abort, keep_parts)
             t.executor.shutdown(wait=False)
         await self._tasks.cancel_all()
-
-
-def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) -> int:
-    """The transfer `/accept`, `/decline` or `/cancel` means: the id given (`3` or `#3`), or
-    the only one it can apply to. Raises ValueError with a hint for the user."""
-    if arg is not None:
-        text = arg.lstrip("#")
-        if not text.isdigit():
-            raise ValueError(f"/{command}: {arg!r} is not a transfer id")
-        return int(text)
-    if command == "cancel":
-        candidates = [t for t in transfers if t.state not in FINAL_STATES]
-    else:
-        candidates = [t for t in transfers if t.state == "offered" and t.direction == "receive"]
-    if len(candidates) == 1:
-        return candidates[0].id
-    if not candidates:
-        raise ValueError(f"/{command}: no transfer to {command}")
-    ids = ", ".join(f"#{t.id} {t.name}" for t in candidates)
-    raise ValueError(f"/{command}: which one? {ids} (e.g. /{command} {candidates[0].id})")
-
-
-def result_line(info: TransferInfo) -> str:
-    """One line for a finished transfer, the same in every front end."""
-    if info.state == "done":
-        verb = "received" if info.direction == "receive" else "sent"
-        where = f" to {info.path}" if info.direction == "receive" and info.path else ""
-        return f"#{info.id} {info.name} {verb}{where} ({format_size(info.size)}, {format_size(info.speed)}/s)"
-    return f"#{info.id} {info.name} {info.state}{': ' + info.reason if info.reason else ''}"
-
-
-def describe(info: TransferInfo) -> str:
-    arrow = "->" if info.direction == "send" else "<-"
-    done = f"{format_size(info.done)}/{format_size(info.size)}"
-    return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"
-
-
-

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
+from p2pchat.display import pick_transfer, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -42,7 +43,6 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen

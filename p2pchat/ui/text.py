@@ -8,19 +8,7 @@ so it is never parsed as markup.
 from __future__ import annotations
 
 from p2pchat.display import clean, human_duration
+from p2pchat.identity import group_fingerprint  # with dashes, as /info and the command line
+from p2pchat.transfer import format_size as human_bytes
 
 __all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration"]
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(size) < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"  # unreachable; keeps type checkers calm
-
-
-def group_fingerprint(fingerprint: str, size: int = 4) -> str:
-    """`ABCDEFGH...` -> `ABCD EFGH ...`, easier to read aloud and compare."""
-    compact = fingerprint.replace("-", "").replace(" ", "").replace(":", "")
-    return " ".join(compact[i : i + size] for i in range(0, len(compact), size))

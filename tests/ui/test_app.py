@@ -555,7 +555,7 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
         harness.fake.emit(IdentityPrompt(BOB, "unknown"))
         await pilot.pause()
         assert isinstance(harness.app.screen, IdentityScreen)
-        assert "NBSW Y3DP EB3W" in screen_text(harness.app)
+        assert "NBSW-Y3DP-EB3W" in screen_text(harness.app)  # grouped as /info groups it
         await pilot.click("#identity-accept")
         await pilot.pause()
         harness.fake.emit(IdentityPrompt(BOB, "unknown"))
@@ -589,7 +589,7 @@ async def test_identity_changed_needs_a_deliberate_accept(harness: Harness):
         screen = harness.app.screen
         assert isinstance(screen, IdentityScreen)
         shown = screen_text(harness.app)
-        assert "DIFFERENT key" in shown and "AAAA BBBB CCCC DDDD" in shown and "NBSW Y3DP" in shown
+        assert "DIFFERENT key" in shown and "AAAA-BBBB-CCCC-DDDD" in shown and "NBSW-Y3DP" in shown
         accept = screen.query_one("#identity-accept", Button)
         assert accept.disabled
         screen.query_one("#identity-confirm", Input).value = "accept"

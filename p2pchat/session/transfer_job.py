@@ -1,0 +1,35 @@
+"""One transfer as the session keeps it: what the user sees (`info`), and what moves it."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from p2pchat.session.events import TransferInfo
+from p2pchat.transfer import IncomingFile, OutgoingFile, ProgressMeter
+
+
+class TransferJob:
+    """Disk work runs on the job's own thread (`run`), so the event loop only moves frames."""
+
+    def __init__(self, local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> None:
+        self.local_id = local_id
+        self.tid = tid
+        self.direction = direction
+        self.peer_id = peer_id
+        self.info = TransferInfo(local_id, name, size, direction, "offered")
+        self.meter: ProgressMeter | None = None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"transfer-{local_id}")
+        self.task: asyncio.Task | None = None
+        self.outgoing: OutgoingFile | None = None
+        self.incoming: IncomingFile | None = None
+        self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
+        self.pending_bytes = 0
+        self.expected = 0  # incoming: offset of the next chunk
+
+    @property
+    def final(self) -> bool:
+        return self.info.state.final
+
+    async def run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
