@@ -20,7 +20,7 @@ from pathlib import Path
 
 from p2pchat import commands
 from p2pchat.display import clean, describe, human_duration, pick_transfer, result_line
-from p2pchat.session import Session, StartError
+from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES
 from p2pchat.settings import Settings
@@ -30,10 +30,11 @@ DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgement
 
 
 class PlainFrontEnd:
-    def __init__(self, settings: Settings, out=None) -> None:
+    def __init__(self, settings: Settings, out=None, session: SessionAPI | None = None) -> None:
         self.settings = settings
         self.out = out or sys.stdout
-        self.session = Session(settings, on_event=self.on_event, interactive=False)
+        self.session: SessionAPI = session or Session(settings, interactive=False)
+        self.session.on_event = self.on_event
         self._pinged = False
         self._verify_asked = False
 

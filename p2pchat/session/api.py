@@ -1,7 +1,7 @@
 """The small API a front end uses to drive a session.
 
-`p2pchat.session.Session` implements it; UI tests may inject any object with the
-same shape. Methods that only queue work are plain functions; methods that must
+`p2pchat.session.Session` implements it (tests/unit/test_api.py checks that), and
+both front ends take it injected, so tests may hand them any object of that shape. Methods that only queue work are plain functions; methods that must
 wait for the network are coroutines.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.events import Event, PeerInfo, TransferInfo
+from p2pchat.session.events import Event, PeerInfo, SessionState, TransferInfo
 
 
 class SessionAPI(Protocol):
@@ -25,7 +25,7 @@ class SessionAPI(Protocol):
     @property
     def peer(self) -> PeerInfo | None: ...  # None while not connected
     @property
-    def state(self) -> str: ...  # idle | listening | dialing | connected | reconnecting | stopped
+    def state(self) -> SessionState: ...
     @property
     def rtt_ms(self) -> float | None: ...
     @property
@@ -34,12 +34,15 @@ class SessionAPI(Protocol):
     def short_code(self) -> str: ...  # words both sides compare aloud; "" when not connected/TLS
     @property
     def transfers(self) -> list[TransferInfo]: ...
+    @property
+    def unacked_count(self) -> int: ...  # messages sent and not yet acknowledged
     def info(self) -> dict[str, str]: ...  # /info lines: cipher, TLS version, fingerprints, log file...
 
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None: ...  # listen, and dial settings.connect if given
     async def connect(self, address: str) -> None: ...  # HOST:PORT or p2pchat://HOST:PORT/FP
     async def quit(self, reason: str = "quit") -> None: ...  # bye to the peer, close everything
+    async def wait_delivered(self, timeout: float) -> bool: ...  # all acked and files arrived
 
     # -- chat ----------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str: ...  # returns message id
