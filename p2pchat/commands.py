@@ -28,6 +28,7 @@ class CommandSpec:
     min_args: int = 0
     max_args: int | None = 0  # None: no upper limit
     details: str = ""  # extra lines for /help COMMAND
+    title: str = ""  # its name in the app's command palette ("…": it asks for an argument)
 
 
 @dataclass(frozen=True)
@@ -45,43 +46,54 @@ COMMANDS: dict[str, CommandSpec] = {
         "show the commands, or how to use one",
         max_args=1,
         details="Start a message with // to send a line that begins with /.",
+        title="Help",
     ),
-    "quit": CommandSpec("/quit", "say goodbye to the peer and leave (also /exit)"),
+    "quit": CommandSpec("/quit", "say goodbye to the peer and leave (also /exit)", title="Quit chat"),
     "send": CommandSpec(
         "/send PATH...",
         "offer files or folders to the peer",
         min_args=1,
         max_args=None,
         details='Put quotes around a path with spaces: /send "my notes.txt" photo.jpg',
+        title="Send file…",
     ),
     "accept": CommandSpec(
-        "/accept [ID]", "accept a file the peer offers", max_args=1, details=_ID_DETAILS
+        "/accept [ID]", "accept a file the peer offers", max_args=1, details=_ID_DETAILS,
+        title="Accept file",
     ),
     "decline": CommandSpec(
-        "/decline [ID]", "decline a file the peer offers", max_args=1, details=_ID_DETAILS
+        "/decline [ID]", "decline a file the peer offers", max_args=1, details=_ID_DETAILS,
+        title="Decline file",
     ),
     "cancel": CommandSpec(
-        "/cancel [ID]", "stop a transfer in progress", max_args=1, details=_ID_DETAILS
+        "/cancel [ID]", "stop a transfer in progress", max_args=1, details=_ID_DETAILS,
+        title="Cancel transfer",
     ),
-    "transfers": CommandSpec("/transfers", "list file transfers and their numbers"),
-    "nick": CommandSpec("/nick NAME", "change your nickname", min_args=1, max_args=None),
+    "transfers": CommandSpec("/transfers", "list file transfers and their numbers", title="Transfers"),
+    "nick": CommandSpec(
+        "/nick NAME", "change your nickname", min_args=1, max_args=None, title="Change nickname…"
+    ),
     "me": CommandSpec(
         "/me ACTION", "send an action, shown as '* you ACTION'", min_args=1, max_args=None
     ),
-    "info": CommandSpec("/info", "show connection, encryption and identity details"),
-    "ping": CommandSpec("/ping", "measure the round-trip time to the peer"),
+    "info": CommandSpec(
+        "/info", "show connection, encryption and identity details", title="Connection info"
+    ),
+    "ping": CommandSpec("/ping", "measure the round-trip time to the peer", title="Ping"),
     "verify": CommandSpec(
         "/verify",
         "mark the peer verified after comparing the short code aloud",
         details="Both of you see the same words in /info; read them to each other first.",
+        title="Verify peer",
     ),
-    "clear": CommandSpec("/clear", "clear the screen (history is kept)"),
+    "clear": CommandSpec("/clear", "clear the screen (history is kept)", title="Clear log"),
     "connect": CommandSpec(
         "/connect HOST:PORT",
         "connect to a peer",
         min_args=1,
         max_args=1,
         details="IPv6 goes in brackets: /connect [::1]:8080. A p2pchat:// link works too.",
+        title="Connect to…",
     ),
 }
 

@@ -7,25 +7,18 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from p2pchat.commands import COMMANDS
+
 if TYPE_CHECKING:
     from p2pchat.ui.app import ChatApp
 
-# (title, help, input line). A line ending in a space needs an argument: the palette
-# puts it into the input box for the user to finish; the others run at once.
+# (title, help, input line), from the slash commands that have a palette title. A line
+# ending in a space needs an argument: the palette puts it into the input box for the user
+# to finish; the others run at once.
 PALETTE_COMMANDS: list[tuple[str, str, str]] = [
-    ("Send file…", "Offer one or more files to the peer", "/send "),
-    ("Accept file", "Accept the pending incoming file", "/accept"),
-    ("Decline file", "Decline the pending incoming file", "/decline"),
-    ("Cancel transfer", "Cancel the running transfer", "/cancel"),
-    ("Transfers", "List transfers in the log", "/transfers"),
-    ("Change nickname…", "Pick a new nickname", "/nick "),
-    ("Connect to…", "Call a peer at HOST:PORT", "/connect "),
-    ("Connection info", "Cipher, fingerprints, log file", "/info"),
-    ("Ping", "Measure the round trip time", "/ping"),
-    ("Verify peer", "Compare the short code with your peer", "/verify"),
-    ("Clear log", "Clear the message log", "/clear"),
-    ("Help", "Commands and keys", "/help"),
-    ("Quit chat", "Say bye and leave", "/quit"),
+    (spec.title, spec.summary[:1].upper() + spec.summary[1:], f"/{name} " if spec.min_args else f"/{name}")
+    for name, spec in COMMANDS.items()
+    if spec.title
 ]
 
 
