@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.transfer import format_size
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional
@@ -73,3 +73,15 @@ def describe(info: TransferInfo) -> str:
     arrow = "->" if info.direction == "send" else "<-"
     done = f"{format_size(info.done)}/{format_size(info.size)}"
     return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"
+
+
+def transfer_lines(transfers: list[TransferInfo]) -> list[str]:
+    """What /transfers shows, the same in both front ends: progress, and speed and time left
+    while bytes move."""
+    if not transfers:
+        return ["no transfers"]
+    return [
+        describe(t)
+        + (f", {format_size(t.speed)}/s, eta {human_duration(t.eta)}" if t.state is TransferState.ACTIVE else "")
+        for t in transfers
+    ]

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from p2pchat import commands
-from p2pchat.display import clean, describe, human_duration, pick_transfer, result_line
+from p2pchat.display import clean, pick_transfer, result_line, transfer_lines
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES
@@ -113,10 +113,8 @@ class PlainFrontEnd:
         elif c.name in ("accept", "decline", "cancel"):
             getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":
-            for info in s.transfers or []:
-                self.say(describe(info) + (f", {format_size(info.speed)}/s, eta {human_duration(info.eta)}" if info.state == "active" else ""))
-            if not s.transfers:
-                self.say("no transfers")
+            for line in transfer_lines(s.transfers or []):
+                self.say(line)
         elif c.name == "nick":
             s.change_nick(c.rest)
         elif c.name == "me":

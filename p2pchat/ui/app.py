@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
-from p2pchat.display import pick_transfer, result_line
+from p2pchat.display import pick_transfer, result_line, transfer_lines
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -507,14 +507,8 @@ class ChatApp(App[int]):
 
     def _command_transfers(self, command: commands.Command) -> None:
         assert self.session is not None
-        transfers = self.session.transfers
-        if not transfers:
-            self.log_view.add_system("no transfers")
-        for t in transfers:
-            arrow = "↑" if t.direction == "send" else "↓"
-            self.log_view.add_system(
-                f"#{t.id} {arrow} {t.name}  {human_bytes(t.done)}/{human_bytes(t.size)}  {t.state}"
-            )
+        for line in transfer_lines(self.session.transfers):
+            self.log_view.add_system(line)
 
     def _command_nick(self, command: commands.Command) -> None:
         assert self.session is not None
