@@ -18,6 +18,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from p2pchat.paths import get_paths
+from p2pchat.protocol.transit import parse_relays
 from p2pchat.settings import Settings
 
 ENV_PREFIX = "P2PCHAT_"
@@ -133,6 +134,10 @@ def parse_keymap(text: str) -> dict[str, str]:
     return keymap
 
 
+def _relays(value: str) -> str:
+    return ", ".join(relay.setting for relay in parse_relays(value))
+
+
 def _keymap(value: str) -> str:
     parse_keymap(value)
     return value
@@ -154,6 +159,9 @@ KEYS: dict[str, Key] = {
             "taken another is used; a port given with --port must be free.", _port),
         Key("bind", "str", 'Address to listen on: "::" is every interface (IPv4 and IPv6),\n'
             '"0.0.0.0" every IPv4 interface, "127.0.0.1" this machine only.', _not_empty),
+        Key("relay", "str", 'Magic-wormhole transit relays that carry the chat when no direct\n'
+            'connection works, as "tcp:HOST:PORT", several separated by commas, tried in\n'
+            'order. Empty: none (no public relay is used unless you name one).', _relays),
         Key("tls", "bool", "Encrypt with TLS. Both sides must agree; false is for testing only.",),
         Key("heartbeat_interval", "float", "Seconds between heartbeats while the chat is idle.",
             _positive_seconds),

@@ -19,7 +19,8 @@ class Settings:
     nickname: str = field(default_factory=_default_nickname)
     port: int = 8080
     bind: str = "::"  # all interfaces, IPv4 and IPv6 where the OS allows both
-    connect: str | None = None  # HOST:PORT or p2pchat://HOST:PORT/FINGERPRINT
+    connect: str | None = None  # HOST:PORT, p2pchat://HOST:PORT/FINGERPRINT or an invite
+    relay: str = ""  # transit relays, "tcp:HOST:PORT" separated by commas, tried in order
     tls: bool = True
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 15.0

@@ -120,7 +120,14 @@ class Trust:
         self._reload_known()
         settings = self.session.settings
         verdict = self.known.check(peer_id, hello.nickname, "")
-        if verdict.status == "new" and dialed:
+        if verdict.status != "changed" and hello.invite and self.session.invites.redeem(hello.invite):
+            # The invite was the introduction: this key is the one the user invited.
+            self.session.notice(
+                f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
+                "is trusted and remembered"
+            )
+            return
+        if verdict.status == "new" and dialed and not conn.relay:
             # A known peer at this exact address with another key is as suspicious as a known name.
             for record in self.known.find_by_address(conn.peer_host):
                 if record.address == conn.peer_address and record.fingerprint != peer_id:
@@ -213,14 +220,16 @@ class Trust:
             encrypted=encrypted,
             verified=bool(record and record.verified),
             known=record is not None,
+            route=f"via relay {conn.relay}" if conn.relay else "direct",
         )
 
     def remember(self, peer: PeerInfo, peer_id: str) -> None:
         if self.known is not None and peer.encrypted:
             address = peer.address
-            if self.session.connection is not None and not self.session.connection.dialed:
+            conn = self.session.connection
+            if conn is not None and (not conn.dialed or conn.relay):
                 existing = self.known.get(peer_id)
-                address = existing.address if existing else ""  # inbound ports are ephemeral
+                address = existing.address if existing else ""  # inbound ports are ephemeral; a relay is not the peer
             try:
                 self.known.remember(peer_id, peer.nickname, address)
             except Exception as exc:  # a read-only data dir must not break the chat
