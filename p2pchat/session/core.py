@@ -113,7 +113,7 @@ class Session:
         self._session_id: str | None = None
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self._dial_target: DialTarget | None = None
-        self.invites = Invites(self.paths.data_dir / "invites.json")
+        self.invites = Invites(self.paths.invites_file)
         self._side = new_side()  # ours on every relay: our own connections never pair up
         self.relays = []  # from the `relay` setting, checked in start()
         self._relay_waiter: RelayWaiter | None = None
