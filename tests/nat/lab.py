@@ -143,6 +143,15 @@ class NatLab:
         probe = (f"import socket; socket.create_connection(({address!r}, {port}), 2).close()")
         return run(sys.executable, "-c", probe, netns=netns, check=False).returncode == 0
 
+    def silent_server(self, port: int) -> subprocess.Popen:
+        """A TCP server on the internet that accepts and never says a word."""
+        code = (f"import socket, time; s = socket.create_server(({RELAY_ADDRESS!r}, {port})); "
+                "print('ready', flush=True); held = []\nwhile True: held.append(s.accept())")
+        server = subprocess.Popen(["ip", "netns", "exec", self.inet, sys.executable, "-c", code],
+                                  stdout=subprocess.PIPE, text=True)
+        server.stdout.readline()
+        return server
+
     def destroy(self) -> None:
         self.relay.stop()
         for name in reversed(self._namespaces):
