@@ -177,7 +177,8 @@ class Session:
             "log file": str(self.paths.log_file),
         }
         if self._conn is not None and self._peer is not None:
-            lines["peer"] = f"{self._peer.nickname} at {self._peer.address}"
+            relayed = self._peer.route != "direct"  # the relay's address is not the peer's
+            lines["peer"] = self._peer.nickname if relayed else f"{self._peer.nickname} at {self._peer.address}"
             lines["path"] = self._peer.route
             lines.update(self.trust.describe_connection(self._conn, self._peer_id))
             if self._rtt_ms is not None:

@@ -74,11 +74,11 @@ class RelayWaiter:
                 self._wait(relay, token, tls_client, expected), name=f"relay-wait {relay}"
             )
 
-    def _report(self, relay: RelayAddress, status: str, level: str = "info") -> None:
+    def _report(self, relay: RelayAddress, status: str, notice: str, level: str = "info") -> None:
+        """Keep `status` for /info; say `notice` only when the status changes."""
         if self.status.get(relay) != status:
             self.status[relay] = status
-            if level != "info" or status.startswith("waiting"):
-                self.session.notice(f"relay {relay}: {status}", level)
+            self.session.notice(notice, level)
 
     async def _wait(self, relay: RelayAddress, token: str, tls_client: bool, expected: str | None) -> None:
         session = self.session
@@ -88,14 +88,16 @@ class RelayWaiter:
             try:
                 sock = await open_relay(
                     relay, token, self.side, timeout=timeout, wait=None,
-                    on_waiting=lambda: self._report(relay, "waiting for the peer"),
+                    on_waiting=lambda: self._report(relay, "waiting for the peer",
+                                                    f"relay {relay}: waiting for the peer"),
                 )
                 context = session.trust.client_context() if tls_client else session.trust.server_context()
                 conn = await tls_over_relay(
                     sock, context, relay, tls_client=tls_client, dialed=False, timeout=timeout
                 )
             except RelayError as exc:
-                self._report(relay, f"{exc}; trying again in {delay:.0f} s", "warning")
+                self._report(relay, str(exc), f"{exc}; trying again every {delay:.0f} to {RETRY_CAP:.0f} s",
+                             "warning")
                 await asyncio.sleep(delay)
                 delay = min(RETRY_CAP, delay * 2)
                 continue
