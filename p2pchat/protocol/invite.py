@@ -48,9 +48,6 @@ class Invite:
     addresses: tuple[tuple[str, int], ...] = ()
     relays: tuple[RelayAddress, ...] = field(default=())
 
-    def relay_token(self) -> str:
-        return relay_token(self.secret)
-
     def expired(self, now: float) -> bool:
         return now >= self.expires
 

@@ -1,13 +1,12 @@
 """Invites this side has handed out and not yet seen used: a small JSON file.
 
-`p2pchat invite` and `/invite` add one; a running session reads the file again whenever it
-changes, waits on the relays for each pending invite, and redeems an invite at most once,
+`p2pchat invite` and `/invite` add one; a running session reads the file every second (so an
+invite made by `p2pchat invite` counts at once), waits on the relays for each pending invite, and redeems an invite at most once,
 for the first peer that presents its secret inside TLS before it expires.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -61,12 +60,6 @@ class Invites:
 
     def pending(self) -> list[str]:
         return list(self._load())
-
-    def version(self) -> float:
-        """Changes when the file does (so a session notices an invite made elsewhere)."""
-        with contextlib.suppress(OSError):
-            return self.path.stat().st_mtime_ns
-        return 0
 
     def redeem(self, secret: str) -> bool:
         """True, once, for a pending invite's secret; the invite is gone afterwards."""

@@ -127,3 +127,18 @@ async def test_the_waiting_side_reports_an_unreachable_relay(tmp_path):
         notice = await a.events.wait_for(Notice, lambda e: f"relay 127.0.0.1:{port}" in e.text)
         assert "nobody is listening" in notice.text
         await wait_until(lambda: f"relay 127.0.0.1:{port}" in a.session.info())
+
+
+async def test_an_invite_made_from_the_command_line_counts_in_a_running_session(tmp_path, relay):
+    from p2pchat.protocol.transit import parse_relays
+    from p2pchat.session.invites import Invites, make_invite
+
+    async with start_session(tmp_path, "alice", relay=relay.setting, accept_unknown="never") as a:
+        # What `p2pchat invite` does in another process: the same file, another Invites object.
+        elsewhere = Invites(a.session.invites.path)
+        line, _ = make_invite(elsewhere, a.session.own_fingerprint, a.session.listening_port,
+                              parse_relays(relay.setting))
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(relay_only(line))
+            await b.events.wait_for(Connected, timeout=15)
+            assert b.session.peer.route.startswith("via relay")
