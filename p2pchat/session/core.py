@@ -46,7 +46,13 @@ from p2pchat.protocol import (
     validate_nickname,
 )
 from p2pchat.protocol.invite import relay_token
-from p2pchat.protocol.transit import derived_token, new_side, parse_relays, tls_client_over_relay
+from p2pchat.protocol.transit import (
+    RelayAddress,
+    derived_token,
+    new_side,
+    parse_relays,
+    tls_client_over_relay,
+)
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     Connected,
@@ -115,7 +121,7 @@ class Session:
         self._dial_target: DialTarget | None = None
         self.invites = Invites(self.paths.invites_file)
         self._side = new_side()  # ours on every relay: our own connections never pair up
-        self.relays = []  # from the `relay` setting, checked in start()
+        self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in start()
         self._relay_waiter: RelayWaiter | None = None
         self._dial_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -274,6 +280,8 @@ class Session:
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
+        if target.fingerprint and target.fingerprint == self.own_fingerprint:
+            raise ValueError("that is your own address or invite: give it to your peer")
         self._dial_target = target
         if self._dial_task is not None:
             self._dial_task.cancel()
@@ -320,7 +328,7 @@ class Session:
         """How to reach the target, and the identity a relayed connection must show."""
         peer = target.fingerprint or self._last_peer_id
         tokens, relays = [], []
-        if self.trust.tls and peer:
+        if self.trust.tls and peer and peer != self.own_fingerprint:
             relays = list(dict.fromkeys([*target.relays, *self.relays]))
             tokens.append(RelayToken(derived_token(self.own_fingerprint, peer),
                                      tls_client_over_relay(self.own_fingerprint, peer, invited=None)))

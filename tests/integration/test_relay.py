@@ -142,3 +142,11 @@ async def test_an_invite_made_from_the_command_line_counts_in_a_running_session(
             await b.session.connect(relay_only(line))
             await b.events.wait_for(Connected, timeout=15)
             assert b.session.peer.route.startswith("via relay")
+
+
+async def test_pasting_ones_own_invite_is_refused_clearly(tmp_path, relay):
+    async with start_session(tmp_path, "alice", relay=relay.setting) as a:
+        line, _ = a.session.create_invite()
+        with pytest.raises(ValueError, match="your own address or invite"):
+            await a.session.connect(line)
+        assert a.session.state == "listening"
