@@ -238,7 +238,10 @@ class Session:
             self._relay_waiter = RelayWaiter(self, self.relays, self._side)
             self._relay_waiter.start()
         if self.settings.connect:
-            await self.connect(self.settings.connect)
+            try:
+                await self.connect(self.settings.connect)
+            except ValueError as exc:
+                raise StartError(str(exc)) from None
 
     def _open_history(self) -> None:
         if not self.settings.save_history:
