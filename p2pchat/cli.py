@@ -22,7 +22,7 @@ from p2pchat.config import (
     set_value,
     write_default_config,
 )
-from p2pchat.net.address import parse_address, parse_port
+from p2pchat.net.address import parse_port
 from p2pchat.paths import get_paths
 from p2pchat.settings import Settings
 
@@ -49,8 +49,10 @@ def _port(text: str) -> int:
 
 
 def _address(text: str) -> str:
+    from p2pchat.session.target import parse_target
+
     try:
-        parse_address(text)
+        parse_target(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text.strip()
@@ -74,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TCP port to listen on (must be free when given; 0 picks one)")
     parser.add_argument("--bind", metavar="ADDR", help='address to listen on (default "::", all)')
     parser.add_argument("--connect", type=_address, metavar="HOST:PORT",
-                        help="dial this peer at start (HOST:PORT, [v6]:PORT or p2pchat://... address)")
+                        help="dial this peer at start (HOST:PORT, [v6]:PORT, p2pchat://... "
+                        "address or an invite line)")
+    parser.add_argument("--relay", metavar="tcp:HOST:PORT",
+                        help="transit relay(s) to use when no direct connection works "
+                        "(comma-separated, tried in order)")
     parser.add_argument("--nickname", metavar="NAME", help="your name as the peer sees it")
     parser.add_argument("--no-tls", action="store_true", help="no encryption (testing only)")
     parser.add_argument("--plain", action="store_true",
@@ -106,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_option(sub, argparse.SUPPRESS)
     identity = commands.add_parser("id", help="print your fingerprint and the address to share")
     _add_config_option(identity, argparse.SUPPRESS)
+    invite = commands.add_parser(
+        "invite", help="print a one-time invite line for a new peer (p2pchat --connect LINE)",
+        description="The line holds your fingerprint, addresses and relays, and a secret good for "
+        "one peer within 24 hours. A p2pchat running now or started later waits for that peer.",
+    )  # fmt: skip
+    _add_config_option(invite, argparse.SUPPRESS)
     peers = commands.add_parser(
         "peers", help="list the peers whose keys you know, or forget one",
         description="Without a subcommand: list the peers whose keys you know.",
@@ -124,7 +136,7 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
     if args.port is not None:
         overrides["port"] = args.port
         overrides["port_explicit"] = True
-    for option, key in (("bind", "bind"), ("nickname", "nickname"),
+    for option, key in (("bind", "bind"), ("nickname", "nickname"), ("relay", "relay"),
                         ("download_dir", "download_dir"), ("log_level", "log_level")):
         if getattr(args, option) is not None:
             overrides[key] = getattr(args, option)
@@ -235,6 +247,28 @@ def _identity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invite(args: argparse.Namespace) -> int:
+    from p2pchat.identity import Identity, IdentityError
+    from p2pchat.protocol.transit import parse_relays
+    from p2pchat.session.invites import Invites, make_invite
+
+    settings, _sources = load_settings(_cli_overrides(args), args.config_path)
+    if not settings.tls:
+        raise UsageError("invites need TLS (remove --no-tls / tls = false)")
+    paths = get_paths()
+    try:
+        identity = Identity.load_or_create(paths.identity_dir)
+    except IdentityError as error:
+        raise UsageError(str(error)) from None
+    line, summary = make_invite(
+        Invites(paths.invites_file), identity.fingerprint, settings.port,
+        parse_relays(settings.relay),
+    )
+    print(f"invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
+    print(line)
+    return 0
+
+
 def _known_peers():
     from p2pchat.identity import IdentityError, KnownPeers
 
@@ -331,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             return _config(args)
         if args.command == "id":
             return _identity(args)
+        if args.command == "invite":
+            return _invite(args)
         if args.command == "peers":
             return _peers(args)
         settings, _sources = load_settings(_cli_overrides(args), args.config_path)

@@ -92,8 +92,15 @@ COMMANDS: dict[str, CommandSpec] = {
         "connect to a peer",
         min_args=1,
         max_args=1,
-        details="IPv6 goes in brackets: /connect [::1]:8080. A p2pchat:// link works too.",
+        details="IPv6 goes in brackets: /connect [::1]:8080. A p2pchat:// link or an invite "
+        "line (from /invite) works too.",
         title="Connect to…",
+    ),
+    "invite": CommandSpec(
+        "/invite",
+        "make a one-time invite line for a new peer to paste",
+        details="The line holds your fingerprint, your addresses and relays, and a secret that "
+        "lets one peer in without the unknown-identity question, within 24 hours.",
     ),
 }
 

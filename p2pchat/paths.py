@@ -36,6 +36,10 @@ class Paths:
         return self.data_dir / "known_peers.toml"
 
     @property
+    def invites_file(self) -> Path:
+        return self.data_dir / "invites.json"
+
+    @property
     def history_file(self) -> Path:
         return self.data_dir / "history.sqlite3"
 

@@ -65,7 +65,8 @@ class PlainFrontEnd:
             p = event.peer
             security = f"encrypted, fingerprint {p.short_fingerprint}" if p.encrypted else "UNENCRYPTED"
             again = "reconnected" if event.resumed else "connected"
-            self.say(f"{again} to {clean(p.nickname, single_line=True)} at {p.address} ({security})")
+            where = f"at {p.address}, direct" if p.route == "direct" else p.route
+            self.say(f"{again} to {clean(p.nickname, single_line=True)} {where} ({security})")
         elif isinstance(event, ev.Disconnected):
             self.say(clean(event.reason, single_line=True))
         elif isinstance(event, ev.NickChanged) and event.by_peer:
@@ -135,6 +136,10 @@ class PlainFrontEnd:
             self._verify_asked = bool(s.short_code) and not self._verify_asked
         elif c.name == "connect":
             await s.connect(c.rest)
+        elif c.name == "invite":
+            line, summary = s.create_invite()
+            self.say(f"invite ({summary}); your peer pastes the next line into p2pchat --connect:")
+            self.out.write(line + "\n")
         elif c.name == "clear":
             pass
         return True

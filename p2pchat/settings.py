@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from p2pchat.protocol.transit import parse_relays
 from p2pchat.textenum import TextEnum
 
 
@@ -96,6 +97,10 @@ def _keymap(value: dict[str, str]) -> dict[str, str]:
     return {binding.strip(): keys.strip() for binding, keys in value.items()}
 
 
+def _relays(value: str) -> str:
+    return ", ".join(relay.setting for relay in parse_relays(value))
+
+
 def setting(
     default: Any = MISSING,
     *,
@@ -133,7 +138,13 @@ class Settings:
         help='Address to listen on: "::" is every interface (IPv4 and IPv6),\n'
         '"0.0.0.0" every IPv4 interface, "127.0.0.1" this machine only.',
     )
-    connect: str | None = None  # HOST:PORT or p2pchat://HOST:PORT/FINGERPRINT (command line)
+    connect: str | None = None  # HOST:PORT, p2pchat://HOST:PORT/FINGERPRINT or an invite (command line)
+    relay: str = setting(
+        "", kind="str", check=_relays,
+        help='Magic-wormhole transit relays that carry the chat when no direct\n'
+        'connection works, as "tcp:HOST:PORT", several separated by commas, tried in\n'
+        'order. Empty: none (no public relay is used unless you name one).',
+    )
     tls: bool = setting(
         True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."
     )

@@ -215,6 +215,7 @@ class Connection:
         self.peer_port = port
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
+        self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
 
     @property
     def peer_address(self) -> str:

@@ -189,6 +189,9 @@ def _sha256(value: object, label: str) -> str:
 _cap = _chars(1, 64)
 _peer_id = _chars(1, 128)
 _session = _optional(_chars(1, 64))
+_invite = _optional(_chars(32, 32))
+# Keys that may be absent (and are left out when null): added after version 1 first shipped.
+_OMITTABLE = frozenset({"HELLO.invite"})
 _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)
 _size = _integer(0, MAX_OFFSET)
@@ -202,6 +205,7 @@ _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]
         ("id", _peer_id),
         ("caps", _caps),
         ("session", _session),
+        ("invite", _invite),
     ),
     Ready: (("session", _session),),
     Text: (("id", _message_id), ("ts", _timestamp), ("body", _text_body), ("action", _flag)),
@@ -250,7 +254,11 @@ def encode(frame: Frame) -> bytes:
     cls, fields = _JSON_TYPES[int(frame.TYPE)]
     if type(frame) is not cls:
         raise TypeError(f"not a frame: {frame!r}")
-    payload = {name: check(getattr(frame, name), label) for name, label, check in fields}
+    payload = {
+        name: check(getattr(frame, name), label)
+        for name, label, check in fields
+        if not (label in _OMITTABLE and getattr(frame, name) is None)
+    }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
         "utf-8"
     )
@@ -276,7 +284,9 @@ def _decode_json(frame_type: int, body: bytes | bytearray) -> Frame:
         try:
             value = payload[name]
         except KeyError:
-            raise _bad(f"{label} is missing") from None
+            if label not in _OMITTABLE:
+                raise _bad(f"{label} is missing") from None
+            value = None
         values[name] = check(value, label)
     return cls(**values)
 

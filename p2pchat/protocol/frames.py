@@ -43,6 +43,7 @@ class Hello:
     id: str
     caps: tuple[str, ...]
     session: str | None
+    invite: str | None = None  # an invite's secret, sent only to the inviter it names
     TYPE: ClassVar[FrameType] = FrameType.HELLO
 
     def __post_init__(self) -> None:

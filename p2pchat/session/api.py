@@ -40,7 +40,8 @@ class SessionAPI(Protocol):
 
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None: ...  # listen, and dial settings.connect if given
-    async def connect(self, address: str) -> None: ...  # HOST:PORT or p2pchat://HOST:PORT/FP
+    async def connect(self, address: str) -> None: ...  # HOST:PORT, p2pchat://HOST:PORT/FP, invite
+    def create_invite(self) -> tuple[str, str]: ...  # (invite line, what it allows); ValueError
     async def quit(self, reason: str = "quit") -> None: ...  # bye to the peer, close everything
     async def wait_delivered(self, timeout: float) -> bool: ...  # all acked and files arrived
 

@@ -18,12 +18,19 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.dialer import describe_dial_error, dial
+from p2pchat.net.dialer import describe_dial_error
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
+from p2pchat.protocol.invite import relay_token
+from p2pchat.protocol.transit import (
+    RelayAddress,
+    derived_token,
+    new_side,
+    parse_relays,
+    tls_client_over_relay,
+)
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     Connected,
@@ -40,9 +47,13 @@ from p2pchat.session.events import (
     Stopped,
 )
 from p2pchat.session.greeting import Greeter
+from p2pchat.session.invites import Invites, make_invite
 from p2pchat.session.link import PeerRefused, Standing
 from p2pchat.session.live import LiveConnection
+from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, reach
+from p2pchat.session.relay_wait import RelayWaiter
 from p2pchat.session.store import open_history
+from p2pchat.session.target import DialTarget, parse_target
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
@@ -76,7 +87,10 @@ class Session:
         self._last_peer_id: str | None = None
         self._session_id: str | None = None
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
-        self._dial_target: PeerAddress | None = None
+        self._dial_target: DialTarget | None = None
+        self._side = new_side()  # ours on every relay: our own connections never pair up
+        self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in start()
+        self._relay_waiter: RelayWaiter | None = None
         self._dial_task: asyncio.Task | None = None
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
@@ -91,7 +105,7 @@ class Session:
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
         self._greeter = Greeter(
             self.trust, self, self, timeout=settings.handshake_timeout, standing=self._standing,
-            named=lambda: self._dial_target.fingerprint if self._dial_target else None,
+            target=lambda: self._dial_target,
             activate=self._activate,
         )
 
@@ -138,6 +152,10 @@ class Session:
         return self.transfers_engine.infos()
 
     @property
+    def invites(self) -> Invites:
+        return self.trust.invites
+
+    @property
     def connected(self) -> bool:
         return self._conn is not None
 
@@ -153,10 +171,15 @@ class Session:
             "log file": str(self.paths.log_file),
         }
         if self._conn is not None and self._peer is not None:
-            lines["peer"] = f"{self._peer.nickname} at {self._peer.address}"
+            relayed = self._peer.route != "direct"  # the relay's address is not the peer's
+            lines["peer"] = self._peer.nickname if relayed else f"{self._peer.nickname} at {self._peer.address}"
+            lines["path"] = self._peer.route
             lines.update(self.trust.describe_connection(self._conn, self._peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
+        if self._relay_waiter is not None:
+            for relay, status in self._relay_waiter.status.items():
+                lines[f"relay {relay}"] = status
         return lines
 
     # -- events ------------------------------------------------------------------
@@ -182,11 +205,23 @@ class Session:
             self.trust.load()
         except Exception as exc:  # unreadable key, bad permissions, corrupt known peers
             raise StartError(str(exc)) from exc
+        try:
+            self.relays = parse_relays(self.settings.relay)
+        except ValueError as exc:
+            raise StartError(f"relay setting: {exc}") from None
         history = self.paths.history_file if self.settings.save_history else None
         self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
+        if self.relays and not self.trust.tls:
+            self.notice("relays are not used without TLS: the relay could read and change the chat", "warning")
+        elif self.relays:
+            self._relay_waiter = RelayWaiter(self, self.relays, self._side)
+            self._relay_waiter.start()
         if self.settings.connect:
-            await self.connect(self.settings.connect)
+            try:
+                await self.connect(self.settings.connect)
+            except ValueError as exc:
+                raise StartError(str(exc)) from None
 
     def _listen(self) -> None:
         settings = self.settings
@@ -216,7 +251,9 @@ class Session:
 
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
-        target = parse_address(address)
+        target = parse_target(address)
+        if target.fingerprint and target.fingerprint == self.own_fingerprint:
+            raise ValueError("that is your own address or invite: give it to your peer")
         self._dial_target = target
         if self._dial_task is not None:
             self._dial_task.cancel()
@@ -237,6 +274,8 @@ class Session:
             await conn.flush_and_close()
         if self._listener is not None:
             await self._listener.close()
+        if self._relay_waiter is not None:
+            await self._relay_waiter.close()
         await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:
             with contextlib.suppress(Exception):
@@ -254,7 +293,28 @@ class Session:
         return True
 
     # -- dialing -----------------------------------------------------------------
-    async def _dial_loop(self, target: PeerAddress, first_delay: float = 0.0) -> None:
+    def _reach_plan(self, target: DialTarget) -> tuple[ReachPlan, str | None]:
+        """How to reach the target, and the identity a relayed connection must show."""
+        peer = target.fingerprint or self._last_peer_id
+        tokens, relays = [], []
+        if self.trust.tls and peer and peer != self.own_fingerprint:
+            relays = list(dict.fromkeys([*target.relays, *self.relays]))
+            tokens.append(RelayToken(derived_token(self.own_fingerprint, peer),
+                                     tls_client_over_relay(self.own_fingerprint, peer, invited=None)))
+            invite = target.invite
+            if invite is not None and not invite.expired(self.clock()):
+                tokens.append(RelayToken(relay_token(invite.secret), True))
+
+        def check(conn: Connection) -> None:
+            self.trust.check_expected(conn, target.fingerprint or (peer if conn.relay else None))
+
+        plan = ReachPlan(
+            list(target.direct), relays, tokens, self.trust.client_context(),
+            self.trust.server_context(), self._side, self.settings.handshake_timeout, check,
+        )
+        return plan, peer
+
+    async def _dial_loop(self, target: DialTarget, first_delay: float = 0.0) -> None:
         attempt = 0
         delay = first_delay
         cap = max(1.0, float(self.settings.reconnect))
@@ -266,13 +326,21 @@ class Session:
             attempt += 1
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
+            plan, peer = self._reach_plan(target)
+            reason = "the handshake ended without a chat"
             try:
-                conn = await dial(target.host, target.port, self.trust.client_context(), self.settings.handshake_timeout)
-            except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
-                reason = describe_dial_error(exc, str(target))
+                conn = await reach(plan)
+            except PeerRefused as exc:  # the wrong identity on every path that answered
+                self.notice(str(exc), "error")
+                if exc.final:
+                    self._state = "listening"
+                    return
+                reason = str(exc)
+            except ReachError as exc:
+                reason = str(exc)
             else:
                 try:
-                    await self._handshake(conn, expected=target.fingerprint)
+                    await self._handshake(conn, expected=target.fingerprint or (peer if conn.relay else None))
                 except PeerRefused as exc:
                     conn.abort()
                     self.notice(str(exc), "error")
@@ -293,12 +361,26 @@ class Session:
                 self.emit(Reconnecting(delay, attempt))
 
     # -- handshake -----------------------------------------------------------------
-    async def _on_inbound(self, conn: Connection) -> None:
+    def relay_peer(self) -> str | None:
+        """The peer whose derived token we wait for on the relays: the last one (or, after a
+        start, the most recently seen known one) while no chat is up and we are not dialing."""
+        if self._conn is not None or self._dial_target is not None or not self.trust.tls:
+            return None
+        if self._last_peer_id is not None:
+            return self._last_peer_id
+        known = self.trust.known.all() if self.trust.known is not None else []
+        return known[0].fingerprint if known else None
+
+    def relayed(self, conn: Connection, expected: str | None) -> asyncio.Task:
+        """A peer arrived through a relay we were waiting on: its handshake, as a task."""
+        return self._spawn(self._on_inbound(conn, expected), "relay-inbound")
+
+    async def _on_inbound(self, conn: Connection, expected: str | None = None) -> None:
         if self._stopped:
             conn.abort()
             return
         try:
-            await self._handshake(conn, expected=None)
+            await self._handshake(conn, expected=expected)
         except PeerRefused as exc:
             conn.abort()
             self.notice(str(exc), "error")
@@ -390,6 +472,12 @@ class Session:
             if self._dial_task is not None:
                 self._dial_task.cancel()
             self._dial_task = self._spawn(self._dial_loop(self._dial_target, first_delay=0.2), "reconnect")
+
+    def create_invite(self) -> tuple[str, str]:
+        """A new one-time invite line for a peer, and a line saying what it allows."""
+        if not self.trust.tls or self._listener is None:
+            raise ValueError("invites need TLS and a running listener")
+        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays)
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:

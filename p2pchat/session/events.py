@@ -23,6 +23,7 @@ class PeerInfo:
     encrypted: bool
     verified: bool = False
     known: bool = False  # seen before (TOFU record exists)
+    route: str = "direct"  # or "via relay HOST:PORT"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from p2pchat.session.link import (
     PeerRefused,
     Standing,
 )
+from p2pchat.session.target import DialTarget
 from p2pchat.session.trust import Trust
 
 
@@ -43,7 +44,7 @@ class Greeter:
         *,
         timeout: float,
         standing: Callable[[], Standing],
-        named: Callable[[], str | None],
+        target: Callable[[], DialTarget | None],
         activate: Callable[[Connection, Hello, str, str], None],
     ) -> None:
         self.trust = trust
@@ -51,7 +52,7 @@ class Greeter:
         self.link = link
         self.timeout = timeout  # for the peer's HELLO
         self._standing = standing  # what this side has, at the moment of each decision
-        self._named = named  # the fingerprint in the address we dial, if any
+        self._target = target  # what the user asked us to dial, if anything
         self._activate = activate
 
     async def _recv_handshake_frame(self, conn: Connection, hs: Handshake, timeout: float):
@@ -82,11 +83,16 @@ class Greeter:
     async def _negotiate(self, conn: Connection, expected: str | None) -> None:
         self.trust.check_expected(conn, expected)  # not one byte to an impostor
         hs = Handshake(self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn))
+        target = self._target()
+        invite = target.invite if target is not None and conn.dialed else None
+        # The invite's secret goes only to the very key that made the invite.
+        secret = invite.secret if invite is not None and expected == invite.fingerprint else None
         conn.send_magic()
-        conn.send(hs.hello_frame(self.link.nickname, self._standing()))
+        with contextlib.suppress(ConnectionClosed):  # the peer may have spoken and hung up: read it
+            conn.send(hs.hello_frame(self.link.nickname, self._standing(), invite=secret))
         decision = await self._recv_handshake_frame(conn, hs, self.timeout)
         if isinstance(decision, Approve):
-            named = self._named()
+            named = target.fingerprint if target is not None else None
             await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed, named=named)
             decision = hs.approved(self._standing(), asyncio.get_running_loop().time())
         if isinstance(decision, AnswerBusy):

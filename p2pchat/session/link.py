@@ -152,8 +152,9 @@ class Handshake:
         self._owns_claim = False
         self._claims: set[str] | None = None
 
-    def hello_frame(self, nickname: str, standing: Standing) -> Hello:
-        return Hello(PROTOCOL_VERSION, nickname, self.own_id, CAPS, standing.session_id)
+    def hello_frame(self, nickname: str, standing: Standing, *, invite: str | None = None) -> Hello:
+        """Our HELLO; `invite`: the secret of the invite we answer, for its maker only."""
+        return Hello(PROTOCOL_VERSION, nickname, self.own_id, CAPS, standing.session_id, invite)
 
     def receive(self, frame, standing: Standing):
         """The next frame from the peer: returns a decision, or raises."""

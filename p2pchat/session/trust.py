@@ -28,6 +28,7 @@ from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
+from p2pchat.session.invites import Invites
 from p2pchat.session.link import PeerRefused
 from p2pchat.settings import AcceptUnknown
 
@@ -47,6 +48,7 @@ class Trust:
         self.interactive = interactive  # the front end answers IdentityPrompt events
         self.identity: Identity | None = None
         self.known: KnownPeers | None = None
+        self.invites = Invites(paths.invites_file)  # handed out, not yet used
         self.own_id = secrets.token_hex(16)
         self._server_ctx: ssl.SSLContext | None = None
         self._client_ctx: ssl.SSLContext | None = None
@@ -104,9 +106,19 @@ class Trust:
         if not conn.encrypted or self.known is None:
             return
         self._reload_known()
-        # Dialed: a known peer at this exact address with another key is as suspicious as a
-        # known name (inbound ports are ephemeral, so only the name counts there).
-        verdict = self.known.check(peer_id, hello.nickname, conn.peer_address if dialed else "")
+        verdict = self.known.check(peer_id, hello.nickname)
+        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite):
+            # The invite was the introduction: this key is the one the user invited.
+            self.report.notice(
+                f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
+                "is trusted and remembered"
+            )
+            return
+        if verdict.status == "new" and dialed and not conn.relay:
+            # Dialed: a known peer at this exact address with another key is as suspicious as a
+            # known name (inbound ports are ephemeral, and a relay is not the peer, so only the
+            # name counts there).
+            verdict = self.known.check(peer_id, hello.nickname, conn.peer_address)
         if verdict.status == "known":
             return
         if dialed and named is not None and named == peer_id:
@@ -193,15 +205,16 @@ class Trust:
             encrypted=encrypted,
             verified=bool(record and record.verified),
             known=record is not None,
+            route=f"via relay {conn.relay}" if conn.relay else "direct",
         )
 
     def remember(self, peer: PeerInfo, peer_id: str) -> None:
         if self.known is not None and peer.encrypted:
             address = peer.address
             conn = self.link.connection
-            if conn is not None and not conn.dialed:
+            if conn is not None and (not conn.dialed or conn.relay):
                 existing = self.known.get(peer_id)
-                address = existing.address if existing else ""  # inbound ports are ephemeral
+                address = existing.address if existing else ""  # inbound ports are ephemeral; a relay is not the peer
             try:
                 self.known.remember(peer_id, peer.nickname, address)
             except Exception as exc:  # a read-only data dir must not break the chat

@@ -363,6 +363,7 @@ class ChatApp(App[int]):
                 status.encrypted = peer.encrypted
                 status.verified = peer.verified
                 status.short_fingerprint = peer.short_fingerprint
+                status.route = peer.route
             elif status.state != "reconnecting":
                 status.encrypted = None
                 status.rtt_ms = None
@@ -561,6 +562,18 @@ class ChatApp(App[int]):
 
     def _command_clear(self, command: commands.Command) -> None:
         self.log_view.clear()
+
+    def _command_invite(self, command: commands.Command) -> None:
+        assert self.session is not None
+        try:
+            line, summary = self.session.create_invite()
+        except ValueError as error:
+            self.log_view.add_system(f"/invite: {error}", "error")
+            return
+        self.copy_to_clipboard(line)
+        self.log_view.add_system(f"invite ({summary}); your peer pastes it into p2pchat --connect "
+                                 "or the connect screen (copied to the clipboard if the terminal allows):")
+        self.log_view.add_system(line)
 
     def _command_connect(self, command: commands.Command) -> None:
         address = command.args[0] if command.args else ""

@@ -125,6 +125,10 @@ class FakeSession:
             raise ValueError(f"{address!r} is not HOST:PORT")
         self._state = "dialing"
 
+    def create_invite(self) -> tuple[str, str]:
+        self.calls.append(("create_invite",))
+        return "p2pchat1fakeinvite", "good for one peer within 24 hours: 127.0.0.1:8080"
+
     async def quit(self, reason: str = "quit") -> None:
         self.calls.append(("quit", reason))
         self._state = "stopped"

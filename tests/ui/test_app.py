@@ -637,7 +637,8 @@ async def test_status_bar_contents(harness: Harness):
         harness.fake.emit(RttMeasured(12.4))
         await pilot.pause()
         assert str(status.render()) == (
-            "connected │ bob @ 127.0.0.1:40123 │ ENCRYPTED │ unverified │ NBSW-Y3DP │ RTT 12 ms │ port 8080"
+            "connected │ bob @ 127.0.0.1:40123 │ ENCRYPTED │ unverified │ NBSW-Y3DP │ direct │ RTT 12 ms"
+            " │ port 8080"
         )
         from dataclasses import replace
 

@@ -67,6 +67,8 @@ def test_double_slash_sends_a_literal_slash():
         ("/clear", Command("clear", [], "")),
         ("/connect 127.0.0.1:8080", Command("connect", ["127.0.0.1:8080"], "127.0.0.1:8080")),
         ("/connect [::1]:9000", Command("connect", ["[::1]:9000"], "[::1]:9000")),
+        ("/connect p2pchat1abc", Command("connect", ["p2pchat1abc"], "p2pchat1abc")),
+        ("/invite", Command("invite", [], "")),
     ],
 )
 def test_each_command_parses(line, expected):
@@ -89,6 +91,7 @@ def test_every_command_in_the_table_is_covered_by_a_test():
         "verify",
         "clear",
         "connect",
+        "invite",
     }
     assert set(COMMANDS) == tested
     assert ALIASES == {"exit": "quit"}

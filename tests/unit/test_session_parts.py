@@ -46,6 +46,7 @@ class Wire:
         self.encrypted = encrypted
         self.peer_address = "192.0.2.7:8080"
         self.peer_host = "192.0.2.7"
+        self.relay: str | None = None  # HOST:PORT of a transit relay carrying it
         self.closed = False
 
     def send(self, frame) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from p2pchat.session.target import parse_target
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             yield Static("Start a chat", classes="dialog-title")
             yield Label("Listen on port")
             yield Input(str(self._port), id="connect-port", type="integer")
-            yield Label("Peer address (HOST:PORT; empty to wait for a call)")
+            yield Label("Peer: HOST:PORT or an invite line; empty to wait for a call")
             yield Input(self._peer, id="connect-peer", placeholder="192.168.1.20:8080")
             yield Label("Your nickname")
             yield Input(self._nickname, id="connect-nick", max_length=32)
@@ -57,6 +60,12 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         if not nickname:
             error.update("Please choose a nickname.")
             return None
+        if peer is not None:
+            try:
+                parse_target(peer)
+            except ValueError as problem:
+                error.update(Text(f"Peer: {problem}"))
+                return None
         return ConnectChoice(int(port_text), peer, nickname)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -24,6 +24,7 @@ class StatusSnapshot:
     verified: bool = False
     short_fingerprint: str = ""
     rtt_ms: float | None = None
+    route: str = ""  # "direct" or "via relay HOST:PORT"
     listening_port: int | None = None
     retry_in: float | None = None  # seconds until the next reconnect attempt
 
@@ -50,7 +51,7 @@ def status_text(
     parts.append(Text(state, style="bold"))
     if status.peer_nickname or status.peer_address:
         peer = Text(clean(status.peer_nickname, single_line=True))
-        if status.peer_address:
+        if status.peer_address and not status.route.startswith("via"):  # a relay's is not the peer's
             peer.append(f" @ {clean(status.peer_address, single_line=True)}")
         parts.append(peer)
     if status.encrypted is not None:
@@ -65,6 +66,8 @@ def status_text(
         )
         if status.short_fingerprint:
             parts.append(Text(clean(status.short_fingerprint, single_line=True)))
+    if status.route and status.encrypted is not None:
+        parts.append(Text(clean(status.route, single_line=True)))
     if status.rtt_ms is not None:
         parts.append(Text(f"RTT {status.rtt_ms:.0f} ms"))
     if status.listening_port is not None:

@@ -1,0 +1,110 @@
+"""Waiting to be found on the relays, beside the listener.
+
+For every relay in the settings, one connection waits for each token that may bring a peer:
+each pending invite, and the token derived with the last peer while no chat is up and we
+are not dialing it ourselves. A glued connection gets TLS and goes through the normal
+handshake, as an inbound connection does; then a fresh one waits in its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
+from p2pchat.protocol.invite import relay_token
+from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+REFRESH = 1.0  # seconds between looks at the invites file and the session's state
+RETRY_CAP = 30.0
+
+
+class RelayWaiter:
+    def __init__(self, session: Session, relays: list[RelayAddress], side: str) -> None:
+        self.session = session
+        self.relays = relays
+        self.side = side
+        self._waiting: dict[tuple[RelayAddress, str], asyncio.Task] = {}
+        self._watch: asyncio.Task | None = None
+        self.status: dict[RelayAddress, str] = {}  # what /info says about each relay
+
+    def start(self) -> None:
+        if self.relays:
+            self._watch = asyncio.create_task(self._watch_loop(), name="relay-waiter")
+
+    async def close(self) -> None:
+        tasks = [t for t in (self._watch, *self._waiting.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._waiting.clear()
+
+    async def _watch_loop(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(REFRESH)
+
+    def wanted(self) -> dict[str, tuple[bool, str | None]]:
+        """token -> (our TLS role is client, the fingerprint expected there or None)."""
+        session = self.session
+        own = session.own_fingerprint
+        tokens: dict[str, tuple[bool, str | None]] = {
+            relay_token(secret): (tls_client_over_relay(own, "", invited=False), None)
+            for secret in session.invites.pending()
+        }
+        peer = session.relay_peer()
+        if peer is not None and peer != own:
+            tokens[derived_token(own, peer)] = (tls_client_over_relay(own, peer, invited=None), peer)
+        return tokens
+
+    def refresh(self) -> None:
+        wanted = self.wanted()
+        keys = {(relay, token) for relay in self.relays for token in wanted}
+        for key in list(self._waiting):
+            if key not in keys:
+                self._waiting.pop(key).cancel()
+        for relay, token in keys - set(self._waiting):
+            tls_client, expected = wanted[token]
+            self._waiting[(relay, token)] = asyncio.create_task(
+                self._wait(relay, token, tls_client, expected), name=f"relay-wait {relay}"
+            )
+
+    def _report(self, relay: RelayAddress, status: str, notice: str, level: str = "info") -> None:
+        """Keep `status` for /info; say `notice` only when the status changes."""
+        if self.status.get(relay) != status:
+            self.status[relay] = status
+            self.session.notice(notice, level)
+
+    async def _wait(self, relay: RelayAddress, token: str, tls_client: bool, expected: str | None) -> None:
+        session = self.session
+        timeout = session.settings.handshake_timeout
+        delay = 1.0
+        while True:
+            try:
+                sock = await open_relay(
+                    relay, token, self.side, timeout=timeout, wait=None,
+                    on_waiting=lambda: self._report(relay, "waiting for the peer",
+                                                    f"relay {relay}: waiting for the peer"),
+                )
+                context = session.trust.client_context() if tls_client else session.trust.server_context()
+                conn = await tls_over_relay(
+                    sock, context, relay, tls_client=tls_client, dialed=False, timeout=timeout
+                )
+            except RelayError as exc:
+                self._report(relay, str(exc), f"{exc}; trying again every {delay:.0f} to {RETRY_CAP:.0f} s",
+                             "warning")
+                await asyncio.sleep(delay)
+                delay = min(RETRY_CAP, delay * 2)
+                continue
+            delay = 1.0
+            logger.info("a peer arrived through relay {}", relay)
+            # Wait for the handshake: an invite it redeems must not be waited for again.
+            await asyncio.shield(session.relayed(conn, expected))
+            if token not in self.wanted():
+                self._waiting.pop((relay, token), None)
+                return
