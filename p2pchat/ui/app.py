@@ -87,6 +87,7 @@ class ChatApp(App[int]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+l", "clear", "Clear", id="app.clear"),
         Binding("ctrl+o", "send_file", "Send file", id="app.send_file"),
+        Binding("f2", "answer_offer", "Answer offer", id="app.answer_offer"),
         Binding("pageup", "log_page(-1)", "Page up", show=False, id="app.page_up"),
         Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
     ]
@@ -315,13 +316,39 @@ class ChatApp(App[int]):
             self.session.answer_identity(bool(accept))
         self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
 
+    def _peer_name(self) -> str:
+        return self.session.peer.nickname if self.session and self.session.peer else "peer"
+
     def _transfer_offered(self, info: TransferInfo) -> None:
+        # The offer waits in the log and the transfers panel: a dialog that opened by
+        # itself would take the keys the user is typing (and could accept the file).
         self.transfers_panel.update_transfer(info)
-        peer = self.session.peer.nickname if self.session and self.session.peer else "peer"
-        self.log_view.add_system(f"{peer} offers #{info.id} {info.name} ({human_bytes(info.size)})")
-        if self.settings.auto_accept_files:
+        line = f"{self._peer_name()} offers #{info.id} {info.name} ({human_bytes(info.size)})"
+        if not self.settings.auto_accept_files:
+            key = self._key_for("app.answer_offer", "f2")
+            line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
+        self.log_view.add_system(line)
+
+    def _key_for(self, binding_id: str, default: str) -> str:
+        return self._keymap.get(binding_id, default)
+
+    def action_answer_offer(self) -> None:
+        """Open the dialog for the oldest offer still waiting for an answer."""
+        if self.session is None:
             return
-        screen = OfferScreen(info, peer, self.settings.download_dir or get_paths().downloads_dir)
+        waiting = [
+            t
+            for t in self.session.transfers
+            if t.direction == "receive" and t.state == "offered" and t.id not in self._reported
+        ]
+        if not waiting:
+            self.log_view.add_system("no file offer is waiting for an answer")
+            return
+        info = min(waiting, key=lambda t: t.id)
+        if info.id in self._offer_screens:
+            return
+        downloads = self.settings.download_dir or get_paths().downloads_dir
+        screen = OfferScreen(info, self._peer_name(), downloads)
         self._offer_screens[info.id] = screen
         self.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
 

@@ -25,7 +25,6 @@ class OfferAnswer:
 class OfferScreen(ModalScreen[OfferAnswer]):
     BINDINGS = [
         Binding("escape", "decline", "Decline", id="offer.decline"),
-        Binding("a", "accept", "Accept", id="offer.accept"),
     ]
 
     def __init__(self, transfer: TransferInfo, peer_nickname: str, download_dir: Path) -> None:
@@ -70,7 +69,7 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         self._save_as()
 
     def on_mount(self) -> None:
-        # Enter accepts into the download folder; "Save as" must be chosen deliberately.
+        # The dialog opens only when asked for, so Enter may accept; no single letter does.
         self.query_one("#offer-accept").focus()
 
     def _save_as(self) -> None:
