@@ -429,12 +429,16 @@ class ChatApp(App[int]):
         if not line.strip():
             return
         self.chat_input.remember(line)
+        self.log_view.follow()  # what you just wrote is at the bottom: show it
         self.handle_line(line)
 
     def on_chat_input_multi_line_paste(self, event: ChatInput.MultiLinePaste) -> None:
         if event.text.strip():
             self.chat_input.remember(event.text)
             self._send(event.text)
+
+    def on_chat_input_scroll_to_newest(self, _: ChatInput.ScrollToNewest) -> None:
+        self.log_view.follow()
 
     def on_chat_input_completions(self, event: ChatInput.Completions) -> None:
         self.log_view.add_system("  ".join(event.options[:50]))
@@ -638,6 +642,9 @@ class ChatApp(App[int]):
 
     def action_send_file(self) -> None:
         self.run_palette_line("/send ")
+
+    def action_log_end(self) -> None:
+        self.log_view.follow()
 
     def action_log_page(self, direction: int) -> None:
         if direction < 0:

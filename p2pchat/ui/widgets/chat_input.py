@@ -42,6 +42,7 @@ class ChatInput(Input):
         Binding("up", "history_previous", "Previous", show=False, id="input.history_previous"),
         Binding("down", "history_next", "Next", show=False, id="input.history_next"),
         Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+        Binding("end", "end", "End of line, then newest message", show=False, id="input.end"),
     ]
 
     class MultiLinePaste(Message):
@@ -50,6 +51,9 @@ class ChatInput(Input):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class ScrollToNewest(Message):
+        """End pressed with the cursor already at the end of the line."""
 
     class Completions(Message):
         """Tab found several candidates; the app shows them."""
@@ -101,6 +105,13 @@ class ChatInput(Input):
     def _show(self, text: str) -> None:
         self.value = text
         self.cursor_position = len(text)
+
+    def action_end(self) -> None:
+        """End moves to the end of the line; at the end already, it shows the newest messages."""
+        if self.cursor_position < len(self.value):
+            self.cursor_position = len(self.value)
+        else:
+            self.post_message(self.ScrollToNewest())
 
     # -- completion ---------------------------------------------------------------
     def action_complete(self) -> None:

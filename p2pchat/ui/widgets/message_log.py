@@ -231,7 +231,14 @@ class MessageLog(ScrollView, can_focus=True):
         self.scroll_home(animate=False)
 
     def action_scroll_end(self) -> None:
-        self.scroll_end(animate=False)
+        self.follow()
+
+    def follow(self) -> None:
+        """Jump to the newest line and stay there as lines arrive."""
+        self._follow = True
+        self.unseen = 0
+        self._pending_unseen = 0
+        self._scroll_to_end_soon()
 
     # -- layout ---------------------------------------------------------------------
     def _wrap_width(self) -> int:
