@@ -51,6 +51,7 @@ from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
 from p2pchat.ui.screens.help import HelpScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
+from p2pchat.ui.share import own_address, stored_fingerprint
 from p2pchat.ui.text import clean, human_bytes
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
@@ -60,6 +61,8 @@ from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
 SessionFactory = Callable[[Settings], SessionAPI]
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
+# Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
+RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
 QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
 
 
@@ -88,6 +91,7 @@ class ChatApp(App[int]):
         Binding("ctrl+l", "clear", "Clear", id="app.clear"),
         Binding("ctrl+o", "send_file", "Send file", id="app.send_file"),
         Binding("f2", "answer_offer", "Answer offer", id="app.answer_offer"),
+        Binding("f3", "copy_address", "Copy address", id="app.copy_address"),
         Binding("pageup", "log_page(-1)", "Page up", show=False, id="app.page_up"),
         Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
     ]
@@ -117,6 +121,8 @@ class ChatApp(App[int]):
         self._last_dial_reason = ""  # the log repeats a failed dial only when the reason changes
         self._reported: set[int] = set()  # transfers whose outcome is in the log
         self._offer_screens: dict[int, OfferScreen] = {}
+        self._ping_sent = False  # the next round trip measured is the answer to /ping
+        self._quit_confirmed = False
 
     # -- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -161,9 +167,15 @@ class ChatApp(App[int]):
         else:
             self._begin()
 
-    def _open_connect_screen(self) -> None:
+    def _open_connect_screen(self, error: str = "") -> None:
         settings = self.settings
-        screen = ConnectScreen(port=settings.port, peer=settings.connect, nickname=settings.nickname)
+        screen = ConnectScreen(
+            port=settings.port,
+            peer=settings.connect,
+            nickname=settings.nickname,
+            fingerprint=stored_fingerprint() if settings.tls else "",
+            error=error,
+        )
         self.push_screen(screen, self._connect_chosen)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
@@ -202,7 +214,7 @@ class ChatApp(App[int]):
                 return
             self.log_view.add_system(f"cannot start: {error}", "error")
             self.session = None
-            self._open_connect_screen()  # let the user pick another port
+            self._open_connect_screen(f"Cannot start: {error}")  # let the user pick another port
         self._refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -298,6 +310,9 @@ class ChatApp(App[int]):
             )
         if isinstance(event, RttMeasured):
             self._status.rtt_ms = event.rtt_ms
+            if self._ping_sent:
+                self._ping_sent = False
+                log.add_system(f"round trip to {self._peer_name()}: {event.rtt_ms:.1f} ms")
         if not isinstance(event, CHAT_EVENTS):
             self._refresh_status()
 
@@ -567,10 +582,23 @@ class ChatApp(App[int]):
         assert self.session is not None
         for key, value in self.session.info().items():
             self.log_view.add_system(f"{key}: {value}")
+        address = self._own_address()
+        if address:
+            key = self._key_for("app.copy_address", "f3").upper()
+            self.log_view.add_system(f"your address: {address} ({key} copies it)")
+
+    def _own_address(self) -> str:
+        session = self.session
+        if session is None:
+            return ""
+        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls)
 
     def _command_ping(self, command: commands.Command) -> None:
         assert self.session is not None
-        self.session.ping()
+        if self.session.peer is not None:
+            self._ping_sent = True
+            self.log_view.add_system(f"ping sent to {self._peer_name()}")
+        self.session.ping()  # without a peer the session says so
 
     def _command_verify(self, command: commands.Command) -> None:
         session = self.session
@@ -583,7 +611,7 @@ class ChatApp(App[int]):
         body.append(clean(code, single_line=True), style="bold")
         body.append("\n\nDoes it match the code they see?")
         self.push_screen(
-            ConfirmScreen("Verify your peer", body, "It matches", "It does not"),
+            ConfirmScreen("Verify your peer", body, "It matches", "It does not", default=False),
             self._verify_answered,
         )
 
@@ -615,12 +643,53 @@ class ChatApp(App[int]):
     # -- actions ------------------------------------------------------------------------
     async def action_quit(self) -> None:
         session = self.session
+        running = [t for t in session.transfers if t.state in RUNNING_STATES] if session else []
+        if running and not self._quit_confirmed:
+            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-confirm":
+                self._quit_confirmed = True  # ctrl+q again on the question: quit
+            else:
+                self._ask_before_quitting(len(running))
+                return
         if session is not None and session.state != "stopped":
             try:
                 await asyncio.wait_for(session.quit(), QUIT_TIMEOUT)
             except Exception:
                 pass  # leaving anyway: the peer notices the closed connection
         self.exit(0)
+
+    def _ask_before_quitting(self, running: int) -> None:
+        files = "1 file is" if running == 1 else f"{running} files are"
+        body = Text(
+            f"{files} still moving. Quitting interrupts them; they resume the next\n"
+            "time you and your peer connect."
+        )
+        screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
+        screen.id = "quit-confirm"
+        self.push_screen(screen, self._quit_answered)
+
+    def _quit_answered(self, quit: bool | None) -> None:
+        if quit:
+            self._quit_confirmed = True
+            self.run_worker(self.action_quit(), group="quit")
+
+    def action_copy_address(self) -> None:
+        address = self._own_address()
+        if not address:
+            self.notify("Your address is known once p2pchat listens on a port.", markup=False)
+            return
+        self.copy_to_clipboard(address)
+        self.notify(address, title="Copied to the clipboard", markup=False)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        # Textual saves into ~/Downloads and fails when that folder does not exist.
+        folder = Path(path) if path else self.settings.download_dir or get_paths().downloads_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder))
+        except OSError as error:
+            self.log_view.add_system(f"screenshot not saved: {error}", "error")
+            return
+        self.log_view.add_system(f"screenshot saved to {saved}")
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -409,7 +409,7 @@ async def test_transfers_nick_me_info_ping_clear_connect(harness: Harness):
         assert ("send_text", "waves", True) in harness.fake.calls
         assert log_lines(harness.app)[-1].endswith("* Alice W waves")
         await type_line(pilot, "/info")
-        assert harness.app.log_view.entries[-1].body.startswith("your fingerprint: ")
+        assert harness.app.log_view.entries[-2].body.startswith("your fingerprint: ")
         await type_line(pilot, "/ping")
         assert ("ping",) in harness.fake.calls
         await type_line(pilot, "/clear")

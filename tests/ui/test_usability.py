@@ -144,3 +144,112 @@ async def test_sending_jumps_to_the_newest_line(harness: Harness):
         await pilot.pause()
         await pilot.pause()
         assert log.following and log.scroll_y == log.max_scroll_y
+
+
+# -- commands and dialogs say what they do ----------------------------------------------------------
+
+
+async def test_ping_prints_its_answer_in_the_log(harness: Harness):
+    from p2pchat.session.events import RttMeasured
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        pilot.app.chat_input.value = "/ping"
+        await pilot.press("enter")
+        await pilot.pause()
+        harness.fake.emit(RttMeasured(12.4))
+        await pilot.pause()
+        bodies = [entry.body for entry in harness.app.log_view.entries]
+        assert "ping sent to bob" in bodies and "round trip to bob: 12.4 ms" in bodies
+        harness.fake.emit(RttMeasured(13.0))  # heartbeats are not printed
+        await pilot.pause()
+        assert not any("13.0" in entry.body for entry in harness.app.log_view.entries)
+
+
+async def test_the_connect_screen_shows_why_the_start_failed_and_what_esc_does(
+    tmp_path, monkeypatch
+):
+    from fake_session import FakeSession
+
+    from p2pchat.ui.screens.connect import ConnectScreen
+
+    async def refuse(self) -> None:
+        raise OSError("port 8080 is already in use")
+
+    monkeypatch.setattr(FakeSession, "start", refuse)
+    harness = Harness(tmp_path, show_connect_screen=True)
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        assert "Esc quits p2pchat" in screen_text(harness.app)
+        assert "p2pchat://" in screen_text(harness.app)  # your address, to give your peer
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(harness.app.screen, ConnectScreen)
+        assert "port 8080 is already in use" in screen_text(harness.app)
+        await pilot.press("f3")
+        await pilot.pause()
+        assert harness.app.clipboard.startswith("p2pchat://") and ":8080/" in harness.app.clipboard
+
+
+async def test_info_shows_your_address_and_f3_copies_it(harness: Harness):
+    async with harness.app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        pilot.app.chat_input.value = "/info"
+        await pilot.press("enter")
+        await pilot.pause()
+        line = harness.app.log_view.entries[-1].body
+        assert line.startswith("your address: p2pchat://") and ":8080/MFRG-GZDF-" in line
+        await pilot.press("f3")
+        await pilot.pause()
+        assert harness.app.clipboard == line.split()[2]
+
+
+async def test_the_verify_dialog_defaults_to_the_safe_answer(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        pilot.app.chat_input.value = "/verify"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert ("verify_peer",) not in harness.fake.calls
+
+
+async def test_quitting_during_a_transfer_asks_first(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        harness.fake.emit(
+            TransferUpdated(TransferInfo(3, "big.iso", 10 * 2**30, "send", "active", done=2**30))
+        )
+        await pilot.pause()
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert harness.app.is_running and "Quit p2pchat?" in screen_text(harness.app)
+        await pilot.press("enter")  # the default keeps running
+        await pilot.pause()
+        assert harness.app.is_running and not any(c[0] == "quit" for c in harness.fake.calls)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("ctrl+q")  # pressed again on the question: quit
+        await pilot.pause()
+    assert ("quit", "quit") in harness.fake.calls
+
+
+async def test_screenshot_works_without_a_downloads_folder(monkeypatch, tmp_path):
+    from p2pchat.paths import get_paths
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    harness = Harness(None)
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.app.action_screenshot()
+        await pilot.pause()
+        saved = list(get_paths().downloads_dir.glob("*.svg"))
+        assert len(saved) == 1
+        assert harness.app.log_view.entries[-1].body == f"screenshot saved to {saved[0]}"
