@@ -680,16 +680,18 @@ class ChatApp(App[int]):
         self.copy_to_clipboard(address)
         self.notify(address, title="Copied to the clipboard", markup=False)
 
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        # Textual saves into ~/Downloads and fails when that folder does not exist.
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        # Textual saves into ~/Downloads (the palette's Screenshot too) and fails when that
+        # folder does not exist: use the download folder, created if needed.
         folder = Path(path) if path else self.settings.download_dir or get_paths().downloads_dir
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            saved = self.save_screenshot(filename, str(folder))
         except OSError as error:
-            self.log_view.add_system(f"screenshot not saved: {error}", "error")
-            return
-        self.log_view.add_system(f"screenshot saved to {saved}")
+            self.notify(f"screenshot not saved: {error}", severity="error", markup=False)
+            return None
+        return super().deliver_screenshot(filename, str(folder), time_format)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
