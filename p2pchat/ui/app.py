@@ -56,7 +56,12 @@ from p2pchat.ui.text import clean, human_bytes
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
-from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
+from p2pchat.ui.widgets.transfers import (
+    LIVE_STATES,
+    TransfersPanel,
+    display_name,
+    transfer_fields,
+)
 
 SessionFactory = Callable[[Settings], SessionAPI]
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
@@ -559,8 +564,12 @@ class ChatApp(App[int]):
             self.log_view.add_system("no transfers")
         for t in transfers:
             arrow = "↑" if t.direction == "send" else "↓"
+            figures = transfer_fields(t)
+            figures.pop("bar", None)
+            if figures.get("eta"):
+                figures["eta"] += " left"
             self.log_view.add_system(
-                f"#{t.id} {arrow} {t.name}  {human_bytes(t.done)}/{human_bytes(t.size)}  {t.state}"
+                "  ".join([f"#{t.id} {arrow} {display_name(t)}", *figures.values(), t.state])
             )
 
     def _command_nick(self, command: commands.Command) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from p2pchat.display import clean, human_duration
 
-__all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration"]
+__all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration", "shorten_middle"]
 
 
 def human_bytes(size: float) -> str:
@@ -24,3 +24,13 @@ def group_fingerprint(fingerprint: str, size: int = 4) -> str:
     """`ABCDEFGH...` -> `ABCD EFGH ...`, easier to read aloud and compare."""
     compact = fingerprint.replace("-", "").replace(" ", "").replace(":", "")
     return " ".join(compact[i : i + size] for i in range(0, len(compact), size))
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """`holiday-pictures-2024.mkv` -> `holiday-p…2024.mkv`: both ends stay readable."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")

@@ -255,3 +255,48 @@ async def test_screenshot_works_without_a_downloads_folder(monkeypatch, tmp_path
                 break
             await pilot.pause(0.02)
         assert len(list(folder.glob("*.svg"))) == 1
+
+
+# -- 80 columns ---------------------------------------------------------------------------
+
+
+async def test_at_80_columns_the_status_bar_keeps_the_key_facts(harness: Harness):
+    from p2pchat.session.events import RttMeasured
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        harness.fake._rtt_ms = 12.4
+        harness.fake.emit(RttMeasured(12.4))
+        await pilot.pause()
+        status = screen_lines(harness.app)[-2]
+        assert "RTT 12 ms" in status and "ENCRYPTED" in status and "bob" in status
+        assert "connected" in status and "unverified" in status
+
+
+async def test_at_80_columns_transfer_rows_keep_names_apart_and_states_whole(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        for number in range(1, 4):
+            info = TransferInfo(
+                number,
+                f"many/photographs-from-the-summer-holiday-{number:02}.jpg",
+                40 * 2**20,
+                "receive",
+                "active",
+                done=10 * 2**20,
+                speed=2**20,
+                eta=30,
+            )
+            harness.fake.emit(TransferUpdated(info))
+        harness.fake.emit(
+            TransferUpdated(TransferInfo(4, "video.mkv", 2**30, "send", "interrupted", done=2**29))
+        )
+        await pilot.pause()
+        rows = [line for line in screen_lines(harness.app) if line.lstrip().startswith("#")]
+        assert len(rows) == 4
+        for number, row in enumerate(rows[:3], 1):
+            assert f"{number:02}.jpg" in row and "00:30" in row and "1.0 MiB/s" in row
+        assert "interrupted" in rows[3] and " 50%" in rows[3]
