@@ -565,12 +565,10 @@ class ChatApp(App[int]):
         for t in transfers:
             arrow = "↑" if t.direction == "send" else "↓"
             figures = transfer_fields(t)
-            figures.pop("bar", None)
-            if figures.get("eta"):
+            if "eta" in figures:
                 figures["eta"] += " left"
-            self.log_view.add_system(
-                "  ".join([f"#{t.id} {arrow} {display_name(t)}", *figures.values(), t.state])
-            )
+            shown = [figures[key] for key in ("bytes", "speed", "eta") if key in figures]
+            self.log_view.add_system("  ".join([f"#{t.id} {arrow} {display_name(t)}", *shown, t.state]))
 
     def _command_nick(self, command: commands.Command) -> None:
         assert self.session is not None

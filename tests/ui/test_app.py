@@ -397,9 +397,9 @@ async def test_accept_asks_which_when_several(harness: Harness):
 async def test_transfers_nick_me_info_ping_clear_connect(harness: Harness):
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        harness.fake._transfers[3] = TransferInfo(3, "x.iso", 4096, "send", "active", done=1024)
+        harness.fake._transfers[3] = TransferInfo(3, "x.iso", 4096, "send", "active", done=1024, speed=512, eta=6)
         await type_line(pilot, "/transfers")
-        assert harness.app.log_view.entries[-1].body == "#3 ↑ x.iso  1.0 KiB/4.0 KiB  active"
+        assert harness.app.log_view.entries[-1].body == "#3 ↑ x.iso  1.0 KiB/4.0 KiB  512 B/s  00:06 left  active"
         await type_line(pilot, "/nick Alice W")
         assert ("change_nick", "Alice W") in harness.fake.calls
         assert "Alice W" in str(harness.app.query_one("#title").render())
