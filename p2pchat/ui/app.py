@@ -135,6 +135,7 @@ class ChatApp(App[int]):
         yield MessageLog(clock=self.clock, id="log")
         yield Static("▼ new messages below (End or PageDown)", id="new-below")
         yield TransfersPanel(id="transfers")
+        yield Static("", id="completions")
         yield ChatInput(
             complete_command=commands.complete,
             placeholder="Type a message, /help for commands",
@@ -461,7 +462,16 @@ class ChatApp(App[int]):
         self.log_view.follow()
 
     def on_chat_input_completions(self, event: ChatInput.Completions) -> None:
-        self.log_view.add_system("  ".join(event.options[:50]))
+        # Shown beside the input, not in the chat log, until the input changes.
+        names = event.options
+        shown = "  ".join(names[:200]) + (f"  … {len(names) - 200} more" if len(names) > 200 else "")
+        completions = self.query_one("#completions", Static)
+        completions.update(Text(clean(shown)))
+        completions.display = True
+
+    def on_input_changed(self, event: ChatInput.Changed) -> None:
+        if event.input.id == "input":
+            self.query_one("#completions").display = False
 
     def run_palette_line(self, line: str) -> None:
         if line.endswith(" "):

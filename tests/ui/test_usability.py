@@ -300,3 +300,34 @@ async def test_at_80_columns_transfer_rows_keep_names_apart_and_states_whole(har
         for number, row in enumerate(rows[:3], 1):
             assert f"{number:02}.jpg" in row and "00:30" in row and "1.0 MiB/s" in row
         assert "interrupted" in rows[3] and " 50%" in rows[3]
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+async def test_tab_quotes_paths_with_spaces_and_lists_candidates_beside_the_input(
+    harness: Harness, tmp_path
+):
+    from pathlib import Path
+
+    from p2pchat import commands
+
+    (tmp_path / "my holiday.jpg").write_bytes(b"x")
+    (tmp_path / "my notes.txt").write_bytes(b"x")
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        field = harness.app.chat_input
+        field.value = f"/send {tmp_path}/my"
+        await pilot.press("tab")
+        await pilot.pause()
+        assert field.value == f"/send '{tmp_path}/my '"
+        completions = harness.app.query_one("#completions")
+        assert completions.display
+        assert "my holiday.jpg  my notes.txt" in str(completions.render())
+        assert not any("my notes.txt" in entry.body for entry in harness.app.log_view.entries)
+        await pilot.press("end", "backspace", *"h", "tab")
+        await pilot.pause()
+        assert field.value == f"/send '{tmp_path}/my holiday.jpg'"
+        assert not completions.display
+        assert commands.parse(field.value).args == [f"{tmp_path}/my holiday.jpg"]
+        assert Path(commands.parse(field.value).args[0]).exists()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +35,36 @@ def complete_path(fragment: str) -> list[str]:
 
 def common_prefix(options: list[str]) -> str:
     return os.path.commonprefix(options) if options else ""
+
+
+def split_last_argument(text: str) -> tuple[str, str]:
+    """`/send a.txt "my fi` -> (`/send a.txt `, `my fi`): the head and the last argument unquoted.
+
+    Quotes and backslashes are read as `/send` reads them; an unclosed quote is fine.
+    """
+    start, quote, value, escaped = 0, "", "", False
+    for index, char in enumerate(text):
+        if escaped:
+            value, escaped = value + char, False
+        elif quote:
+            if char == quote:
+                quote = ""
+            else:
+                value += char
+        elif char == "\\" and os.name != "nt":
+            escaped = True
+        elif char in "'\"":
+            quote = char
+        elif char.isspace():
+            start, value = index + 1, ""
+        else:
+            value += char
+    return text[:start], value
+
+
+def quote_path(path: str) -> str:
+    """A path as `/send` reads it back: quoted only when it has spaces, quotes or backslashes."""
+    return shlex.quote(path) if re.search(r"[\s'\"\\]", path) else path
 
 
 class ChatInput(Input):
@@ -123,20 +155,22 @@ class ChatInput(Input):
             head = ""
             fragment = value
         elif value.startswith("/send "):
-            head, _, fragment = value.rpartition(" ")
-            head += " "
+            head, fragment = split_last_argument(value)
             options = complete_path(fragment)
         else:
             return
+        quote = quote_path if head else str
         if not options:
             self.app.bell()
             return
         if len(options) == 1:
-            self._show(head + options[0])
+            self._show(head + quote(options[0]))
             return
         prefix = common_prefix(options)
         if len(prefix) > len(fragment):
-            self._show(head + prefix)
+            self._show(head + quote(prefix))
+        if head:  # paths: the folder is on the input line already, list the names only
+            options = [os.path.basename(o.rstrip(os.sep)) + o[len(o.rstrip(os.sep)) :] for o in options]
         self.post_message(self.Completions(options))
 
     # -- paste ----------------------------------------------------------------------
