@@ -54,6 +54,8 @@ from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
 from p2pchat.ui.share import own_address, stored_fingerprint
 from p2pchat.ui.text import clean, human_bytes
 from p2pchat.ui.widgets.chat_input import ChatInput
+from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
+from p2pchat.ui.widgets.draft import DraftEditor
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import (
@@ -136,6 +138,8 @@ class ChatApp(App[int]):
         yield Static("▼ new messages below (End or PageDown)", id="new-below")
         yield TransfersPanel(id="transfers")
         yield Static("", id="completions")
+        yield Static(DRAFT_HELP, id="draft-help")
+        yield DraftEditor(id="draft")
         yield ChatInput(
             complete_command=commands.complete,
             placeholder="Type a message, /help for commands",
@@ -453,10 +457,30 @@ class ChatApp(App[int]):
         self.log_view.follow()  # what you just wrote is at the bottom: show it
         self.handle_line(line)
 
-    def on_chat_input_multi_line_paste(self, event: ChatInput.MultiLinePaste) -> None:
+    def on_chat_input_multi_line_draft(self, event: ChatInput.MultiLineDraft) -> None:
+        self._show_draft(True)
+        self.query_one("#draft", DraftEditor).begin(event.text)
+
+    def _show_draft(self, shown: bool) -> None:
+        # The draft takes the input's place: one place to type at a time.
+        self.query_one("#draft").display = shown
+        self.query_one("#draft-help").display = shown
+        self.chat_input.display = not shown
+        (self.query_one("#draft") if shown else self.chat_input).focus()
+
+    def on_draft_editor_send(self, event: DraftEditor.Send) -> None:
+        if not event.text.strip():
+            return
+        self._show_draft(False)
+        self.chat_input.remember(event.text)
+        self.log_view.follow()
+        self._send(event.text)
+
+    def on_draft_editor_put_aside(self, event: DraftEditor.PutAside) -> None:
+        self._show_draft(False)
         if event.text.strip():
             self.chat_input.remember(event.text)
-            self._send(event.text)
+            self.log_view.add_system("draft put aside: Up brings it back")
 
     def on_chat_input_scroll_to_newest(self, _: ChatInput.ScrollToNewest) -> None:
         self.log_view.follow()

@@ -259,10 +259,13 @@ async def test_multi_line_paste_is_one_message(harness: Harness):
         await pilot.press(*"see: ")
         field.post_message(events.Paste("first line\r\nsecond line\n"))
         await pilot.pause()
+        assert sent_texts(harness.fake) == []  # a draft to review first
+        await pilot.press("enter")
+        await pilot.pause()
         assert sent_texts(harness.fake) == [("send_text", "see: first line\nsecond line", False)]
         assert field.value == ""
         lines = log_lines(harness.app)
-        assert lines[-2].endswith("alice: see: first line") and lines[-1] == "second line"
+        assert lines[-2].endswith("alice: see: first line") and lines[-1].strip() == "second line"
 
 
 async def test_single_line_paste_is_inserted(harness: Harness):

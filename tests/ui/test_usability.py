@@ -331,3 +331,54 @@ async def test_tab_quotes_paths_with_spaces_and_lists_candidates_beside_the_inpu
         assert not completions.display
         assert commands.parse(field.value).args == [f"{tmp_path}/my holiday.jpg"]
         assert Path(commands.parse(field.value).args[0]).exists()
+
+
+# -- the log reads like weechat ----------------------------------------------------------------
+
+
+async def test_wrapped_and_multi_line_messages_continue_under_the_text(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.emit(incoming("word " * 30 + "end", 1))
+        harness.fake.emit(incoming("line one\nline two", 2))
+        await pilot.pause()
+        lines = harness.app.log_view.rendered_lines()
+        column = lines[0].index("word")
+        assert lines[0].startswith("22:13    bob: word")
+        assert all(line[:column].strip() == "" and line[column] != " " for line in lines[1:3])
+        assert lines[-2].endswith("bob: line one") and lines[-1].rstrip() == " " * column + "line two"
+
+
+async def test_a_multi_line_paste_becomes_an_editable_draft(harness: Harness):
+    from textual import events
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        harness.app.chat_input.post_message(events.Paste("line one of paste\nline two"))
+        await pilot.pause()
+        draft = harness.app.query_one("#draft")
+        assert draft.display and harness.app.focused is draft
+        assert "Enter sends" in screen_text(harness.app) and "ctrl+j" in screen_text(harness.app)
+        await pilot.press("ctrl+j", *"three", "shift+enter", *"four")
+        await pilot.press("enter")
+        await pilot.pause()
+        body = "line one of paste\nline two\nthree\nfour"
+        assert ("send_text", body, False) in harness.fake.calls
+        assert not draft.display and harness.app.focused is harness.app.chat_input
+        # Recalled, it comes back whole in the draft, not squeezed into one line.
+        await pilot.press("up")
+        await pilot.pause()
+        assert draft.display and draft.text == body
+        assert harness.app.chat_input.value == ""
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not draft.display and harness.app.chat_input.display
+
+
+async def test_ctrl_j_in_the_input_starts_a_multi_line_draft(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press(*"first", "ctrl+j", *"second", "enter")
+        await pilot.pause()
+        assert ("send_text", "first\nsecond", False) in harness.fake.calls

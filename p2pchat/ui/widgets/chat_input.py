@@ -1,4 +1,4 @@
-"""The input line: history recall, Tab completion, and multi-line paste as one message."""
+"""The input line: history recall, Tab completion; several lines go to the multi-line draft."""
 
 from __future__ import annotations
 
@@ -74,11 +74,12 @@ class ChatInput(Input):
         Binding("up", "history_previous", "Previous", show=False, id="input.history_previous"),
         Binding("down", "history_next", "Next", show=False, id="input.history_next"),
         Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+        Binding("ctrl+j,shift+enter", "new_line", "New line", show=False, id="input.new_line"),
         Binding("end", "end", "End of line, then newest message", show=False, id="input.end"),
     ]
 
-    class MultiLinePaste(Message):
-        """The user pasted several lines; send them as one message."""
+    class MultiLineDraft(Message):
+        """Several lines to edit as one message (a paste, ctrl+j, or a recalled message)."""
 
         def __init__(self, text: str) -> None:
             super().__init__()
@@ -135,8 +136,18 @@ class ChatInput(Input):
             self._show(self._draft)
 
     def _show(self, text: str) -> None:
+        if "\n" in text:  # one line cannot show it: edit it as a multi-line draft
+            self.value = ""
+            self.post_message(self.MultiLineDraft(text))
+            return
         self.value = text
         self.cursor_position = len(text)
+
+    def action_new_line(self) -> None:
+        before = self.value[: self.cursor_position]
+        after = self.value[self.cursor_position :]
+        self.value = ""
+        self.post_message(self.MultiLineDraft(before + "\n" + after))
 
     def action_end(self) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
@@ -183,4 +194,4 @@ class ChatInput(Input):
         before = self.value[: self.cursor_position]
         after = self.value[self.cursor_position :]
         self.value = ""
-        self.post_message(self.MultiLinePaste(before + text.rstrip("\n") + after))
+        self.post_message(self.MultiLineDraft(before + text.rstrip("\n") + after))

@@ -277,38 +277,52 @@ class MessageLog(ScrollView, can_focus=True):
         return len(self._strips(index, width))
 
     # -- rendering ------------------------------------------------------------------
-    def _to_text(self, entry: Entry) -> Text:
+    def _parts(self, entry: Entry) -> tuple[Text, Text]:
+        """The head (time, mark, sender) and the body, styled; the body wraps under itself."""
         style = self.get_component_rich_style
-        if entry.kind == "separator":
-            label = f" {entry.body} "
-            side = max(2, (self._width - len(label)) // 2)
-            return Text(
-                "─" * side + label + "─" * side,
-                style=style("message-log--separator"),
-                no_wrap=True,
-                overflow="crop",
-            )
-        text = Text(overflow="fold")
         stamp = time.strftime("%H:%M ", time.localtime(entry.timestamp)) if entry.timestamp else ""
-        text.append(stamp, style("message-log--timestamp"))
+        head = Text(stamp, style("message-log--timestamp"))
         if entry.kind in ("own", "peer"):
             colour = style(f"message-log--{entry.kind}")
             if entry.kind == "own":
                 mark_style = (
                     "message-log--failed" if entry.state == "failed" else "message-log--mark"
                 )
-                text.append(MARKS.get(entry.state, "  "), style(mark_style))
+                head.append(MARKS.get(entry.state, "  "), style(mark_style))
             else:
-                text.append("  ")
+                head.append("  ")
             if entry.action:
-                text.append(f" * {entry.sender} ", colour)
-                text.append(entry.body, colour)
+                head.append(f" * {entry.sender} ", colour)
             else:
-                text.append(f" {entry.sender}: ", colour + Style(bold=True))
-                text.append(entry.body, colour)
-        else:
-            text.append("-- " + entry.body, style(f"message-log--{entry.kind}"))
-        return text
+                head.append(f" {entry.sender}: ", colour + Style(bold=True))
+            return head, Text(entry.body, colour, overflow="fold")
+        kind_style = style(f"message-log--{entry.kind}")
+        head.append("-- ", kind_style)
+        return head, Text(entry.body, kind_style, overflow="fold")
+
+    def _separator(self, entry: Entry) -> Text:
+        label = f" {entry.body} "
+        side = max(2, (self._width - len(label)) // 2)
+        return Text(
+            "─" * side + label + "─" * side,
+            style=self.get_component_rich_style("message-log--separator"),
+            no_wrap=True,
+            overflow="crop",
+        )
+
+    def _wrap(self, entry: Entry, width: int) -> list[Text]:
+        console = self.app.console
+        if entry.kind == "separator":
+            return list(self._separator(entry).wrap(console, width))
+        head, body = self._parts(entry)
+        # Continuation lines start under the text, as weechat does, while that leaves the
+        # body at least half the width; a narrower log wraps at the left edge instead.
+        indent = head.cell_len if head.cell_len <= width // 2 else 0
+        if not indent:
+            return list(Text.assemble(head, body, overflow="fold").wrap(console, width))
+        lines = body.wrap(console, width - indent) or [Text()]
+        pad = Text(" " * indent)
+        return [Text.assemble(head if n == 0 else pad, line) for n, line in enumerate(lines)]
 
     def _strips(self, index: int, width: int) -> list[Strip]:
         key = (index, width)
@@ -316,7 +330,7 @@ class MessageLog(ScrollView, can_focus=True):
         if cached is not None:
             return cached
         console = self.app.console
-        lines = self._to_text(self._entries[index]).wrap(console, width)
+        lines = self._wrap(self._entries[index], width)
         strips = [Strip(line.render(console), line.cell_len) for line in lines] or [Strip.blank(0)]
         self._cache[key] = strips
         return strips
