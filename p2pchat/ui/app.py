@@ -450,7 +450,6 @@ class ChatApp(App[int]):
             return
         event.stop()
         line = event.value
-        self.chat_input.value = ""
         if not line.strip():
             return
         self.chat_input.remember(line)

@@ -382,3 +382,17 @@ async def test_ctrl_j_in_the_input_starts_a_multi_line_draft(harness: Harness):
         await pilot.press(*"first", "ctrl+j", *"second", "enter")
         await pilot.pause()
         assert ("send_text", "first\nsecond", False) in harness.fake.calls
+
+
+async def test_lines_typed_faster_than_the_screen_updates_stay_apart(harness: Harness):
+    from textual import events
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        for key in ["o", "n", "e", "enter", "t", "w", "o", "enter", "t"]:
+            harness.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        await pilot.pause()
+        sent = [call[1] for call in harness.fake.calls if call[0] == "send_text"]
+        assert sent == ["one", "two"]
+        assert harness.app.chat_input.value == "t"

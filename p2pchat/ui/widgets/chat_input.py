@@ -156,6 +156,23 @@ class ChatInput(Input):
         else:
             self.post_message(self.ScrollToNewest())
 
+    async def _on_key(self, event: events.Key) -> None:
+        # Enter is handled in key order here: as a binding it would run only after the
+        # keys typed behind it (a fast burst) had already landed on this line.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+            return
+        await super()._on_key(event)
+
+    async def action_submit(self) -> None:
+        # Cleared here, not when the app gets the line: keys typed right after Enter
+        # belong to the next line, however fast they come.
+        value = self.value
+        self.value = ""
+        self.post_message(self.Submitted(self, value))
+
     # -- completion ---------------------------------------------------------------
     def action_complete(self) -> None:
         value = self.value
