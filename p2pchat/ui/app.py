@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -70,15 +71,12 @@ SessionFactory = Callable[[Settings], SessionAPI]
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
 # Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
 RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
-QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
+QUIT_TIMEOUT = 3.0
+EVENT_BATCH = 500  # session events handled between two looks at the keyboard  # seconds to wait for the bye before leaving anyway
 
 
-class SessionEvent(Message):
-    """A session event delivered on the app's message queue."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+class SessionEvents(Message):
+    """Session events are waiting in the app's backlog."""
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
@@ -128,6 +126,8 @@ class ChatApp(App[int]):
         self._last_dial_reason = ""  # the log repeats a failed dial only when the reason changes
         self._reported: set[int] = set()  # transfers whose outcome is in the log
         self._offer_screens: dict[int, OfferScreen] = {}
+        self._event_backlog: deque[Event] = deque()
+        self._events_posted = False
         self._ping_sent = False  # the next round trip measured is the answer to /ping
         self._quit_confirmed = False
 
@@ -209,7 +209,21 @@ class ChatApp(App[int]):
         self._start_session()
 
     def _post_event(self, event: Event) -> None:
-        self.post_message(SessionEvent(event))
+        # One queued message stands for any number of events: a flood of messages then
+        # costs a list entry each, not a Textual message each.
+        self._event_backlog.append(event)
+        if not self._events_posted:
+            self._events_posted = True
+            self.post_message(SessionEvents())
+
+    def on_session_events(self, _: SessionEvents) -> None:
+        self._events_posted = False
+        backlog = self._event_backlog
+        for _ in range(min(len(backlog), EVENT_BATCH)):
+            self._handle_event(backlog.popleft())
+        if backlog and not self._events_posted:  # let keys and paint in before the rest
+            self._events_posted = True
+            self.post_message(SessionEvents())
 
     @work(exclusive=True, exit_on_error=False, group="session")
     async def _start_session(self) -> None:
@@ -234,8 +248,7 @@ class ChatApp(App[int]):
             self._refresh_status()
 
     # -- session events ---------------------------------------------------------------
-    def on_session_event(self, message: SessionEvent) -> None:
-        event = message.event
+    def _handle_event(self, event: Event) -> None:
         log = self.log_view
         if isinstance(event, MessageReceived):
             msg = event.message
