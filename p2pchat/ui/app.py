@@ -271,8 +271,8 @@ class ChatApp(App[int]):
         elif isinstance(event, MessageDelivered):
             log.set_state(event.id, "delivered")
         elif isinstance(event, HistoryLoaded):
-            for msg in event.messages:
-                log.add_message(
+            history = [
+                log.message_entry(
                     msg.sender,
                     msg.body,
                     outgoing=msg.outgoing,
@@ -281,8 +281,10 @@ class ChatApp(App[int]):
                     state=msg.state if msg.outgoing else "",
                     message_id=msg.id,
                 )
-            if event.messages:
-                log.add_separator("earlier messages above")
+                for msg in event.messages
+            ]
+            if history:
+                log.add_history(history, "earlier messages above")
         elif isinstance(event, Listening):
             host = f"[{event.host}]" if ":" in event.host else event.host
             text = f"listening on {host}:{event.port}"

@@ -396,3 +396,19 @@ async def test_lines_typed_faster_than_the_screen_updates_stay_apart(harness: Ha
         sent = [call[1] for call in harness.fake.calls if call[0] == "send_text"]
         assert sent == ["one", "two"]
         assert harness.app.chat_input.value == "t"
+
+
+async def test_history_goes_above_the_lines_of_this_run(harness: Harness):
+    from p2pchat.session.events import HistoryLoaded
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        await pilot.pause()
+        old = ChatMessage("h1", "bob", "from yesterday", FIXED_TIME - 86400, False)
+        harness.fake.emit(HistoryLoaded((old,)))
+        await pilot.pause()
+        lines = harness.app.log_view.rendered_lines()
+        assert lines[0].endswith("bob: from yesterday")
+        assert "earlier messages above" in lines[1]
+        assert "connected to bob" in lines[2]

@@ -116,17 +116,49 @@ class MessageLog(ScrollView, can_focus=True):
     ) -> None:
         self.extend(
             [
-                Entry(
-                    "own" if outgoing else "peer",
-                    clean(body),
-                    self._clock() if timestamp is None else timestamp,
-                    clean(sender, single_line=True),
-                    action,
-                    state if outgoing else "",
-                    message_id,
+                self.message_entry(
+                    sender,
+                    body,
+                    outgoing=outgoing,
+                    timestamp=timestamp,
+                    action=action,
+                    state=state,
+                    message_id=message_id,
                 )
             ]
         )
+
+    def message_entry(
+        self,
+        sender: str,
+        body: str,
+        *,
+        outgoing: bool,
+        timestamp: float | None = None,
+        action: bool = False,
+        state: str = "",
+        message_id: str = "",
+    ) -> Entry:
+        return Entry(
+            "own" if outgoing else "peer",
+            clean(body),
+            self._clock() if timestamp is None else timestamp,
+            clean(sender, single_line=True),
+            action,
+            state if outgoing else "",
+            message_id,
+        )
+
+    def add_history(self, entries: list[Entry], label: str) -> None:
+        """Earlier messages go above everything shown in this run, then a separator."""
+        current = self._entries
+        self._entries = []
+        self._by_id.clear()
+        self._cache.clear()
+        self._counts = array("l")
+        self._starts = array("q")
+        self._total = 0
+        self.extend([*entries, Entry("separator", clean(label, single_line=True)), *current])
 
     def add_system(self, text: str, level: str = "system", timestamp: float | None = None) -> None:
         kind = level if level in ("warning", "error") else "system"
