@@ -412,3 +412,22 @@ async def test_history_goes_above_the_lines_of_this_run(harness: Harness):
         assert lines[0].endswith("bob: from yesterday")
         assert "earlier messages above" in lines[1]
         assert "connected to bob" in lines[2]
+
+
+async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Harness):
+    from fake_session import BOB
+
+    from p2pchat.session.events import IdentityPrompt
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press(*"ok m")
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert ("answer_identity", True) not in harness.fake.calls
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert ("answer_identity", True) in harness.fake.calls
+        assert harness.app.chat_input.value == "ok m"

@@ -39,6 +39,7 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         question.append(" wants to send you\n\n")
         question.append(clean(info.name, single_line=True), style="bold")
         question.append(f"  ({human_bytes(info.size)})")
+        question.append(f"\n\nEnter accepts into {self._download_dir}; Esc declines.", style="dim")
         with Vertical(classes="dialog"):
             yield Static("Incoming file", classes="dialog-title")
             yield Static(question, classes="offer-question")
