@@ -110,6 +110,7 @@ class ChatApp(App[int]):
         show_connect_screen: bool = False,
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
+        address_for: Callable[[int], str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -128,6 +129,7 @@ class ChatApp(App[int]):
         self._offer_screens: dict[int, OfferScreen] = {}
         self._event_backlog: deque[Event] = deque()
         self._events_posted = False
+        self._address_for = address_for or self._stored_address
         self._ping_sent = False  # the next round trip measured is the answer to /ping
         self._quit_confirmed = False
 
@@ -183,10 +185,15 @@ class ChatApp(App[int]):
             port=settings.port,
             peer=settings.connect,
             nickname=settings.nickname,
-            fingerprint=stored_fingerprint() if settings.tls else "",
+            address_for=self._address_for,
             error=error,
         )
         self.push_screen(screen, self._connect_chosen)
+
+    def _stored_address(self, port: int) -> str:
+        """Your address before the session starts: the key is read from the identity folder."""
+        fingerprint = stored_fingerprint() if self.settings.tls else ""
+        return own_address(port, fingerprint, tls=self.settings.tls)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         if choice is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -10,8 +11,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
-
-from p2pchat.ui.share import own_address
 
 
 @dataclass(frozen=True)
@@ -33,14 +32,14 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         port: int,
         peer: str | None,
         nickname: str,
-        fingerprint: str = "",
+        address_for: Callable[[int], str] = lambda port: "",
         error: str = "",
     ) -> None:
         super().__init__()
         self._port = port
         self._peer = peer or ""
         self._nickname = nickname
-        self._fingerprint = fingerprint  # "" without TLS: the address has no key to check
+        self._address_for = address_for  # port -> your address for your peer ("" if unknown)
         self._error = error  # why the last start failed
         self.address = ""
 
@@ -77,7 +76,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
 
     def _show_address(self, port_text: str) -> None:
         port = int(port_text) if port_text.isdigit() and int(port_text) <= 65535 else 0
-        self.address = own_address(port, self._fingerprint, tls=bool(self._fingerprint))
+        self.address = self._address_for(port) if port else ""
         line = Text("Your address for your peer: ")
         if self.address:
             line.append(self.address, style="bold")
