@@ -720,10 +720,10 @@ class ChatApp(App[int]):
         self.exit(0)
 
     def _ask_before_quitting(self, running: int) -> None:
-        files = "1 file is" if running == 1 else f"{running} files are"
+        files, them = ("1 file is", "it") if running == 1 else (f"{running} files are", "them")
         body = Text(
-            f"{files} still moving. Quitting interrupts them; they resume the next\n"
-            "time you and your peer connect."
+            f"{files} still moving. Quitting interrupts {them}; the transfer resumes the next "
+            "time you and your peer connect. (ctrl+q again quits.)"
         )
         screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
         screen.id = "quit-confirm"

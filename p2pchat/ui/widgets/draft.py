@@ -10,7 +10,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
-HELP = "Multi-line message · Enter sends · ctrl+j or shift+enter: new line · Esc: aside"
+HELP = "Multi-line · Enter sends · ctrl+j or shift+enter: new line · Esc: put aside"
 NEW_LINE_KEYS = ("ctrl+j", "shift+enter")
 
 
