@@ -43,7 +43,8 @@ async def test_an_offer_arriving_while_typing_keeps_the_keyboard_and_the_text(ha
         shown = screen_text(harness.app)
         assert "bob offers #7 holiday.mkv (300.0 MiB)" in shown
         assert "/accept" in shown  # says how to answer
-        assert "offered" in shown  # the transfers panel has its row
+        row = next(line for line in screen_lines(harness.app) if line.startswith(" #7 ↓"))
+        assert "holiday.mkv" in row and "F2 to answer" in row and "offered" in row
 
 
 async def test_the_offer_dialog_opens_only_when_asked(harness: Harness):

@@ -27,13 +27,15 @@ def display_name(info: TransferInfo) -> str:
     return f"{name} ({count} files)" if count > 1 else name
 
 
-def transfer_fields(info: TransferInfo) -> dict[str, str]:
+def transfer_fields(info: TransferInfo, answer_hint: str = "") -> dict[str, str]:
     """The optional figures of a row, most useful first."""
     moving = info.state == "active"
+    waiting_for_you = info.state == "offered" and info.direction == "receive"
     fields = {
+        "hint": answer_hint if waiting_for_you else "",
         "eta": human_duration(info.eta) if moving else "",
         "speed": f"{human_bytes(info.speed)}/s" if moving else "",
-        "bar": "bar",
+        "bar": "" if waiting_for_you else "bar",
         "bytes": f"{human_bytes(info.done)}/{human_bytes(info.size)}"
         if info.done
         else human_bytes(info.size),
@@ -41,12 +43,18 @@ def transfer_fields(info: TransferInfo) -> dict[str, str]:
     return {key: value for key, value in fields.items() if value}
 
 
-def transfer_row_text(info: TransferInfo, width: int, bar_style: str = "", rest_style: str = "") -> Text:
+def transfer_row_text(
+    info: TransferInfo,
+    width: int,
+    bar_style: str = "",
+    rest_style: str = "",
+    answer_hint: str = "",
+) -> Text:
     head = f"#{info.id} {ARROWS.get(info.direction, '?')} "
     name = display_name(info)
     percent = f"{min(100, int(100 * info.done / info.size)) if info.size else 0:3d}%"
     fixed = len(head) + 1 + len(percent) + 1 + STATE_WIDTH
-    fields = transfer_fields(info)
+    fields = transfer_fields(info, answer_hint)
     chosen: list[str] = []
     used = fixed + min(len(name), NAME_MIN)
     for key, value in fields.items():
@@ -69,6 +77,8 @@ def transfer_row_text(info: TransferInfo, width: int, bar_style: str = "", rest_
         text.append(" ")
         text.append("━" * filled, style=bar_style)
         text.append("─" * (bar_width - filled), style=rest_style)
+    if "hint" in chosen:
+        text.append(" " + fields["hint"], style="bold")
     text.append(" " + percent)
     for key in ("bytes", "speed", "eta"):
         if key in chosen:
@@ -83,9 +93,10 @@ class TransferRow(Widget):
 
     COMPONENT_CLASSES = {"transfer-row--bar", "transfer-row--rest"}
 
-    def __init__(self, info: TransferInfo) -> None:
+    def __init__(self, info: TransferInfo, answer_hint: str = "") -> None:
         super().__init__(id=f"transfer-{info.id}", classes="transfer-row")
         self.info = info
+        self.answer_hint = answer_hint  # how to answer an offer, e.g. "F2 to answer"
 
     def show(self, info: TransferInfo) -> None:
         self.info = info
@@ -97,12 +108,14 @@ class TransferRow(Widget):
             self.content_size.width or 80,
             self.get_component_rich_style("transfer-row--bar"),
             self.get_component_rich_style("transfer-row--rest"),
+            self.answer_hint,
         )
 
 
 class TransfersPanel(Vertical):
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, id: str | None = None, answer_hint: str = "") -> None:
         super().__init__(id=id)
+        self.answer_hint = answer_hint
         self.display = False
         self.rows: dict[int, TransferRow] = {}
 
@@ -113,7 +126,7 @@ class TransfersPanel(Vertical):
                 del self.rows[info.id]
                 row.remove()
         elif row is None:
-            row = self.rows[info.id] = TransferRow(info)
+            row = self.rows[info.id] = TransferRow(info, self.answer_hint)
             self.mount(row)
         else:
             row.show(info)
