@@ -21,6 +21,18 @@ def big_offer(transfer_id: int = 7) -> TransferInfo:
     return TransferInfo(transfer_id, "holiday.mkv", 300 * 2**20, "receive", "offered")
 
 
+async def settle(pilot, condition) -> None:
+    """Let the app lay out and scroll until `condition` holds (at most 50 rounds)."""
+    for _ in range(50):
+        if condition():
+            return
+        await pilot.pause(0.02)
+
+
+def at_bottom(log) -> bool:
+    return log.following and log.scroll_y == log.max_scroll_y
+
+
 def answers(fake) -> list[tuple]:
     return [call for call in fake.calls if call[0] in ("accept", "decline")]
 
@@ -89,9 +101,8 @@ async def test_a_full_log_shows_every_character_and_no_horizontal_scrollbar(harn
         for number in range(40):
             harness.fake.emit(incoming(f"line {number}", number))
         harness.fake.emit(incoming(digits, 99))
-        await pilot.pause()
-        await pilot.pause()
         log = harness.app.log_view
+        await settle(pilot, lambda: log.entries and log.entries[-1].body == digits and at_bottom(log))
         assert not log.show_horizontal_scrollbar
         shown = "".join(
             "".join(c for c in line if c.isdigit()) for line in screen_lines(harness.app)[-12:]
@@ -108,9 +119,8 @@ async def test_history_on_start_leaves_the_view_at_the_newest_line(harness: Harn
     )
     async with harness.app.run_test(size=SMALL) as pilot:
         harness.fake.emit(HistoryLoaded(messages))
-        await pilot.pause()
-        await pilot.pause()
         log = harness.app.log_view
+        await settle(pilot, lambda: len(log.entries) == 301 and at_bottom(log))
         assert log.scroll_y == log.max_scroll_y and log.following
         assert not log.show_horizontal_scrollbar
         lines = screen_lines(harness.app)
@@ -130,7 +140,7 @@ async def test_end_while_typing_returns_to_the_newest_line(harness: Harness):
         assert not log.following
         await pilot.press(*"draft")
         await pilot.press("end")
-        await pilot.pause()
+        await settle(pilot, lambda: at_bottom(log))
         assert log.following and log.scroll_y == log.max_scroll_y
         assert harness.app.chat_input.value == "draft"
 
@@ -145,8 +155,7 @@ async def test_sending_jumps_to_the_newest_line(harness: Harness):
         await pilot.press("pageup", "pageup")
         await pilot.pause()
         await pilot.press(*"back", "enter")
-        await pilot.pause()
-        await pilot.pause()
+        await settle(pilot, lambda: at_bottom(log))
         assert log.following and log.scroll_y == log.max_scroll_y
 
 
