@@ -6,7 +6,6 @@ User mistakes end with one line, `p2pchat: error: ...`, on stderr and exit statu
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,7 +21,7 @@ from p2pchat.config import (
     set_value,
     write_default_config,
 )
-from p2pchat.net.address import parse_port
+from p2pchat.net.address import guess_lan_host, parse_port
 from p2pchat.paths import get_paths
 from p2pchat.settings import Settings
 
@@ -216,16 +215,6 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guess_lan_host() -> str:
-    """The address other machines most likely reach us on (no packet is sent)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))  # a documentation address; connect() only picks a route
-            return probe.getsockname()[0]
-    except OSError:
-        return "127.0.0.1"
-
-
 def _identity(args: argparse.Namespace) -> int:
     settings, _sources = load_settings(_cli_overrides(args), args.config_path)
     try:
@@ -241,7 +230,7 @@ def _identity(args: argparse.Namespace) -> int:
     except IdentityError as error:
         raise UsageError(str(error)) from None
     print(f"fingerprint: {group_fingerprint(identity.fingerprint)}")
-    address = share_address(_guess_lan_host(), settings.port, identity.fingerprint)
+    address = share_address(guess_lan_host(), settings.port, identity.fingerprint)
     print(f"share:       {address}")
     print(f"peer runs:   p2pchat --connect {address}")
     return 0

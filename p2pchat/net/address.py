@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass
 
 SCHEME = "p2pchat://"
@@ -59,3 +60,13 @@ def parse_address(text: str) -> PeerAddress:
     if not host or any(c.isspace() or c in "/@" for c in host):
         raise ValueError(f"{text!r} has no valid host name")
     return PeerAddress(host, port, fingerprint)
+
+
+def guess_lan_host() -> str:
+    """The address other machines most likely reach us on (no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # a documentation address; connect() only picks a route
+            return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"

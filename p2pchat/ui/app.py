@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -50,24 +51,29 @@ from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
 from p2pchat.ui.screens.help import HelpScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
+from p2pchat.ui.share import own_address, stored_fingerprint
 from p2pchat.ui.text import clean, human_bytes
 from p2pchat.ui.widgets.chat_input import ChatInput
+from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
+from p2pchat.ui.widgets.draft import DraftEditor
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
-from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
+from p2pchat.ui.widgets.transfers import (
+    LIVE_STATES,
+    TransfersPanel,
+)
 
 SessionFactory = Callable[[Settings], SessionAPI]
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
-QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
+# Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
+RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
+QUIT_TIMEOUT = 3.0
+EVENT_BATCH = 500  # session events handled between two looks at the keyboard  # seconds to wait for the bye before leaving anyway
 
 
-class SessionEvent(Message):
-    """A session event delivered on the app's message queue."""
-
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
+class SessionEvents(Message):
+    """Session events are waiting in the app's backlog."""
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
@@ -86,6 +92,8 @@ class ChatApp(App[int]):
         Binding("f1", "help", "Help", id="app.help"),
         Binding("ctrl+l", "clear", "Clear", id="app.clear"),
         Binding("ctrl+o", "send_file", "Send file", id="app.send_file"),
+        Binding("f2", "answer_offer", "Answer offer", id="app.answer_offer"),
+        Binding("f3", "copy_address", "Copy address", id="app.copy_address"),
         Binding("pageup", "log_page(-1)", "Page up", show=False, id="app.page_up"),
         Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
     ]
@@ -99,6 +107,7 @@ class ChatApp(App[int]):
         show_connect_screen: bool = False,
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
+        address_for: Callable[[int], str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -115,13 +124,22 @@ class ChatApp(App[int]):
         self._last_dial_reason = ""  # the log repeats a failed dial only when the reason changes
         self._reported: set[int] = set()  # transfers whose outcome is in the log
         self._offer_screens: dict[int, OfferScreen] = {}
+        self._event_backlog: deque[Event] = deque()
+        self._events_posted = False
+        self._address_for = address_for or self._stored_address
+        self._ping_sent = False  # the next round trip measured is the answer to /ping
+        self._quit_confirmed = False
 
     # -- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
         yield MessageLog(clock=self.clock, id="log")
         yield Static("▼ new messages below (End or PageDown)", id="new-below")
-        yield TransfersPanel(id="transfers")
+        answer_key = self._key_for("app.answer_offer", "f2").upper()
+        yield TransfersPanel(id="transfers", answer_hint=f"{answer_key} to answer")
+        yield Static("", id="completions")
+        yield Static(DRAFT_HELP, id="draft-help")
+        yield DraftEditor(id="draft")
         yield ChatInput(
             complete_command=commands.complete,
             placeholder="Type a message, /help for commands",
@@ -159,10 +177,21 @@ class ChatApp(App[int]):
         else:
             self._begin()
 
-    def _open_connect_screen(self) -> None:
+    def _open_connect_screen(self, error: str = "") -> None:
         settings = self.settings
-        screen = ConnectScreen(port=settings.port, peer=settings.connect, nickname=settings.nickname)
+        screen = ConnectScreen(
+            port=settings.port,
+            peer=settings.connect,
+            nickname=settings.nickname,
+            address_for=self._address_for,
+            error=error,
+        )
         self.push_screen(screen, self._connect_chosen)
+
+    def _stored_address(self, port: int) -> str:
+        """Your address before the session starts: the key is read from the identity folder."""
+        fingerprint = stored_fingerprint() if self.settings.tls else ""
+        return own_address(port, fingerprint, tls=self.settings.tls)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         if choice is None:
@@ -185,7 +214,21 @@ class ChatApp(App[int]):
         self._start_session()
 
     def _post_event(self, event: Event) -> None:
-        self.post_message(SessionEvent(event))
+        # One queued message stands for any number of events: a flood of messages then
+        # costs a list entry each, not a Textual message each.
+        self._event_backlog.append(event)
+        if not self._events_posted:
+            self._events_posted = True
+            self.post_message(SessionEvents())
+
+    def on_session_events(self, _: SessionEvents) -> None:
+        self._events_posted = False
+        backlog = self._event_backlog
+        for _ in range(min(len(backlog), EVENT_BATCH)):
+            self._handle_event(backlog.popleft())
+        if backlog and not self._events_posted:  # let keys and paint in before the rest
+            self._events_posted = True
+            self.post_message(SessionEvents())
 
     @work(exclusive=True, exit_on_error=False, group="session")
     async def _start_session(self) -> None:
@@ -200,7 +243,7 @@ class ChatApp(App[int]):
                 return
             self.log_view.add_system(f"cannot start: {error}", "error")
             self.session = None
-            self._open_connect_screen()  # let the user pick another port
+            self._open_connect_screen(f"Cannot start: {error}")  # let the user pick another port
         self._refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -210,8 +253,7 @@ class ChatApp(App[int]):
             self._refresh_status()
 
     # -- session events ---------------------------------------------------------------
-    def on_session_event(self, message: SessionEvent) -> None:
-        event = message.event
+    def _handle_event(self, event: Event) -> None:
         log = self.log_view
         if isinstance(event, MessageReceived):
             msg = event.message
@@ -234,8 +276,8 @@ class ChatApp(App[int]):
         elif isinstance(event, MessageDelivered):
             log.set_state(event.id, "delivered")
         elif isinstance(event, HistoryLoaded):
-            for msg in event.messages:
-                log.add_message(
+            history = [
+                log.message_entry(
                     msg.sender,
                     msg.body,
                     outgoing=msg.outgoing,
@@ -244,8 +286,10 @@ class ChatApp(App[int]):
                     state=msg.state if msg.outgoing else "",
                     message_id=msg.id,
                 )
-            if event.messages:
-                log.add_separator("earlier messages above")
+                for msg in event.messages
+            ]
+            if history:
+                log.add_history(history, "earlier messages above")
         elif isinstance(event, Listening):
             host = f"[{event.host}]" if ":" in event.host else event.host
             text = f"listening on {host}:{event.port}"
@@ -296,6 +340,9 @@ class ChatApp(App[int]):
             )
         if isinstance(event, RttMeasured):
             self._status.rtt_ms = event.rtt_ms
+            if self._ping_sent:
+                self._ping_sent = False
+                log.add_system(f"round trip to {self._peer_name()}: {event.rtt_ms:.1f} ms")
         if not isinstance(event, CHAT_EVENTS):
             self._refresh_status()
 
@@ -314,13 +361,39 @@ class ChatApp(App[int]):
             self.session.answer_identity(bool(accept))
         self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
 
+    def _peer_name(self) -> str:
+        return self.session.peer.nickname if self.session and self.session.peer else "peer"
+
     def _transfer_offered(self, info: TransferInfo) -> None:
+        # The offer waits in the log and the transfers panel: a dialog that opened by
+        # itself would take the keys the user is typing (and could accept the file).
         self.transfers_panel.update_transfer(info)
-        peer = self.session.peer.nickname if self.session and self.session.peer else "peer"
-        self.log_view.add_system(f"{peer} offers #{info.id} {info.name} ({human_bytes(info.size)})")
-        if self.settings.auto_accept_files:
+        line = f"{self._peer_name()} offers #{info.id} {info.name} ({human_bytes(info.size)})"
+        if not self.settings.auto_accept_files:
+            key = self._key_for("app.answer_offer", "f2")
+            line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
+        self.log_view.add_system(line)
+
+    def _key_for(self, binding_id: str, default: str) -> str:
+        return self._keymap.get(binding_id, default)
+
+    def action_answer_offer(self) -> None:
+        """Open the dialog for the oldest offer still waiting for an answer."""
+        if self.session is None:
             return
-        screen = OfferScreen(info, peer, self.settings.download_dir or get_paths().downloads_dir)
+        waiting = [
+            t
+            for t in self.session.transfers
+            if t.direction == "receive" and t.state == "offered" and t.id not in self._reported
+        ]
+        if not waiting:
+            self.log_view.add_system("no file offer is waiting for an answer")
+            return
+        info = min(waiting, key=lambda t: t.id)
+        if info.id in self._offer_screens:
+            return
+        downloads = self.settings.download_dir or get_paths().downloads_dir
+        screen = OfferScreen(info, self._peer_name(), downloads)
         self._offer_screens[info.id] = screen
         self.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
 
@@ -398,19 +471,51 @@ class ChatApp(App[int]):
             return
         event.stop()
         line = event.value
-        self.chat_input.value = ""
         if not line.strip():
             return
         self.chat_input.remember(line)
+        self.log_view.follow()  # what you just wrote is at the bottom: show it
         self.handle_line(line)
 
-    def on_chat_input_multi_line_paste(self, event: ChatInput.MultiLinePaste) -> None:
+    def on_chat_input_multi_line_draft(self, event: ChatInput.MultiLineDraft) -> None:
+        self._show_draft(True)
+        self.query_one("#draft", DraftEditor).begin(event.text)
+
+    def _show_draft(self, shown: bool) -> None:
+        # The draft takes the input's place: one place to type at a time.
+        self.query_one("#draft").display = shown
+        self.query_one("#draft-help").display = shown
+        self.chat_input.display = not shown
+        (self.query_one("#draft") if shown else self.chat_input).focus()
+
+    def on_draft_editor_send(self, event: DraftEditor.Send) -> None:
+        if not event.text.strip():
+            return
+        self._show_draft(False)
+        self.chat_input.remember(event.text)
+        self.log_view.follow()
+        self._send(event.text)
+
+    def on_draft_editor_put_aside(self, event: DraftEditor.PutAside) -> None:
+        self._show_draft(False)
         if event.text.strip():
             self.chat_input.remember(event.text)
-            self._send(event.text)
+            self.log_view.add_system("draft put aside: Up brings it back")
+
+    def on_chat_input_scroll_to_newest(self, _: ChatInput.ScrollToNewest) -> None:
+        self.log_view.follow()
 
     def on_chat_input_completions(self, event: ChatInput.Completions) -> None:
-        self.log_view.add_system("  ".join(event.options[:50]))
+        # Shown beside the input, not in the chat log, until the input changes.
+        names = event.options
+        shown = "  ".join(names[:200]) + (f"  … {len(names) - 200} more" if len(names) > 200 else "")
+        completions = self.query_one("#completions", Static)
+        completions.update(Text(clean(shown)))
+        completions.display = True
+
+    def on_input_changed(self, event: ChatInput.Changed) -> None:
+        if event.input.id == "input":
+            self.query_one("#completions").display = False
 
     def run_palette_line(self, line: str) -> None:
         if line.endswith(" "):
@@ -530,10 +635,26 @@ class ChatApp(App[int]):
         assert self.session is not None
         for key, value in self.session.info().items():
             self.log_view.add_system(f"{key}: {value}")
+        address = self._own_address()
+        if address:
+            key = self._key_for("app.copy_address", "f3").upper()
+            self.log_view.add_system(
+                f"your address: {address} ({key} copies it; /invite makes a one-time line that "
+                "also works through relays)"
+            )
+
+    def _own_address(self) -> str:
+        session = self.session
+        if session is None:
+            return ""
+        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls)
 
     def _command_ping(self, command: commands.Command) -> None:
         assert self.session is not None
-        self.session.ping()
+        if self.session.peer is not None:
+            self._ping_sent = True
+            self.log_view.add_system(f"ping sent to {self._peer_name()}")
+        self.session.ping()  # without a peer the session says so
 
     def _command_verify(self, command: commands.Command) -> None:
         session = self.session
@@ -546,7 +667,7 @@ class ChatApp(App[int]):
         body.append(clean(code, single_line=True), style="bold")
         body.append("\n\nDoes it match the code they see?")
         self.push_screen(
-            ConfirmScreen("Verify your peer", body, "It matches", "It does not"),
+            ConfirmScreen("Verify your peer", body, "It matches", "It does not", default=False),
             self._verify_answered,
         )
 
@@ -590,12 +711,55 @@ class ChatApp(App[int]):
     # -- actions ------------------------------------------------------------------------
     async def action_quit(self) -> None:
         session = self.session
+        running = [t for t in session.transfers if t.state in RUNNING_STATES] if session else []
+        if running and not self._quit_confirmed:
+            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-confirm":
+                self._quit_confirmed = True  # ctrl+q again on the question: quit
+            else:
+                self._ask_before_quitting(len(running))
+                return
         if session is not None and session.state != "stopped":
             try:
                 await asyncio.wait_for(session.quit(), QUIT_TIMEOUT)
             except Exception:
                 pass  # leaving anyway: the peer notices the closed connection
         self.exit(0)
+
+    def _ask_before_quitting(self, running: int) -> None:
+        files, them = ("1 file is", "it") if running == 1 else (f"{running} files are", "them")
+        body = Text(
+            f"{files} still moving. Quitting interrupts {them}; the transfer resumes the next "
+            "time you and your peer connect. (ctrl+q again quits.)"
+        )
+        screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
+        screen.id = "quit-confirm"
+        self.push_screen(screen, self._quit_answered)
+
+    def _quit_answered(self, quit: bool | None) -> None:
+        if quit:
+            self._quit_confirmed = True
+            self.run_worker(self.action_quit(), group="quit")
+
+    def action_copy_address(self) -> None:
+        address = self._own_address()
+        if not address:
+            self.notify("Your address is known once p2pchat listens on a port.", markup=False)
+            return
+        self.copy_to_clipboard(address)
+        self.notify(address, title="Copied to the clipboard", markup=False)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        # Textual saves into ~/Downloads (the palette's Screenshot too) and fails when that
+        # folder does not exist: use the download folder, created if needed.
+        folder = Path(path) if path else self.settings.download_dir or get_paths().downloads_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.notify(f"screenshot not saved: {error}", severity="error", markup=False)
+            return None
+        return super().deliver_screenshot(filename, str(folder), time_format)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -617,6 +781,9 @@ class ChatApp(App[int]):
 
     def action_send_file(self) -> None:
         self.run_palette_line("/send ")
+
+    def action_log_end(self) -> None:
+        self.log_view.follow()
 
     def action_log_page(self, direction: int) -> None:
         if direction < 0:

@@ -11,4 +11,14 @@ from p2pchat.display import clean, human_duration
 from p2pchat.identity import group_fingerprint  # with dashes, as /info and the command line
 from p2pchat.transfer import format_size as human_bytes
 
-__all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration"]
+__all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration", "shorten_middle"]
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """`holiday-pictures-2024.mkv` -> `holiday-p…2024.mkv`: both ends stay readable."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")

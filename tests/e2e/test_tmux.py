@@ -88,3 +88,45 @@ def test_two_apps_chat_both_ways(panes):
 
     bob.type("C-q")
     alice.wait_for("Bob left")
+
+
+@pytest.mark.timeout(90)
+def test_a_file_offer_waits_while_the_peer_types(panes, tmp_path):
+    port = free_port()
+    video = tmp_path / "big holiday.mkv"
+    video.write_bytes(b"\0" * (4 * 2**20))
+    alice = panes("Alice", "--port", str(port))
+    alice.wait_for(f"port {port}")
+    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
+    bob.wait_for("connected to Alice")
+
+    bob.type("ok m")
+    bob.wait_for("ok m")
+    alice.type("/send '" + str(video) + "'", "Enter")
+    bob.wait_for("F2 to answer")
+    bob.type("ate", "Enter")
+    alice.wait_for("ok mate")  # nothing Bob typed was taken by the offer
+    screen = bob.wait_for("offered")
+    assert "Incoming file" not in screen
+    bob.type("F2")
+    bob.wait_for("Incoming file")
+    bob.type("Enter")  # Accept, chosen in the dialog Bob opened
+    bob.wait_for("received to")
+    received = tmp_path / "Bob" / "downloads" / "big holiday.mkv"
+    assert received.stat().st_size == video.stat().st_size
+
+
+@pytest.mark.timeout(60)
+def test_lines_typed_in_one_burst_arrive_apart(panes):
+    port = free_port()
+    alice = panes("Alice", "--port", str(port))
+    alice.wait_for(f"port {port}")
+    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
+    alice.wait_for("connected to Bob")
+    keys = []
+    for number in range(1, 9):
+        keys += [f"burst {number}", "Enter"]
+    alice.type(*keys)
+    lines = [line.rstrip() for line in bob.wait_for("burst 8").splitlines()]
+    for number in range(1, 9):
+        assert any(line.endswith(f"Alice: burst {number}") for line in lines), lines

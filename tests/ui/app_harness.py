@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fake_session import FIXED_TIME, FakeSession
+from fake_session import ALICE_FINGERPRINT, FIXED_TIME, FakeSession
 
 from p2pchat.settings import Settings
 from p2pchat.ui.app import ChatApp
@@ -26,6 +26,7 @@ class Harness:
             session_factory=self._make_session,
             clock=lambda: FIXED_TIME,
             cursor_blink=False,
+            address_for=lambda port: f"p2pchat://192.0.2.7:{port}/{ALICE_FINGERPRINT}",
             **app_kwargs,
         )
 

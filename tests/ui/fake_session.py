@@ -1,6 +1,6 @@
 """An in-memory stand-in for `SessionAPI`: records what the UI asks and lets tests emit events.
 
-Also used by `benchmarks/ui.py` and `benchmarks/screenshots.py` (imported by path).
+Also used by `benchmarks/ui.py` (imported by path).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fixed app states shared by the snapshot tests and `benchmarks/screenshots.py`.
+"""Fixed app states for the snapshot tests (a fake session, so every pixel is deterministic).
 
 Each scene is (harness options, async setup(pilot, harness)); nothing depends on the
 real clock, the local time zone (callers set TZ=UTC) or a blinking cursor.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -22,32 +23,69 @@ class ConnectChoice:
 
 
 class ConnectScreen(ModalScreen[ConnectChoice | None]):
-    BINDINGS = [Binding("escape", "dismiss_none", "Quit", id="connect.quit")]
+    BINDINGS = [
+        Binding("escape", "dismiss_none", "Quit p2pchat", id="connect.quit"),
+        Binding("f3", "copy_address", "Copy your address", id="connect.copy_address"),
+    ]
 
-    def __init__(self, *, port: int, peer: str | None, nickname: str) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        peer: str | None,
+        nickname: str,
+        address_for: Callable[[int], str] = lambda port: "",
+        error: str = "",
+    ) -> None:
         super().__init__()
         self._port = port
         self._peer = peer or ""
         self._nickname = nickname
+        self._address_for = address_for  # port -> your address for your peer ("" if unknown)
+        self._error = error  # why the last start failed
+        self.address = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="connect-dialog", classes="dialog"):
             yield Static("Start a chat", classes="dialog-title")
-            yield Label("Listen on port")
-            yield Input(str(self._port), id="connect-port", type="integer")
-            yield Label("Peer: HOST:PORT or an invite line; empty to wait for a call")
-            yield Input(self._peer, id="connect-peer", placeholder="192.168.1.20:8080")
-            yield Label("Your nickname")
-            yield Input(self._nickname, id="connect-nick", max_length=32)
-            yield Static("", id="connect-error", classes="dialog-error")
+            # Compact fields, one row each: the whole dialog fits an 80x24 terminal.
+            with Horizontal(classes="connect-row"):
+                yield Label("Listen on port", classes="connect-label")
+                yield Input(str(self._port), id="connect-port", type="integer", compact=True)
+            with Horizontal(classes="connect-row"):
+                yield Label("Peer", classes="connect-label")
+                yield Input(self._peer, id="connect-peer", placeholder="HOST:PORT, p2pchat://… or an invite line", compact=True)
+            yield Label("empty: wait for your peer to call you", classes="connect-help")
+            with Horizontal(classes="connect-row"):
+                yield Label("Your nickname", classes="connect-label")
+                yield Input(self._nickname, id="connect-nick", max_length=32, compact=True)
+            yield Static("", id="connect-address")
+            yield Static(self._error, id="connect-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="connect-go", variant="primary")
-                yield Button("Quit", id="connect-quit")
+                yield Button("Quit (Esc)", id="connect-quit")
+            yield Static("Enter connects, or waits for a call. Esc quits p2pchat.", classes="dialog-hint")
 
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
+        self._show_address(str(self._port))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "connect-port":
+            self._show_address(event.value.strip())
+
+    def _show_address(self, port_text: str) -> None:
+        port = int(port_text) if port_text.isdigit() and int(port_text) <= 65535 else 0
+        self.address = self._address_for(port) if port else ""
+        line = Text("Your address for your peer: ")
+        if self.address:
+            line.append(self.address, style="bold")
+            line.append("  (F3 copies it)", style="dim")
+        else:
+            line.append("shown once a port is chosen", style="dim")
+        self.query_one("#connect-address", Static).update(line)
 
     def _choice(self) -> ConnectChoice | None:
         error = self.query_one("#connect-error", Static)
@@ -83,6 +121,11 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         choice = self._choice()
         if choice is not None:
             self.dismiss(choice)
+
+    def action_copy_address(self) -> None:
+        if self.address:
+            self.app.copy_to_clipboard(self.address)
+            self.notify(self.address, title="Copied to the clipboard", markup=False)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

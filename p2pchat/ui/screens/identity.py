@@ -20,7 +20,8 @@ class IdentityScreen(ModalScreen[bool]):
 
     BINDINGS = [
         Binding("escape,d", "deny", "Deny", id="identity.deny"),
-        Binding("a", "allow", "Allow", id="identity.allow"),
+        # A chord, not a letter: the dialog opens by itself, maybe while you are typing.
+        Binding("ctrl+a", "allow", "Allow", id="identity.allow"),
     ]
 
     def __init__(self, prompt: IdentityPrompt) -> None:
@@ -61,7 +62,7 @@ class IdentityScreen(ModalScreen[bool]):
             body.append("Their fingerprint:\n  ")
             body.append(fingerprint, style="bold")
             body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
-            body.append("\nPress A to allow, D or Esc to deny.", style="dim")
+            body.append("\nctrl+a allows; D or Esc denies.", style="dim")
             with Vertical(classes="dialog"):
                 yield Static("New peer", classes="dialog-title")
                 yield Static(body, id="identity-body")

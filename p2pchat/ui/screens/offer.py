@@ -25,7 +25,6 @@ class OfferAnswer:
 class OfferScreen(ModalScreen[OfferAnswer]):
     BINDINGS = [
         Binding("escape", "decline", "Decline", id="offer.decline"),
-        Binding("a", "accept", "Accept", id="offer.accept"),
     ]
 
     def __init__(self, transfer: TransferInfo, peer_nickname: str, download_dir: Path) -> None:
@@ -40,6 +39,7 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         question.append(" wants to send you\n\n")
         question.append(clean(info.name, single_line=True), style="bold")
         question.append(f"  ({human_bytes(info.size)})")
+        question.append(f"\n\nEnter accepts into {self._download_dir}; Esc declines.", style="dim")
         with Vertical(classes="dialog"):
             yield Static("Incoming file", classes="dialog-title")
             yield Static(question, classes="offer-question")
@@ -70,7 +70,7 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         self._save_as()
 
     def on_mount(self) -> None:
-        # Enter accepts into the download folder; "Save as" must be chosen deliberately.
+        # The dialog opens only when asked for, so Enter may accept; no single letter does.
         self.query_one("#offer-accept").focus()
 
     def _save_as(self) -> None:

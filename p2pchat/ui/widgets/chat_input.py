@@ -1,8 +1,10 @@
-"""The input line: history recall, Tab completion, and multi-line paste as one message."""
+"""The input line: history recall, Tab completion; several lines go to the multi-line draft."""
 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +37,36 @@ def common_prefix(options: list[str]) -> str:
     return os.path.commonprefix(options) if options else ""
 
 
+def split_last_argument(text: str) -> tuple[str, str]:
+    """`/send a.txt "my fi` -> (`/send a.txt `, `my fi`): the head and the last argument unquoted.
+
+    Quotes and backslashes are read as `/send` reads them; an unclosed quote is fine.
+    """
+    start, quote, value, escaped = 0, "", "", False
+    for index, char in enumerate(text):
+        if escaped:
+            value, escaped = value + char, False
+        elif quote:
+            if char == quote:
+                quote = ""
+            else:
+                value += char
+        elif char == "\\" and os.name != "nt":
+            escaped = True
+        elif char in "'\"":
+            quote = char
+        elif char.isspace():
+            start, value = index + 1, ""
+        else:
+            value += char
+    return text[:start], value
+
+
+def quote_path(path: str) -> str:
+    """A path as `/send` reads it back: quoted only when it has spaces, quotes or backslashes."""
+    return shlex.quote(path) if re.search(r"[\s'\"\\]", path) else path
+
+
 class ChatInput(Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
@@ -42,14 +74,19 @@ class ChatInput(Input):
         Binding("up", "history_previous", "Previous", show=False, id="input.history_previous"),
         Binding("down", "history_next", "Next", show=False, id="input.history_next"),
         Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+        Binding("ctrl+j,shift+enter", "new_line", "New line", show=False, id="input.new_line"),
+        Binding("end", "end", "End of line, then newest message", show=False, id="input.end"),
     ]
 
-    class MultiLinePaste(Message):
-        """The user pasted several lines; send them as one message."""
+    class MultiLineDraft(Message):
+        """Several lines to edit as one message (a paste, ctrl+j, or a recalled message)."""
 
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class ScrollToNewest(Message):
+        """End pressed with the cursor already at the end of the line."""
 
     class Completions(Message):
         """Tab found several candidates; the app shows them."""
@@ -99,8 +136,42 @@ class ChatInput(Input):
             self._show(self._draft)
 
     def _show(self, text: str) -> None:
+        if "\n" in text:  # one line cannot show it: edit it as a multi-line draft
+            self.value = ""
+            self.post_message(self.MultiLineDraft(text))
+            return
         self.value = text
         self.cursor_position = len(text)
+
+    def action_new_line(self) -> None:
+        before = self.value[: self.cursor_position]
+        after = self.value[self.cursor_position :]
+        self.value = ""
+        self.post_message(self.MultiLineDraft(before + "\n" + after))
+
+    def action_end(self) -> None:
+        """End moves to the end of the line; at the end already, it shows the newest messages."""
+        if self.cursor_position < len(self.value):
+            self.cursor_position = len(self.value)
+        else:
+            self.post_message(self.ScrollToNewest())
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Enter is handled in key order here: as a binding it would run only after the
+        # keys typed behind it (a fast burst) had already landed on this line.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
+            return
+        await super()._on_key(event)
+
+    async def action_submit(self) -> None:
+        # Cleared here, not when the app gets the line: keys typed right after Enter
+        # belong to the next line, however fast they come.
+        value = self.value
+        self.value = ""
+        self.post_message(self.Submitted(self, value))
 
     # -- completion ---------------------------------------------------------------
     def action_complete(self) -> None:
@@ -112,20 +183,22 @@ class ChatInput(Input):
             head = ""
             fragment = value
         elif value.startswith("/send "):
-            head, _, fragment = value.rpartition(" ")
-            head += " "
+            head, fragment = split_last_argument(value)
             options = complete_path(fragment)
         else:
             return
+        quote = quote_path if head else str
         if not options:
             self.app.bell()
             return
         if len(options) == 1:
-            self._show(head + options[0])
+            self._show(head + quote(options[0]))
             return
         prefix = common_prefix(options)
         if len(prefix) > len(fragment):
-            self._show(head + prefix)
+            self._show(head + quote(prefix))
+        if head:  # paths: the folder is on the input line already, list the names only
+            options = [os.path.basename(o.rstrip(os.sep)) + o[len(o.rstrip(os.sep)) :] for o in options]
         self.post_message(self.Completions(options))
 
     # -- paste ----------------------------------------------------------------------
@@ -138,4 +211,4 @@ class ChatInput(Input):
         before = self.value[: self.cursor_position]
         after = self.value[self.cursor_position :]
         self.value = ""
-        self.post_message(self.MultiLinePaste(before + text.rstrip("\n") + after))
+        self.post_message(self.MultiLineDraft(before + text.rstrip("\n") + after))

@@ -9,7 +9,9 @@ short single-line ASCII message.
 
 from __future__ import annotations
 
+import gc
 import time
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,11 +28,12 @@ from textual.strip import Strip
 
 from p2pchat.ui.text import clean
 
+FREEZE_EVERY = 10_000  # entries added between two gc.freeze() calls
 # Delivery marks share one width so a state change never re-wraps a line.
 MARKS = {"pending": "⋯ ", "sent": "✓ ", "delivered": "✓✓", "failed": "✗ "}
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     kind: str  # own | peer | system | warning | error | separator
     body: str  # already cleaned
@@ -78,8 +81,9 @@ class MessageLog(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self._clock = clock
         self._entries: list[Entry] = []
-        self._counts: list[int] = []  # wrapped line count per entry
-        self._starts: list[int] = []  # first line of each entry
+        # Machine integers, not Python ints: 200,000 entries cost 3 MB here, not 11.
+        self._counts = array("l")  # wrapped line count per entry
+        self._starts = array("q")  # first line of each entry
         self._total = 0
         self._width = 0  # width the counts were computed for
         self._by_id: dict[str, int] = {}
@@ -88,6 +92,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._end_pending = False
         self._flush_pending = False
         self._pending_unseen = 0
+        self._frozen_at = 0  # entry count at the last gc.freeze()
 
     # -- public API ---------------------------------------------------------------
     @property
@@ -111,17 +116,49 @@ class MessageLog(ScrollView, can_focus=True):
     ) -> None:
         self.extend(
             [
-                Entry(
-                    "own" if outgoing else "peer",
-                    clean(body),
-                    self._clock() if timestamp is None else timestamp,
-                    clean(sender, single_line=True),
-                    action,
-                    state if outgoing else "",
-                    message_id,
+                self.message_entry(
+                    sender,
+                    body,
+                    outgoing=outgoing,
+                    timestamp=timestamp,
+                    action=action,
+                    state=state,
+                    message_id=message_id,
                 )
             ]
         )
+
+    def message_entry(
+        self,
+        sender: str,
+        body: str,
+        *,
+        outgoing: bool,
+        timestamp: float | None = None,
+        action: bool = False,
+        state: str = "",
+        message_id: str = "",
+    ) -> Entry:
+        return Entry(
+            "own" if outgoing else "peer",
+            clean(body),
+            self._clock() if timestamp is None else timestamp,
+            clean(sender, single_line=True),
+            action,
+            state if outgoing else "",
+            message_id,
+        )
+
+    def add_history(self, entries: list[Entry], label: str) -> None:
+        """Earlier messages go above everything shown in this run, then a separator."""
+        current = self._entries
+        self._entries = []
+        self._by_id.clear()
+        self._cache.clear()
+        self._counts = array("l")
+        self._starts = array("q")
+        self._total = 0
+        self.extend([*entries, Entry("separator", clean(label, single_line=True)), *current])
 
     def add_system(self, text: str, level: str = "system", timestamp: float | None = None) -> None:
         kind = level if level in ("warning", "error") else "system"
@@ -155,10 +192,17 @@ class MessageLog(ScrollView, can_focus=True):
 
     def _flush(self) -> None:
         self._flush_pending = False
+        if len(self._entries) >= self._frozen_at + FREEZE_EVERY:
+            # Entries live until /clear and hold no cycles, yet every full garbage
+            # collection walks them all: 200,000 of them made a keystroke wait 100-200 ms.
+            # Frozen, the collector skips them (they are still freed when dropped).
+            gc.freeze()
+            self._frozen_at = len(self._entries)
         self.virtual_size = Size(self._width, self._total)
         if self._pending_unseen:
             self.unseen += self._pending_unseen
             self._pending_unseen = 0
+        self._frozen_at = 0  # entry count at the last gc.freeze()
         if self._follow:
             self._scroll_to_end_soon()
         self.refresh()
@@ -190,8 +234,8 @@ class MessageLog(ScrollView, can_focus=True):
 
     def clear(self) -> None:
         self._entries.clear()
-        self._counts.clear()
-        self._starts.clear()
+        self._counts = array("l")
+        self._starts = array("q")
         self._by_id.clear()
         self._cache.clear()
         self._total = 0
@@ -231,7 +275,15 @@ class MessageLog(ScrollView, can_focus=True):
         self.scroll_home(animate=False)
 
     def action_scroll_end(self) -> None:
-        self.scroll_end(animate=False)
+        self.follow()
+
+    def follow(self) -> None:
+        """Jump to the newest line and stay there as lines arrive."""
+        self._follow = True
+        self.unseen = 0
+        self._pending_unseen = 0
+        self._frozen_at = 0  # entry count at the last gc.freeze()
+        self._scroll_to_end_soon()
 
     # -- layout ---------------------------------------------------------------------
     def _wrap_width(self) -> int:
@@ -246,9 +298,9 @@ class MessageLog(ScrollView, can_focus=True):
     def _relayout(self, width: int) -> None:
         self._width = width
         self._cache.clear()
-        self._counts = [self._count_lines(i, width) for i in range(len(self._entries))]
-        self._starts = [0, *accumulate(self._counts)][:-1] if self._counts else []
-        self._total = sum(self._counts)
+        self._counts = array("l", (self._count_lines(i, width) for i in range(len(self._entries))))
+        self._starts = array("q", accumulate(self._counts, initial=0))
+        self._total = self._starts.pop() if self._starts else 0
         self.virtual_size = Size(width, self._total)
         if self._follow:
             self._scroll_to_end_soon()
@@ -270,38 +322,54 @@ class MessageLog(ScrollView, can_focus=True):
         return len(self._strips(index, width))
 
     # -- rendering ------------------------------------------------------------------
-    def _to_text(self, entry: Entry) -> Text:
+    def _parts(self, entry: Entry) -> tuple[Text, Text]:
+        """The head (time, mark, sender) and the body, styled; the body wraps under itself."""
         style = self.get_component_rich_style
-        if entry.kind == "separator":
-            label = f" {entry.body} "
-            side = max(2, (self._width - len(label)) // 2)
-            return Text(
-                "─" * side + label + "─" * side,
-                style=style("message-log--separator"),
-                no_wrap=True,
-                overflow="crop",
-            )
-        text = Text(overflow="fold")
         stamp = time.strftime("%H:%M ", time.localtime(entry.timestamp)) if entry.timestamp else ""
-        text.append(stamp, style("message-log--timestamp"))
+        head = Text(stamp, style("message-log--timestamp"))
         if entry.kind in ("own", "peer"):
             colour = style(f"message-log--{entry.kind}")
             if entry.kind == "own":
                 mark_style = (
                     "message-log--failed" if entry.state == "failed" else "message-log--mark"
                 )
-                text.append(MARKS.get(entry.state, "  "), style(mark_style))
+                head.append(MARKS.get(entry.state, "  "), style(mark_style))
             else:
-                text.append("  ")
+                head.append("  ")
             if entry.action:
-                text.append(f" * {entry.sender} ", colour)
-                text.append(entry.body, colour)
+                head.append(f" * {entry.sender} ", colour)
             else:
-                text.append(f" {entry.sender}: ", colour + Style(bold=True))
-                text.append(entry.body, colour)
-        else:
-            text.append("-- " + entry.body, style(f"message-log--{entry.kind}"))
-        return text
+                head.append(f" {entry.sender}: ", colour + Style(bold=True))
+            return head, Text(entry.body, colour, overflow="fold")
+        kind_style = style(f"message-log--{entry.kind}")
+        head.append("-- ", kind_style)
+        return head, Text(entry.body, kind_style, overflow="fold")
+
+    def _separator(self, entry: Entry) -> Text:
+        label = f" {entry.body} "
+        side = max(2, (self._width - len(label)) // 2)
+        return Text(
+            "─" * side + label + "─" * side,
+            style=self.get_component_rich_style("message-log--separator"),
+            no_wrap=True,
+            overflow="crop",
+        )
+
+    def _wrap(self, entry: Entry, width: int) -> list[Text]:
+        console = self.app.console
+        if entry.kind == "separator":
+            return list(self._separator(entry).wrap(console, width))
+        head, body = self._parts(entry)
+        if entry.fast_width is not None and entry.fast_width <= width:
+            return [Text.assemble(head, body)]  # the usual short line: nothing to wrap
+        # Continuation lines start under the text, as weechat does, while that leaves the
+        # body at least half the width; a narrower log wraps at the left edge instead.
+        indent = head.cell_len if head.cell_len <= width // 2 else 0
+        if not indent:
+            return list(Text.assemble(head, body, overflow="fold").wrap(console, width))
+        lines = body.wrap(console, width - indent) or [Text()]
+        pad = Text(" " * indent)
+        return [Text.assemble(head if n == 0 else pad, line) for n, line in enumerate(lines)]
 
     def _strips(self, index: int, width: int) -> list[Strip]:
         key = (index, width)
@@ -309,7 +377,7 @@ class MessageLog(ScrollView, can_focus=True):
         if cached is not None:
             return cached
         console = self.app.console
-        lines = self._to_text(self._entries[index]).wrap(console, width)
+        lines = self._wrap(self._entries[index], width)
         strips = [Strip(line.render(console), line.cell_len) for line in lines] or [Strip.blank(0)]
         self._cache[key] = strips
         return strips

@@ -1,57 +1,121 @@
-"""A panel with one row per live transfer; hidden while there are none."""
+"""A panel with one row per live transfer; hidden while there are none.
+
+Each row is laid out for its width, 80 columns first: the state is always shown whole,
+the name is shortened in the middle, and when space runs out the least useful field
+goes first (byte counts, then the bar, then the speed; the time left stays longest).
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, ProgressBar
+from textual.containers import Vertical
+from textual.widget import Widget
 
 from p2pchat.session.events import TransferInfo, TransferState
-from p2pchat.ui.text import clean, human_bytes, human_duration
+from p2pchat.ui.text import clean, human_bytes, human_duration, shorten_middle
 
 LIVE_STATES = frozenset(state for state in TransferState if state.live)
 ARROWS = {"send": "↑", "receive": "↓"}
+STATE_WIDTH = max(len(state) for state in LIVE_STATES)
+NAME_MIN = 16
+BAR_MIN, BAR_MAX = 10, 30
 
 
-def transfer_figures(info: TransferInfo) -> str:
-    size = f"{human_bytes(info.done)}/{human_bytes(info.size)}"
-    speed = f"{human_bytes(info.speed)}/s" if info.state == "active" else ""
-    eta = human_duration(info.eta) if info.state == "active" else ""
-    return "  ".join(part for part in (size, speed, eta) if part)
+def display_name(info: TransferInfo) -> str:
+    name = clean(info.name, single_line=True)
+    count = getattr(info, "file_count", 1)
+    return f"{name} ({count} files)" if count > 1 else name
 
 
-class TransferRow(Horizontal):
-    """name, direction, bar, bytes, speed, ETA, state."""
+def transfer_fields(info: TransferInfo, answer_hint: str = "") -> dict[str, str]:
+    """The optional figures of a row, most useful first."""
+    moving = info.state == "active"
+    waiting_for_you = info.state == "offered" and info.direction == "receive"
+    fields = {
+        "hint": answer_hint if waiting_for_you else "",
+        "eta": human_duration(info.eta) if moving else "",
+        "speed": f"{human_bytes(info.speed)}/s" if moving else "",
+        "bar": "" if waiting_for_you else "bar",
+        "bytes": f"{human_bytes(info.done)}/{human_bytes(info.size)}"
+        if info.done
+        else human_bytes(info.size),
+    }
+    return {key: value for key, value in fields.items() if value}
 
-    def __init__(self, info: TransferInfo) -> None:
+
+def transfer_row_text(
+    info: TransferInfo,
+    width: int,
+    bar_style: str = "",
+    rest_style: str = "",
+    answer_hint: str = "",
+) -> Text:
+    head = f"#{info.id} {ARROWS.get(info.direction, '?')} "
+    name = display_name(info)
+    percent = f"{min(100, int(100 * info.done / info.size)) if info.size else 0:3d}%"
+    fixed = len(head) + 1 + len(percent) + 1 + STATE_WIDTH
+    fields = transfer_fields(info, answer_hint)
+    chosen: list[str] = []
+    used = fixed + min(len(name), NAME_MIN)
+    for key, value in fields.items():
+        cost = 1 + (BAR_MIN if key == "bar" else len(value))
+        if used + cost <= width:
+            chosen.append(key)
+            used += cost
+    spare = width - used
+    name_width = min(len(name), min(len(name), NAME_MIN) + spare)
+    spare -= name_width - min(len(name), NAME_MIN)
+    bar_width = min(BAR_MAX, BAR_MIN + max(spare, 0)) if "bar" in chosen else 0
+    if "bar" in chosen:
+        spare -= bar_width - BAR_MIN
+
+    text = Text(head)
+    text.append(shorten_middle(name, max(name_width, 1)).ljust(name_width), style="bold")
+    text.append(" " * max(spare, 0))
+    if "bar" in chosen:
+        filled = round(bar_width * info.done / info.size) if info.size else 0
+        text.append(" ")
+        text.append("━" * filled, style=bar_style)
+        text.append("─" * (bar_width - filled), style=rest_style)
+    if "hint" in chosen:
+        text.append(" " + fields["hint"], style="bold")
+    text.append(" " + percent)
+    for key in ("bytes", "speed", "eta"):
+        if key in chosen:
+            text.append(" " + fields[key])
+    text.append(" ")
+    text.append(info.state.ljust(STATE_WIDTH), style="italic" if info.state == "interrupted" else "")
+    return text
+
+
+class TransferRow(Widget):
+    """One transfer on one line: id, direction, name, bar, bytes, speed, time left, state."""
+
+    COMPONENT_CLASSES = {"transfer-row--bar", "transfer-row--rest"}
+
+    def __init__(self, info: TransferInfo, answer_hint: str = "") -> None:
         super().__init__(id=f"transfer-{info.id}", classes="transfer-row")
         self.info = info
-
-    def compose(self) -> ComposeResult:
-        info = self.info
-        label = Text(f"#{info.id} {ARROWS.get(info.direction, '?')} ")
-        label.append(clean(info.name, single_line=True))
-        yield Label(label, classes="transfer-name")
-        yield ProgressBar(total=max(info.size, 1), show_eta=False, classes="transfer-bar")
-        yield Label(transfer_figures(info), classes="transfer-figures")
-        yield Label(info.state, classes="transfer-state")
-
-    def on_mount(self) -> None:
-        self.show(self.info)
+        self.answer_hint = answer_hint  # how to answer an offer, e.g. "F2 to answer"
 
     def show(self, info: TransferInfo) -> None:
         self.info = info
-        if not self.children:
-            return  # not composed yet: on_mount shows the latest info
-        self.query_one(ProgressBar).update(total=max(info.size, 1), progress=info.done)
-        self.query_one(".transfer-figures", Label).update(transfer_figures(info))
-        self.query_one(".transfer-state", Label).update(info.state)
+        self.refresh()
+
+    def render(self) -> Text:
+        return transfer_row_text(
+            self.info,
+            self.content_size.width or 80,
+            self.get_component_rich_style("transfer-row--bar"),
+            self.get_component_rich_style("transfer-row--rest"),
+            self.answer_hint,
+        )
 
 
 class TransfersPanel(Vertical):
-    def __init__(self, id: str | None = None) -> None:
+    def __init__(self, id: str | None = None, answer_hint: str = "") -> None:
         super().__init__(id=id)
+        self.answer_hint = answer_hint
         self.display = False
         self.rows: dict[int, TransferRow] = {}
 
@@ -62,7 +126,7 @@ class TransfersPanel(Vertical):
                 del self.rows[info.id]
                 row.remove()
         elif row is None:
-            row = self.rows[info.id] = TransferRow(info)
+            row = self.rows[info.id] = TransferRow(info, self.answer_hint)
             self.mount(row)
         else:
             row.show(info)

@@ -1,0 +1,27 @@
+"""The address to give your peer: `p2pchat://HOST:PORT/FINGERPRINT` (or HOST:PORT without TLS)."""
+
+from __future__ import annotations
+
+from p2pchat.identity import share_address
+from p2pchat.net.address import guess_lan_host
+from p2pchat.paths import get_paths
+
+
+def own_address(port: int | None, fingerprint: str, *, tls: bool = True) -> str:
+    """"" while the port is not known yet (0 means one is picked when listening)."""
+    if not port:
+        return ""
+    host = guess_lan_host()
+    if not tls or not fingerprint:
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return share_address(host, port, fingerprint)
+
+
+def stored_fingerprint() -> str:
+    """Our identity's fingerprint before the session starts ("" if it cannot be read)."""
+    from p2pchat.identity import Identity
+
+    try:
+        return Identity.load_or_create(get_paths().identity_dir).fingerprint
+    except Exception:  # unreadable key: the session's start reports it properly
+        return ""
