@@ -25,7 +25,10 @@ import ssl
 from p2pchat.protocol import (
     MAGIC,
     Ack,
+    Busy,
+    Bye,
     Decoder,
+    Error,
     FileChunk,
     Nick,
     Ping,
@@ -255,6 +258,10 @@ class Connection:
 
     async def recv(self):
         return await self.protocol.recv()
+
+    def unread_goodbye(self):
+        """A BUSY, BYE or ERROR received but not read yet (the peer's last word), or None."""
+        return next((f for f in self.protocol._frames if isinstance(f, (Busy, Bye, Error))), None)
 
     def close(self) -> None:
         if not self.transport.is_closing():

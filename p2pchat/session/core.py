@@ -304,6 +304,7 @@ class Session:
             attempt += 1
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
+            reason = "the handshake ended without a session"
             try:
                 conn = await dial(target.host, target.port, self.trust.client_context(), self.settings.handshake_timeout)
             except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
@@ -321,6 +322,9 @@ class Session:
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
                     conn.abort()
+                except asyncio.CancelledError:  # quitting mid-handshake
+                    self._say_bye(conn)
+                    raise
                 if self._conn is not None:
                     return
             delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
@@ -344,11 +348,17 @@ class Session:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
             conn.abort()
         except asyncio.CancelledError:  # quitting mid-handshake
-            conn.abort()
+            self._say_bye(conn)
             raise
 
     async def _recv_handshake_frame(self, conn: Connection, timeout: float):
         frame = await asyncio.wait_for(conn.recv(), timeout)
+        self._refuse_on_goodbye(conn, frame)
+        return frame
+
+    @staticmethod
+    def _refuse_on_goodbye(conn: Connection, frame) -> None:
+        """Raise what a BUSY, BYE or ERROR received during the handshake means."""
         if isinstance(frame, Busy):
             raise PeerRefused(f"{conn.peer_address} is already in a chat ({frame.reason})", final=True)
         if isinstance(frame, Bye):
@@ -358,7 +368,12 @@ class Session:
         if isinstance(frame, Error):
             final = frame.code in ("tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch")
             raise PeerRefused(f"{conn.peer_address} refused the connection: {frame.message}", final=final)
-        return frame
+
+    @staticmethod
+    def _say_bye(conn: Connection, reason: str = "quit") -> None:
+        with contextlib.suppress(Exception):
+            conn.send(Bye(reason))
+        conn.close()
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
@@ -377,6 +392,10 @@ class Session:
         except PeerRefused:
             if not conn.is_closing:
                 conn.abort()
+            raise
+        except ConnectionClosed:
+            # Our write failed because the peer closed: a goodbye it sent first still counts.
+            self._refuse_on_goodbye(conn, conn.unread_goodbye())
             raise
 
     async def _negotiate(self, conn: Connection, expected: str | None) -> None:
@@ -460,12 +479,18 @@ class Session:
         with contextlib.suppress(ConnectionClosed):
             conn.send(Busy("already in a chat"))
         conn.close()
-        self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
+        if conn.dialed:
+            self.notice(f"not connecting to {hello.nickname} ({conn.peer_address}): already in a chat")
+        else:
+            self.notice(f"{hello.nickname} ({conn.peer_address}) tried to connect; refused: already in a chat")
         return True
 
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
-        if self._stopped or (self._conn is not None and self._peer_id != peer_id):
-            conn.abort()  # quitting, or another peer won the race while this one was asked
+        if self._stopped:
+            self._say_bye(conn)  # the handshake finished as we quit: the peer learns why
+            return
+        if self._conn is not None and self._peer_id != peer_id:
+            conn.abort()  # another peer won the race while this one was asked
             return
         old = self._conn
         if old is not None and old is not conn:
@@ -509,7 +534,8 @@ class Session:
                 if isinstance(frame, Bye):
                     reason, by_peer = frame.reason, True
                     break
-                self._handle(conn, frame)
+                with contextlib.suppress(ConnectionClosed):  # frames already received still count
+                    self._handle(conn, frame)
         except ConnectionClosed as exc:
             reason = f"connection lost: {exc.reason}"
         except ProtocolError as exc:

@@ -47,13 +47,15 @@ class RawPeer:
         self.decoder = Decoder(expect_magic=True)
 
     @classmethod
-    async def connect(cls, port: int) -> RawPeer:
+    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory") -> RawPeer:
+        """Dial and say HELLO; with `ready`, finish the handshake too."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         peer = cls(reader, writer)
-        writer.write(MAGIC + encode(Hello(1, "mallory", "z" * 32, ("files",), None)))
+        writer.write(MAGIC + encode(Hello(1, nickname, "z" * 32, ("files",), None)))
         await peer.expect(Hello)
-        peer.send(Ready(None))
-        await peer.expect(Ready)
+        if ready:
+            await peer.expect(Ready)
+            peer.send(Ready(None))
         return peer
 
     def send(self, *frames) -> None:

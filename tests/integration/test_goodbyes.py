@@ -1,0 +1,72 @@
+"""Connections that end in an unusual way, driven by a raw peer over plain TCP: the last
+words a peer sent before closing are heard, and quitting says goodbye."""
+
+from __future__ import annotations
+
+import asyncio
+
+from helpers import start_session, wait_until
+from test_hostile_transfer import RawPeer
+
+from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, Hello, Ready, encode
+from p2pchat.session.events import Connected, Dialing, Notice
+
+
+async def _frames_until_closed(peer: RawPeer) -> list:
+    while data := await asyncio.wait_for(peer.reader.read(65536), 10):
+        peer.decoder.receive_data(data)
+    return list(peer.decoder)
+
+
+async def test_busy_sent_with_the_close_stops_the_dialer(tmp_path):
+    accepted = 0
+
+    async def busy_listener(reader, writer):
+        nonlocal accepted
+        accepted += 1
+        decoder = Decoder(expect_magic=True)
+        while not any(isinstance(f, Hello) for f in list(decoder)):
+            decoder.receive_data(await reader.read(65536))
+        # HELLO and BUSY in one write, then the close: the dialer's READY meets a closed socket.
+        writer.write(MAGIC + encode(Hello(1, "carol", "z" * 32, ("files",), None)) + encode(Busy("already in a chat")))
+        writer.close()
+
+    server = await asyncio.start_server(busy_listener, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, start_session(tmp_path, "bob", tls=False) as bob:
+        await bob.session.connect(f"127.0.0.1:{port}")
+        notice = await bob.events.wait_for(Notice, lambda e: "already in a chat" in e.text)
+        assert notice.level == "error"
+        await wait_until(lambda: bob.session._dial_task.done())
+        assert accepted == 1
+        assert [e.retry_in for e in bob.events.of(Dialing)] == [None]
+        assert bob.session.state == "listening"
+
+
+async def test_connecting_while_another_handshake_is_half_done_retries_without_a_crash(tmp_path):
+    async with start_session(tmp_path, "alice", tls=False) as alice, \
+            start_session(tmp_path, "bob", tls=False) as bob:
+        # mallory's handshake with alice waits for mallory's READY...
+        mallory = await RawPeer.connect(alice.session.listening_port, ready=False)
+        await mallory.expect(Ready)
+        # ...while alice dials bob: bob is told alice is busy, and alice tries again later.
+        await alice.session.connect(bob.address)
+        await alice.events.wait_for(Dialing, lambda e: e.retry_in is not None)
+        busy = await alice.events.wait_for(Notice, lambda e: "already in a chat" in e.text)
+        assert busy.text.startswith("not connecting to bob")
+        assert not any("internal error" in e.text for e in alice.events.of(Notice))
+        assert not any("tried to connect" in e.text for e in alice.events.of(Notice))
+        mallory.close()  # mallory gives up: the next attempt reaches bob
+        await alice.events.wait_for(Connected, lambda e: e.peer.nickname == "bob")
+        assert not any("internal error" in e.text for e in alice.events.of(Notice))
+
+
+async def test_quitting_as_a_handshake_finishes_says_bye(tmp_path):
+    async with start_session(tmp_path, "alice", tls=False) as alice:
+        peer = await RawPeer.connect(alice.session.listening_port, ready=False)
+        await peer.expect(Ready)
+        peer.send(Ready(None))
+        await alice.session.quit()
+        frames = await _frames_until_closed(peer)
+        assert Bye("quit") in frames
+
