@@ -82,6 +82,7 @@ class _Transfer:
         self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
         self.pending_bytes = 0
         self.expected = 0  # incoming: offset of the next chunk
+        self.accepted = False  # outgoing: FILE_ACCEPT received for the current offer
 
     @property
     def final(self) -> bool:
@@ -183,6 +184,7 @@ class Transfers:
 
     def _offer(self, t: _Transfer) -> None:
         out = t.outgoing
+        t.accepted = False
         if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
             t.peer_id = self.session.peer_id
             self._update(t, state="offered")
@@ -394,9 +396,13 @@ class Transfers:
             self._on_offer(frame)
         elif isinstance(frame, FileAccept):
             t = self._outgoing.get(frame.tid)
-            if t is None or t.final or t.info.state == "active":
+            if t is None or t.final:
                 self._send(FileCancel(frame.tid, "unknown transfer"))
                 return
+            if t.accepted:
+                logger.info("ignored a repeated FILE_ACCEPT for {}", t.info.name)
+                return  # one stream per offer
+            t.accepted = True
             if frame.offset > t.info.size:
                 self._send(FileCancel(frame.tid, "resume offset past the end of the file"))
                 self._finish(t, "failed", "the peer asked to resume past the end of the file")

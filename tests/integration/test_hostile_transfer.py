@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import secrets
 
@@ -224,4 +225,46 @@ async def test_a_wrong_hash_never_replaces_an_existing_file(tmp_path, target):
     assert not result.ok
     await wait_until(lambda: everything_under(downloads) == {"keep.txt"})
     assert (downloads / "keep.txt").read_bytes() == b"precious"
+    await peer.chat_still_works()
+
+
+async def test_a_repeated_accept_streams_the_file_once(tmp_path, target):
+    bob, peer = target
+    data = os.urandom(3 * 1024 * 1024)
+    source = tmp_path / "once.bin"
+    source.write_bytes(data)
+    await bob.session.offer_files([source])
+    offer = await peer.expect(FileOffer)
+    peer.send(FileAccept(offer.tid, 0), FileAccept(offer.tid, 0))
+    frames = []
+    while not isinstance(frame := await peer.next_frame(), FileDone):
+        frames.append(frame)
+    chunks = [f for f in frames if isinstance(f, FileChunk)]
+    assert b"".join(c.data for c in chunks) == data
+    assert [c.offset for c in chunks] == list(itertools.accumulate([0] + [len(c.data) for c in chunks[:-1]]))
+    assert frame.sha256 == hashlib.sha256(data).hexdigest()
+    peer.send(FileResult(offer.tid, True, ""))
+    await wait_until(lambda: bob.session.transfers[0].state == "done")
+    message_id = secrets.token_hex(16)
+    peer.send(Text(message_id, 1.0, "anything more?", False))
+    later = []
+    while not isinstance(frame := await asyncio.wait_for(peer.next_frame(), WAIT), Ack):
+        later.append(frame)
+    assert not [f for f in frames + later if isinstance(f, (FileDone, FileCancel))]
+    assert not [f for f in later if isinstance(f, FileChunk)]
+
+
+async def test_an_accept_past_the_end_or_for_an_unknown_offer_is_cancelled(tmp_path, target):
+    bob, peer = target
+    source = tmp_path / "short.bin"
+    source.write_bytes(b"0123456789")
+    await bob.session.offer_files([source])
+    offer = await peer.expect(FileOffer)
+    peer.send(FileAccept(offer.tid, 11))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == offer.tid)
+    assert cancel.reason == "resume offset past the end of the file"
+    await wait_until(lambda: bob.session.transfers[0].state == "failed")
+    peer.send(FileAccept(4242, 0))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == 4242)
+    assert cancel.reason == "unknown transfer"
     await peer.chat_still_works()
