@@ -1,8 +1,8 @@
 """File transfers on top of the live connection.
 
-Disk work (reading, hashing, writing) runs in one worker thread per transfer, so
-the event loop only moves frames; hashlib and file I/O release the GIL, which lets
-a transfer use the second core. Bytes in flight are bounded on both sides: the
+Disk work (reading, hashing, writing) runs on a small pool of disk threads, each
+transfer's calls in order on its own lane, so the event loop only moves frames;
+hashlib and file I/O release the GIL, which lets a transfer use the second core. Bytes in flight are bounded on both sides: the
 sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
 the receiver stops reading the socket while more than `WRITE_BACKLOG` bytes wait
 for the disk.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,6 +42,7 @@ from p2pchat.transfer import (
     expand_send_paths,
     format_size,
 )
+from p2pchat.transfer.lanes import disk_lane
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
@@ -60,6 +60,11 @@ def _chunk_size(speed: float) -> int:
 
 
 FINAL_STATES = {"done", "failed", "declined", "cancelled"}
+# Offers of one side still open on the other (neither answered nor ended). A receiver declines
+# offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end.
+OPEN_STATES = {"offered", "preparing", "active", "verifying"}
+MAX_OPEN_OFFERS = 256
+TOO_MANY_OFFERS = f"too many open offers: at most {MAX_OPEN_OFFERS} at a time; offer it again when some have ended"
 
 
 def _close_soon(out: OutgoingFile) -> None:
@@ -75,7 +80,7 @@ class _Transfer:
         self.peer_id = peer_id
         self.info = TransferInfo(local_id, name, size, direction, "offered")
         self.meter: ProgressMeter | None = None
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"transfer-{local_id}")
+        self.executor = disk_lane()
         self.task: asyncio.Task | None = None
         self.outgoing: OutgoingFile | None = None
         self.incoming: IncomingFile | None = None
@@ -99,6 +104,8 @@ class Transfers:
         self._by_local: dict[int, _Transfer] = {}
         self._outgoing: dict[int, _Transfer] = {}  # by tid
         self._incoming: dict[int, _Transfer] = {}  # by tid
+        self._open: dict[str, set[int]] = {"send": set(), "receive": set()}  # local ids in OPEN_STATES
+        self._refusing = False  # declining offers past the cap (told the user once)
         self._tasks: set[asyncio.Task] = set()
 
     def _background(self, coro) -> None:
@@ -131,6 +138,13 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: _Transfer, **changes) -> None:
         t.info = replace(t.info, **changes)
+        open_ids = self._open[t.direction]
+        if t.info.state in OPEN_STATES:
+            open_ids.add(t.local_id)
+        elif t.local_id in open_ids:
+            open_ids.discard(t.local_id)
+            if t.direction == "send":
+                self._offer_held_back()
         self.session.emit(TransferUpdated(t.info))
         if t.final:
             t.executor.shutdown(wait=False)
@@ -185,11 +199,24 @@ class Transfers:
     def _offer(self, t: _Transfer) -> None:
         out = t.outgoing
         t.accepted = False
-        if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
+        if len(self._open["send"]) >= MAX_OPEN_OFFERS and self.session.connection is not None:
+            self._update(t, state="waiting", reason=f"held back while {MAX_OPEN_OFFERS} offers are open")
+        elif self._send(FileOffer(t.tid, out.name, out.size, out.key)):
             t.peer_id = self.session.peer_id
             self._update(t, state="offered")
         else:
             self._update(t, state="waiting", reason="offered when the peer is back")
+
+    def _offer_held_back(self) -> None:
+        """Offer what waited for earlier offers to end, oldest first."""
+        peer_id = self.session.peer_id
+        if peer_id is None:
+            return
+        for t in self._outgoing.values():
+            if len(self._open["send"]) >= MAX_OPEN_OFFERS:
+                return
+            if t.info.state == "waiting" and t.peer_id in (None, peer_id):
+                self._offer(t)
 
     async def _stream(self, t: _Transfer, conn: Connection, offset: int) -> None:
         out = t.outgoing
@@ -230,6 +257,13 @@ class Transfers:
             if known.info.state == "interrupted" and known.incoming is not None:
                 self._start_download(known)  # the user accepted it before
             return
+        if len(self._open["receive"]) >= MAX_OPEN_OFFERS:
+            self._send(FileDecline(frame.tid, TOO_MANY_OFFERS))
+            if not self._refusing:
+                self._refusing = True
+                session.notice(f"declining the peer's offers: {TOO_MANY_OFFERS}", "warning")
+            return
+        self._refusing = False
         t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, session.peer_id)
         download_dir = session.settings.download_dir or session.paths.downloads_dir
         try:
@@ -244,6 +278,7 @@ class Transfers:
         t.info = replace(t.info, name=t.incoming.display_name)
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
+        self._open["receive"].add(t.local_id)
         if session.settings.auto_accept_files:
             self.accept(t.local_id)
         else:

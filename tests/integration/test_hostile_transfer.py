@@ -22,6 +22,7 @@ from p2pchat.protocol import (
     FileAccept,
     FileCancel,
     FileChunk,
+    FileDecline,
     FileDone,
     FileOffer,
     FileResult,
@@ -48,11 +49,11 @@ class RawPeer:
         self.decoder = Decoder(expect_magic=True)
 
     @classmethod
-    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory") -> RawPeer:
+    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory", peer_id: str = "z" * 32) -> RawPeer:
         """Dial and say HELLO; with `ready`, finish the handshake too."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         peer = cls(reader, writer)
-        writer.write(MAGIC + encode(Hello(1, nickname, "z" * 32, ("files",), None)))
+        writer.write(MAGIC + encode(Hello(1, nickname, peer_id, ("files",), None)))
         await peer.expect(Hello)
         if ready:
             await peer.expect(Ready)
@@ -268,3 +269,21 @@ async def test_an_accept_past_the_end_or_for_an_unknown_offer_is_cancelled(tmp_p
     cancel = await peer.expect(FileCancel, lambda f: f.tid == 4242)
     assert cancel.reason == "unknown transfer"
     await peer.chat_still_works()
+
+
+async def test_our_sender_holds_back_offers_past_the_cap(tmp_path, target):
+    from p2pchat.session.transfers import MAX_OPEN_OFFERS
+
+    bob, peer = target
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(MAX_OPEN_OFFERS + 2):
+        (folder / f"{n:04}.txt").write_text(str(n))
+    await bob.session.offer_files([folder])
+    offers = [await peer.expect(FileOffer) for _ in range(MAX_OPEN_OFFERS)]
+    await peer.chat_still_works()  # nothing more came before the ACK
+    assert not [f for f in list(peer.decoder) if isinstance(f, FileOffer)]
+    peer.send(FileDecline(offers[0].tid, "not this one"))
+    assert (await peer.expect(FileOffer)).name == f"many/{MAX_OPEN_OFFERS:04}.txt"
+    held = [t for t in bob.session.transfers if t.state == "waiting"]
+    assert [t.name for t in held] == [f"many/{MAX_OPEN_OFFERS + 1:04}.txt"]
