@@ -40,7 +40,7 @@ from p2pchat.protocol.frames import (
     Ready,
     Text,
 )
-from p2pchat.protocol.rules import MAX_TRANSFER_ID, validate_nickname
+from p2pchat.protocol.rules import MAX_TRANSFER_ID, has_hidden_characters, validate_nickname
 
 ERROR_CODES = frozenset(
     {
@@ -182,7 +182,16 @@ def _sha256(value: object, label: str) -> str:
 
 
 _cap = _chars(1, 64)
-_peer_id = _chars(1, 128)
+_id_length = _chars(1, 128)
+
+
+def _peer_id(value: object, label: str) -> str:
+    value = _id_length(value, label)
+    if has_hidden_characters(value) or value != value.strip():
+        raise _bad(f"{label} must not contain control characters or surrounding spaces")
+    return value
+
+
 _session = _optional(_chars(1, 64))
 _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)

@@ -400,6 +400,14 @@ def test_bad_nicknames(nickname):
         encode(Nick(nickname))
 
 
+@pytest.mark.parametrize("peer_id", ["ab\x1b[2Jcd", "ab\ncd", "\x00", "ab\u202ecd", "\u200b", " ab", "ab "])
+def test_hello_ids_with_hidden_characters_are_refused(peer_id):
+    hello = {"version": 1, "nickname": "bob", "id": peer_id, "caps": [], "session": None}
+    assert bad_payload(FrameType.HELLO, hello) == "bad_frame"
+    with pytest.raises(ProtocolError, match="bad_frame"):
+        encode(Hello(1, "bob", peer_id, (), None))
+
+
 def test_other_versions_decode_so_the_handshake_can_answer_them():
     hello = Hello(2, "a", "i", [], None)
     assert decode_all(stream_of([hello])) == [hello]
