@@ -206,10 +206,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
 class Connection:
     """What the session holds: frames in, frames out, and a way to close."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: FrameProtocol, *, dialed: bool) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: FrameProtocol, *, dialed: bool, opened_at: float | None = None
+    ) -> None:
         self.transport = transport
         self.protocol = protocol
         self.dialed = dialed
+        # When the TCP connection was made (loop time): the handshake deadline counts from here.
+        self.opened_at = asyncio.get_running_loop().time() if opened_at is None else opened_at
         peer = transport.get_extra_info("peername") or ("?", 0)
         host, port = peer[0], peer[1]
         if host.startswith("::ffff:"):

@@ -62,7 +62,7 @@ MAX_OFFSET = (1 << 63) - 1
 _HEADER = struct.Struct(">IB")
 _CHUNK_HEADER = struct.Struct(">IBQQ")
 _CHUNK_IDS = struct.Struct(">QQ")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")  # we send lower case; either is read
 _FILE_CHUNK = int(FrameType.FILE_CHUNK)
 
 
@@ -177,7 +177,7 @@ def _caps(value: object, label: str) -> tuple[str, ...]:
 def _sha256(value: object, label: str) -> str:
     value = _text(value, label)
     if not _SHA256_HEX.fullmatch(value):
-        raise _bad(f"{label} must be 64 lowercase hex digits")
+        raise _bad(f"{label} must be 64 hex digits")
     return value
 
 

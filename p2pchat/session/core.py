@@ -403,7 +403,9 @@ class Session:
         self.trust.check_expected(conn, expected)  # not one byte to an impostor
         conn.send_magic()
         conn.send(hello_out)
-        hello = await self._recv_handshake_frame(conn, self.settings.handshake_timeout)
+        # One deadline from the TCP connect: the first bytes, TLS and HELLO all fit in it.
+        elapsed = asyncio.get_running_loop().time() - conn.opened_at
+        hello = await self._recv_handshake_frame(conn, max(0.0, self.settings.handshake_timeout - elapsed))
         if not isinstance(hello, Hello):
             raise ProtocolError("unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
         if hello.version != PROTOCOL_VERSION:

@@ -287,3 +287,24 @@ async def test_our_sender_holds_back_offers_past_the_cap(tmp_path, target):
     assert (await peer.expect(FileOffer)).name == f"many/{MAX_OPEN_OFFERS:04}.txt"
     held = [t for t in bob.session.transfers if t.state == "waiting"]
     assert [t.name for t in held] == [f"many/{MAX_OPEN_OFFERS + 1:04}.txt"]
+
+
+async def test_an_upper_case_hash_is_accepted(tmp_path, target):
+    bob, peer = target
+    data = os.urandom(1000)
+    tid = await offer_accepted(peer, "shout.bin", len(data))
+    peer.send(FileChunk(tid, 0, data), FileDone(tid, hashlib.sha256(data).hexdigest().upper()))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert result.ok, result.reason
+    assert (tmp_path / "bob" / "downloads" / "shout.bin").read_bytes() == data
+
+
+async def test_a_late_chunk_is_dropped_quietly_and_an_unknown_one_cancelled(tmp_path, target):
+    bob, peer = target
+    tid = await offer_accepted(peer, "late.bin", 1000)
+    peer.send(FileCancel(tid, "changed my mind"))
+    await wait_until(lambda: bob.session.transfers[0].state == "cancelled")
+    peer.send(FileChunk(tid, 0, b"in flight"), FileChunk(4243, 0, b"never offered"))
+    cancel = await peer.expect(FileCancel)
+    assert cancel.tid == 4243 and "unknown transfer" in cancel.reason  # none for the late one
+    await peer.chat_still_works()
