@@ -149,6 +149,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._wake()
 
     def eof_received(self):
+        # recv() still hands out every frame that came before the EOF (a BUSY or BYE written
+        # together with the close) before it raises this.
         self._finish(ConnectionClosed("the peer closed the connection"))
         return False  # close our side too
 
