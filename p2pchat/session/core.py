@@ -304,7 +304,7 @@ class Session:
             attempt += 1
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
-            reason = "the handshake ended without a session"
+            reason = "another connection was being set up"  # the handshake ended without a session
             try:
                 conn = await dial(target.host, target.port, self.trust.client_context(), self.settings.handshake_timeout)
             except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
@@ -322,8 +322,11 @@ class Session:
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
                     conn.abort()
-                except asyncio.CancelledError:  # quitting mid-handshake
-                    self._say_bye(conn)
+                except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
+                    if self._stopped:
+                        self._say_bye(conn)
+                    else:
+                        conn.abort()
                     raise
                 if self._conn is not None:
                     return
