@@ -2,8 +2,8 @@
 
 Disk work (reading, hashing, writing) runs on a small pool of disk threads, each
 transfer's calls in order on its own lane, so the event loop only moves frames;
-hashlib and file I/O release the GIL, which lets a transfer use the second core. Bytes in flight are bounded on both sides: the
-sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
+hashlib and file I/O release the GIL, which lets a transfer use the second core.
+Bytes in flight are bounded on both sides: the sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
 the receiver stops reading the socket while more than `WRITE_BACKLOG` bytes wait
 for the disk.
 
@@ -13,6 +13,7 @@ Users see small local ids (1, 2, 3...); the wire uses the sender's random 64-bit
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 from dataclasses import replace
@@ -106,6 +107,7 @@ class Transfers:
         self._incoming: dict[int, _Transfer] = {}  # by tid
         self._open: dict[str, set[int]] = {"send": set(), "receive": set()}  # local ids in OPEN_STATES
         self._refusing = False  # declining offers past the cap (told the user once)
+        self._held: collections.deque[_Transfer] = collections.deque()  # our offers past the cap
         self._tasks: set[asyncio.Task] = set()
 
     def _background(self, coro) -> None:
@@ -201,6 +203,7 @@ class Transfers:
         t.accepted = False
         if len(self._open["send"]) >= MAX_OPEN_OFFERS and self.session.connection is not None:
             self._update(t, state="waiting", reason=f"held back while {MAX_OPEN_OFFERS} offers are open")
+            self._held.append(t)
         elif self._send(FileOffer(t.tid, out.name, out.size, out.key)):
             t.peer_id = self.session.peer_id
             self._update(t, state="offered")
@@ -209,13 +212,11 @@ class Transfers:
 
     def _offer_held_back(self) -> None:
         """Offer what waited for earlier offers to end, oldest first."""
-        peer_id = self.session.peer_id
-        if peer_id is None:
+        if self.session.peer_id is None:
             return
-        for t in self._outgoing.values():
-            if len(self._open["send"]) >= MAX_OPEN_OFFERS:
-                return
-            if t.info.state == "waiting" and t.peer_id in (None, peer_id):
+        while self._held and len(self._open["send"]) < MAX_OPEN_OFFERS:
+            t = self._held.popleft()
+            if t.info.state == "waiting":
                 self._offer(t)
 
     async def _stream(self, t: _Transfer, conn: Connection, offset: int) -> None:
@@ -462,6 +463,7 @@ class Transfers:
 
     # -- connection changes ----------------------------------------------------------------
     def on_connected(self, conn: Connection, peer_id: str) -> None:
+        self._held.clear()  # every unfinished offer is made again below, the cap applied anew
         for t in list(self._outgoing.values()):
             if t.final or (t.peer_id is not None and t.peer_id != peer_id):
                 continue
