@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import threading
 
 from helpers import start_session, wait_until
-from test_hostile_transfer import RawPeer
+from test_hostile_transfer import RawPeer, offer_accepted
 
-from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, Hello, Ready, encode
-from p2pchat.session.events import Connected, Dialing, Notice
+from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, FileChunk, Hello, Ping, Ready, encode
+from p2pchat.session.events import Connected, Dialing, Disconnected, Notice
+from p2pchat.transfer.lanes import DISK_THREADS, disk_lane
 
 
 async def _frames_until_closed(peer: RawPeer) -> list:
@@ -91,3 +94,23 @@ async def test_the_hello_deadline_runs_from_the_connect_not_from_the_first_bytes
         assert not any(isinstance(f, Ready) for f in frames)
         assert not bob.session.connected
         writer.close()
+
+
+async def test_a_bye_behind_frames_we_could_not_answer_is_still_heard(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port)
+        block = os.urandom(1020 * 1024)
+        tid = await offer_accepted(peer, "big.bin", 12 * len(block))
+        disk_free = threading.Event()
+        stalls = [disk_lane().submit(disk_free.wait) for _ in range(DISK_THREADS)]  # a stuck disk
+        try:
+            # Bob reads chunks until too much waits for the disk, then the PING, the BYE and our close.
+            peer.send(*[FileChunk(tid, n * len(block), block) for n in range(12)], Ping(1.0), Bye("quit"))
+            peer.writer.close()
+            await wait_until(lambda: bob.session.connection.transport.is_closing())
+        finally:
+            disk_free.set()
+        # Now bob's PONG cannot go out; the BYE behind it must still say why we left.
+        left = await bob.events.wait_for(Disconnected)
+        assert (left.reason, left.by_peer) == ("mallory left (quit)", True)
+        assert all(stall.result(timeout=10) for stall in stalls)
