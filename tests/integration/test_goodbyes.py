@@ -77,14 +77,14 @@ async def test_quitting_as_a_handshake_finishes_says_bye(tmp_path):
 
 
 async def test_the_hello_deadline_runs_from_the_connect_not_from_the_first_bytes(tmp_path):
-    async with start_session(tmp_path, "bob", tls=False, handshake_timeout=2.0) as bob:
+    async with start_session(tmp_path, "bob", tls=False, handshake_timeout=3.0) as bob:
         reader, writer = await asyncio.open_connection("127.0.0.1", bob.session.listening_port)
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(1.8)
         writer.write(MAGIC)  # the listener says nothing until these 4 bytes arrive...
         decoder = Decoder(expect_magic=True)
         while not list(decoder):
             decoder.receive_data(await asyncio.wait_for(reader.read(65536), 10))
-        await asyncio.sleep(1.2)  # ...and 2.4 s after the connect is too late for HELLO
+        await asyncio.sleep(1.8)  # ...and 3.6 s after the connect is too late for HELLO
         writer.write(encode(Hello(1, "slow", "z" * 32, ("files",), None)))
         frames = []
         with contextlib.suppress(ConnectionError):
