@@ -6,6 +6,7 @@ User mistakes end with one line, `p2pchat: error: ...`, on stderr and exit statu
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -343,6 +344,12 @@ def _run_front_end(settings: Settings) -> int:
     return run(settings)
 
 
+def _printed(code: int) -> int:
+    """Flush stdout now, so a reader that left early raises BrokenPipeError inside main()."""
+    sys.stdout.flush()
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -351,13 +358,13 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as done:  # --help and --version
             return int(done.code or 0)
         if args.command == "config":
-            return _config(args)
+            return _printed(_config(args))
         if args.command == "id":
-            return _identity(args)
+            return _printed(_identity(args))
         if args.command == "invite":
-            return _invite(args)
+            return _printed(_invite(args))
         if args.command == "peers":
-            return _peers(args)
+            return _printed(_peers(args))
         settings, _sources = load_settings(_cli_overrides(args), args.config_path)
         return _run_front_end(settings)
     except (UsageError, ConfigError) as error:
@@ -366,3 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left early (`p2pchat id | head -1`): nothing to say, and no traceback
+        # when Python flushes stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as if killed by SIGPIPE, like other command-line tools

@@ -25,7 +25,10 @@ import ssl
 from p2pchat.protocol import (
     MAGIC,
     Ack,
+    Busy,
+    Bye,
     Decoder,
+    Error,
     FileChunk,
     Nick,
     Ping,
@@ -146,6 +149,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._wake()
 
     def eof_received(self):
+        # recv() still hands out every frame that came before the EOF (a BUSY or BYE written
+        # together with the close) before it raises this.
         self._finish(ConnectionClosed("the peer closed the connection"))
         return False  # close our side too
 
@@ -203,10 +208,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
 class Connection:
     """What the session holds: frames in, frames out, and a way to close."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: FrameProtocol, *, dialed: bool) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: FrameProtocol, *, dialed: bool, opened_at: float | None = None
+    ) -> None:
         self.transport = transport
         self.protocol = protocol
         self.dialed = dialed
+        # When the TCP connection was made (loop time): the handshake deadline counts from here.
+        self.opened_at = asyncio.get_running_loop().time() if opened_at is None else opened_at
         peer = transport.get_extra_info("peername") or ("?", 0)
         host, port = peer[0], peer[1]
         if host.startswith("::ffff:"):
@@ -256,6 +265,10 @@ class Connection:
 
     async def recv(self):
         return await self.protocol.recv()
+
+    def unread_goodbye(self):
+        """A BUSY, BYE or ERROR received but not read yet (the peer's last word), or None."""
+        return next((f for f in self.protocol._frames if isinstance(f, (Busy, Bye, Error))), None)
 
     def close(self) -> None:
         if not self.transport.is_closing():

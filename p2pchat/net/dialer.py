@@ -31,6 +31,7 @@ def describe_dial_error(exc: BaseException, address: str) -> str:
 
 async def dial(host: str, port: int, ssl_context: ssl.SSLContext | None, timeout: float = 10.0) -> Connection:
     loop = asyncio.get_running_loop()
+    started = loop.time()
     transport, protocol = await asyncio.wait_for(
         loop.create_connection(
             FrameProtocol, host, port, ssl=ssl_context,
@@ -39,4 +40,4 @@ async def dial(host: str, port: int, ssl_context: ssl.SSLContext | None, timeout
         ),
         timeout,
     )
-    return Connection(transport, protocol, dialed=True)
+    return Connection(transport, protocol, dialed=True, opened_at=started)

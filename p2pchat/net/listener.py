@@ -131,19 +131,19 @@ class Listener:
                 logger.warning("accept failed: {}", exc)
                 await asyncio.sleep(0.1)
                 continue
-            task = asyncio.create_task(self._admit(client, addr))
+            task = asyncio.create_task(self._admit(client, addr, loop.time()))
             self._children.add(task)
             task.add_done_callback(self._children.discard)
 
-    async def _admit(self, client: socket.socket, addr) -> None:
+    async def _admit(self, client: socket.socket, addr, accepted_at: float) -> None:
         try:
-            connection = await self._open(client, addr)
+            connection = await self._open(client, addr, accepted_at)
         finally:
             self._admitting.release()
         if connection is not None:
             await self.on_connection(connection)
 
-    async def _open(self, client: socket.socket, addr) -> Connection | None:
+    async def _open(self, client: socket.socket, addr, accepted_at: float) -> Connection | None:
         """Sniff TLS or plain and finish the TLS handshake; None if the connection was dropped."""
         address = f"{addr[0]}:{addr[1]}"
         try:
@@ -165,16 +165,17 @@ class Listener:
             _send_plain_error(client, "tls_unexpected", TLS_UNEXPECTED)
             return
         loop = asyncio.get_running_loop()
+        remaining = max(0.1, self.handshake_timeout - (loop.time() - accepted_at))  # one deadline for all
         try:
             transport, protocol = await loop.connect_accepted_socket(
                 FrameProtocol, client, ssl=self.ssl_context,
-                ssl_handshake_timeout=self.handshake_timeout if self.ssl_context else None,
+                ssl_handshake_timeout=remaining if self.ssl_context else None,
             )
         except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
             logger.info("TLS handshake with {} failed: {}", address, exc)
             client.close()
             return None
-        return Connection(transport, protocol, dialed=False)
+        return Connection(transport, protocol, dialed=False, opened_at=accepted_at)
 
     async def close(self) -> None:
         if self._task is not None:

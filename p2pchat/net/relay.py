@@ -122,6 +122,7 @@ async def tls_over_relay(
 ) -> Connection:
     """The p2pchat connection over a glued relay socket: TLS as `tls_client` says."""
     loop = asyncio.get_running_loop()
+    glued_at = loop.time()  # the handshake deadline counts from here, as from a TCP connect
     try:
         if tls_client:
             transport, protocol = await loop.create_connection(
@@ -138,6 +139,6 @@ async def tls_over_relay(
     except BaseException:
         sock.close()
         raise
-    conn = Connection(transport, protocol, dialed=dialed)
+    conn = Connection(transport, protocol, dialed=dialed, opened_at=glued_at)
     conn.relay = str(relay)
     return conn

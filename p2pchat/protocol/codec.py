@@ -40,7 +40,7 @@ from p2pchat.protocol.frames import (
     Ready,
     Text,
 )
-from p2pchat.protocol.rules import MAX_TRANSFER_ID, validate_nickname
+from p2pchat.protocol.rules import MAX_TRANSFER_ID, has_hidden_characters, validate_nickname
 
 # The codes we send (PROTOCOL.md section 8). A receiver accepts any code; we never send one
 # that is not listed, and every ProtocolError names one of these.
@@ -65,7 +65,7 @@ MAX_OFFSET = (1 << 63) - 1
 _HEADER = struct.Struct(">IB")
 _CHUNK_HEADER = struct.Struct(">IBQQ")
 _CHUNK_IDS = struct.Struct(">QQ")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")  # we send lower case; either is read
 _FILE_CHUNK = int(FrameType.FILE_CHUNK)
 
 
@@ -182,12 +182,21 @@ def _caps(value: object, label: str) -> tuple[str, ...]:
 def _sha256(value: object, label: str) -> str:
     value = _text(value, label)
     if not _SHA256_HEX.fullmatch(value):
-        raise _bad(f"{label} must be 64 lowercase hex digits")
+        raise _bad(f"{label} must be 64 hex digits")
     return value
 
 
 _cap = _chars(1, 64)
-_peer_id = _chars(1, 128)
+_id_length = _chars(1, 128)
+
+
+def _peer_id(value: object, label: str) -> str:
+    value = _id_length(value, label)
+    if has_hidden_characters(value) or value != value.strip():
+        raise _bad(f"{label} must not contain control characters or surrounding spaces")
+    return value
+
+
 _session = _optional(_chars(1, 64))
 _invite = _optional(_chars(32, 32))
 # Keys that may be absent (and are left out when null): added after version 1 first shipped.

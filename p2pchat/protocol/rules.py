@@ -24,11 +24,17 @@ def validate_nickname(name: str) -> str:
         raise ValueError("A nickname cannot be empty.")
     if len(name) > MAX_NICK:
         raise ValueError(f"A nickname can have at most {MAX_NICK} characters, not {len(name)}.")
-    if not name.isprintable() and any(
-        unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in name
-    ):
+    if has_hidden_characters(name):
         raise ValueError("A nickname cannot contain control or invisible formatting characters.")
     return name
+
+
+def has_hidden_characters(text: str) -> bool:
+    """Control, format, surrogate, private-use or separator characters: nothing a peer
+    may put in a nickname or an id that is shown."""
+    return not text.isprintable() and any(
+        unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in text
+    )
 
 
 def is_decider(my_id: str, peer_id: str) -> bool:

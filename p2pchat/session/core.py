@@ -46,7 +46,7 @@ from p2pchat.session.events import (
     SessionState,
     Stopped,
 )
-from p2pchat.session.greeting import Greeter
+from p2pchat.session.greeting import Greeter, say_bye
 from p2pchat.session.invites import Invites, make_invite
 from p2pchat.session.link import PeerRefused, Standing
 from p2pchat.session.live import LiveConnection
@@ -327,7 +327,7 @@ class Session:
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
             plan, peer = self._reach_plan(target)
-            reason = "the handshake ended without a chat"
+            reason = "another connection was being set up"  # the handshake ended without a session
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
@@ -351,6 +351,12 @@ class Session:
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
                     conn.abort()
+                except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
+                    if self._stopped:
+                        say_bye(conn)
+                    else:
+                        conn.abort()
+                    raise
                 if self._conn is not None:
                     return
             delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
@@ -388,7 +394,7 @@ class Session:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
             conn.abort()
         except asyncio.CancelledError:  # quitting mid-handshake
-            conn.abort()
+            say_bye(conn)
             raise
 
     def _standing(self) -> Standing:
@@ -403,7 +409,7 @@ class Session:
     # -- the live session --------------------------------------------------------
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
         if self._stopped:
-            conn.abort()
+            say_bye(conn)  # the handshake finished as we quit: the peer learns why
             return
         old = self._conn
         if old is not None and old is not conn:

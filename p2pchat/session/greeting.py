@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.protocol import Error, Hello, ProtocolError
+from p2pchat.protocol import Bye, Error, Hello, ProtocolError
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.link import (
     READY_TIMEOUT,
@@ -32,6 +32,13 @@ def fail(conn: Connection, code: str, message: str) -> None:
     """Name the broken rule in an ERROR frame, then close."""
     with contextlib.suppress(Exception):
         conn.send(Error(code, message))
+    conn.close()
+
+
+def say_bye(conn: Connection, reason: str = "quit") -> None:
+    """Tell the peer why we close (quitting mid-handshake), then close."""
+    with contextlib.suppress(Exception):
+        conn.send(Bye(reason))
     conn.close()
 
 
@@ -66,8 +73,17 @@ class Greeter:
         """Run the handshake on a fresh connection; on success it becomes the session.
 
         Any protocol violation is answered with an ERROR frame naming it, then the close."""
+        hs = Handshake(
+            self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn), dialed=conn.dialed
+        )
         try:
-            await self._negotiate(conn, expected)
+            await self._negotiate(conn, hs, expected)
+        except ConnectionClosed:
+            # Our write failed because the peer closed: a goodbye it sent first still counts.
+            said = hs.last_word(conn.unread_goodbye())  # raises PeerRefused for BUSY and ERROR
+            if isinstance(said, PeerClosed):
+                raise ConnectionClosed(f"the peer closed the connection ({said.reason})") from None
+            raise
         except ProtocolError as exc:
             fail(conn, exc.code, exc.message)
             raise
@@ -80,9 +96,8 @@ class Greeter:
                 conn.abort()
             raise
 
-    async def _negotiate(self, conn: Connection, expected: str | None) -> None:
+    async def _negotiate(self, conn: Connection, hs: Handshake, expected: str | None) -> None:
         self.trust.check_expected(conn, expected)  # not one byte to an impostor
-        hs = Handshake(self.trust.own_id, address=conn.peer_address, proven_id=self.trust.proven_id(conn))
         target = self._target()
         invite = target.invite if target is not None and conn.dialed else None
         # The invite's secret goes only to the very key that made the invite.
@@ -90,7 +105,9 @@ class Greeter:
         conn.send_magic()
         with contextlib.suppress(ConnectionClosed):  # the peer may have spoken and hung up: read it
             conn.send(hs.hello_frame(self.link.nickname, self._standing(), invite=secret))
-        decision = await self._recv_handshake_frame(conn, hs, self.timeout)
+        # One deadline from the TCP connect: the first bytes, TLS and HELLO all fit in it.
+        elapsed = asyncio.get_running_loop().time() - conn.opened_at
+        decision = await self._recv_handshake_frame(conn, hs, max(0.0, self.timeout - elapsed))
         if isinstance(decision, Approve):
             named = target.fingerprint if target is not None else None
             await self.trust.approve(conn, decision.hello, decision.peer_id, dialed=conn.dialed, named=named)

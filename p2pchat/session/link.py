@@ -137,12 +137,13 @@ class Handshake:
     """One connection from its HELLO to READY.
 
     `proven_id` is the fingerprint the TLS handshake proved for the peer (None
-    without TLS); `address` only names the peer in messages.
+    without TLS); `address` and `dialed` only change what messages say.
     """
 
-    def __init__(self, own_id: str, *, address: str, proven_id: str | None = None) -> None:
+    def __init__(self, own_id: str, *, address: str, proven_id: str | None = None, dialed: bool = False) -> None:
         self.own_id = own_id
         self.address = address
+        self.dialed = dialed  # we dialed this connection (only changes what the user is told)
         self.proven_id = proven_id
         self.state = "hello"  # hello -> approving -> ready -> done
         self.hello: Hello | None = None
@@ -184,6 +185,11 @@ class Handshake:
         self._claims = standing.claims
         self.state = "ready"
         return SendReady(Ready(self.session_id if self.decider else None))
+
+    def last_word(self, frame) -> PeerClosed | None:
+        """What a BUSY, BYE or ERROR the peer sent just before closing means (our write to it
+        may have failed first): raises PeerRefused, or returns PeerClosed or None."""
+        return self._refusal(frame) if frame is not None else None
 
     def release(self) -> None:
         """The handshake ended (either way): give up this connection's claim."""
@@ -254,6 +260,8 @@ class Handshake:
 
     def _busy(self) -> AnswerBusy:
         self.state = "done"
+        if self.dialed:
+            return AnswerBusy(f"not connecting to {self.hello.nickname} ({self.address}): already in a chat")
         return AnswerBusy(
             f"{self.hello.nickname} ({self.address}) tried to connect; refused: already in a chat"
         )

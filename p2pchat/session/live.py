@@ -70,7 +70,8 @@ class LiveConnection:
                 if isinstance(frame, Bye):
                     reason, by_peer = frame.reason, True
                     break
-                self._handle(conn, frame)
+                with contextlib.suppress(ConnectionClosed):  # frames already received still count
+                    self._handle(conn, frame)
         except ConnectionClosed as exc:
             reason = f"connection lost: {exc.reason}"
         except ProtocolError as exc:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 from p2pchat.session.events import TransferInfo
 from p2pchat.transfer import IncomingFile, OutgoingFile, ProgressMeter
+from p2pchat.transfer.lanes import disk_lane
 
 
 class TransferJob:
-    """Disk work runs on the job's own thread (`run`), so the event loop only moves frames."""
+    """Disk work runs on the job's own lane of the shared disk threads (`run`), its calls in
+    order, so the event loop only moves frames."""
 
     def __init__(self, local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> None:
         self.local_id = local_id
@@ -19,13 +20,14 @@ class TransferJob:
         self.peer_id = peer_id
         self.info = TransferInfo(local_id, name, size, direction, "offered")
         self.meter: ProgressMeter | None = None
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"transfer-{local_id}")
+        self.executor = disk_lane()
         self.task: asyncio.Task | None = None
         self.outgoing: OutgoingFile | None = None
         self.incoming: IncomingFile | None = None
         self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
         self.pending_bytes = 0
         self.expected = 0  # incoming: offset of the next chunk
+        self.accepted = False  # outgoing: FILE_ACCEPT received for the current offer
 
     @property
     def final(self) -> bool:

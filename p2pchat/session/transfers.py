@@ -1,9 +1,9 @@
 """File transfers on top of the live connection.
 
-Disk work (reading, hashing, writing) runs in one worker thread per transfer, so
-the event loop only moves frames; hashlib and file I/O release the GIL, which lets
-a transfer use the second core. Bytes in flight are bounded on both sides: the
-sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
+Disk work (reading, hashing, writing) runs on a small pool of disk threads, each
+transfer's calls in order on its own lane, so the event loop only moves frames;
+hashlib and file I/O release the GIL, which lets a transfer use the second core.
+Bytes in flight are bounded on both sides: the sender waits for the transport's buffer to drain (`Connection.send_chunk`), and
 the receiver stops reading the socket while more than `WRITE_BACKLOG` bytes wait
 for the disk.
 
@@ -13,6 +13,7 @@ Users see small local ids (1, 2, 3...); the wire uses the sender's random 64-bit
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 from dataclasses import replace
@@ -58,6 +59,13 @@ def _chunk_size(speed: float) -> int:
 
 
 FINAL_STATES = frozenset(state for state in TransferState if state.final)
+# Offers of one side still open on the other (neither answered nor ended). A receiver declines
+# offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end.
+OPEN_STATES = frozenset(
+    {TransferState.OFFERED, TransferState.PREPARING, TransferState.ACTIVE, TransferState.VERIFYING}
+)
+MAX_OPEN_OFFERS = 256
+TOO_MANY_OFFERS = f"too many open offers: at most {MAX_OPEN_OFFERS} at a time; offer it again when some have ended"
 
 
 def _close_soon(out: OutgoingFile) -> None:
@@ -75,6 +83,9 @@ class Transfers:
         self._by_local: dict[int, TransferJob] = {}
         self._outgoing: dict[int, TransferJob] = {}  # by tid
         self._incoming: dict[int, TransferJob] = {}  # by tid
+        self._open: dict[str, set[int]] = {"send": set(), "receive": set()}  # local ids in OPEN_STATES
+        self._refusing = False  # declining offers past the cap (told the user once)
+        self._held: collections.deque[TransferJob] = collections.deque()  # our offers past the cap
         self._tasks = Tasks(lambda name, exc: report.notice(f"transfer error: {exc}", "error"))
 
     def _background(self, coro, name: str = "transfer") -> asyncio.Task:
@@ -97,6 +108,13 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: TransferJob, **changes) -> None:
         t.info = replace(t.info, **changes)
+        open_ids = self._open[t.direction]
+        if t.info.state in OPEN_STATES:
+            open_ids.add(t.local_id)
+        elif t.local_id in open_ids:
+            open_ids.discard(t.local_id)
+            if t.direction == "send":
+                self._offer_held_back()
         self.report.emit(TransferUpdated(t.info))
         if t.final:
             t.executor.shutdown(wait=False)
@@ -143,11 +161,24 @@ class Transfers:
 
     def _offer(self, t: TransferJob) -> None:
         out = t.outgoing
-        if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
+        t.accepted = False
+        if len(self._open["send"]) >= MAX_OPEN_OFFERS and self.link.connection is not None:
+            self._update(t, state="waiting", reason=f"held back while {MAX_OPEN_OFFERS} offers are open")
+            self._held.append(t)
+        elif self._send(FileOffer(t.tid, out.name, out.size, out.key)):
             t.peer_id = self.link.peer_id
             self._update(t, state="offered")
         else:
             self._update(t, state="waiting", reason="offered when the peer is back")
+
+    def _offer_held_back(self) -> None:
+        """Offer what waited for earlier offers to end, oldest first."""
+        if self.link.peer_id is None:
+            return
+        while self._held and len(self._open["send"]) < MAX_OPEN_OFFERS:
+            t = self._held.popleft()
+            if t.info.state == "waiting":
+                self._offer(t)
 
     async def _stream(self, t: TransferJob, conn: Connection, offset: int) -> None:
         out = t.outgoing
@@ -187,6 +218,13 @@ class Transfers:
             if known.info.state == "interrupted" and known.incoming is not None:
                 self._start_download(known)  # the user accepted it before
             return
+        if len(self._open["receive"]) >= MAX_OPEN_OFFERS:
+            self._send(FileDecline(frame.tid, TOO_MANY_OFFERS))
+            if not self._refusing:
+                self._refusing = True
+                self.report.notice(f"declining the peer's offers: {TOO_MANY_OFFERS}", "warning")
+            return
+        self._refusing = False
         peer_id = self.link.peer_id
         t = TransferJob(next(self._ids), frame.tid, "receive", frame.name, frame.size, peer_id)
         download_dir = self.settings.download_dir or self.downloads_dir
@@ -202,6 +240,7 @@ class Transfers:
         t.info = replace(t.info, name=t.incoming.display_name)
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
+        self._open["receive"].add(t.local_id)
         if self.settings.auto_accept_files:
             self.accept(t.local_id)
         else:
@@ -354,9 +393,13 @@ class Transfers:
             self._on_offer(frame)
         elif isinstance(frame, FileAccept):
             t = self._outgoing.get(frame.tid)
-            if t is None or t.final or t.info.state == "active":
+            if t is None or t.final:
                 self._send(FileCancel(frame.tid, "unknown transfer"))
                 return
+            if t.accepted:
+                logger.info("ignored a repeated FILE_ACCEPT for {}", t.info.name)
+                return  # one stream per offer
+            t.accepted = True
             if frame.offset > t.info.size:
                 self._send(FileCancel(frame.tid, "resume offset past the end of the file"))
                 self._finish(t, "failed", "the peer asked to resume past the end of the file")
@@ -381,6 +424,7 @@ class Transfers:
 
     # -- connection changes ----------------------------------------------------------------
     def on_connected(self, conn: Connection, peer_id: str) -> None:
+        self._held.clear()  # every unfinished offer is made again below, the cap applied anew
         for t in list(self._outgoing.values()):
             if t.final or (t.peer_id is not None and t.peer_id != peer_id):
                 continue

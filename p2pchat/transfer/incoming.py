@@ -175,6 +175,7 @@ class IncomingFile:
                 self.final_path = None
             self._fail(error)
         _unlink_quietly(_sidecar_of(self.part_path))
+        _resume_index.remove(self.part_path)
         self._release()
         self._done = True
         return self.final_path
@@ -216,14 +217,10 @@ class IncomingFile:
 
     def _resume(self, directory: Path, offset_hint: int | None) -> bool:
         wanted = (self.peer_id, self.key, self.size)
-        for sidecar in sorted(directory.glob("*" + SIDECAR_SUFFIX)):
-            record = _read_sidecar(sidecar)
-            if (
-                record is None
-                or (record.get("peer_id"), record.get("key"), record.get("size")) != wanted
-            ):
+        for part in _resume_index.candidates(directory, wanted):
+            if _record_key(_read_sidecar(_sidecar_of(part))) != wanted:
+                _resume_index.remove(part)  # changed or deleted behind our back
                 continue
-            part = sidecar.with_name(sidecar.name[: -len(".json")])
             if part.is_symlink() or not part.is_file() or part.stat().st_size > self.size:
                 continue
             if not _reserve(part):
@@ -263,6 +260,7 @@ class IncomingFile:
             }
             with open(_sidecar_of(part), "x", encoding="utf-8") as out:
                 json.dump(record, out)
+            _resume_index.add(part, _record_key(record))
             return
         raise TransferError(f"too many partial downloads named {name!r}")
 
@@ -294,6 +292,7 @@ class IncomingFile:
         if self.part_path is not None:
             _unlink_quietly(self.part_path)
             _unlink_quietly(_sidecar_of(self.part_path))
+            _resume_index.remove(self.part_path)
         self._release()
         self._reset()
 
@@ -306,6 +305,57 @@ class IncomingFile:
     def _fail(self, error: OSError):
         self._discard()
         raise TransferError(describe_os_error(error)) from error
+
+
+class _ResumeIndex:
+    """Partial downloads by (peer id, key, size), per folder.
+
+    A folder's sidecars are read once, the first time a download there looks for a
+    partial file; after that the downloads of this process keep the index up to date.
+    Reading them all for every offer made a flood of offers quadratic."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, dict[tuple, set[Path]]] = {}
+        self._keys: dict[Path, tuple] = {}  # part file -> its key
+        self._lock = threading.Lock()
+
+    def candidates(self, directory: Path, wanted: tuple) -> list[Path]:
+        with self._lock:
+            parts = self._folder(directory).get(wanted, set())
+            return sorted(parts)
+
+    def add(self, part: Path, key: tuple) -> None:
+        with self._lock:
+            self._folder(part.parent).setdefault(key, set()).add(part)
+            self._keys[part] = key
+
+    def remove(self, part: Path) -> None:
+        with self._lock:
+            key = self._keys.pop(part, None)
+            self._folders.get(part.parent, {}).get(key, set()).discard(part)
+
+    def _folder(self, directory: Path) -> dict[tuple, set[Path]]:
+        folder = self._folders.get(directory)
+        if folder is None:
+            folder = self._folders[directory] = {}
+            for sidecar in directory.glob("*" + SIDECAR_SUFFIX):
+                key = _record_key(_read_sidecar(sidecar))
+                if key is not None:
+                    part = sidecar.with_name(sidecar.name[: -len(".json")])
+                    folder.setdefault(key, set()).add(part)
+                    self._keys[part] = key
+        return folder
+
+
+_resume_index = _ResumeIndex()
+
+
+def _record_key(record: dict | None) -> tuple | None:
+    """What a sidecar's download is matched on; None for a sidecar that is not ours."""
+    if record is None:
+        return None
+    key = (record.get("peer_id"), record.get("key"), record.get("size"))
+    return key if all(isinstance(value, (str, int)) for value in key) else None
 
 
 def _reserve(part: Path) -> bool:

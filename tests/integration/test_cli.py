@@ -179,3 +179,18 @@ def test_ci_runs_the_readme_test_command_verbatim():
     command = re.search(r'^TEST_COMMAND="(.+)"$', ci, re.MULTILINE)
     assert command, "the CI script names its test command"
     assert f"\n{command.group(1)}\n" in readme
+
+
+@pytest.mark.parametrize("command", [["id"], ["config", "show"]])
+def test_a_reader_that_leaves_early_gets_no_traceback(command):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `p2pchat id | head -1` after head has its line
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "p2pchat", *command], stdout=write_end, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, text=True, timeout=30,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141

@@ -9,7 +9,7 @@ import struct
 from helpers import start_session, wait_until
 from test_hostile_transfer import RawPeer
 
-from p2pchat.protocol import MAGIC, Decoder, Error, Hello, encode
+from p2pchat.protocol import MAGIC, Decoder, Error, Hello, Ready, encode
 from p2pchat.session.events import Dialing, Notice
 
 
@@ -57,3 +57,25 @@ async def test_unknown_frame_types_are_skipped(tmp_path):
             await wait_until(lambda: bob.session.connected)
         finally:
             peer.close()
+
+
+async def test_an_unknown_frame_before_hello_is_skipped(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False) as bob:
+        reader, writer = await asyncio.open_connection("127.0.0.1", bob.session.listening_port)
+        writer.write(MAGIC + struct.pack(">IB", 3, 0x7E) + b"new" + encode(Hello(1, "eve", "z" * 32, (), None)))
+        peer = RawPeer(reader, writer)
+        await peer.expect(Hello)
+        await peer.expect(Ready)
+        peer.send(Ready(None))
+        await peer.chat_still_works()
+        peer.close()
+
+
+async def test_the_decider_ignores_a_session_in_the_other_sides_ready(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port, ready=False)
+        ready = await peer.expect(Ready)
+        peer.send(Ready("f" * 32))  # the non-decider's READY names no session; this one is ignored
+        await peer.chat_still_works()
+        assert bob.session._session_id == ready.session
+        peer.close()

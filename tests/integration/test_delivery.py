@@ -8,8 +8,10 @@ import os
 import sys
 
 from helpers import session_paths, start_session, two_sessions, wait_until
+from test_hostile_transfer import RawPeer
 
 from p2pchat.history import History
+from p2pchat.protocol import Ready, Text
 from p2pchat.session.events import (
     Connected,
     Disconnected,
@@ -149,3 +151,15 @@ async def test_messages_queued_for_one_peer_never_reach_another(tmp_path):
         async with start_session(tmp_path, "bob") as b:  # same identity, same folder
             await b.session.connect(address)
             await b.events.wait_for(MessageReceived, lambda e: e.message.body == "for bob only")
+
+
+async def test_a_line_typed_before_the_session_is_up_waits_until_it_is(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port, ready=False)
+        await peer.expect(Ready)  # bob has sent READY, but not received the peer's yet
+        bob.session.send_text("typed during the handshake")
+        assert bob.events.find(MessageSent).message.state == "pending"
+        peer.send(Ready(None))
+        text = await peer.expect(Text)
+        assert text.body == "typed during the handshake"
+        peer.close()

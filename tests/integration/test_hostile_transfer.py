@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import os
 import secrets
 
@@ -21,6 +22,7 @@ from p2pchat.protocol import (
     FileAccept,
     FileCancel,
     FileChunk,
+    FileDecline,
     FileDone,
     FileOffer,
     FileResult,
@@ -47,13 +49,15 @@ class RawPeer:
         self.decoder = Decoder(expect_magic=True)
 
     @classmethod
-    async def connect(cls, port: int) -> RawPeer:
+    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory", peer_id: str = "z" * 32) -> RawPeer:
+        """Dial and say HELLO; with `ready`, finish the handshake too."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         peer = cls(reader, writer)
-        writer.write(MAGIC + encode(Hello(1, "mallory", "z" * 32, ("files",), None)))
+        writer.write(MAGIC + encode(Hello(1, nickname, peer_id, ("files",), None)))
         await peer.expect(Hello)
-        peer.send(Ready(None))
-        await peer.expect(Ready)
+        if ready:
+            await peer.expect(Ready)
+            peer.send(Ready(None))
         return peer
 
     def send(self, *frames) -> None:
@@ -222,4 +226,85 @@ async def test_a_wrong_hash_never_replaces_an_existing_file(tmp_path, target):
     assert not result.ok
     await wait_until(lambda: everything_under(downloads) == {"keep.txt"})
     assert (downloads / "keep.txt").read_bytes() == b"precious"
+    await peer.chat_still_works()
+
+
+async def test_a_repeated_accept_streams_the_file_once(tmp_path, target):
+    bob, peer = target
+    data = os.urandom(3 * 1024 * 1024)
+    source = tmp_path / "once.bin"
+    source.write_bytes(data)
+    await bob.session.offer_files([source])
+    offer = await peer.expect(FileOffer)
+    peer.send(FileAccept(offer.tid, 0), FileAccept(offer.tid, 0))
+    frames = []
+    while not isinstance(frame := await peer.next_frame(), FileDone):
+        frames.append(frame)
+    chunks = [f for f in frames if isinstance(f, FileChunk)]
+    assert b"".join(c.data for c in chunks) == data
+    assert [c.offset for c in chunks] == list(itertools.accumulate([0] + [len(c.data) for c in chunks[:-1]]))
+    assert frame.sha256 == hashlib.sha256(data).hexdigest()
+    peer.send(FileResult(offer.tid, True, ""))
+    await wait_until(lambda: bob.session.transfers[0].state == "done")
+    message_id = secrets.token_hex(16)
+    peer.send(Text(message_id, 1.0, "anything more?", False))
+    later = []
+    while not isinstance(frame := await asyncio.wait_for(peer.next_frame(), WAIT), Ack):
+        later.append(frame)
+    assert not [f for f in frames + later if isinstance(f, (FileDone, FileCancel))]
+    assert not [f for f in later if isinstance(f, FileChunk)]
+
+
+async def test_an_accept_past_the_end_or_for_an_unknown_offer_is_cancelled(tmp_path, target):
+    bob, peer = target
+    source = tmp_path / "short.bin"
+    source.write_bytes(b"0123456789")
+    await bob.session.offer_files([source])
+    offer = await peer.expect(FileOffer)
+    peer.send(FileAccept(offer.tid, 11))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == offer.tid)
+    assert cancel.reason == "resume offset past the end of the file"
+    await wait_until(lambda: bob.session.transfers[0].state == "failed")
+    peer.send(FileAccept(4242, 0))
+    cancel = await peer.expect(FileCancel, lambda f: f.tid == 4242)
+    assert cancel.reason == "unknown transfer"
+    await peer.chat_still_works()
+
+
+async def test_our_sender_holds_back_offers_past_the_cap(tmp_path, target):
+    from p2pchat.session.transfers import MAX_OPEN_OFFERS
+
+    bob, peer = target
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(MAX_OPEN_OFFERS + 2):
+        (folder / f"{n:04}.txt").write_text(str(n))
+    await bob.session.offer_files([folder])
+    offers = [await peer.expect(FileOffer) for _ in range(MAX_OPEN_OFFERS)]
+    await peer.chat_still_works()  # nothing more came before the ACK
+    assert not [f for f in list(peer.decoder) if isinstance(f, FileOffer)]
+    peer.send(FileDecline(offers[0].tid, "not this one"))
+    assert (await peer.expect(FileOffer)).name == f"many/{MAX_OPEN_OFFERS:04}.txt"
+    held = [t for t in bob.session.transfers if t.state == "waiting"]
+    assert [t.name for t in held] == [f"many/{MAX_OPEN_OFFERS + 1:04}.txt"]
+
+
+async def test_an_upper_case_hash_is_accepted(tmp_path, target):
+    bob, peer = target
+    data = os.urandom(1000)
+    tid = await offer_accepted(peer, "shout.bin", len(data))
+    peer.send(FileChunk(tid, 0, data), FileDone(tid, hashlib.sha256(data).hexdigest().upper()))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert result.ok, result.reason
+    assert (tmp_path / "bob" / "downloads" / "shout.bin").read_bytes() == data
+
+
+async def test_a_late_chunk_is_dropped_quietly_and_an_unknown_one_cancelled(tmp_path, target):
+    bob, peer = target
+    tid = await offer_accepted(peer, "late.bin", 1000)
+    peer.send(FileCancel(tid, "changed my mind"))
+    await wait_until(lambda: bob.session.transfers[0].state == "cancelled")
+    peer.send(FileChunk(tid, 0, b"in flight"), FileChunk(4243, 0, b"never offered"))
+    cancel = await peer.expect(FileCancel)
+    assert cancel.tid == 4243 and "unknown transfer" in cancel.reason  # none for the late one
     await peer.chat_still_works()

@@ -299,7 +299,8 @@ async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path):
             line = await receiver.wait_line(r"movie\.bin: resumed at \d+%", 30)
             percent = int(re.search(r"resumed at (\d+)%", line).group(1))
             assert percent >= 40
-            assert a.events.find(Notice, lambda e: re.search(r"movie\.bin: resumed at \d+%", e.text))
+            # The sender says so once it has hashed what the receiver holds: maybe a little later.
+            await a.events.wait_for(Notice, lambda e: re.search(r"movie\.bin: resumed at \d+%", e.text))
             await receiver.wait_line(r"movie\.bin received", 30)
             (sent,) = [t for t in await wait_final(a, 1)]
             assert sent.state == "done" and sent.resumed_from > 0

@@ -568,3 +568,20 @@ def test_format_size():
     assert format_size(1023) == "1023 B"
     assert format_size(1536) == "1.5 KiB"
     assert format_size(16 * 1024**3) == "16.0 GiB"
+
+
+def test_many_downloads_in_one_folder_do_not_reread_every_partial_file(dirs, monkeypatch):
+    import p2pchat.transfer.incoming as incoming_module
+
+    src, downloads = dirs
+    reads = []
+    read_sidecar = incoming_module._read_sidecar
+    monkeypatch.setattr(incoming_module, "_read_sidecar", lambda path: reads.append(path) or read_sidecar(path))
+    many = [IncomingFile(downloads, f"f{n}.bin", 10, f"key-{n}", PEER, LIMIT) for n in range(200)]
+    for download in many:
+        assert download.prepare() == 0
+    assert len(reads) < len(many)  # not once per partial file per offer: that grew with the square
+    for download in many:
+        download.abort(keep_part=True)
+    again = IncomingFile(downloads, "f7.bin", 10, "key-7", PEER, LIMIT)
+    assert again.prepare() == 0 and again.part_path.name == "f7.bin.part"  # found without a rescan
