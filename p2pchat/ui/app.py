@@ -43,7 +43,6 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
@@ -71,9 +70,21 @@ class SessionEvent(Message):
         self.event = event
 
 
-def _real_session_factory(settings: Settings) -> SessionAPI:
-    from p2pchat.session import Session  # imported late: the UI tests never need it
+def _transfers():
+    """The session's transfer rules, imported on first use: they bring the network stack,
+    which the first frame does not need."""
+    from p2pchat.session import transfers
 
+    return transfers
+
+
+def _real_session_factory(settings: Settings) -> SessionAPI:
+    # Imported late, after the first frame: the UI tests never need them, and start-up is
+    # faster without the network stack and the logger.
+    from p2pchat.log import setup_logging
+    from p2pchat.session import Session
+
+    setup_logging(settings, get_paths())
     return Session(settings)
 
 
@@ -157,8 +168,8 @@ class ChatApp(App[int]):
         self._refresh_status()
         if self._show_connect_screen:
             self._open_connect_screen()
-        else:
-            self._begin()
+        else:  # the first frame goes out before the network stack is even imported
+            self.call_after_refresh(self._begin)
 
     def _open_connect_screen(self) -> None:
         settings = self.settings
@@ -346,7 +357,7 @@ class ChatApp(App[int]):
         if screen is not None and screen.is_active:
             screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
         level = "error" if info.state == "failed" else "system"
-        self.log_view.add_system(result_line(info), level)
+        self.log_view.add_system(_transfers().result_line(info), level)
 
     # -- status -----------------------------------------------------------------------
     def _refresh_status(self) -> None:
@@ -475,7 +486,7 @@ class ChatApp(App[int]):
     def _pick_transfer(self, command: commands.Command) -> int | None:
         assert self.session is not None
         try:
-            return pick_transfer(self.session.transfers, command.name, command.args[0] if command.args else None)
+            return _transfers().pick_transfer(self.session.transfers, command.name, command.args[0] if command.args else None)
         except ValueError as error:
             self.log_view.add_system(str(error), "error")
             return None
