@@ -1,21 +1,31 @@
-"""How fast the chat UI is, headless, with the fake session from tests/ui.
+"""How fast the chat UI is: start-up from process start, then, headless with the fake session
+from tests/ui, the log and the keyboard.
 
-    python benchmarks/ui.py [--messages N]
+    python benchmarks/ui.py [--messages N] [--starts N]
 
-Prints: time from constructing the app to its first frame, time to append N messages
-(directly, and as session events through the message queue), keystroke-to-screen
-latency with 2N entries in the log, and peak RSS, beside the targets for 200,000 entries.
+Prints: time from process start to the first frame of `p2pchat --port 0` on a pseudo-terminal,
+next to a bare interpreter and a one-widget Textual app started the same way in the same run
+(Textual's own floor); `p2pchat --version`; time from constructing the app to its first frame;
+time to append N messages (directly, and as session events through the message queue);
+keystroke-to-screen latency with 2N entries in the log; and peak RSS, beside the targets for
+200,000 entries.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import os
+import pty
 import resource
+import select
 import statistics
+import struct
+import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
@@ -33,6 +43,65 @@ SIZE = (100, 30)
 # With 200,000 entries in the log (the default: --messages 100000, appended twice).
 TARGET_KEYSTROKE_MS = 50
 TARGET_RSS_MIB = 120
+TRIVIAL_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Trivial(App):
+    def compose(self):
+        yield Static("p2pchat  floor")
+Trivial().run()
+"""
+
+
+def until_output(command: list[str], marker: bytes | None, timeout: float = 20.0) -> float:
+    """Seconds from starting `command` on a 100x30 pseudo-terminal until `marker` appears in
+    what it writes (None: until it exits)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color"}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
+                               cwd=tempfile.gettempdir(), start_new_session=True)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    try:
+        while time.perf_counter() - started < timeout:
+            if select.select([master], [], [], 0.01)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    chunk = b""
+                seen += chunk
+                if marker is not None and marker in seen:
+                    return time.perf_counter() - started
+                if not chunk:
+                    break
+            if marker is None and process.poll() is not None:
+                return time.perf_counter() - started
+        if marker is None and process.wait(timeout) is not None:
+            return time.perf_counter() - started
+        raise RuntimeError(f"{command}: no {marker!r} within {timeout} s; got {seen[-300:]!r}")
+    finally:
+        process.kill()
+        process.wait()
+        os.close(master)
+
+
+def start_up(runs: int) -> dict[str, list[float]]:
+    """First frame from process start, interleaved with the baselines so load hits all alike."""
+    python = sys.executable
+    commands = {
+        "python -c pass": ([python, "-c", "pass"], None),
+        "p2pchat --version": ([python, "-m", "p2pchat", "--version"], None),
+        "Textual, one widget": ([python, "-c", TRIVIAL_APP], b"p2pchat  "),
+        "p2pchat --port 0": ([python, "-m", "p2pchat", "--port", "0", "--bind", "127.0.0.1"],
+                             b"p2pchat  "),  # fmt: skip
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (command, marker) in commands.items():
+            times[name].append(until_output(command, marker))
+    return times
 
 
 async def first_frame() -> float:
@@ -100,11 +169,16 @@ async def key_to_screen(app, key: str, character: str | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--starts", type=int, default=15, help="process starts of each kind")
     args = parser.parse_args()
+    for name, times in start_up(args.starts).items():
+        ms = sorted(t * 1000 for t in times)
+        print(f"start to first frame, {name + ':':21} median {statistics.median(ms):6.0f} ms,"
+              f" best {ms[0]:4.0f} ms, worst {ms[-1]:4.0f} ms")  # fmt: skip
     first = asyncio.run(first_frame())
     results = asyncio.run(appends_and_keystrokes(args.messages))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(f"start to first frame:            {first * 1000:8.1f} ms")
+    print(f"app constructed to first frame:  {first * 1000:8.1f} ms")
     print(f"append {args.messages} messages (direct):  {results['append_direct_s']:8.2f} s")
     print(f"append {args.messages} messages (events):  {results['append_events_s']:8.2f} s")
     print(f"log entries:                     {results['entries']:8.0f}")

@@ -328,9 +328,6 @@ def _peers(args: argparse.Namespace) -> int:
 
 
 def _run_front_end(settings: Settings) -> int:
-    from p2pchat.log import setup_logging
-
-    setup_logging(settings, get_paths())
     module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
     try:
         if settings.plain:
@@ -341,6 +338,10 @@ def _run_front_end(settings: Settings) -> int:
         if error.name is None or not module.startswith(error.name):
             raise
         raise UsageError(f"this build has no {'plain mode' if settings.plain else 'app'}") from None
+    if settings.plain:  # the app sets up its log after its first frame, with its session
+        from p2pchat.log import setup_logging
+
+        setup_logging(settings, get_paths())
     return run(settings)
 
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 import re
 
 from p2pchat.session.events import TransferInfo, TransferState
-from p2pchat.transfer import format_size
+
+
+def format_size(n: int | float) -> str:
+    """`1536` -> `1.5 KiB`, as transfers count. The transfer package is imported on first
+    use: the app's first frame does not wait for it."""
+    from p2pchat.transfer.progress import format_size as size
+
+    return size(n)
+
 
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional
 # overrides that can make text display in a different order than it was sent.

@@ -15,7 +15,6 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from p2pchat.protocol.transit import parse_relays
 from p2pchat.textenum import TextEnum
 
 
@@ -98,6 +97,10 @@ def _keymap(value: dict[str, str]) -> dict[str, str]:
 
 
 def _relays(value: str) -> str:
+    from p2pchat.protocol.transit import (
+        parse_relays,  # only when a relay is set: start-up stays light
+    )
+
     return ", ".join(relay.setting for relay in parse_relays(value))
 
 

@@ -77,8 +77,12 @@ class SessionEvents(Message):
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
-    from p2pchat.session import Session  # imported late: the UI tests never need it
+    # Imported late, after the first frame: the UI tests never need them, and start-up is
+    # faster without the network stack and the logger.
+    from p2pchat.log import setup_logging
+    from p2pchat.session import Session
 
+    setup_logging(settings, get_paths())
     return Session(settings)
 
 
@@ -174,8 +178,8 @@ class ChatApp(App[int]):
         self._refresh_status()
         if self._show_connect_screen:
             self._open_connect_screen()
-        else:
-            self._begin()
+        else:  # the first frame goes out before the network stack is even imported
+            self.call_after_refresh(self._begin)
 
     def _open_connect_screen(self, error: str = "") -> None:
         settings = self.settings

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from p2pchat.identity import share_address
-from p2pchat.net.address import guess_lan_host
 from p2pchat.paths import get_paths
+
+# The identity and network modules are imported on first use: the app's first frame does not
+# wait for them (or for cryptography).
 
 
 def own_address(port: int | None, fingerprint: str, *, tls: bool = True) -> str:
     """"" while the port is not known yet (0 means one is picked when listening)."""
     if not port:
         return ""
+    from p2pchat.identity import share_address
+    from p2pchat.net.address import guess_lan_host
+
     host = guess_lan_host()
     if not tls or not fingerprint:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

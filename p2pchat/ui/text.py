@@ -8,10 +8,17 @@ so it is never parsed as markup.
 from __future__ import annotations
 
 from p2pchat.display import clean, human_duration
-from p2pchat.identity import group_fingerprint  # with dashes, as /info and the command line
-from p2pchat.transfer import format_size as human_bytes
+from p2pchat.display import format_size as human_bytes
 
 __all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration", "shorten_middle"]
+
+
+def group_fingerprint(fingerprint: str) -> str:
+    """With dashes, as /info and the command line show it. The identity package (and its
+    cryptography) is imported on first use, after the first frame."""
+    from p2pchat.identity import group_fingerprint as grouped
+
+    return grouped(fingerprint)
 
 
 def shorten_middle(text: str, width: int) -> str:

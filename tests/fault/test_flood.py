@@ -48,7 +48,8 @@ async def _flood(port: int, count: int, rng: random.Random, parallel: int = 40) 
     return failures
 
 
-def _round_trip(sender, receiver, body: str, timeout: float = 10) -> float:
+def round_trip(sender, receiver, body: str, timeout: float = 30) -> float:
+    """Type `body` and wait until the other side shows it; returns the seconds it took."""
     started = time.perf_counter()
     sender.type(body)
     receiver.wait_line(rf"> {body}$", timeout, start=max(0, len(receiver.lines) - 5))
@@ -65,31 +66,25 @@ def test_connection_flood_does_not_disturb_the_chat_or_grow_memory(spawn):
     time.sleep(0.5)
     rss_before = alice.rss_kib()
 
-    async def flood_while_chatting() -> tuple[int, list[float]]:
+    async def flood_while_chatting() -> tuple[int, int]:
+        """Messages go both ways, one at a time, until the flood is over; how fast is for
+        benchmarks/flood.py. Returns (connections that failed to open, messages each way)."""
         flood = asyncio.create_task(_flood(port, 1000, rng))
-        latencies = []
         n = 0
         while not flood.done() or n < 10:
             n += 1
-            latencies.append(await asyncio.to_thread(_round_trip, bob, alice, f"from-bob-{n}"))
-            latencies.append(await asyncio.to_thread(_round_trip, alice, bob, f"from-alice-{n}"))
+            await asyncio.to_thread(round_trip, bob, alice, f"from-bob-{n}")
+            await asyncio.to_thread(round_trip, alice, bob, f"from-alice-{n}")
             await asyncio.sleep(0.05)  # a brisk conversation, not a benchmark
-        return await flood, latencies
+        return await flood, n
 
-    started = time.perf_counter()
-    failures, latencies = asyncio.run(flood_while_chatting())
-    elapsed = time.perf_counter() - started
+    failures, sent = asyncio.run(flood_while_chatting())
     time.sleep(1.0)  # let the listener finish with the last connections
     rss_after = alice.rss_kib()
 
-    sent = len(latencies) // 2
     assert failures < 20, f"{failures} of 2,000 connections could not even open"
     assert alice.received("bob") == [f"from-bob-{n}" for n in range(1, sent + 1)]
     assert bob.received("alice") == [f"from-alice-{n}" for n in range(1, sent + 1)]
-    assert max(latencies) < 2.0, f"slowest message took {max(latencies):.2f} s during the flood"
     assert rss_after - rss_before < RSS_MARGIN_KIB, f"listener RSS grew {rss_before} -> {rss_after} KiB"
     assert alice.count(r"^\* (reconnected|connection lost|.* left)") == 0  # the session never dropped
-    print(f"flood of 2,000 connections in {elapsed:.1f} s, {failures} failed to open; "
-          f"{len(latencies)} chat messages, median {sorted(latencies)[len(latencies) // 2] * 1000:.0f} ms, "
-          f"max {max(latencies) * 1000:.0f} ms; listener RSS {rss_before} -> {rss_after} KiB")
     assert alice.finish() == 0 and bob.finish() == 0

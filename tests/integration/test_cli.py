@@ -165,7 +165,6 @@ def test_a_debug_run_keeps_an_explicit_trace_level():
 
 
 def test_id_prints_the_fingerprint_and_share_address():
-    pytest.importorskip("p2pchat.identity")
     result = p2pchat("id")
     assert result.returncode == 0, result.stderr
     assert "fingerprint:" in result.stdout and "p2pchat://" in result.stdout

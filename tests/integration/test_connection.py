@@ -11,7 +11,6 @@ import ssl
 import struct
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import helpers
@@ -166,9 +165,9 @@ async def open_raw(port: int, tls_identity: Identity | None):
 async def test_silent_connection_is_dropped_after_the_timeout(tmp_path, tls, short_handshake):
     async with two_sessions(tmp_path, tls=tls) as (a, b):
         reader, writer = await asyncio.open_connection("127.0.0.1", a.session.listening_port)
-        started = time.monotonic()
-        assert await read_until_closed(reader, 5) == b""
-        assert 0.8 < time.monotonic() - started < 3
+        await assert_chat_works(a, b)  # meanwhile the silent one waits for its timeout...
+        assert not reader.at_eof()
+        assert await read_until_closed(reader, 10) == b""  # ...and then it is dropped
         writer.close()
         await assert_chat_works(a, b)
 
@@ -179,9 +178,9 @@ async def test_silent_peer_after_tls_and_magic_is_dropped(tmp_path, tls, short_h
     async with two_sessions(tmp_path, tls=tls) as (a, b):
         reader, writer = await open_raw(a.session.listening_port, identity)
         writer.write(MAGIC)  # then nothing: no HELLO
-        started = time.monotonic()
-        received = frames_in(await read_until_closed(reader, 5))
-        assert 0.8 < time.monotonic() - started < 3
+        await assert_chat_works(a, b)  # meanwhile the silent one waits for its timeout...
+        assert not reader.at_eof()
+        received = frames_in(await read_until_closed(reader, 10))  # ...and then it is dropped
         assert isinstance(received[0], Hello)  # the listener spoke first, then gave up on us
         writer.close()
         await assert_chat_works(a, b)
@@ -202,14 +201,13 @@ async def test_garbage_bytes_are_refused(tmp_path, tls, short_handshake):
 
 
 @pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
-async def test_oversized_length_prefix_is_refused_before_reading_it(tmp_path, tls, short_handshake):
+async def test_oversized_length_prefix_is_refused_before_reading_it(tmp_path, tls):
     identity = Identity.load_or_create(tmp_path / "raw-identity") if tls else None
-    async with two_sessions(tmp_path, tls=tls) as (a, b):
+    # The handshake timeout is far longer than we wait: only an immediate refusal is seen.
+    async with two_sessions(tmp_path, tls=tls, handshake_timeout=300.0) as (a, b):
         reader, writer = await open_raw(a.session.listening_port, identity)
         writer.write(MAGIC + struct.pack(">IB", MAX_FRAME + 1, 0x01))  # and no body at all
-        started = time.monotonic()
-        data = await read_until_closed(reader, 3)
-        assert time.monotonic() - started < 0.9  # refused at once, not after the timeout
+        data = await read_until_closed(reader, 10)
         received = frames_in(data)
         assert isinstance(received[0], Hello)
         assert isinstance(received[-1], Error) and received[-1].code == "frame_too_large"
@@ -268,6 +266,16 @@ def plain_peer_process(home: Path, *args: str, **env: str) -> subprocess.Popen:
     )
 
 
+async def test_an_idle_healthy_link_outlives_many_heartbeat_timeouts(tmp_path):
+    timers = dict(heartbeat_interval=0.1, heartbeat_timeout=0.5)
+    async with two_sessions(tmp_path, **timers) as (a, b):
+        await asyncio.sleep(2.5)  # five timeouts with nothing typed: only heartbeats flow
+        assert not a.events.of(Disconnected) and not b.events.of(Disconnected)
+        assert a.events.of(RttMeasured) and b.events.of(RttMeasured)  # pings were answered
+        await assert_chat_works(a, b)
+        assert len(a.events.of(Connected)) == len(b.events.of(Connected)) == 1
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP")
 async def test_frozen_peer_is_detected_by_the_heartbeat(tmp_path):
     async with start_session(
@@ -280,12 +288,10 @@ async def test_frozen_peer_is_detected_by_the_heartbeat(tmp_path):
         )
         try:
             await a.events.wait_for(Connected, timeout=20)
-            await asyncio.sleep(0.5)  # heartbeats flow: no false alarm
-            assert a.session.connected
+            await asyncio.sleep(3.0)  # three heartbeat timeouts of an idle, healthy link...
+            assert a.session.connected and not a.events.of(Disconnected)  # ...and no false alarm
             process.send_signal(signal.SIGSTOP)
-            frozen_at = time.monotonic()
-            lost = await a.events.wait_for(Disconnected, timeout=4)
-            assert time.monotonic() - frozen_at < 2.0
+            lost = await a.events.wait_for(Disconnected, timeout=20)
             assert "no heartbeat" in lost.reason and not lost.by_peer
             assert not a.session.connected
         finally:
@@ -315,7 +321,7 @@ async def test_ping_measures_the_round_trip(tmp_path):
     async with two_sessions(tmp_path) as (a, b):
         b.session.ping()
         measured = await b.events.wait_for(RttMeasured)
-        assert 0 <= measured.rtt_ms < 1000
+        assert measured.rtt_ms >= 0  # how small it is: benchmarks/messages.py
         assert b.session.rtt_ms == measured.rtt_ms
         assert "round trip" in b.session.info()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -12,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from p2pchat.protocol import MAGIC, Ack, Bye, Decoder, Hello, Nick, Ready, Text, encode
 
 WAIT = 20.0
 
@@ -132,3 +135,52 @@ def test_lines_typed_at_the_listener_reach_the_dialer(tmp_path, listener):
         listener.wait_line(r"^\* alice left \(quit\)$")
     finally:
         alice.stop()
+
+
+# -- what a peer sends is data ----------------------------------------------------------------
+
+HOSTILE_NICK = "[b red]mal[/]"
+HOSTILE_BODY = "[link=https://x.example]l[/link]\x1b]0;pwned\x07\x1b[2J\x9b31m\u202eevil\r\x08"
+SHOWN_BODY = "[link=https://x.example]l[/link]\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\u202eevil\\x0d\\x08"
+
+
+async def hostile_peer(port: int) -> None:
+    """A plain-TCP peer whose nickname is markup and whose message is escapes and markup."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    decoder = Decoder(expect_magic=True)
+
+    async def expect(kind):
+        while True:
+            while (frame := decoder.next_frame()) is not None:
+                if isinstance(frame, kind):
+                    return frame
+            data = await asyncio.wait_for(reader.read(65536), WAIT)
+            assert data, "the listener closed the connection"
+            decoder.receive_data(data)
+
+    writer.write(MAGIC + encode(Hello(1, HOSTILE_NICK, "z" * 32, ("files",), None)))
+    await expect(Hello)
+    writer.write(encode(Ready(None)))
+    await expect(Ready)
+    writer.write(encode(Text("f" * 32, 1.0, HOSTILE_BODY, False)))
+    await expect(Ack)
+    writer.write(encode(Nick(f"{HOSTILE_NICK}2")))
+    writer.write(encode(Bye(f"{HOSTILE_NICK} \x1b[31mbye")))
+    await writer.drain()
+    writer.close()
+
+
+def test_peer_markup_and_control_characters_print_literally(tmp_path):
+    bob = PlainProcess(tmp_path / "bob", "--port", "0", "--nickname", "bob", "--no-tls")
+    try:
+        asyncio.run(hostile_peer(listening_port(bob)))
+        bob.wait_line(r" left \(")
+        shown = "\n".join(bob.lines)
+        assert f"* connected to {HOSTILE_NICK} at 127.0.0.1:" in shown
+        assert f"<{HOSTILE_NICK}> {SHOWN_BODY}" in shown
+        assert f"* {HOSTILE_NICK} is now known as {HOSTILE_NICK}2" in shown
+        assert f"* {HOSTILE_NICK}2 left ({HOSTILE_NICK} \\x1b[31mbye)" in shown
+        unsafe = [c for c in shown if (c < " " and c != "\n") or "\x7f" <= c <= "\x9f" or c == "\u202e"]
+        assert unsafe == [], unsafe
+    finally:
+        bob.stop()

@@ -12,7 +12,7 @@ import os
 import shutil
 
 import pytest
-from helpers import Peer, make_session, start_session, two_sessions
+from helpers import Peer, make_session, start_session, two_sessions, wait_until
 from proxies import InterceptingProxy, RecordingProxy
 
 from p2pchat import cli
@@ -35,7 +35,8 @@ from p2pchat.session.events import (
 )
 
 MARKER = "the eagle lands at midnight 7f3a"
-SETTLE = 0.5  # seconds in which a refused dialer would have tried again
+SETTLE = 0.5  # seconds for a connection that should not happen to show up
+RETRY_WATCH = 2.0  # past the first two retry delays (0.5 s, then 1 s)
 
 
 def notices(peer: Peer, level: str | None = None) -> list[str]:
@@ -46,11 +47,20 @@ def fingerprint(peer: Peer) -> str:
     return peer.session.own_fingerprint
 
 
-async def assert_never_connects(*peers: Peer) -> None:
-    await asyncio.sleep(SETTLE)
+async def assert_never_connects(*peers: Peer, refused_dialer: Peer | None = None) -> None:
+    """No one connects. A refused dialer must have given up for good: its dial loop is over
+    (a failed attempt that will be retried says so at once, with a Dialing event that carries
+    `retry_in`), and no second attempt comes within two backoff steps."""
+    if refused_dialer is not None:
+        await wait_until(lambda: refused_dialer.session.state == "listening")
+        dialing = refused_dialer.events.of(Dialing)
+        assert [e for e in dialing if e.retry_in is not None] == [], "a retry was scheduled"
+    await asyncio.sleep(RETRY_WATCH if refused_dialer is not None else SETTLE)
     for peer in peers:
         assert not peer.session.connected
         assert not peer.events.of(Connected), peer.events.events
+    if refused_dialer is not None:
+        assert len(refused_dialer.events.of(Dialing)) == 1, "the refused dialer tried again"
 
 
 # -- a passive eavesdropper ---------------------------------------------------------------
@@ -96,7 +106,7 @@ async def test_attacker_is_refused_when_the_address_names_the_fingerprint(tmp_pa
         expected = fingerprint(alice)
         await bob.session.connect(share_address("127.0.0.1", mitm.port, expected))
         refusal = await bob.events.wait_for(Notice, lambda e: "MISMATCH" in e.text)
-        await assert_never_connects(alice, bob)
+        await assert_never_connects(alice, bob, refused_dialer=bob)
         assert refusal.level == "error"
         assert group_fingerprint(expected) in refusal.text
         assert group_fingerprint(attacker.fingerprint) in refusal.text
@@ -124,7 +134,7 @@ async def test_relaying_attacker_against_a_known_peer_is_refused(tmp_path):
         assert fingerprint(alice) == alice_fp
         await bob.session.connect(mitm.address)
         refusal = await bob.events.wait_for(Notice, lambda e: "MISMATCH" in e.text)
-        await assert_never_connects(alice, bob)
+        await assert_never_connects(alice, bob, refused_dialer=bob)
         assert refusal.level == "error"
         assert group_fingerprint(attacker.fingerprint) in refusal.text
         assert mitm.connections == 1, "the dialer tried again after a mismatch"
@@ -156,7 +166,7 @@ async def test_attacker_posing_as_a_known_peer_is_refused(tmp_path, interactive)
             assert prompt.peer.nickname == "alice"
             bob.session.answer_identity(False)
         warning = await bob.events.wait_for(Notice, lambda e: "HAS CHANGED" in e.text)
-        await assert_never_connects(alice, bob)
+        await assert_never_connects(alice, bob, refused_dialer=bob)
         assert warning.level == "error"
         assert group_fingerprint(alice_fp) in warning.text
         assert group_fingerprint(attacker.fingerprint) in warning.text
@@ -176,7 +186,7 @@ async def test_new_key_is_accepted_only_after_peers_forget(tmp_path, monkeypatch
         assert fingerprint(alice) != old_fp
         await bob.session.connect(alice.address)
         warning = await bob.events.wait_for(Notice, lambda e: "HAS CHANGED" in e.text)
-        await assert_never_connects(bob)
+        await assert_never_connects(bob, refused_dialer=bob)
         hint = warning.text.split("`")[1]
         assert hint == f"p2pchat peers forget {short_fingerprint(old_fp)}"
         monkeypatch.setenv("P2PCHAT_HOME", str(tmp_path / "bob"))  # the layout Bob's session uses
@@ -203,8 +213,7 @@ async def test_unknown_peer_refused_with_never(tmp_path):
         assert group_fingerprint(fingerprint(bob)) in refusal.text
         told = await bob.events.wait_for(Notice, lambda e: "refused to talk" in e.text)
         assert told.level == "error"
-        await assert_never_connects(alice, bob)
-        assert len(bob.events.of(Dialing)) == 1  # refused on purpose: no retries
+        await assert_never_connects(alice, bob, refused_dialer=bob)  # refused on purpose
         assert KnownPeers.load(tmp_path / "alice/data/known_peers.toml").get(fingerprint(bob)) is None
 
 
@@ -279,8 +288,7 @@ async def test_plain_dialer_to_tls_listener(tmp_path):
         assert told.level == "error" and "remove --no-tls" in told.text
         warned = await alice.events.wait_for(Notice, lambda e: "without TLS" in e.text)
         assert warned.level == "warning" and "--no-tls" in warned.text
-        await assert_never_connects(alice, bob)
-        assert len(bob.events.of(Dialing)) == 1  # a setting to change, not a reason to retry
+        await assert_never_connects(alice, bob, refused_dialer=bob)  # a setting to change
 
 
 async def test_tls_dialer_to_plain_listener(tmp_path):

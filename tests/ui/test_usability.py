@@ -118,6 +118,7 @@ async def test_history_on_start_leaves_the_view_at_the_newest_line(harness: Harn
         for n in range(300)
     )
     async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()  # the session starts after the first frame
         harness.fake.emit(HistoryLoaded(messages))
         log = harness.app.log_view
         await settle(pilot, lambda: len(log.entries) == 301 and at_bottom(log))

@@ -63,3 +63,19 @@ def test_round_trip_time():
 def test_rejects_non_positive_durations(interval, timeout):
     with pytest.raises(ValueError):
         Heartbeat(interval, timeout)
+
+
+def test_sub_second_timers_are_allowed_and_zero_is_not():
+    beat = Heartbeat(0.2, 0.5, now=0.0)
+    assert beat.ping_due(0.2) and not beat.expired(0.4) and beat.expired(0.5)
+    for interval, timeout in ((0, 1), (1, 0), (-1, 1)):
+        with pytest.raises(ValueError, match="must be positive"):
+            Heartbeat(interval, timeout)
+
+
+def test_without_a_start_time_the_clocks_start_at_the_first_call():
+    for first_call in ("ping_due", "expired", "next_deadline", "frame_sent", "frame_received"):
+        beat = Heartbeat(5, 15)
+        getattr(beat, first_call)(100.0)
+        assert not beat.expired(114.9) and beat.expired(115.0), first_call
+        assert beat.next_deadline(100.0) == 105.0, first_call

@@ -17,6 +17,7 @@ from p2pchat.transfer import (
     safe_relative_path,
     unique_path,
 )
+from p2pchat.transfer.names import truncate_name
 
 
 def assert_safe(path: PurePosixPath) -> None:
@@ -169,3 +170,36 @@ def test_resolve_inside_follows_a_symlinked_download_folder(tmp_path):
     (tmp_path / "real").mkdir()
     os.symlink(tmp_path / "real", tmp_path / "link")
     assert resolve_inside(Path(tmp_path / "link"), "f") == (tmp_path / "real" / "f")
+
+
+# -- limits and edges found by mutation testing ---------------------------------------------
+
+
+def test_limits_are_inclusive():
+    assert safe_relative_path("a" * 4096) == PurePosixPath(truncate_name("a" * 4096, 255))
+    deepest = "/".join(["d"] * 64)
+    assert len(safe_relative_path(deepest).parts) == 64
+    with pytest.raises(UnsafeName, match="64 folders deep"):
+        safe_relative_path(deepest + "/d")
+    exact = "é" * 127 + "x"  # 255 bytes: kept whole
+    assert truncate_name(exact, 255) == exact
+    assert truncate_name(exact + "y", 255) != exact + "y"
+
+
+def test_device_names_are_caught_with_trailing_spaces_and_double_extensions():
+    assert safe_relative_path("CON .txt") == PurePosixPath("_CON .txt")
+    assert safe_relative_path("nul.tar.gz") == PurePosixPath("_nul.tar.gz")
+    assert safe_relative_path(" CON.txt") == PurePosixPath(" CON.txt")  # a leading space is another name
+
+
+def test_truncation_keeps_only_the_last_extension_and_short_ones():
+    name = "a" * 300 + ".tar.gz"
+    assert truncate_name(name, 255) == "a" * 252 + ".gz"  # ".tar" is cut with the stem
+    long_ext = "b" * 40 + "." + "c" * 33  # a 34-byte "extension" is part of the name
+    assert truncate_name(long_ext, 70) == long_ext[:70]
+    within = "b" * 40 + "." + "c" * 31  # 32 bytes: an extension, kept
+    assert truncate_name(within, 70) == "b" * 38 + "." + "c" * 31  # 32 of 70 bytes: kept
+    assert truncate_name("x" * 10 + ".abcdef", 14) == "x" * 7 + ".abcdef"  # ext up to half the budget
+    assert truncate_name("x" * 10 + ".abcdefg", 14) == "x" * 10 + ".abc"
+    assert truncate_name("." * 300 + "z", 10) == "_.z"  # only dots before the extension: a placeholder
+    assert truncate_name("..ab" + "c" * 300, 10) == "..abcccccc"  # leading dots stay

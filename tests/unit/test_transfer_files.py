@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 import tracemalloc
 from pathlib import Path
 
@@ -362,7 +364,7 @@ def tiny_tmpfs(tmp_path):
         text=True,
     )
     if result.returncode != 0:
-        reason = f"cannot mount a tmpfs ({result.stderr.strip() or 'mount failed'}): run as root"
+        reason = f"cannot mount a 64 KiB tmpfs here: {result.stderr.strip() or 'mount failed'}"
         print(reason)
         pytest.skip(reason)
     yield mount_point
@@ -436,12 +438,46 @@ def test_expand_reports_every_bad_path(tmp_path):
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def as_unprivileged_user(action):
+    """Run action() as `nobody` in a forked child when we are root (root reads every file),
+    and return what it returned or the text of what it raised."""
+    if os.geteuid() != 0:
+        try:
+            return action()
+        except Exception as exc:  # noqa: BLE001 - the caller checks the text
+            return f"{type(exc).__name__}: {exc}"
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                outcome = repr(action())
+            except Exception as exc:  # noqa: BLE001
+                outcome = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, outcome.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        outcome = pipe.read().decode()
+    os.waitpid(child, 0)
+    return outcome
+
+
 def test_expand_reports_unreadable_files(tmp_path):
-    secret = make_file(tmp_path / "secret", 1)
-    secret.chmod(0)
-    with pytest.raises(SendPathError, match="secret: permission denied"):
-        expand_send_paths(["secret"], tmp_path)
+    folder = Path(tempfile.mkdtemp(prefix="p2pchat-unreadable-"))
+    try:
+        folder.chmod(0o755)  # `nobody` may list the folder but not read the file
+        secret = make_file(folder / "secret", 1)
+        secret.chmod(0)
+        outcome = as_unprivileged_user(lambda: expand_send_paths(["secret"], folder))
+    finally:
+        shutil.rmtree(folder)
+    assert outcome.startswith("SendPathError") and "secret: permission denied" in outcome, outcome
 
 
 def test_key_is_stable_for_the_same_file_and_changes_with_it(tmp_path):

@@ -12,8 +12,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from p2pchat.session.target import parse_target
-
 
 @dataclass(frozen=True)
 class ConnectChoice:
@@ -70,7 +68,8 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
-        self._show_address(str(self._port))
+        # After the first frame: the address needs the identity (and cryptography) loaded.
+        self.call_after_refresh(self._show_address, str(self._port))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "connect-port":
@@ -99,6 +98,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             error.update("Please choose a nickname.")
             return None
         if peer is not None:
+            from p2pchat.session.target import (
+                parse_target,  # the network stack, after the first frame
+            )
+
             try:
                 parse_target(peer)
             except ValueError as problem:
