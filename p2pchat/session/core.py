@@ -110,6 +110,7 @@ class Session:
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self._dial_target: PeerAddress | None = None
         self._dial_task: asyncio.Task | None = None
+        self._own_dial_ends: set[tuple] = set()  # local (host, port) of our dials in progress
         self._tasks: set[asyncio.Task] = set()
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
@@ -309,6 +310,8 @@ class Session:
             except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
                 reason = describe_dial_error(exc, str(target))
             else:
+                own_end = conn.transport.get_extra_info("sockname")[:2]
+                self._own_dial_ends.add(own_end)
                 try:
                     await self._handshake(conn, expected=target.fingerprint)
                 except PeerRefused as exc:
@@ -321,6 +324,8 @@ class Session:
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
                     conn.abort()
+                finally:  # kept a little: our listener's half may decide later
+                    asyncio.get_running_loop().call_later(5, self._own_dial_ends.discard, own_end)
                 if self._conn is not None:
                     return
             delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
@@ -339,7 +344,8 @@ class Session:
             await self._handshake(conn, expected=None)
         except PeerRefused as exc:
             conn.abort()
-            self.notice(str(exc), "error")
+            if str(exc):
+                self.notice(str(exc), "error")
         except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
             conn.abort()
@@ -359,6 +365,21 @@ class Session:
             final = frame.code in ("tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch")
             raise PeerRefused(f"{conn.peer_address} refused the connection: {frame.message}", final=final)
         return frame
+
+    def _same_identity(self, conn: Connection) -> PeerRefused:
+        """The peer presented our own identity: we dialed ourselves, or another p2pchat
+        shares our identity files. Either way dialing that address again cannot help."""
+        port = self.listening_port
+        if conn.dialed and self._dial_target is not None and self._dial_target.port == port:
+            return PeerRefused(
+                f"{self._dial_target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
+                "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
+                f"or connect from there to port {port}", final=True)
+        if not conn.dialed and (conn.peer_host, conn.peer_port) in self._own_dial_ends:
+            return PeerRefused("", final=True)  # the other half of our own dial says it
+        return PeerRefused(
+            f"{conn.peer_address} is another p2pchat with this same identity (the same P2PCHAT_HOME?): "
+            "give each instance its own, e.g. P2PCHAT_HOME=~/p2pchat-second p2pchat", final=True)
 
     def _fail(self, conn: Connection, code: str, message: str) -> None:
         with contextlib.suppress(Exception):
@@ -395,7 +416,7 @@ class Session:
         if peer_id == self.trust.own_id:
             conn.send(Bye("connected to itself"))
             conn.close()
-            raise PeerRefused("that address is this very instance", final=True)
+            raise self._same_identity(conn)
         # Someone else already has us: tell the newcomer, leave the chat alone.
         if self._refused_as_busy(conn, hello, peer_id, claimed_too=True):
             return

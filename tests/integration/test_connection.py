@@ -103,6 +103,27 @@ async def test_third_peer_is_refused_while_the_chat_goes_on(tmp_path):
         await assert_chat_works(a, b)
 
 
+async def test_dialing_itself_says_so_once_and_a_real_peer_can_still_connect(tmp_path):
+    async with start_session(tmp_path, "alice") as a:
+        await a.session.connect(a.address)
+        said = await a.events.wait_for(Notice, lambda e: "is this p2pchat itself" in e.text)
+        assert f"listens on port {a.session.listening_port}" in said.text
+        await wait_until(lambda: a.session.state == "listening")
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(a.address)
+            await a.events.wait_for(Connected)
+            await assert_chat_works(a, b)
+        assert [e.text for e in a.events.of(Notice) if e.level == "error"] == [said.text]
+
+
+async def test_another_instance_with_the_same_identity_is_named_on_both_sides(tmp_path):
+    async with start_session(tmp_path, "alice") as first, start_session(tmp_path, "alice") as second:
+        await second.session.connect(first.address)
+        for side in (first, second):
+            await side.events.wait_for(Notice, lambda e: "same identity" in e.text and "P2PCHAT_HOME" in e.text)
+        await wait_until(lambda: second.session.state == "listening")
+
+
 async def test_explicit_port_in_use_is_an_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
