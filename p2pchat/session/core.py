@@ -253,6 +253,16 @@ class Session:
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_address(address)
+        if self._conn is not None:  # the chat goes on; only the address to redial changes
+            previous, self._dial_target = self._dial_target, target
+            peer = self._peer.nickname if self._peer else "the peer"
+            if previous is not None and str(previous) == str(target):
+                self.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
+            else:
+                instead = f" instead of {previous}" if previous is not None else ""
+                self.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
+                            f"p2pchat will call {target}{instead}")
+            return
         self._dial_target = target
         if self._dial_task is not None:
             self._dial_task.cancel()

@@ -252,6 +252,7 @@ class ChatApp(App[int]):
             text = f"listening on {host}:{event.port}"
             log.add_system(f"{text} ({event.note})" if event.note else text)
         elif isinstance(event, Dialing):
+            self._status.peer_address = event.address  # the status names whom we call
             # The status bar counts down to each retry; the log only says what changed.
             if event.retry_in is None:
                 if event.attempt == 1:

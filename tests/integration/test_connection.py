@@ -124,6 +124,19 @@ async def test_another_instance_with_the_same_identity_is_named_on_both_sides(tm
         await wait_until(lambda: second.session.state == "listening")
 
 
+async def test_connect_while_connected_says_what_will_happen_and_redials_the_new_address(tmp_path):
+    async with two_sessions(tmp_path, reconnect=1) as (a, b):
+        other = f"127.0.0.1:{free_port()}"
+        await b.session.connect(other)
+        said = await b.events.wait_for(Notice, lambda e: "already connected to alice" in e.text)
+        assert f"will call {other} instead of {a.address}" in said.text
+        assert b.session.connected and b.session.peer.nickname == "alice"  # the chat goes on
+        await assert_chat_works(a, b)
+        b.session.connection.abort()  # the link drops: bob calls the address he gave last
+        await b.events.wait_for(Dialing, lambda e: e.address == other)
+        assert not [e for e in b.events.of(Dialing) if e.address == a.address and e.attempt > 1]
+
+
 async def test_explicit_port_in_use_is_an_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
