@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from p2pchat import commands
-from p2pchat.display import clean, human_duration
+from p2pchat.display import clean
 from p2pchat.session import Session, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES, describe, pick_transfer, result_line
@@ -113,7 +113,7 @@ class PlainFrontEnd:
             getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":
             for info in s.transfers or []:
-                self.say(describe(info) + (f", {format_size(info.speed)}/s, eta {human_duration(info.eta)}" if info.state == "active" else ""))
+                self.say(clean(describe(info), single_line=True))
             if not s.transfers:
                 self.say("no transfers")
         elif c.name == "nick":

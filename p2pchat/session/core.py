@@ -246,9 +246,9 @@ class Session:
         )
         self._listener.start()
         self._state = "listening"
-        self.emit(Listening(settings.bind, self._listener.port, note))
+        self.emit(Listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
-            self.notice(note, "warning")
+            logger.warning(note)
 
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from p2pchat.display import human_duration
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import (
     MAX_CHUNK_DATA,
@@ -413,7 +414,8 @@ class Transfers:
         elif isinstance(frame, FileCancel):
             t = self._outgoing.get(frame.tid) or self._incoming.get(frame.tid)
             if t is not None and not t.final:
-                self._stop(t, "cancelled", f"cancelled by the peer: {frame.reason}")
+                reason = frame.reason if frame.reason.startswith("cancelled by ") else f"cancelled by the peer: {frame.reason}"
+                self._stop(t, "cancelled", reason)
         elif isinstance(frame, FileDone):
             self._background(self._on_done(frame))
         else:
@@ -495,14 +497,36 @@ def result_line(info: TransferInfo) -> str:
     if info.state == "done":
         verb = "received" if info.direction == "receive" else "sent"
         where = f" to {info.path}" if info.direction == "receive" and info.path else ""
-        return f"#{info.id} {info.name} {verb}{where} ({format_size(info.size)}, {format_size(info.speed)}/s)"
-    return f"#{info.id} {info.name} {info.state}{': ' + info.reason if info.reason else ''}"
+        figures = [format_size(info.size)]
+        if info.resumed_from:
+            figures.append(f"{format_size(info.size - info.resumed_from)} of it this time")
+        if info.speed > 0:  # a file too quick to time has no meaningful speed
+            figures.append(f"{format_size(info.speed)}/s")
+        return f"#{info.id} {info.name} {verb}{where} ({', '.join(figures)})"
+    return f"#{info.id} {info.name} {_state_and_reason(info)}"
+
+
+def _state_and_reason(info: TransferInfo) -> str:
+    """`declined`, `cancelled by bob`, `failed: disk full`: the reason never repeats the state."""
+    reason = info.reason
+    if not reason or reason == info.state:
+        return info.state
+    if reason.startswith(info.state + " "):
+        return reason
+    return f"{info.state}: {reason}"
 
 
 def describe(info: TransferInfo) -> str:
+    """One /transfers line: bytes, and while it moves, speed and time left."""
     arrow = "->" if info.direction == "send" else "<-"
     done = f"{format_size(info.done)}/{format_size(info.size)}"
-    return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"
+    line = f"#{info.id} {arrow} {info.name} {done} {info.state}"
+    if info.state == "active":
+        speed = f"{format_size(info.speed)}/s" if info.speed > 0 else "speed not measured yet"
+        line += f", {speed}, {human_duration(info.eta)} left"
+    elif info.reason and info.reason != info.state:
+        line += f" ({info.reason})"
+    return line
 
 
 

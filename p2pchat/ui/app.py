@@ -43,7 +43,7 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import pick_transfer, result_line
+from p2pchat.session.transfers import describe, pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
@@ -513,10 +513,7 @@ class ChatApp(App[int]):
         if not transfers:
             self.log_view.add_system("no transfers")
         for t in transfers:
-            arrow = "↑" if t.direction == "send" else "↓"
-            self.log_view.add_system(
-                f"#{t.id} {arrow} {t.name}  {human_bytes(t.done)}/{human_bytes(t.size)}  {t.state}"
-            )
+            self.log_view.add_system(describe(t))
 
     def _command_nick(self, command: commands.Command) -> None:
         assert self.session is not None
@@ -561,8 +558,7 @@ class ChatApp(App[int]):
         if self.session is None:
             return
         if matches:
-            self.session.verify_peer()
-            self.log_view.add_system("peer marked as verified")
+            self.session.verify_peer()  # which says so in the log
         else:
             self.log_view.add_system("codes do not match: do not trust this connection", "warning")
         self._refresh_status()
