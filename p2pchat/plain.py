@@ -27,12 +27,16 @@ from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
+PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stderr)
 
 
 class PlainFrontEnd:
-    def __init__(self, settings: Settings, out=None) -> None:
+    def __init__(self, settings: Settings, out=None, err=None, clock=time.monotonic) -> None:
         self.settings = settings
         self.out = out or sys.stdout
+        self.err = err or sys.stderr  # progress goes here, so stdout stays one line per event
+        self.clock = clock
+        self._progress_at: dict[int, float] = {}  # transfer id -> when its last progress line went out
         self.session = Session(settings, on_event=self.on_event, interactive=False)
         self._pinged = False
         self._verify_asked = False
@@ -49,6 +53,17 @@ class PlainFrontEnd:
         line = f"[{stamp}] * {nick} {body}" if m.action else f"[{stamp}] <{nick}> {body}"
         self.out.write(line + "\n")
         self.out.flush()
+
+    def show_progress(self, t: ev.TransferInfo) -> None:
+        """A calm progress line on stderr: the first when the transfer starts, then every few seconds."""
+        now = self.clock()
+        last = self._progress_at.get(t.id)
+        if last is not None and now - last < PROGRESS_EVERY:
+            return
+        self._progress_at[t.id] = now
+        percent = t.done * 100 // t.size if t.size else 100
+        self.err.write(f"* {clean(describe(t), single_line=True)} ({percent}%)\n")
+        self.err.flush()
 
     def on_event(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event
         if isinstance(event, ev.MessageReceived):
@@ -77,8 +92,11 @@ class PlainFrontEnd:
             self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({format_size(t.size)}): "
                      f"/accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
-            if event.transfer.state in FINAL_STATES:  # progress is not printed line by line
+            if event.transfer.state in FINAL_STATES:
+                self._progress_at.pop(event.transfer.id, None)
                 self.say(clean(result_line(event.transfer), single_line=True))
+            elif event.transfer.state == "active":
+                self.show_progress(event.transfer)
         elif isinstance(event, ev.HistoryLoaded):
             self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
         elif isinstance(event, ev.Notice):
