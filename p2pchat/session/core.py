@@ -67,6 +67,7 @@ from p2pchat.session.trust import PeerRefused, Trust
 from p2pchat.settings import Settings
 
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
+APPROVAL_NOTICE_AFTER = 1.0  # seconds without READY before saying we wait for the peer's approval
 CAPS = ["acks", "files", "resume"]
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 
@@ -444,6 +445,9 @@ class Session:
             conn.send(Ready(None))
         owns_claim = peer_id not in self._claimed  # _decide() treats later ones as duplicates
         self._claimed.add(peer_id)
+        # A READY that takes a while means the peer's user is being asked about our key.
+        waiting = asyncio.get_running_loop().call_later(
+            APPROVAL_NOTICE_AFTER, self.notice, f"waiting for {hello.nickname} to accept your key")
         try:
             ready = await self._recv_handshake_frame(conn, READY_TIMEOUT)
             if not isinstance(ready, Ready):
@@ -453,6 +457,7 @@ class Session:
                     raise ProtocolError("bad_frame", "READY from the deciding side must name a session")
                 session_id = ready.session
         finally:
+            waiting.cancel()
             if owns_claim:
                 self._claimed.discard(peer_id)
         self._activate(conn, hello, peer_id, session_id)

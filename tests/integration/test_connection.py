@@ -26,6 +26,7 @@ from p2pchat.session.events import (
     Connected,
     Dialing,
     Disconnected,
+    IdentityPrompt,
     Listening,
     MessageDelivered,
     MessageReceived,
@@ -135,6 +136,17 @@ async def test_connect_while_connected_says_what_will_happen_and_redials_the_new
         b.session.connection.abort()  # the link drops: bob calls the address he gave last
         await b.events.wait_for(Dialing, lambda e: e.address == other)
         assert not [e for e in b.events.of(Dialing) if e.address == a.address and e.attempt > 1]
+
+
+async def test_the_accepted_side_says_it_waits_while_the_peer_is_asked(tmp_path):
+    async with start_session(tmp_path, "alice", accept_unknown="ask") as a, start_session(tmp_path, "bob") as b:
+        a.session.interactive = True  # alice is asked about bob's key, and takes her time
+        await b.session.connect(a.address)
+        await a.events.wait_for(IdentityPrompt)
+        await b.events.wait_for(Notice, lambda e: e.text == "waiting for alice to accept your key")
+        a.session.answer_identity(True)
+        await b.events.wait_for(Connected)
+        assert len([e for e in b.events.of(Notice) if "waiting for" in e.text]) == 1
 
 
 async def test_explicit_port_in_use_is_an_error(tmp_path):
