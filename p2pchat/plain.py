@@ -89,7 +89,8 @@ class PlainFrontEnd:
             self.say(f"round trip {event.rtt_ms:.2f} ms")
         elif isinstance(event, ev.TransferOffered):
             t = event.transfer
-            self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({format_size(t.size)}): "
+            count = f"{t.file_count} files, " if t.file_count > 1 else ""
+            self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({count}{format_size(t.size)}): "
                      f"/accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
             if event.transfer.state in FINAL_STATES:
@@ -126,7 +127,9 @@ class PlainFrontEnd:
             self.out.write(commands.help_text(c.args[0] if c.args else None) + "\n")
         elif c.name == "send":
             ids = await s.offer_files([Path(p) for p in c.args])
-            self.say(f"offered {len(ids)} item(s): " + ", ".join(f"#{i}" for i in ids))
+            offered = [t for t in s.transfers if t.id in ids]
+            self.say("offered " + ", ".join(
+                f"#{t.id} {clean(t.name, single_line=True)} ({format_size(t.size)})" for t in offered))
         elif c.name in ("accept", "decline", "cancel"):
             getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":

@@ -35,6 +35,7 @@ from p2pchat.protocol.frames import (
     FrameType,
     Hello,
     Nick,
+    OfferBatch,
     Ping,
     Pong,
     Ready,
@@ -181,6 +182,23 @@ def _sha256(value: object, label: str) -> str:
     return value
 
 
+def _batch(value: object, label: str) -> OfferBatch | dict | None:
+    """FILE_OFFER.batch: an object decoded into OfferBatch, or an OfferBatch checked for encoding
+    (into its JSON object). Absent or null: a file offered on its own."""
+    if value is None:
+        return None
+    encoding = type(value) is OfferBatch
+    fields = {name: getattr(value, name) for name in _BATCH_FIELDS} if encoding else value
+    if type(fields) is not dict:
+        raise _bad(f"{label} must be an object")
+    checked = {}
+    for name, check in _BATCH_FIELDS.items():
+        if name not in fields:
+            raise _bad(f"{label}.{name} is missing")
+        checked[name] = check(fields[name], f"{label}.{name}")
+    return checked if encoding else OfferBatch(**checked)
+
+
 _cap = _chars(1, 64)
 _peer_id = _chars(1, 128)
 _session = _optional(_chars(1, 64))
@@ -188,6 +206,9 @@ _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)
 _size = _integer(0, MAX_OFFSET)
 _version = _integer(0, 0xFFFF)
+_BATCH_FIELDS = {"id": _tid, "files": _integer(1, MAX_OFFSET), "size": _size, "name": _chars(1, 4096)}
+# Fields a frame may leave out (None when absent); the encoder leaves them out when None.
+_OPTIONAL = frozenset({"batch"})
 
 # Every JSON frame's fields, in the order of the dataclass, with the check each one must pass.
 _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]] = {
@@ -202,7 +223,9 @@ _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]
     Text: (("id", _message_id), ("ts", _timestamp), ("body", _text_body), ("action", _flag)),
     Ack: (("id", _message_id),),
     Nick: (("nickname", _nickname),),
-    FileOffer: (("tid", _tid), ("name", _chars(1, 4096)), ("size", _size), ("key", _chars(1, 128))),
+    FileOffer: (
+        ("tid", _tid), ("name", _chars(1, 4096)), ("size", _size), ("key", _chars(1, 128)), ("batch", _batch),
+    ),
     FileAccept: (("tid", _tid), ("offset", _size)),
     FileDecline: (("tid", _tid), ("reason", _reason)),
     FileDone: (("tid", _tid), ("sha256", _sha256)),
@@ -245,7 +268,11 @@ def encode(frame: Frame) -> bytes:
     cls, fields = _JSON_TYPES[int(frame.TYPE)]
     if type(frame) is not cls:
         raise TypeError(f"not a frame: {frame!r}")
-    payload = {name: check(getattr(frame, name), label) for name, label, check in fields}
+    payload = {
+        name: check(getattr(frame, name), label)
+        for name, label, check in fields
+        if not (name in _OPTIONAL and getattr(frame, name) is None)
+    }
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
         "utf-8"
     )
@@ -271,6 +298,8 @@ def _decode_json(frame_type: int, body: bytes | bytearray) -> Frame:
         try:
             value = payload[name]
         except KeyError:
+            if name in _OPTIONAL:
+                continue  # the dataclass default (None)
             raise _bad(f"{label} is missing") from None
         values[name] = check(value, label)
     return cls(**values)

@@ -33,8 +33,10 @@ from p2pchat.protocol import (
     FileDone,
     FileOffer,
     FileResult,
+    OfferBatch,
     new_transfer_id,
 )
+from p2pchat.session.batches import Batch, batch_name
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
 from p2pchat.transfer import (
     IncomingFile,
@@ -44,6 +46,7 @@ from p2pchat.transfer import (
     expand_send_paths,
     format_size,
 )
+from p2pchat.transfer.folders import claim_batch_folder
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
@@ -83,6 +86,7 @@ class _Transfer:
         self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk
         self.pending_bytes = 0
         self.expected = 0  # incoming: offset of the next chunk
+        self.batch: Batch | None = None  # the /send it belongs to, if it came with others
 
     @property
     def final(self) -> bool:
@@ -99,6 +103,8 @@ class Transfers:
         self._by_local: dict[int, _Transfer] = {}
         self._outgoing: dict[int, _Transfer] = {}  # by tid
         self._incoming: dict[int, _Transfer] = {}  # by tid
+        self._batches: dict[int, Batch] = {}  # by local id
+        self._incoming_batches: dict[int, Batch] = {}  # by the sender's batch id
         self._tasks: set[asyncio.Task] = set()
 
     def _background(self, coro) -> None:
@@ -116,11 +122,18 @@ class Transfers:
 
     # -- queries ---------------------------------------------------------------------
     def infos(self) -> list[TransferInfo]:
-        return [t.info for t in self._by_local.values()]
+        shown = [t.info for t in self._by_local.values()] + [b.info for b in self._batches.values()]
+        return sorted(shown, key=lambda info: info.id)
+
+    def _every_file(self):
+        """Files on their own and the members of batches."""
+        yield from self._by_local.values()
+        for batch in self._batches.values():
+            yield from batch.members
 
     def sending(self) -> bool:
         """Files of ours still on their way (offered, moving or being verified)."""
-        return any(t.direction == "send" and not t.final for t in self._by_local.values())
+        return any(t.direction == "send" and not t.final for t in self._every_file())
 
     def _get(self, local_id: int) -> _Transfer:
         transfer = self._by_local.get(local_id)
@@ -131,9 +144,30 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: _Transfer, **changes) -> None:
         t.info = replace(t.info, **changes)
-        self.session.emit(TransferUpdated(t.info))
+        if t.batch is None:
+            self.session.emit(TransferUpdated(t.info))
+        else:
+            self._batch_changed(t.batch)
         if t.final:
             t.executor.shutdown(wait=False)
+
+    def _batch_changed(self, batch: Batch) -> None:
+        """Sum the batch up once its members are done changing for this turn of the loop."""
+        if not batch.refresh_due:
+            batch.refresh_due = True
+            asyncio.get_running_loop().call_soon(self._refresh_batch, batch)
+
+    def _refresh_batch(self, batch: Batch) -> None:
+        batch.refresh_due = False
+        if batch.final:
+            return  # its one result line is out
+        info = batch.summary(asyncio.get_running_loop().time())
+        if info != batch.info:
+            batch.info = info
+            self.session.emit(TransferUpdated(info))
+        member = batch.next_to_download()
+        if member is not None:
+            self._start_download(member)
 
     def _progress(self, t: _Transfer, done: int) -> None:
         meter = t.meter
@@ -168,23 +202,37 @@ class Transfers:
 
     # -- sending -----------------------------------------------------------------------
     async def offer(self, paths: list[Path]) -> list[int]:
+        """Offer what one /send names: a single file on its own, a folder or several files as
+        one batch. Returns the id the user sees (one)."""
         items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
-        ids = []
+        # Offered while disconnected: it is for the peer we last talked to, nobody else.
+        peer_id = self.session.peer_id or self.session.last_peer_id
+        batch = None
+        if len(items) > 1 or "/" in items[0].name:
+            batch = Batch(next(self._ids), new_transfer_id(), "send", batch_name([i.name for i in items]),
+                          sum(i.size for i in items), len(items), peer_id)
+            self._batches[batch.info.id] = batch
+        made = []
         for item in items:
-            # Offered while disconnected: it is for the peer we last talked to, nobody else.
-            peer_id = self.session.peer_id or self.session.last_peer_id
-            t = _Transfer(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
+            local_id = batch.info.id if batch else next(self._ids)
+            t = _Transfer(local_id, new_transfer_id(), "send", item.name, item.size, peer_id)
             t.outgoing = OutgoingFile(item)
             t.info = replace(t.info, path=item.source)
-            self._by_local[t.local_id] = t
+            t.batch = batch
+            if batch:
+                batch.members.append(t)
+            else:
+                self._by_local[t.local_id] = t
             self._outgoing[t.tid] = t
-            ids.append(t.local_id)
-            self._offer(t)
-        return ids
+            made.append(t)
+        round_ = batch.offer_round() if batch else None
+        for t in made:
+            self._offer(t, round_)
+        return [made[0].local_id]
 
-    def _offer(self, t: _Transfer) -> None:
+    def _offer(self, t: _Transfer, round_: OfferBatch | None = None) -> None:
         out = t.outgoing
-        if self._send(FileOffer(t.tid, out.name, out.size, out.key)):
+        if self._send(FileOffer(t.tid, out.name, out.size, out.key, round_)):
             t.peer_id = self.session.peer_id
             self._update(t, state="offered")
         else:
@@ -229,13 +277,12 @@ class Transfers:
             if known.info.state == "interrupted" and known.incoming is not None:
                 self._start_download(known)  # the user accepted it before
             return
+        if frame.batch is not None:
+            self._on_batch_offer(frame)
+            return
         t = _Transfer(next(self._ids), frame.tid, "receive", frame.name, frame.size, session.peer_id)
-        download_dir = session.settings.download_dir or session.paths.downloads_dir
         try:
-            t.incoming = IncomingFile(
-                Path(download_dir), frame.name, frame.size, frame.key, session.peer_id or "",
-                session.settings.max_file_size,
-            )
+            t.incoming = self._incoming_file(frame)
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
             session.notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
@@ -248,7 +295,59 @@ class Transfers:
         else:
             session.emit(TransferOffered(t.info))
 
+    def _incoming_file(self, frame: FileOffer) -> IncomingFile:
+        session = self.session
+        download_dir = session.settings.download_dir or session.paths.downloads_dir
+        return IncomingFile(
+            Path(download_dir), frame.name, frame.size, frame.key, session.peer_id or "",
+            session.settings.max_file_size,
+        )
+
+    def _on_batch_offer(self, frame: FileOffer) -> None:
+        """One file of a batch: the first one asks about the whole batch, the rest join it."""
+        session = self.session
+        batch = self._incoming_batches.get(frame.batch.id)
+        new = batch is None
+        if new:
+            about = frame.batch
+            batch = Batch(next(self._ids), about.id, "receive", about.name, about.size, about.files, session.peer_id)
+            self._batches[batch.info.id] = batch
+            self._incoming_batches[about.id] = batch
+        t = _Transfer(batch.info.id, frame.tid, "receive", frame.name, frame.size, session.peer_id)
+        t.batch = batch
+        batch.members.append(t)
+        self._incoming[frame.tid] = t
+        try:
+            t.incoming = self._incoming_file(frame)
+            t.incoming.batch_id = frame.batch.id
+            t.info = replace(t.info, name=t.incoming.display_name)
+        except TransferError as exc:
+            self._send(FileDecline(frame.tid, exc.reason))
+            self._finish(t, "failed", exc.reason)
+        if batch.answer == "decline" and not t.final:  # answered before this file's offer came
+            self._send(FileDecline(frame.tid, "declined"))
+            self._finish(t, "declined", "declined")
+        elif batch.answer == "cancel" and not t.final:
+            self._send(FileCancel(frame.tid, f"cancelled by {session.nickname}"))
+            self._finish(t, "cancelled", "cancelled by you")
+        self._batch_changed(batch)
+        if not new:
+            return
+        if session.settings.auto_accept_files:
+            self.accept(batch.info.id)
+        else:
+            session.emit(TransferOffered(batch.info))
+
     def accept(self, local_id: int, save_as: Path | None = None) -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.info.direction == "send" or batch.answer or batch.final:
+                raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+            batch.answer = "accept"
+            if save_as is not None:
+                batch.root = Path(save_as).expanduser()
+            self._batch_changed(batch)  # which starts the first file
+            return
         t = self._get(local_id)
         if t.direction != "receive" or t.info.state != "offered":
             raise ValueError(f"transfer #{local_id} is not waiting for an answer")
@@ -270,6 +369,10 @@ class Transfers:
     async def _prepare(self, t: _Transfer) -> None:
         inc = t.incoming
         try:
+            if t.batch is not None:
+                path = await t.run(self._place_in_batch, t.batch, inc)
+                if t.batch.info.path is None:
+                    t.batch.info = replace(t.batch.info, path=path)
             offset = await t.run(inc.prepare)
         except TransferError as exc:
             self._send(FileDecline(t.tid, exc.reason))
@@ -285,7 +388,29 @@ class Transfers:
         if offset:
             self.session.notice(f"{t.info.name}: resumed at {offset * 100 // max(inc.size, 1)}%")
 
+    def _place_in_batch(self, batch: Batch, inc: IncomingFile) -> Path:
+        """In a worker thread: put this file of the batch in its folder (a folder sent again
+        gets a new name as a whole: `photos (1)/a.jpg`, never `photos/a (1).jpg`); return
+        where the batch is saved."""
+        settings = self.session.settings
+        root = batch.root or Path(settings.download_dir or self.session.paths.downloads_dir)
+        top = inc.top_folder
+        if top is not None and top not in batch.folders:
+            batch.folders[top] = claim_batch_folder(root, top, inc.peer_id, batch.wire_id)
+        inc.relocate(root, batch.folders.get(top))
+        return root / batch.folders[top] if top is not None else root
+
     def decline(self, local_id: int, reason: str = "declined") -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.info.direction == "send" or batch.answer or batch.final:
+                raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+            batch.answer = "decline"
+            for t in batch.members:
+                if not t.final:
+                    self._send(FileDecline(t.tid, reason))
+                    self._finish(t, "declined", reason)
+            return
         t = self._get(local_id)
         if t.direction != "receive" or t.info.state != "offered":
             raise ValueError(f"transfer #{local_id} is not waiting for an answer")
@@ -371,6 +496,16 @@ class Transfers:
 
     # -- cancel from either side ---------------------------------------------------------
     def cancel(self, local_id: int) -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.final:
+                raise ValueError(f"transfer #{local_id} is already {batch.info.state}")
+            batch.answer = "cancel"
+            for t in batch.members:
+                if not t.final:
+                    self._send(FileCancel(t.tid, f"cancelled by {self.session.nickname}"))
+                    self._stop(t, "cancelled", "cancelled by you")
+            return
         t = self._get(local_id)
         if t.final:
             raise ValueError(f"transfer #{local_id} is already {t.info.state}")
@@ -423,18 +558,21 @@ class Transfers:
 
     # -- connection changes ----------------------------------------------------------------
     def on_connected(self, conn: Connection, peer_id: str) -> None:
+        rounds = {b.info.id: b.offer_round() for b in self._batches.values() if b.info.direction == "send"}
         for t in list(self._outgoing.values()):
             if t.final or (t.peer_id is not None and t.peer_id != peer_id):
                 continue
             if t.task is not None:
                 t.task.cancel()
             t.outgoing = OutgoingFile(t.outgoing.item)  # fresh hash: the receiver says where to resume
-            self._offer(t)
+            self._offer(t, rounds.get(t.batch.info.id) if t.batch else None)
 
     def on_disconnected(self) -> None:
-        for t in self._by_local.values():
+        for t in self._every_file():
             if t.final:
                 continue
+            if t.batch is not None and t.batch.answer == "accept" and t.info.state == "offered":
+                continue  # accepted with its batch, not started yet: the sender offers it again
             if t.direction == "send":
                 if t.task is not None:
                     t.task.cancel()
@@ -457,7 +595,7 @@ class Transfers:
                 self._finish(t, "cancelled", "the peer disconnected")
 
     async def shutdown(self, keep_parts: bool) -> None:
-        for t in self._by_local.values():
+        for t in self._every_file():
             if t.task is not None:
                 t.task.cancel()
             if t.outgoing is not None:
@@ -498,6 +636,8 @@ def result_line(info: TransferInfo) -> str:
         verb = "received" if info.direction == "receive" else "sent"
         where = f" to {info.path}" if info.direction == "receive" and info.path else ""
         figures = [format_size(info.size)]
+        if info.file_count > 1:
+            figures.insert(0, f"{info.file_count} files")
         if info.resumed_from:
             figures.append(f"{format_size(info.size - info.resumed_from)} of it this time")
         if info.speed > 0:  # a file too quick to time has no meaningful speed

@@ -1,0 +1,100 @@
+"""A batch: the files of one /send of a folder or several files, shown and answered as one.
+
+On the wire each file is still its own offer (see PROTOCOL.md, "Batches"); here the
+members are summed into one TransferInfo: one question, one progress row with a count,
+one result line. The receiver downloads the members one after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from p2pchat.protocol import OfferBatch
+from p2pchat.session.events import TransferInfo
+
+if TYPE_CHECKING:
+    from p2pchat.session.transfers import _Transfer
+
+MOVING = ("preparing", "active", "verifying")
+
+
+def batch_name(names: list[str]) -> str:
+    """`photos/` when every file is under one folder, else `3 files`."""
+    tops = {name.split("/", 1)[0] for name in names if "/" in name}
+    if len(tops) == 1 and all("/" in name for name in names):
+        return f"{tops.pop()}/"
+    return f"{len(names)} files"
+
+
+class Batch:
+    def __init__(self, local_id: int, wire_id: int, direction: str, name: str, size: int, files: int,
+                 peer_id: str | None) -> None:
+        self.wire_id = wire_id
+        self.peer_id = peer_id
+        self.files = files  # members expected: all of them have their own offer
+        self.members: list[_Transfer] = []
+        self.info = TransferInfo(local_id, name, size, direction, "offered", file_count=files)
+        self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
+        self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
+        self.folders: dict[str, str] = {}  # receiver: offered top folder -> the folder it lands in
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.refresh_due = False
+
+    @property
+    def final(self) -> bool:
+        return self.info.state in ("done", "failed", "declined", "cancelled")
+
+    def offer_round(self) -> OfferBatch:
+        """What the offers of the members not finished yet say about the batch."""
+        left = [m for m in self.members if not m.final]
+        return OfferBatch(self.wire_id, max(1, len(left)), sum(m.info.size for m in left), self.info.name)
+
+    def next_to_download(self) -> _Transfer | None:
+        """Receiver: the member to start now, if none is moving or waiting to resume."""
+        if self.answer != "accept" or any(m.info.state in MOVING + ("interrupted",) for m in self.members):
+            return None
+        return next((m for m in self.members if m.info.state == "offered"), None)
+
+    def summary(self, now: float) -> TransferInfo:
+        """The batch as one transfer, from its members."""
+        members = self.members
+        finished = [m for m in members if m.final]
+        done = sum(m.info.done for m in members)
+        resumed = sum(m.info.resumed_from for m in members)
+        moving = [m for m in members if m.info.state in MOVING]
+        if moving and self.started_at is None:
+            self.started_at = now
+        info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
+        if len(finished) >= self.files:
+            if self.ended_at is None:
+                self.ended_at = now
+            return self._outcome(info, finished)
+        if moving or (self.answer == "accept" and any(m.info.state == "offered" for m in members)):
+            speed = sum(m.info.speed for m in moving)
+            eta = (info.size - done) / speed if speed > 0 else None
+            return replace(info, state="active", speed=speed, eta=eta, reason="")
+        if any(m.info.state == "interrupted" for m in members):
+            return replace(info, state="interrupted", speed=0.0, reason="waiting for the peer")
+        if members and all(m.info.state == "waiting" for m in members):
+            return replace(info, state="waiting", reason=members[0].info.reason)
+        return replace(info, state="offered", reason="")
+
+    def _outcome(self, info: TransferInfo, finished: list[_Transfer]) -> TransferInfo:
+        states = [m.info.state for m in finished]
+        if all(state == "done" for state in states):
+            crossed = info.size - info.resumed_from
+            elapsed = (self.ended_at or 0.0) - (self.started_at or 0.0)
+            speed = crossed / elapsed if self.started_at is not None and elapsed > 0.001 else 0.0
+            return replace(info, state="done", done=info.size, speed=speed, reason="")
+        for state in ("declined", "cancelled"):
+            if state in states:
+                first = next(m for m in finished if m.info.state == state)
+                return replace(info, state=state, speed=0.0, reason=first.info.reason)
+        failed = [m for m in finished if m.info.state == "failed"]
+        reason = failed[0].info.reason
+        if len(states) > 1:
+            reason = f"{len(failed)} of {len(states)} files failed, {failed[0].info.name}: {reason}"
+        return replace(info, state="failed", speed=0.0, reason=reason)
