@@ -91,6 +91,14 @@ class ChatApp(App[int]):
         Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
     ]
 
+    def get_driver_class(self):
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # imported here: it needs termios (not on Windows)
+            from p2pchat.ui.driver import ContinuableLinuxDriver
+
+            return ContinuableLinuxDriver
+        return driver
+
     def __init__(
         self,
         settings: Settings,
