@@ -22,7 +22,7 @@ from p2pchat import commands
 from p2pchat.display import clean
 from p2pchat.session import Session, StartError
 from p2pchat.session import events as ev
-from p2pchat.session.transfers import FINAL_STATES, describe, pick_transfer, result_line
+from p2pchat.session.transfers import FINAL_STATES, describe, offer_line, pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 
@@ -89,9 +89,8 @@ class PlainFrontEnd:
             self.say(f"round trip {event.rtt_ms:.2f} ms")
         elif isinstance(event, ev.TransferOffered):
             t = event.transfer
-            count = f"{t.file_count} files, " if t.file_count > 1 else ""
-            self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({count}{format_size(t.size)}): "
-                     f"/accept {t.id} or /decline {t.id}")
+            peer = self.session.peer.nickname if self.session.peer else "the peer"
+            self.say(clean(offer_line(t, peer), single_line=True) + f": /accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
             if event.transfer.state in FINAL_STATES:
                 self._progress_at.pop(event.transfer.id, None)

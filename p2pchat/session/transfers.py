@@ -46,7 +46,7 @@ from p2pchat.transfer import (
     expand_send_paths,
     format_size,
 )
-from p2pchat.transfer.folders import claim_batch_folder
+from p2pchat.transfer.folders import batch_partial_bytes, claim_batch_folder, partial_bytes
 
 if TYPE_CHECKING:
     from p2pchat.session.core import Session
@@ -293,7 +293,23 @@ class Transfers:
         if session.settings.auto_accept_files:
             self.accept(t.local_id)
         else:
-            session.emit(TransferOffered(t.info))
+            inc = t.incoming
+            directory = inc.download_dir / inc.relative.parent
+            self._announce(t, partial_bytes, directory, inc.peer_id, inc.key, inc.size)
+
+    def _announce(self, t: _Transfer | Batch, probe, *args) -> None:
+        """Put the offer to the user, saying whether it resumes an interrupted download."""
+
+        async def announce() -> None:
+            try:
+                held = await asyncio.to_thread(probe, *args)
+            except OSError:
+                held = 0
+            if t.info.state == "offered":  # not withdrawn meanwhile
+                t.info = replace(t.info, resumed_from=held)
+                self.session.emit(TransferOffered(t.info))
+
+        self._background(announce())
 
     def _incoming_file(self, frame: FileOffer) -> IncomingFile:
         session = self.session
@@ -335,8 +351,11 @@ class Transfers:
             return
         if session.settings.auto_accept_files:
             self.accept(batch.info.id)
+        elif t.incoming is not None and t.incoming.top_folder is not None:
+            inc = t.incoming
+            self._announce(batch, batch_partial_bytes, inc.download_dir, inc.top_folder, inc.peer_id, batch.wire_id)
         else:
-            session.emit(TransferOffered(batch.info))
+            self._announce(batch, lambda: 0)
 
     def accept(self, local_id: int, save_as: Path | None = None) -> None:
         batch = self._batches.get(local_id)
@@ -654,6 +673,16 @@ def _state_and_reason(info: TransferInfo) -> str:
     if reason.startswith(info.state + " "):
         return reason
     return f"{info.state}: {reason}"
+
+
+def offer_line(info: TransferInfo, peer: str) -> str:
+    """What an incoming offer is, the same in every front end."""
+    figures = [format_size(info.size)]
+    if info.file_count > 1:
+        figures.insert(0, f"{info.file_count} files")
+    if info.resumed_from:
+        figures.append(f"resumes an interrupted download at {info.resumed_from * 100 // max(info.size, 1)}%")
+    return f"{peer} offers #{info.id} {info.name} ({', '.join(figures)})"
 
 
 def describe(info: TransferInfo) -> str:

@@ -1,4 +1,6 @@
-"""Where a folder sent as a whole lands: its own name, or a numbered one, never inside an old copy.
+"""Where a download lands and what of it is already there: a folder sent as a whole gets its
+own name or a numbered one, never a place inside an old copy; part files of an interrupted
+download tell how much an offer would resume from.
 
 Blocking disk I/O: run it in a worker thread.
 """
@@ -48,3 +50,43 @@ def _holds_batch(folder: Path, peer_id: str, batch_id: int) -> bool:
         if record is not None and record.get("peer_id") == peer_id and record.get("batch") == batch_id:
             return True
     return False
+
+
+def partial_bytes(directory: Path, peer_id: str, key: str, size: int) -> int:
+    """How much of this offer a part file in `directory` already holds (0: none): what a
+    download would resume from. Only looks; `IncomingFile.prepare()` checks and resumes."""
+    try:
+        sidecars = sorted(Path(directory).glob("*" + SIDECAR_SUFFIX))
+    except OSError:
+        return 0
+    for sidecar in sidecars:
+        record = read_sidecar(sidecar)
+        if record is None or (record.get("peer_id"), record.get("key"), record.get("size")) != (peer_id, key, size):
+            continue
+        part = sidecar.with_name(sidecar.name[: -len(".json")])
+        try:
+            if not part.is_symlink() and part.stat().st_size <= size:
+                return part.stat().st_size
+        except OSError:
+            continue
+    return 0
+
+
+def batch_partial_bytes(root: Path, top: str, peer_id: str, batch_id: int) -> int:
+    """The bytes part files of this batch already hold in the folder it would resume in."""
+    for n in range(100_000):
+        try:
+            folder = resolve_inside(Path(root).expanduser(), numbered_folder(top, n))
+        except TransferError:
+            return 0
+        if not folder.is_dir():
+            return 0
+        if _holds_batch(folder, peer_id, batch_id):
+            total = 0
+            for sidecar in folder.rglob("*" + SIDECAR_SUFFIX):
+                record = read_sidecar(sidecar)
+                part = sidecar.with_name(sidecar.name[: -len(".json")])
+                if record and record.get("batch") == batch_id and part.is_file() and not part.is_symlink():
+                    total += part.stat().st_size
+            return total
+    return 0

@@ -96,6 +96,10 @@ class IncomingFile:
             self.display_name = str(self.relative) + ("/" if self.is_directory else "")
 
     @property
+    def download_dir(self) -> Path:
+        return self._root
+
+    @property
     def top_folder(self) -> str | None:
         """The first folder of the name (`photos` in `photos/a.jpg` and in `photos/`), if any."""
         if len(self.relative.parts) > 1 or self.is_directory:

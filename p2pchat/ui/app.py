@@ -43,7 +43,7 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import describe, pick_transfer, result_line
+from p2pchat.session.transfers import describe, offer_line, pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
@@ -51,7 +51,7 @@ from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
 from p2pchat.ui.screens.help import HelpScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
-from p2pchat.ui.text import clean, human_bytes
+from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
@@ -327,7 +327,7 @@ class ChatApp(App[int]):
     def _transfer_offered(self, info: TransferInfo) -> None:
         self.transfers_panel.update_transfer(info)
         peer = self.session.peer.nickname if self.session and self.session.peer else "peer"
-        self.log_view.add_system(f"{peer} offers #{info.id} {info.name} ({human_bytes(info.size)})")
+        self.log_view.add_system(offer_line(info, peer))
         if self.settings.auto_accept_files:
             return
         screen = OfferScreen(info, peer, self.settings.download_dir or get_paths().downloads_dir)

@@ -4,6 +4,7 @@ names that exist already, limits, a full disk, and a resume after the receiver w
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -22,7 +23,8 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
-from p2pchat.session.transfers import SEND_CHUNK
+from p2pchat.session.transfers import SEND_CHUNK, offer_line, result_line
+from p2pchat.transfer import source_key
 
 FINAL = ("done", "failed", "declined", "cancelled")
 
@@ -365,3 +367,26 @@ async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path, what):
     if what == "folder":
         assert (lands_in / "notes.txt").read_bytes() == small
     assert leftovers(downloads) == []
+
+
+async def test_an_offer_that_resumes_says_so_and_the_result_counts_what_crossed(tmp_path):
+    source = tmp_path / "out" / "movie.bin"
+    data = write_random(source, 200_000)
+    async with two_sessions(tmp_path) as (a, b):
+        # What an earlier, interrupted download of this file left behind at bob's.
+        downloads = tmp_path / "bob" / "downloads"
+        downloads.mkdir(parents=True)
+        (downloads / "movie.bin.part").write_bytes(data[:100_000])
+        info = source.stat()
+        (downloads / "movie.bin.part.json").write_text(json.dumps({
+            "peer_id": a.session.own_fingerprint, "key": source_key(source, info.st_size, info.st_mtime_ns),
+            "size": info.st_size, "name": "movie.bin"}))
+        await a.session.offer_files([source])
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        assert offer.resumed_from == 100_000
+        assert offer_line(offer, "alice") == f"alice offers #{offer.id} movie.bin (195.3 KiB, resumes an interrupted download at 50%)"
+        b.session.accept(offer.id)
+        (received,) = await wait_final(b, 1)
+        assert received.state == "done" and received.resumed_from == 100_000
+        assert "97.7 KiB of it this time" in result_line(received)
+    assert (downloads / "movie.bin").read_bytes() == data
