@@ -149,6 +149,15 @@ async def test_the_accepted_side_says_it_waits_while_the_peer_is_asked(tmp_path)
         assert len([e for e in b.events.of(Notice) if "waiting for" in e.text]) == 1
 
 
+async def test_a_reset_connection_is_reported_in_one_plain_sentence(tmp_path):
+    async with two_sessions(tmp_path, reconnect=1) as (a, b):
+        sock = a.session.connection.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        a.session.connection.transport.abort()
+        lost = await b.events.wait_for(Disconnected)
+        assert lost.reason.startswith("connection lost: ") and lost.reason.count("connection lost") == 1
+
+
 async def test_explicit_port_in_use_is_an_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
