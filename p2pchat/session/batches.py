@@ -39,8 +39,6 @@ class Batch:
         self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
         self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
         self.folders: dict[str, str] = {}  # receiver: offered top folder -> the folder it lands in
-        self.started_at: float | None = None
-        self.ended_at: float | None = None
         self.refresh_due = False
 
     @property
@@ -58,19 +56,15 @@ class Batch:
             return None
         return next((m for m in self.members if m.info.state == "offered"), None)
 
-    def summary(self, now: float) -> TransferInfo:
+    def summary(self) -> TransferInfo:
         """The batch as one transfer, from its members."""
         members = self.members
         finished = [m for m in members if m.final]
         done = sum(m.info.done for m in members)
         resumed = sum(m.info.resumed_from for m in members)
         moving = [m for m in members if m.info.state in MOVING]
-        if moving and self.started_at is None:
-            self.started_at = now
         info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
         if len(finished) >= self.files:
-            if self.ended_at is None:
-                self.ended_at = now
             return self._outcome(info, finished)
         if moving or (self.answer == "accept" and any(m.info.state == "offered" for m in members)):
             speed = sum(m.info.speed for m in moving)
@@ -82,13 +76,22 @@ class Batch:
             return replace(info, state="waiting", reason=members[0].info.reason)
         return replace(info, state="offered", reason="")
 
+    @staticmethod
+    def _average_speed(members: list[_Transfer]) -> float:
+        """Bytes that crossed over the time they took to cross, summed over the files (which move
+        one after another): time spent waiting for a peer that was away does not count."""
+        crossed = seconds = 0.0
+        for m in members:
+            moved = m.info.size - m.info.resumed_from
+            if m.info.speed > 0 and moved > 0:  # files too quick to time add neither
+                crossed += moved
+                seconds += moved / m.info.speed
+        return crossed / seconds if seconds > 0 else 0.0
+
     def _outcome(self, info: TransferInfo, finished: list[_Transfer]) -> TransferInfo:
         states = [m.info.state for m in finished]
         if all(state == "done" for state in states):
-            crossed = info.size - info.resumed_from
-            elapsed = (self.ended_at or 0.0) - (self.started_at or 0.0)
-            speed = crossed / elapsed if self.started_at is not None and elapsed > 0.001 else 0.0
-            return replace(info, state="done", done=info.size, speed=speed, reason="")
+            return replace(info, state="done", done=info.size, speed=self._average_speed(finished), reason="")
         for state in ("declined", "cancelled"):
             if state in states:
                 first = next(m for m in finished if m.info.state == state)

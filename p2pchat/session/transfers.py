@@ -161,7 +161,7 @@ class Transfers:
         batch.refresh_due = False
         if batch.final:
             return  # its one result line is out
-        info = batch.summary(asyncio.get_running_loop().time())
+        info = batch.summary()
         if info != batch.info:
             batch.info = info
             self.session.emit(TransferUpdated(info))

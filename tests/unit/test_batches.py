@@ -1,0 +1,50 @@
+"""A batch summed up from its files: state, counts, and a speed over the time bytes moved."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from p2pchat.session.batches import Batch, batch_name
+from p2pchat.session.transfers import _Transfer
+
+MiB = 1024 * 1024
+
+
+def batch_of(*files: dict) -> Batch:
+    batch = Batch(1, 99, "send", "album/", sum(f["size"] for f in files), len(files), "peer")
+    for n, changes in enumerate(files):
+        t = _Transfer(1, n + 1, "send", f"album/{n}", changes["size"], "peer")
+        t.info = replace(t.info, **changes)
+        t.batch = batch
+        batch.members.append(t)
+    return batch
+
+
+def test_names_say_the_folder_or_the_count():
+    assert batch_name(["album/a.jpg", "album/sub/b.jpg"]) == "album/"
+    assert batch_name(["a.txt", "b.txt", "album/c.jpg"]) == "3 files"
+
+
+def test_the_speed_counts_only_bytes_that_crossed_over_the_time_they_took():
+    batch = batch_of(
+        dict(size=100 * MiB, state="done", done=100 * MiB, speed=100 * MiB),  # 1 s
+        dict(size=100 * MiB, state="done", done=100 * MiB, speed=50 * MiB, resumed_from=50 * MiB),  # 1 s
+        dict(size=10, state="done", done=10, speed=0.0),  # too quick to time
+    )
+    info = batch.summary()
+    assert (info.state, info.files_done, info.file_count, info.done) == ("done", 3, 3, 200 * MiB + 10)
+    assert info.speed == 75 * MiB and info.resumed_from == 50 * MiB
+
+
+def test_while_files_move_it_is_active_with_the_speed_and_time_left():
+    batch = batch_of(dict(size=100, state="done", done=100, speed=50.0), dict(size=300, state="active", done=100, speed=100.0))
+    info = batch.summary()
+    assert (info.state, info.done, info.speed, info.eta, info.files_done) == ("active", 200, 100.0, 2.0, 1)
+
+
+def test_an_outcome_names_how_many_files_failed():
+    batch = batch_of(dict(size=1, state="done", done=1), dict(size=1, state="failed", reason="disk full"))
+    info = batch.summary()
+    assert (info.state, info.reason) == ("failed", "1 of 2 files failed, album/1: disk full")
+    declined = batch_of(dict(size=1, state="declined", reason="declined"), dict(size=1, state="declined", reason="declined"))
+    assert (declined.summary().state, declined.summary().reason) == ("declined", "declined")
