@@ -340,7 +340,10 @@ class Transfers:
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
             self._finish(t, "failed", exc.reason)
-        if batch.answer == "decline" and not t.final:  # answered before this file's offer came
+        if batch.final and not t.final:  # more files than it announced: nobody will answer them
+            self._send(FileDecline(frame.tid, "this batch is already finished"))
+            self._finish(t, "declined", "this batch is already finished")
+        elif batch.answer == "decline" and not t.final:  # answered before this file's offer came
             self._send(FileDecline(frame.tid, "declined"))
             self._finish(t, "declined", "declined")
         elif batch.answer == "cancel" and not t.final:
@@ -689,7 +692,8 @@ def describe(info: TransferInfo) -> str:
     """One /transfers line: bytes, and while it moves, speed and time left."""
     arrow = "->" if info.direction == "send" else "<-"
     done = f"{format_size(info.done)}/{format_size(info.size)}"
-    line = f"#{info.id} {arrow} {info.name} {done} {info.state}"
+    files = f" ({info.files_done}/{info.file_count} files)" if info.file_count > 1 else ""
+    line = f"#{info.id} {arrow} {info.name}{files} {done} {info.state}"
     if info.state == "active":
         speed = f"{format_size(info.speed)}/s" if info.speed > 0 else "speed not measured yet"
         line += f", {speed}, {human_duration(info.eta)} left"

@@ -21,10 +21,12 @@ from p2pchat.protocol import (
     FileAccept,
     FileCancel,
     FileChunk,
+    FileDecline,
     FileDone,
     FileOffer,
     FileResult,
     Hello,
+    OfferBatch,
     Ready,
     Text,
     encode,
@@ -222,4 +224,18 @@ async def test_a_wrong_hash_never_replaces_an_existing_file(tmp_path, target):
     assert not result.ok
     await wait_until(lambda: everything_under(downloads) == {"keep.txt"})
     assert (downloads / "keep.txt").read_bytes() == b"precious"
+    await peer.chat_still_works()
+
+
+async def test_files_beyond_what_a_batch_announced_are_declined_not_left_waiting(target):
+    bob, peer = target
+    batch = OfferBatch(77, 1, 1, "two/")
+    peer.send(FileOffer(1, "two/a", 1, "k1", batch))
+    await peer.expect(FileAccept, lambda f: f.tid == 1)
+    peer.send(FileChunk(1, 0, b"x"), FileDone(1, hashlib.sha256(b"x").hexdigest()))
+    await peer.expect(FileResult, lambda f: f.tid == 1 and f.ok)
+    await bob.events.wait_for(TransferUpdated, lambda e: e.transfer.state == "done" and e.transfer.name == "two/")
+    peer.send(FileOffer(2, "two/b", 1, "k2", batch))  # one more than it announced
+    declined = await peer.expect(FileDecline, lambda f: f.tid == 2)
+    assert declined.reason == "this batch is already finished"
     await peer.chat_still_works()

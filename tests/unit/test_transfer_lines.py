@@ -34,6 +34,12 @@ def test_a_resumed_file_says_how_much_crossed_this_time():
     assert line == "#3 report.pdf received to /d/report.pdf (2.0 MiB, 1.0 MiB of it this time, 1.0 MiB/s)"
 
 
+def test_a_batch_line_counts_its_files():
+    line = describe(info(name="album/", state="active", done=MiB, speed=MiB, eta=1.0, file_count=8, files_done=3))
+    assert line == "#3 -> album/ (3/8 files) 1.0 MiB/2.0 MiB active, 1.0 MiB/s, 00:01 left"
+    assert result_line(info(name="album/", file_count=8, speed=MiB)) == "#3 album/ sent (8 files, 2.0 MiB, 1.0 MiB/s)"
+
+
 def test_transfers_lists_speed_and_time_left_while_a_file_moves():
     line = describe(info(state="active", done=MiB, speed=MiB / 2, eta=2.0))
     assert line == "#3 -> report.pdf 1.0 MiB/2.0 MiB active, 512.0 KiB/s, 00:02 left"
