@@ -66,7 +66,8 @@ class Batch:
         info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
         if len(finished) >= self.files:
             return self._outcome(info, finished)
-        if moving or (self.answer == "accept" and any(m.info.state == "offered" for m in members)):
+        waiting_turn = any(m.info.state == "offered" for m in members)  # files still to come
+        if moving or (waiting_turn and (self.answer == "accept" or finished)):
             speed = sum(m.info.speed for m in moving)
             eta = (info.size - done) / speed if speed > 0 else None
             return replace(info, state="active", speed=speed, eta=eta, reason="")

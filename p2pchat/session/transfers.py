@@ -228,6 +228,9 @@ class Transfers:
         round_ = batch.offer_round() if batch else None
         for t in made:
             self._offer(t, round_)
+        if batch:
+            batch.info = batch.summary()
+            self.session.emit(TransferUpdated(batch.info))  # the row appears at once
         return [made[0].local_id]
 
     def _offer(self, t: _Transfer, round_: OfferBatch | None = None) -> None:

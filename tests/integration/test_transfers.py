@@ -118,6 +118,8 @@ async def test_a_folder_is_one_question_one_row_and_one_result_on_each_side(tmp_
     make_tree(tmp_path / "out" / "many", 8)
     async with two_sessions(tmp_path) as (a, b):
         (sent_id,) = await a.session.offer_files([tmp_path / "out" / "many"])
+        shown = a.events.find(TransferUpdated, lambda e: e.transfer.id == sent_id)  # its row, at once
+        assert (shown.transfer.state, shown.transfer.file_count) == ("offered", 8)
         offer = (await b.events.wait_for(TransferOffered)).transfer
         assert (offer.name, offer.file_count, offer.size) == ("many/", 8, 8000)
         assert [t.id for t in b.session.transfers] == [offer.id]

@@ -48,3 +48,8 @@ def test_an_outcome_names_how_many_files_failed():
     assert (info.state, info.reason) == ("failed", "1 of 2 files failed, album/1: disk full")
     declined = batch_of(dict(size=1, state="declined", reason="declined"), dict(size=1, state="declined", reason="declined"))
     assert (declined.summary().state, declined.summary().reason) == ("declined", "declined")
+
+
+def test_between_two_files_a_batch_stays_active():
+    batch = batch_of(dict(size=100, state="done", done=100, speed=50.0), dict(size=300, state="offered"))
+    assert batch.summary().state == "active"
