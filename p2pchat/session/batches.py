@@ -93,12 +93,14 @@ class Batch:
         states = [m.info.state for m in finished]
         if all(state == "done" for state in states):
             return replace(info, state="done", done=info.size, speed=self._average_speed(finished), reason="")
-        for state in ("declined", "cancelled"):
-            if state in states:
-                first = next(m for m in finished if m.info.state == state)
-                return replace(info, state=state, speed=0.0, reason=first.info.reason)
-        failed = [m for m in finished if m.info.state == "failed"]
-        reason = failed[0].info.reason
+        if all(state == "declined" for state in states):
+            return replace(info, state="declined", speed=0.0, reason=finished[0].info.reason)
+        cancelled = [m for m in finished if m.info.state == "cancelled"]
+        if cancelled:
+            return replace(info, state="cancelled", speed=0.0, reason=cancelled[0].info.reason)
+        # Some files arrived, some did not (refused by the receiver, failed a check...).
+        missing = [m for m in finished if m.info.state != "done"]
+        reason = missing[0].info.reason
         if len(states) > 1:
-            reason = f"{len(failed)} of {len(states)} files failed, {failed[0].info.name}: {reason}"
+            reason = f"{len(missing)} of {len(states)} files failed, {missing[0].info.name}: {reason}"
         return replace(info, state="failed", speed=0.0, reason=reason)

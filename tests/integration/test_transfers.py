@@ -228,6 +228,23 @@ async def test_an_offer_above_the_size_limit_is_declined_with_the_reason(tmp_pat
     assert not (tmp_path / "bob" / "downloads").exists() or leftovers(tmp_path / "bob" / "downloads") == []
 
 
+async def test_a_file_of_a_folder_above_the_size_limit_fails_the_batch_alike_on_both_sides(tmp_path):
+    write_random(tmp_path / "out" / "mixed" / "big.bin", 20_000)
+    small = write_random(tmp_path / "out" / "mixed" / "small.txt", 100)
+    async with start_session(tmp_path, "alice") as a, start_session(
+        tmp_path, "bob", auto_accept_files=True, max_file_size=10_000
+    ) as b:
+        await b.session.connect(a.address)
+        await a.events.wait_for(Connected)
+        await a.session.offer_files([tmp_path / "out" / "mixed"])
+        (sent,) = await wait_final(a, 1)
+        (received,) = await wait_final(b, 1)
+        for side in (sent, received):
+            assert side.state == "failed"
+            assert side.reason.startswith("1 of 2 files failed, mixed/big.bin: file too large")
+    assert (tmp_path / "bob" / "downloads" / "mixed" / "small.txt").read_bytes() == small
+
+
 @pytest.fixture
 def tiny_disk(tmp_path):
     mount_point = tmp_path / "tiny"
