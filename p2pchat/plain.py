@@ -128,7 +128,9 @@ class PlainFrontEnd:
             ids = await s.offer_files([Path(p) for p in c.args])
             offered = [t for t in s.transfers if t.id in ids]
             self.say("offered " + ", ".join(
-                f"#{t.id} {clean(t.name, single_line=True)} ({format_size(t.size)})" for t in offered))
+                f"#{t.id} {clean(t.name, single_line=True)} ("
+                + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
+                for t in offered))
         elif c.name in ("accept", "decline", "cancel"):
             getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":
@@ -160,6 +162,15 @@ class PlainFrontEnd:
             pass
         return True
 
+
+
+def undelivered(session: Session) -> str:
+    """`2 message(s)`, `1 transfer(s)`, or both: what is still on its way."""
+    sending = [t for t in session.transfers if t.direction == "send" and t.state not in FINAL_STATES]
+    parts = [f"{session.unacked_count} message(s)"] if session.unacked_count or not sending else []
+    if sending:
+        parts.append(f"{len(sending)} transfer(s) ({', '.join('#' + str(t.id) for t in sending)})")
+    return " and ".join(parts)
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
@@ -196,7 +207,7 @@ async def _main(settings: Settings) -> int:
         line = getter.result()
         if line is None:  # end of input: deliver what was typed, then leave
             if not await session.wait_delivered(DELIVERY_TIMEOUT):
-                front.say(f"{session.unacked_count} message(s) not delivered; giving up")
+                front.say(f"{undelivered(session)} not delivered; giving up")
                 status = 1
             break
         if not await front.handle_line(line):

@@ -28,3 +28,16 @@ def test_progress_lines_go_to_stderr_every_few_seconds_and_the_result_to_stdout(
         "* #1 -> big.iso 1.0 GiB/1.0 GiB active, 102.4 MiB/s, 00:00 left (100%)",
     ]
     assert out.getvalue() == "* #1 big.iso sent (1.0 GiB, 102.4 MiB/s)\n"
+
+
+def test_what_was_not_delivered_names_messages_and_transfers():
+    from p2pchat.plain import undelivered
+
+    class Stub:
+        unacked_count = 2
+        transfers = [TransferInfo(1, "pics/", 10, "send", "offered", file_count=4),
+                     TransferInfo(2, "a.txt", 1, "send", "done"), TransferInfo(3, "b", 1, "receive", "active")]
+
+    assert undelivered(Stub()) == "2 message(s) and 1 transfer(s) (#1)"
+    Stub.unacked_count, Stub.transfers = 0, []
+    assert undelivered(Stub()) == "0 message(s)"
