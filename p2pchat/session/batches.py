@@ -2,11 +2,12 @@
 
 On the wire each file is still its own offer (see PROTOCOL.md, "Batches"); here the
 members are summed into one TransferInfo: one question, one progress row with a count,
-one result line. The receiver downloads the members one after another.
+one result line. The receiver downloads the members in order, a few at a time.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from p2pchat.session.transfers import _Transfer
 
 MOVING = ("preparing", "active", "verifying")
+AT_ONCE = 4  # files of one batch downloading at the same time: small files overlap their turns
 
 
 def batch_name(names: list[str]) -> str:
@@ -39,6 +41,7 @@ class Batch:
         self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
         self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
         self.folders: dict[str, str] = {}  # receiver: offered top folder -> the folder it lands in
+        self.placing = threading.Lock()  # worker threads claim `folders` one at a time
         self.refresh_due = False
 
     @property
@@ -50,11 +53,16 @@ class Batch:
         left = [m for m in self.members if not m.final]
         return OfferBatch(self.wire_id, max(1, len(left)), sum(m.info.size for m in left), self.info.name)
 
-    def next_to_download(self) -> _Transfer | None:
-        """Receiver: the member to start now, if none is moving or waiting to resume."""
-        if self.answer != "accept" or any(m.info.state in MOVING + ("interrupted",) for m in self.members):
-            return None
-        return next((m for m in self.members if m.info.state == "offered"), None)
+    def next_to_download(self) -> list[_Transfer]:
+        """Receiver: the files to start now, in the order offered: up to AT_ONCE moving, and
+        none while one waits to resume after a lost connection."""
+        if self.answer != "accept":
+            return []
+        states = [m.info.state for m in self.members]
+        if "interrupted" in states:
+            return []
+        room = AT_ONCE - sum(state in MOVING for state in states)
+        return [m for m in self.members if m.info.state == "offered"][:max(room, 0)]
 
     def summary(self) -> TransferInfo:
         """The batch as one transfer, from its members."""
@@ -79,15 +87,21 @@ class Batch:
 
     @staticmethod
     def _average_speed(members: list[_Transfer]) -> float:
-        """Bytes that crossed over the time they took to cross, summed over the files (which move
-        one after another): time spent waiting for a peer that was away does not count."""
-        crossed = seconds = 0.0
+        """Bytes that crossed over the time during which some file of the batch was moving:
+        files that overlap count their time once, and time spent waiting for a peer that was
+        away does not count. Files finished in an earlier run are not timed at all."""
+        crossed, spans = 0, []
         for m in members:
-            moved = m.info.size - m.info.resumed_from
-            if m.info.speed > 0 and moved > 0:  # files too quick to time add neither
-                crossed += moved
-                seconds += moved / m.info.speed
-        return crossed / seconds if seconds > 0 else 0.0
+            span = m.meter.moved_during if m.meter is not None else None
+            if span is not None:
+                crossed += m.info.size - m.info.resumed_from
+                spans.append(span)
+        seconds, reached = 0.0, float("-inf")
+        for start, end in sorted(spans):
+            if end > reached:
+                seconds += end - max(start, reached)
+                reached = end
+        return crossed / seconds if seconds > 0.001 else 0.0
 
     def _outcome(self, info: TransferInfo, finished: list[_Transfer]) -> TransferInfo:
         states = [m.info.state for m in finished]

@@ -64,6 +64,7 @@ def _chunk_size(speed: float) -> int:
 
 
 FINAL_STATES = {"done", "failed", "declined", "cancelled"}
+BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
 
 
 def _close_soon(out: OutgoingFile) -> None:
@@ -144,18 +145,21 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: _Transfer, **changes) -> None:
         t.info = replace(t.info, **changes)
+        if t.final:
+            t.executor.shutdown(wait=False)
         if t.batch is None:
             self.session.emit(TransferUpdated(t.info))
         else:
             self._batch_changed(t.batch)
-        if t.final:
-            t.executor.shutdown(wait=False)
+            if t.final:
+                self._download_next(t.batch)  # at once: a folder of small files is mostly turns
 
     def _batch_changed(self, batch: Batch) -> None:
-        """Sum the batch up once its members are done changing for this turn of the loop."""
+        """Sum the batch up soon, once for however many of its files changed meanwhile (summing
+        is linear in its files: thousands of offers arriving must not cost thousands of sums)."""
         if not batch.refresh_due:
             batch.refresh_due = True
-            asyncio.get_running_loop().call_soon(self._refresh_batch, batch)
+            asyncio.get_running_loop().call_later(BATCH_REFRESH, self._refresh_batch, batch)
 
     def _refresh_batch(self, batch: Batch) -> None:
         batch.refresh_due = False
@@ -165,8 +169,10 @@ class Transfers:
         if info != batch.info:
             batch.info = info
             self.session.emit(TransferUpdated(info))
-        member = batch.next_to_download()
-        if member is not None:
+        self._download_next(batch)
+
+    def _download_next(self, batch: Batch) -> None:
+        for member in batch.next_to_download():
             self._start_download(member)
 
     def _progress(self, t: _Transfer, done: int) -> None:
@@ -420,8 +426,9 @@ class Transfers:
         settings = self.session.settings
         root = batch.root or Path(settings.download_dir or self.session.paths.downloads_dir)
         top = inc.top_folder
-        if top is not None and top not in batch.folders:
-            batch.folders[top] = claim_batch_folder(root, top, inc.peer_id, batch.wire_id)
+        with batch.placing:
+            if top is not None and top not in batch.folders:
+                batch.folders[top] = claim_batch_folder(root, top, inc.peer_id, batch.wire_id)
         inc.relocate(root, batch.folders.get(top))
         return root / batch.folders[top] if top is not None else root
 

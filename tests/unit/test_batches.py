@@ -6,15 +6,21 @@ from dataclasses import replace
 
 from p2pchat.session.batches import Batch, batch_name
 from p2pchat.session.transfers import _Transfer
+from p2pchat.transfer import ProgressMeter
 
 MiB = 1024 * 1024
 
 
 def batch_of(*files: dict) -> Batch:
+    """Files given as TransferInfo fields, plus `moved` = (start, end) of the time they moved."""
     batch = Batch(1, 99, "send", "album/", sum(f["size"] for f in files), len(files), "peer")
     for n, changes in enumerate(files):
+        moved = changes.pop("moved", None)
         t = _Transfer(1, n + 1, "send", f"album/{n}", changes["size"], "peer")
         t.info = replace(t.info, **changes)
+        if moved is not None:
+            t.meter = ProgressMeter(t.info.size, moved[0], start=t.info.resumed_from)
+            t.meter.update(t.info.size, moved[1])
         t.batch = batch
         batch.members.append(t)
     return batch
@@ -27,13 +33,15 @@ def test_names_say_the_folder_or_the_count():
 
 def test_the_speed_counts_only_bytes_that_crossed_over_the_time_they_took():
     batch = batch_of(
-        dict(size=100 * MiB, state="done", done=100 * MiB, speed=100 * MiB),  # 1 s
-        dict(size=100 * MiB, state="done", done=100 * MiB, speed=50 * MiB, resumed_from=50 * MiB),  # 1 s
-        dict(size=10, state="done", done=10, speed=0.0),  # too quick to time
+        dict(size=100 * MiB, state="done", done=100 * MiB, moved=(10.0, 11.0)),
+        # resumed after the peer was away for 20 s: half of it crossed, overlapping another file
+        dict(size=100 * MiB, state="done", done=100 * MiB, resumed_from=50 * MiB, moved=(31.0, 32.0)),
+        dict(size=10, state="done", done=10, moved=(31.5, 31.6)),
+        dict(size=5, state="done", done=5),  # finished in an earlier run: not timed
     )
     info = batch.summary()
-    assert (info.state, info.files_done, info.file_count, info.done) == ("done", 3, 3, 200 * MiB + 10)
-    assert info.speed == 75 * MiB and info.resumed_from == 50 * MiB
+    assert (info.state, info.files_done, info.file_count, info.done) == ("done", 4, 4, 200 * MiB + 15)
+    assert info.speed == (150 * MiB + 10) / 2.0 and info.resumed_from == 50 * MiB
 
 
 def test_while_files_move_it_is_active_with_the_speed_and_time_left():
