@@ -335,7 +335,9 @@ class Transfers:
         new = batch is None
         if new:
             about = frame.batch
-            batch = Batch(next(self._ids), about.id, "receive", about.name, about.size, about.files, session.peer_id)
+            batch = Batch(
+                next(self._ids), about.id, "receive", about.name, about.size, about.files, session.peer_id
+            )
             self._batches[batch.info.id] = batch
             self._incoming_batches[about.id] = batch
         t = _Transfer(batch.info.id, frame.tid, "receive", frame.name, frame.size, session.peer_id)
@@ -365,7 +367,9 @@ class Transfers:
             self.accept(batch.info.id)
         elif t.incoming is not None and t.incoming.top_folder is not None:
             inc = t.incoming
-            self._announce(batch, batch_partial_bytes, inc.download_dir, inc.top_folder, inc.peer_id, batch.wire_id)
+            self._announce(
+                batch, batch_partial_bytes, inc.download_dir, inc.top_folder, inc.peer_id, batch.wire_id
+            )
         else:
             self._announce(batch, lambda: 0)
 
