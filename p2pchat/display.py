@@ -73,23 +73,53 @@ def result_line(info: TransferInfo) -> str:
     if info.state == "done":
         verb = "received" if info.direction == "receive" else "sent"
         where = f" to {info.path}" if info.direction == "receive" and info.path else ""
-        return f"#{info.id} {info.name} {verb}{where} ({format_size(info.size)}, {format_size(info.speed)}/s)"
-    return f"#{info.id} {info.name} {info.state}{': ' + info.reason if info.reason else ''}"
+        figures = [format_size(info.size)]
+        if info.file_count > 1:
+            figures.insert(0, f"{info.file_count} files")
+        if info.resumed_from:
+            figures.append(f"{format_size(info.size - info.resumed_from)} of it this time")
+        if info.speed > 0:  # a file too quick to time has no meaningful speed
+            figures.append(f"{format_size(info.speed)}/s")
+        return f"#{info.id} {info.name} {verb}{where} ({', '.join(figures)})"
+    return f"#{info.id} {info.name} {_state_and_reason(info)}"
+
+
+def _state_and_reason(info: TransferInfo) -> str:
+    """`declined`, `cancelled by bob`, `failed: disk full`: the reason never repeats the state."""
+    reason = info.reason
+    if not reason or reason == info.state:
+        return str(info.state)
+    if reason.startswith(info.state + " "):
+        return reason
+    return f"{info.state}: {reason}"
+
+
+def offer_line(info: TransferInfo, peer: str) -> str:
+    """What an incoming offer is, the same in every front end."""
+    figures = [format_size(info.size)]
+    if info.file_count > 1:
+        figures.insert(0, f"{info.file_count} files")
+    if info.resumed_from:
+        figures.append(f"resumes an interrupted download at {info.resumed_from * 100 // max(info.size, 1)}%")
+    return f"{peer} offers #{info.id} {info.name} ({', '.join(figures)})"
 
 
 def describe(info: TransferInfo) -> str:
+    """One /transfers line: bytes, and while it moves, speed and time left."""
     arrow = "->" if info.direction == "send" else "<-"
     done = f"{format_size(info.done)}/{format_size(info.size)}"
-    return f"#{info.id} {arrow} {info.name} {done} {info.state}{' (' + info.reason + ')' if info.reason else ''}"
+    files = f" ({info.files_done}/{info.file_count} files)" if info.file_count > 1 else ""
+    line = f"#{info.id} {arrow} {info.name}{files} {done} {info.state}"
+    if info.state is TransferState.ACTIVE:
+        speed = f"{format_size(info.speed)}/s" if info.speed > 0 else "speed not measured yet"
+        line += f", {speed}, {human_duration(info.eta)} left"
+    elif info.reason and info.reason != info.state:
+        line += f" ({info.reason})"
+    return line
 
 
 def transfer_lines(transfers: list[TransferInfo]) -> list[str]:
-    """What /transfers shows, the same in both front ends: progress, and speed and time left
-    while bytes move."""
+    """What /transfers shows, the same in both front ends, made safe for a terminal."""
     if not transfers:
         return ["no transfers"]
-    return [
-        describe(t)
-        + (f", {format_size(t.speed)}/s, eta {human_duration(t.eta)}" if t.state is TransferState.ACTIVE else "")
-        for t in transfers
-    ]
+    return [clean(describe(t), single_line=True) for t in transfers]

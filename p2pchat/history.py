@@ -177,6 +177,14 @@ class History:
             )
         return cursor.rowcount == 1
 
+    def reassign(self, from_peer: str, to_peer: str) -> int:
+        """File every message kept under `from_peer` under `to_peer`; how many moved."""
+        with self._errors("write"):
+            cursor = self._db.execute(
+                "UPDATE messages SET peer_id = ? WHERE peer_id = ?", (to_peer, from_peer)
+            )
+        return cursor.rowcount
+
     # -- reading ---------------------------------------------------------------------
     def recent(self, peer_id: str, limit: int = 50) -> list[StoredMessage]:
         """The last `limit` messages with this peer, oldest first."""

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from p2pchat import commands
-from p2pchat.display import clean, pick_transfer, result_line, transfer_lines
+from p2pchat.display import clean, describe, offer_line, pick_transfer, result_line, transfer_lines
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES
@@ -27,12 +27,18 @@ from p2pchat.settings import Settings
 from p2pchat.transfer import format_size
 
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
+PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stderr)
 
 
 class PlainFrontEnd:
-    def __init__(self, settings: Settings, out=None, session: SessionAPI | None = None) -> None:
+    def __init__(
+        self, settings: Settings, out=None, session: SessionAPI | None = None, *, err=None, clock=time.monotonic
+    ) -> None:
         self.settings = settings
         self.out = out or sys.stdout
+        self.err = err or sys.stderr  # progress goes here, so stdout stays one line per event
+        self.clock = clock
+        self._progress_at: dict[int, float] = {}  # transfer id -> when its last progress line went out
         self.session: SessionAPI = session or Session(settings, interactive=False)
         self.session.on_event = self.on_event
         self._pinged = False
@@ -50,6 +56,17 @@ class PlainFrontEnd:
         line = f"[{stamp}] * {nick} {body}" if m.action else f"[{stamp}] <{nick}> {body}"
         self.out.write(line + "\n")
         self.out.flush()
+
+    def show_progress(self, t: ev.TransferInfo) -> None:
+        """A calm progress line on stderr: the first when the transfer starts, then every few seconds."""
+        now = self.clock()
+        last = self._progress_at.get(t.id)
+        if last is not None and now - last < PROGRESS_EVERY:
+            return
+        self._progress_at[t.id] = now
+        percent = t.done * 100 // t.size if t.size else 100
+        self.err.write(f"* {clean(describe(t), single_line=True)} ({percent}%)\n")
+        self.err.flush()
 
     def on_event(self, event: ev.Event) -> None:  # noqa: C901 - one branch per event
         if isinstance(event, ev.MessageReceived):
@@ -76,11 +93,14 @@ class PlainFrontEnd:
             self.say(f"round trip {event.rtt_ms:.2f} ms")
         elif isinstance(event, ev.TransferOffered):
             t = event.transfer
-            self.say(f"offer #{t.id}: {clean(t.name, single_line=True)} ({format_size(t.size)}): "
-                     f"/accept {t.id} or /decline {t.id}")
+            peer = self.session.peer.nickname if self.session.peer else "the peer"
+            self.say(clean(offer_line(t, peer), single_line=True) + f": /accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
-            if event.transfer.state in FINAL_STATES:  # progress is not printed line by line
+            if event.transfer.state in FINAL_STATES:
+                self._progress_at.pop(event.transfer.id, None)
                 self.say(clean(result_line(event.transfer), single_line=True))
+            elif event.transfer.state == "active":
+                self.show_progress(event.transfer)
         elif isinstance(event, ev.HistoryLoaded):
             self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
         elif isinstance(event, ev.Notice):
@@ -110,7 +130,11 @@ class PlainFrontEnd:
             self.out.write(commands.help_text(c.args[0] if c.args else None) + "\n")
         elif c.name == "send":
             ids = await s.offer_files([Path(p) for p in c.args])
-            self.say(f"offered {len(ids)} item(s): " + ", ".join(f"#{i}" for i in ids))
+            offered = [t for t in s.transfers if t.id in ids]
+            self.say("offered " + ", ".join(
+                f"#{t.id} {clean(t.name, single_line=True)} ("
+                + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
+                for t in offered))
         elif c.name in ("accept", "decline", "cancel"):
             getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
         elif c.name == "transfers":
@@ -144,6 +168,15 @@ class PlainFrontEnd:
             pass
         return True
 
+
+
+def undelivered(session: Session) -> str:
+    """`2 message(s)`, `1 transfer(s)`, or both: what is still on its way."""
+    sending = [t for t in session.transfers if t.direction == "send" and t.state not in FINAL_STATES]
+    parts = [f"{session.unacked_count} message(s)"] if session.unacked_count or not sending else []
+    if sending:
+        parts.append(f"{len(sending)} transfer(s) ({', '.join('#' + str(t.id) for t in sending)})")
+    return " and ".join(parts)
 
 
 def _read_stdin(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue) -> None:
@@ -180,7 +213,7 @@ async def _main(settings: Settings) -> int:
         line = getter.result()
         if line is None:  # end of input: deliver what was typed, then leave
             if not await session.wait_delivered(DELIVERY_TIMEOUT):
-                front.say(f"{session.unacked_count} message(s) not delivered; giving up")
+                front.say(f"{undelivered(session)} not delivered; giving up")
                 status = 1
             break
         if not await front.handle_line(line):

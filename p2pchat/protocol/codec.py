@@ -35,6 +35,7 @@ from p2pchat.protocol.frames import (
     FrameType,
     Hello,
     Nick,
+    OfferBatch,
     Ping,
     Pong,
     Ready,
@@ -186,6 +187,23 @@ def _sha256(value: object, label: str) -> str:
     return value
 
 
+def _batch(value: object, label: str) -> OfferBatch | dict | None:
+    """FILE_OFFER.batch: an object decoded into OfferBatch, or an OfferBatch checked for encoding
+    (into its JSON object). Absent or null: a file offered on its own."""
+    if value is None:
+        return None
+    encoding = type(value) is OfferBatch
+    fields = {name: getattr(value, name) for name in _BATCH_FIELDS} if encoding else value
+    if type(fields) is not dict:
+        raise _bad(f"{label} must be an object")
+    checked = {}
+    for name, check in _BATCH_FIELDS.items():
+        if name not in fields:
+            raise _bad(f"{label}.{name} is missing")
+        checked[name] = check(fields[name], f"{label}.{name}")
+    return checked if encoding else OfferBatch(**checked)
+
+
 _cap = _chars(1, 64)
 _id_length = _chars(1, 128)
 
@@ -199,12 +217,14 @@ def _peer_id(value: object, label: str) -> str:
 
 _session = _optional(_chars(1, 64))
 _invite = _optional(_chars(32, 32))
-# Keys that may be absent (and are left out when null): added after version 1 first shipped.
-_OMITTABLE = frozenset({"HELLO.invite"})
+# Keys that may be absent (None when absent, and left out when None): added after version 1
+# first shipped, so older peers neither send nor expect them.
+_OMITTABLE = frozenset({"HELLO.invite", "FILE_OFFER.batch"})
 _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)
 _size = _integer(0, MAX_OFFSET)
 _version = _integer(0, 0xFFFF)
+_BATCH_FIELDS = {"id": _tid, "files": _integer(1, MAX_OFFSET), "size": _size, "name": _chars(1, 4096)}
 
 # Every JSON frame's fields, in the order of the dataclass, with the check each one must pass.
 _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]] = {
@@ -220,7 +240,9 @@ _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]
     Text: (("id", _message_id), ("ts", _timestamp), ("body", _text_body), ("action", _flag)),
     Ack: (("id", _message_id),),
     Nick: (("nickname", _nickname),),
-    FileOffer: (("tid", _tid), ("name", _chars(1, 4096)), ("size", _size), ("key", _chars(1, 128))),
+    FileOffer: (
+        ("tid", _tid), ("name", _chars(1, 4096)), ("size", _size), ("key", _chars(1, 128)), ("batch", _batch),
+    ),
     FileAccept: (("tid", _tid), ("offset", _size)),
     FileDecline: (("tid", _tid), ("reason", _reason)),
     FileDone: (("tid", _tid), ("sha256", _sha256)),

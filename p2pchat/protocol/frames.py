@@ -79,11 +79,22 @@ class Nick:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferBatch:
+    """What one /send of a folder or several files offers: the files arrive as one question."""
+
+    id: int  # the sender's id for the whole batch, stable across reconnects
+    files: int  # how many files this round of offers carries (those not finished yet)
+    size: int  # their bytes together
+    name: str  # what to call the batch: `photos/` or `3 files`
+
+
+@dataclass(frozen=True, slots=True)
 class FileOffer:
     tid: int
     name: str
     size: int
     key: str
+    batch: OfferBatch | None = None  # absent on the wire for a file sent on its own
     TYPE: ClassVar[FrameType] = FrameType.FILE_OFFER
 
 

@@ -53,7 +53,9 @@ class SessionAPI(Protocol):
     def answer_identity(self, accept: bool) -> None: ...  # reply to an IdentityPrompt
 
     # -- files ------------------------------------------------------------------
-    async def offer_files(self, paths: list[Path]) -> list[int]: ...  # transfer ids
+    # One /send is one transfer: a file, or a batch (TransferInfo.file_count > 1, or a folder).
+    async def offer_files(self, paths: list[Path]) -> list[int]: ...  # [the transfer's id]
+    # save_as: the file's new path; for a batch, the folder to save it in.
     def accept(self, transfer_id: int, save_as: Path | None = None) -> None: ...
     def decline(self, transfer_id: int, reason: str = "declined") -> None: ...
     def cancel(self, transfer_id: int) -> None: ...

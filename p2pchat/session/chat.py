@@ -27,6 +27,9 @@ from p2pchat.session.events import (
 from p2pchat.session.store import HistoryStore
 
 HISTORY_SHOWN = 50  # earlier messages shown when a peer connects
+# Messages written before any peer ever connected are filed under this id until
+# the first peer connects, in this run or a later one: that peer receives them.
+UNADDRESSED = ""
 
 
 class Chat:
@@ -91,6 +94,7 @@ class Chat:
             self._seen |= self.history.incoming_ids(peer_id)  # ids shown in an earlier run
             if show_history:
                 self._show_history(peer_id)
+        self._adopt_unaddressed(peer_id)
         self._adopt_queued(peer_id)
         for message_id, frame in self.unacked.items():
             if self._for.get(message_id) in (None, peer_id):  # never another peer's messages
@@ -105,6 +109,10 @@ class Chat:
         )
         if earlier:
             self.report.emit(HistoryLoaded(earlier))
+
+    def _adopt_unaddressed(self, peer_id: str) -> None:
+        """Messages written before anyone connected now belong to this first peer."""
+        self.history.reassign(UNADDRESSED, peer_id)
 
     def _adopt_queued(self, peer_id: str) -> None:
         """Messages queued for this peer in an earlier run go out first, in order."""
@@ -123,9 +131,7 @@ class Chat:
 
     # -- the history ---------------------------------------------------------------------
     def _store(self, message: ChatMessage) -> None:
-        peer_id = addressee(self.link)
-        if peer_id is None:
-            return  # nobody to file it under yet; it waits in memory
+        peer_id = addressee(self.link) or UNADDRESSED
         self.history.add(peer_id, StoredMessage(
             message.id, message.sender, message.body, message.timestamp,
             message.outgoing, message.action, message.state,

@@ -93,6 +93,7 @@ class Session:
         self._relay_waiter: RelayWaiter | None = None
         self._dial_task: asyncio.Task | None = None
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
+        self._own_dial_ends: set[tuple] = set()  # local (host, port) of our dials in progress
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
@@ -106,7 +107,7 @@ class Session:
         self._greeter = Greeter(
             self.trust, self, self, timeout=settings.handshake_timeout, standing=self._standing,
             target=lambda: self._dial_target,
-            activate=self._activate,
+            activate=self._activate, met_itself=self._same_identity,
         )
 
     # -- read-only state ---------------------------------------------------------
@@ -245,15 +246,25 @@ class Session:
         )
         self._listener.start()
         self._state = "listening"
-        self.emit(Listening(settings.bind, self._listener.port, note))
+        self.emit(Listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
-            self.notice(note, "warning")
+            logger.warning(note)
 
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
+        if self._conn is not None:  # the chat goes on; only the address to redial changes
+            previous, self._dial_target = self._dial_target, target
+            peer = self._peer.nickname if self._peer else "the peer"
+            if previous is not None and str(previous) == str(target):
+                self.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
+            else:
+                instead = f" instead of {previous}" if previous is not None else ""
+                self.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
+                            f"p2pchat will call {target}{instead}")
+            return
         self._dial_target = target
         if self._dial_task is not None:
             self._dial_task.cancel()
@@ -339,6 +350,8 @@ class Session:
             except ReachError as exc:
                 reason = str(exc)
             else:
+                own_end = conn.transport.get_extra_info("sockname")[:2]
+                self._own_dial_ends.add(own_end)
                 try:
                     await self._handshake(conn, expected=target.fingerprint or (peer if conn.relay else None))
                 except PeerRefused as exc:
@@ -357,6 +370,8 @@ class Session:
                     else:
                         conn.abort()
                     raise
+                finally:  # kept a little: our listener's half may decide later
+                    asyncio.get_running_loop().call_later(5, self._own_dial_ends.discard, own_end)
                 if self._conn is not None:
                     return
             delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
@@ -389,7 +404,8 @@ class Session:
             await self._handshake(conn, expected=expected)
         except PeerRefused as exc:
             conn.abort()
-            self.notice(str(exc), "error")
+            if str(exc):
+                self.notice(str(exc), "error")
         except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
             logger.info("inbound connection from {} dropped: {}", conn.peer_address, exc)
             conn.abort()
@@ -405,6 +421,22 @@ class Session:
 
     async def _handshake(self, conn: Connection, expected: str | None) -> None:
         await self._greeter.handshake(conn, expected)
+
+    def _same_identity(self, conn: Connection) -> PeerRefused:
+        """The peer presented our own identity: we dialed ourselves, or another p2pchat
+        shares our identity files. Either way dialing that address again cannot help."""
+        port = self.listening_port
+        target = self._dial_target
+        if conn.dialed and target is not None and any(address.port == port for address in target.direct):
+            return PeerRefused(
+                f"{target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
+                "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
+                f"or connect from there to port {port}", final=True)
+        if not conn.dialed and (conn.peer_host, conn.peer_port) in self._own_dial_ends:
+            return PeerRefused("", final=True)  # the other half of our own dial says it
+        return PeerRefused(
+            f"{conn.peer_address} is another p2pchat with this same identity (the same P2PCHAT_HOME?): "
+            "give each instance its own, e.g. P2PCHAT_HOME=~/p2pchat-second p2pchat", final=True)
 
     # -- the live session --------------------------------------------------------
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:

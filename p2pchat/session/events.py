@@ -129,17 +129,21 @@ class IdentityPromptExpired(Event):
 
 @dataclass(frozen=True)
 class TransferInfo:
+    """One file, or one batch (a folder or several files sent with one /send) as a whole."""
+
     id: int
-    name: str  # display name (relative path for directory sends)
-    size: int
+    name: str  # display name: `report.pdf`; for a batch `photos/` or `3 files`
+    size: int  # bytes, all files of a batch together
     direction: str  # "send" | "receive"
-    state: TransferState
+    state: TransferState  # offered | waiting | preparing | active | verifying | interrupted | done | failed | declined | cancelled
     done: int = 0
     speed: float = 0.0  # bytes per second, smoothed
     eta: float | None = None  # seconds
     path: Path | None = None  # final path once done (receiver), source path (sender)
     reason: str = ""
-    resumed_from: int = 0
+    resumed_from: int = 0  # bytes already there when this run of it started (all files of a batch)
+    file_count: int = 1  # files in a batch (1 for a file on its own)
+    files_done: int = 0  # of those, how many are finished (done or not)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", TransferState(self.state))

@@ -14,12 +14,14 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import Bye, Error, Hello, ProtocolError
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.link import (
+    APPROVAL_NOTICE_AFTER,
     READY_TIMEOUT,
     Abandon,
     AnswerBusy,
     Approve,
     CloseDuplicate,
     Handshake,
+    MetItself,
     PeerClosed,
     PeerRefused,
     Standing,
@@ -53,6 +55,7 @@ class Greeter:
         standing: Callable[[], Standing],
         target: Callable[[], DialTarget | None],
         activate: Callable[[Connection, Hello, str, str], None],
+        met_itself: Callable[[Connection], PeerRefused],
     ) -> None:
         self.trust = trust
         self.report = report
@@ -61,6 +64,7 @@ class Greeter:
         self._standing = standing  # what this side has, at the moment of each decision
         self._target = target  # what the user asked us to dial, if anything
         self._activate = activate
+        self._met_itself = met_itself  # the refusal to raise when the peer has our own identity
 
     async def _recv_handshake_frame(self, conn: Connection, hs: Handshake, timeout: float):
         frame = await asyncio.wait_for(conn.recv(), timeout)
@@ -94,6 +98,8 @@ class Greeter:
                 conn.close()
             if not conn.is_closing:
                 conn.abort()
+            if isinstance(exc, MetItself):
+                raise self._met_itself(conn) from None
             raise
 
     async def _negotiate(self, conn: Connection, hs: Handshake, expected: str | None) -> None:
@@ -122,10 +128,15 @@ class Greeter:
             conn.send(decision.frame)
             await conn.flush_and_close()
             return
+        # A READY that takes a while means the peer's user is being asked about our key.
+        waiting = asyncio.get_running_loop().call_later(
+            APPROVAL_NOTICE_AFTER, self.report.notice, f"waiting for {hs.hello.nickname} to accept your key"
+        )
         try:
             conn.send(decision.frame)  # READY
             decision = await self._recv_handshake_frame(conn, hs, READY_TIMEOUT)
         finally:
+            waiting.cancel()
             hs.release()
         if isinstance(decision, Abandon):
             conn.abort()

@@ -29,6 +29,7 @@ from p2pchat.protocol import (
 
 CAPS = ["acks", "files", "resume"]
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
+APPROVAL_NOTICE_AFTER = 1.0  # seconds without READY before saying we wait for the peer's approval
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 # Before the session is up: HELLO first, then READY; BUSY, BYE and ERROR at any time.
 ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
@@ -44,6 +45,11 @@ class PeerRefused(Exception):
         super().__init__(message)
         self.final = final
         self.reply = reply
+
+
+class MetItself(PeerRefused):
+    """The peer presented our own identity: we dialed ourselves, or another instance shares
+    our identity files. The session words the message: it knows what it dialed."""
 
 
 @dataclass
@@ -225,7 +231,7 @@ class Handshake:
             raise PeerRefused(f"{self.address}: {message}", final=True, reply=Error("incompatible_version", message))
         peer_id = self._identify(hello)
         if peer_id == self.own_id:
-            raise PeerRefused("that address is this very instance", final=True, reply=Bye("connected to itself"))
+            raise MetItself("that address is this very instance", final=True, reply=Bye("connected to itself"))
         self.hello, self.peer_id = hello, peer_id
         if refused_as_busy(standing, peer_id, claimed_too=True):
             return self._busy()

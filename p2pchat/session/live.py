@@ -73,7 +73,7 @@ class LiveConnection:
                 with contextlib.suppress(ConnectionClosed):  # frames already received still count
                     self._handle(conn, frame)
         except ConnectionClosed as exc:
-            reason = f"connection lost: {exc.reason}"
+            reason = exc.reason if exc.reason.startswith("connection lost") else f"connection lost: {exc.reason}"
         except ProtocolError as exc:
             fail(conn, exc.code, exc.message)
             reason = f"connection closed: the peer broke the protocol ({exc.message})"

@@ -37,6 +37,9 @@ class HistoryStore:
     def set_state(self, peer_id: str, msg_id: str, state: str) -> None:
         self._history.set_state(peer_id, msg_id, state)
 
+    def reassign(self, from_peer: str, to_peer: str) -> int:
+        return self._history.reassign(from_peer, to_peer)
+
     def recent(self, peer_id: str, limit: int = 50) -> list[StoredMessage]:
         return self._history.recent(peer_id, limit)
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from p2pchat.session.events import TransferInfo
 from p2pchat.transfer import IncomingFile, OutgoingFile, ProgressMeter
 from p2pchat.transfer.lanes import disk_lane
+
+if TYPE_CHECKING:
+    from p2pchat.session.batches import Batch
 
 
 class TransferJob:
@@ -28,6 +32,7 @@ class TransferJob:
         self.pending_bytes = 0
         self.expected = 0  # incoming: offset of the next chunk
         self.accepted = False  # outgoing: FILE_ACCEPT received for the current offer
+        self.batch: Batch | None = None  # the /send it belongs to, if it came with others
 
     @property
     def final(self) -> bool:

@@ -31,8 +31,10 @@ from p2pchat.protocol import (
     FileDone,
     FileOffer,
     FileResult,
+    OfferBatch,
     new_transfer_id,
 )
+from p2pchat.session.batches import Batch, batch_name
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferState, TransferUpdated
 from p2pchat.session.tasks import Tasks
@@ -45,6 +47,7 @@ from p2pchat.transfer import (
     TransferError,
     expand_send_paths,
 )
+from p2pchat.transfer.folders import batch_partial_bytes, claim_batch_folder, partial_bytes
 
 WRITE_BACKLOG = 8 * 1024 * 1024
 # Big chunks mean fewer frames, thread hand-offs and events per byte; page-aligned reads.
@@ -60,12 +63,14 @@ def _chunk_size(speed: float) -> int:
 
 FINAL_STATES = frozenset(state for state in TransferState if state.final)
 # Offers of one side still open on the other (neither answered nor ended). A receiver declines
-# offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end.
+# offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end. A batch
+# counts as one offer, however many files it has.
 OPEN_STATES = frozenset(
     {TransferState.OFFERED, TransferState.PREPARING, TransferState.ACTIVE, TransferState.VERIFYING}
 )
 MAX_OPEN_OFFERS = 256
 TOO_MANY_OFFERS = f"too many open offers: at most {MAX_OPEN_OFFERS} at a time; offer it again when some have ended"
+BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
 
 
 def _close_soon(out: OutgoingFile) -> None:
@@ -83,7 +88,10 @@ class Transfers:
         self._by_local: dict[int, TransferJob] = {}
         self._outgoing: dict[int, TransferJob] = {}  # by tid
         self._incoming: dict[int, TransferJob] = {}  # by tid
-        self._open: dict[str, set[int]] = {"send": set(), "receive": set()}  # local ids in OPEN_STATES
+        self._batches: dict[int, Batch] = {}  # by local id
+        self._incoming_batches: dict[int, Batch] = {}  # by the sender's batch id
+        # Open offers by direction: local id (a batch's members share one) -> tids open in it.
+        self._open: dict[str, dict[int, set[int]]] = {"send": {}, "receive": {}}
         self._refusing = False  # declining offers past the cap (told the user once)
         self._held: collections.deque[TransferJob] = collections.deque()  # our offers past the cap
         self._tasks = Tasks(lambda name, exc: report.notice(f"transfer error: {exc}", "error"))
@@ -93,11 +101,18 @@ class Transfers:
 
     # -- queries ---------------------------------------------------------------------
     def infos(self) -> list[TransferInfo]:
-        return [t.info for t in self._by_local.values()]
+        shown = [t.info for t in self._by_local.values()] + [b.info for b in self._batches.values()]
+        return sorted(shown, key=lambda info: info.id)
+
+    def _every_file(self):
+        """Files on their own and the members of batches."""
+        yield from self._by_local.values()
+        for batch in self._batches.values():
+            yield from batch.members
 
     def sending(self) -> bool:
         """Files of ours still on their way (offered, moving or being verified)."""
-        return any(t.direction == "send" and not t.final for t in self._by_local.values())
+        return any(t.direction == "send" and not t.final for t in self._every_file())
 
     def _get(self, local_id: int) -> TransferJob:
         transfer = self._by_local.get(local_id)
@@ -108,16 +123,56 @@ class Transfers:
     # -- state changes ---------------------------------------------------------------
     def _update(self, t: TransferJob, **changes) -> None:
         t.info = replace(t.info, **changes)
-        open_ids = self._open[t.direction]
-        if t.info.state in OPEN_STATES:
-            open_ids.add(t.local_id)
-        elif t.local_id in open_ids:
-            open_ids.discard(t.local_id)
-            if t.direction == "send":
-                self._offer_held_back()
-        self.report.emit(TransferUpdated(t.info))
+        self._track_open(t)
         if t.final:
             t.executor.shutdown(wait=False)
+        if t.batch is None:
+            self.report.emit(TransferUpdated(t.info))
+        else:
+            self._batch_changed(t.batch)
+            if t.final:
+                self._download_next(t.batch)  # at once: a folder of small files is mostly turns
+
+    def _track_open(self, t: TransferJob) -> None:
+        """Keep count of open offers (a batch is one); a sender's ending offer lets a held one go."""
+        by_id = self._open[t.direction]
+        if t.info.state in OPEN_STATES:
+            by_id.setdefault(t.local_id, set()).add(t.tid)
+            return
+        tids = by_id.get(t.local_id)
+        if tids is None or t.tid not in tids:
+            return
+        tids.discard(t.tid)
+        if not tids:
+            del by_id[t.local_id]
+            if t.direction == "send":
+                self._offer_held_back()
+
+    def _over_cap(self, direction: str, t: TransferJob) -> bool:
+        """A new offer now would pass MAX_OPEN_OFFERS (the files of an open batch join it freely)."""
+        by_id = self._open[direction]
+        return t.local_id not in by_id and len(by_id) >= MAX_OPEN_OFFERS
+
+    def _batch_changed(self, batch: Batch) -> None:
+        """Sum the batch up soon, once for however many of its files changed meanwhile (summing
+        is linear in its files: thousands of offers arriving must not cost thousands of sums)."""
+        if not batch.refresh_due:
+            batch.refresh_due = True
+            asyncio.get_running_loop().call_later(BATCH_REFRESH, self._refresh_batch, batch)
+
+    def _refresh_batch(self, batch: Batch) -> None:
+        batch.refresh_due = False
+        if batch.final:
+            return  # its one result line is out
+        info = batch.summary()
+        if info != batch.info:
+            batch.info = info
+            self.report.emit(TransferUpdated(info))
+        self._download_next(batch)
+
+    def _download_next(self, batch: Batch) -> None:
+        for member in batch.next_to_download():
+            self._start_download(member)
 
     def _progress(self, t: TransferJob, done: int) -> None:
         meter = t.meter
@@ -145,27 +200,44 @@ class Transfers:
 
     # -- sending -----------------------------------------------------------------------
     async def offer(self, paths: list[Path]) -> list[int]:
+        """Offer what one /send names: a single file on its own, a folder or several files as
+        one batch. Returns the id the user sees (one)."""
         items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
-        ids = []
+        # Offered while disconnected: it is for the peer we last talked to, nobody else.
+        peer_id = addressee(self.link)
+        batch = None
+        if len(items) > 1 or "/" in items[0].name:
+            batch = Batch(next(self._ids), new_transfer_id(), "send", batch_name([i.name for i in items]),
+                          sum(i.size for i in items), len(items), peer_id)
+            self._batches[batch.info.id] = batch
+        made = []
         for item in items:
-            # Offered while disconnected: it is for the peer we last talked to, nobody else.
-            peer_id = addressee(self.link)
-            t = TransferJob(next(self._ids), new_transfer_id(), "send", item.name, item.size, peer_id)
+            local_id = batch.info.id if batch else next(self._ids)
+            t = TransferJob(local_id, new_transfer_id(), "send", item.name, item.size, peer_id)
             t.outgoing = OutgoingFile(item)
             t.info = replace(t.info, path=item.source)
-            self._by_local[t.local_id] = t
+            t.batch = batch
+            if batch:
+                batch.members.append(t)
+            else:
+                self._by_local[t.local_id] = t
             self._outgoing[t.tid] = t
-            ids.append(t.local_id)
-            self._offer(t)
-        return ids
+            made.append(t)
+        round_ = batch.offer_round() if batch else None
+        for t in made:
+            self._offer(t, round_)
+        if batch:
+            batch.info = batch.summary()
+            self.report.emit(TransferUpdated(batch.info))  # the row appears at once
+        return [made[0].local_id]
 
-    def _offer(self, t: TransferJob) -> None:
+    def _offer(self, t: TransferJob, round_: OfferBatch | None = None) -> None:
         out = t.outgoing
         t.accepted = False
-        if len(self._open["send"]) >= MAX_OPEN_OFFERS and self.link.connection is not None:
+        if self._over_cap("send", t) and self.link.connection is not None:
             self._update(t, state="waiting", reason=f"held back while {MAX_OPEN_OFFERS} offers are open")
             self._held.append(t)
-        elif self._send(FileOffer(t.tid, out.name, out.size, out.key)):
+        elif self._send(FileOffer(t.tid, out.name, out.size, out.key, round_)):
             t.peer_id = self.link.peer_id
             self._update(t, state="offered")
         else:
@@ -175,10 +247,10 @@ class Transfers:
         """Offer what waited for earlier offers to end, oldest first."""
         if self.link.peer_id is None:
             return
-        while self._held and len(self._open["send"]) < MAX_OPEN_OFFERS:
+        while self._held and not self._over_cap("send", self._held[0]):
             t = self._held.popleft()
             if t.info.state == "waiting":
-                self._offer(t)
+                self._offer(t, t.batch.offer_round() if t.batch else None)
 
     async def _stream(self, t: TransferJob, conn: Connection, offset: int) -> None:
         out = t.outgoing
@@ -218,21 +290,20 @@ class Transfers:
             if known.info.state == "interrupted" and known.incoming is not None:
                 self._start_download(known)  # the user accepted it before
             return
-        if len(self._open["receive"]) >= MAX_OPEN_OFFERS:
+        joins_a_batch = frame.batch is not None and frame.batch.id in self._incoming_batches
+        if not joins_a_batch and len(self._open["receive"]) >= MAX_OPEN_OFFERS:
             self._send(FileDecline(frame.tid, TOO_MANY_OFFERS))
             if not self._refusing:
                 self._refusing = True
                 self.report.notice(f"declining the peer's offers: {TOO_MANY_OFFERS}", "warning")
             return
         self._refusing = False
-        peer_id = self.link.peer_id
-        t = TransferJob(next(self._ids), frame.tid, "receive", frame.name, frame.size, peer_id)
-        download_dir = self.settings.download_dir or self.downloads_dir
+        if frame.batch is not None:
+            self._on_batch_offer(frame)
+            return
+        t = TransferJob(next(self._ids), frame.tid, "receive", frame.name, frame.size, self.link.peer_id)
         try:
-            t.incoming = IncomingFile(
-                Path(download_dir), frame.name, frame.size, frame.key, peer_id or "",
-                self.settings.max_file_size,
-            )
+            t.incoming = self._incoming_file(frame)
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
             self.report.notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
@@ -240,13 +311,91 @@ class Transfers:
         t.info = replace(t.info, name=t.incoming.display_name)
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
-        self._open["receive"].add(t.local_id)
+        self._track_open(t)
         if self.settings.auto_accept_files:
             self.accept(t.local_id)
         else:
-            self.report.emit(TransferOffered(t.info))
+            inc = t.incoming
+            directory = inc.download_dir / inc.relative.parent
+            self._announce(t, partial_bytes, directory, inc.peer_id, inc.key, inc.size)
+
+    def _announce(self, t: TransferJob | Batch, probe, *args) -> None:
+        """Put the offer to the user, saying whether it resumes an interrupted download."""
+
+        async def announce() -> None:
+            try:
+                held = await asyncio.to_thread(probe, *args)
+            except OSError:
+                held = 0
+            if t.info.state == "offered":  # not withdrawn meanwhile
+                t.info = replace(t.info, resumed_from=held)
+                self.report.emit(TransferOffered(t.info))
+
+        self._background(announce())
+
+    def _incoming_file(self, frame: FileOffer) -> IncomingFile:
+        download_dir = self.settings.download_dir or self.downloads_dir
+        return IncomingFile(
+            Path(download_dir), frame.name, frame.size, frame.key, self.link.peer_id or "",
+            self.settings.max_file_size,
+        )
+
+    def _on_batch_offer(self, frame: FileOffer) -> None:
+        """One file of a batch: the first one asks about the whole batch, the rest join it."""
+        peer_id = self.link.peer_id
+        batch = self._incoming_batches.get(frame.batch.id)
+        new = batch is None
+        if new:
+            about = frame.batch
+            batch = Batch(
+                next(self._ids), about.id, "receive", about.name, about.size, about.files, peer_id
+            )
+            self._batches[batch.info.id] = batch
+            self._incoming_batches[about.id] = batch
+        t = TransferJob(batch.info.id, frame.tid, "receive", frame.name, frame.size, peer_id)
+        t.batch = batch
+        batch.members.append(t)
+        self._incoming[frame.tid] = t
+        self._track_open(t)
+        try:
+            t.incoming = self._incoming_file(frame)
+            t.incoming.batch_id = frame.batch.id
+            t.info = replace(t.info, name=t.incoming.display_name)
+        except TransferError as exc:
+            self._send(FileDecline(frame.tid, exc.reason))
+            self._finish(t, "failed", exc.reason)
+        if batch.final and not t.final:  # more files than it announced: nobody will answer them
+            self._send(FileDecline(frame.tid, "this batch is already finished"))
+            self._finish(t, "declined", "this batch is already finished")
+        elif batch.answer == "decline" and not t.final:  # answered before this file's offer came
+            self._send(FileDecline(frame.tid, "declined"))
+            self._finish(t, "declined", "declined")
+        elif batch.answer == "cancel" and not t.final:
+            self._send(FileCancel(frame.tid, f"cancelled by {self.link.nickname}"))
+            self._finish(t, "cancelled", "cancelled by you")
+        self._batch_changed(batch)
+        if not new:
+            return
+        if self.settings.auto_accept_files:
+            self.accept(batch.info.id)
+        elif t.incoming is not None and t.incoming.top_folder is not None:
+            inc = t.incoming
+            self._announce(
+                batch, batch_partial_bytes, inc.download_dir, inc.top_folder, inc.peer_id, batch.wire_id
+            )
+        else:
+            self._announce(batch, lambda: 0)
 
     def accept(self, local_id: int, save_as: Path | None = None) -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.info.direction == "send" or batch.answer or batch.final:
+                raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+            batch.answer = "accept"
+            if save_as is not None:
+                batch.root = Path(save_as).expanduser()
+            self._batch_changed(batch)  # which starts the first file
+            return
         t = self._get(local_id)
         if t.direction != "receive" or t.info.state != "offered":
             raise ValueError(f"transfer #{local_id} is not waiting for an answer")
@@ -268,6 +417,10 @@ class Transfers:
     async def _prepare(self, t: TransferJob) -> None:
         inc = t.incoming
         try:
+            if t.batch is not None:
+                path = await t.run(self._place_in_batch, t.batch, inc)
+                if t.batch.info.path is None:
+                    t.batch.info = replace(t.batch.info, path=path)
             offset = await t.run(inc.prepare)
         except TransferError as exc:
             self._send(FileDecline(t.tid, exc.reason))
@@ -283,7 +436,29 @@ class Transfers:
         if offset:
             self.report.notice(f"{t.info.name}: resumed at {offset * 100 // max(inc.size, 1)}%")
 
+    def _place_in_batch(self, batch: Batch, inc: IncomingFile) -> Path:
+        """In a worker thread: put this file of the batch in its folder (a folder sent again
+        gets a new name as a whole: `photos (1)/a.jpg`, never `photos/a (1).jpg`); return
+        where the batch is saved."""
+        root = batch.root or Path(self.settings.download_dir or self.downloads_dir)
+        top = inc.top_folder
+        with batch.placing:
+            if top is not None and top not in batch.folders:
+                batch.folders[top] = claim_batch_folder(root, top, inc.peer_id, batch.wire_id)
+        inc.relocate(root, batch.folders.get(top))
+        return root / batch.folders[top] if top is not None else root
+
     def decline(self, local_id: int, reason: str = "declined") -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.info.direction == "send" or batch.answer or batch.final:
+                raise ValueError(f"transfer #{local_id} is not waiting for an answer")
+            batch.answer = "decline"
+            for t in batch.members:
+                if not t.final:
+                    self._send(FileDecline(t.tid, reason))
+                    self._finish(t, "declined", reason)
+            return
         t = self._get(local_id)
         if t.direction != "receive" or t.info.state != "offered":
             raise ValueError(f"transfer #{local_id} is not waiting for an answer")
@@ -369,6 +544,16 @@ class Transfers:
 
     # -- cancel from either side ---------------------------------------------------------
     def cancel(self, local_id: int) -> None:
+        batch = self._batches.get(local_id)
+        if batch is not None:
+            if batch.final:
+                raise ValueError(f"transfer #{local_id} is already {batch.info.state}")
+            batch.answer = "cancel"
+            for t in batch.members:
+                if not t.final:
+                    self._send(FileCancel(t.tid, f"cancelled by {self.link.nickname}"))
+                    self._stop(t, "cancelled", "cancelled by you")
+            return
         t = self._get(local_id)
         if t.final:
             raise ValueError(f"transfer #{local_id} is already {t.info.state}")
@@ -416,7 +601,8 @@ class Transfers:
         elif isinstance(frame, FileCancel):
             t = self._outgoing.get(frame.tid) or self._incoming.get(frame.tid)
             if t is not None and not t.final:
-                self._stop(t, "cancelled", f"cancelled by the peer: {frame.reason}")
+                reason = frame.reason if frame.reason.startswith("cancelled by ") else f"cancelled by the peer: {frame.reason}"
+                self._stop(t, "cancelled", reason)
         elif isinstance(frame, FileDone):
             self._background(self._on_done(frame))
         else:
@@ -425,18 +611,21 @@ class Transfers:
     # -- connection changes ----------------------------------------------------------------
     def on_connected(self, conn: Connection, peer_id: str) -> None:
         self._held.clear()  # every unfinished offer is made again below, the cap applied anew
+        rounds = {b.info.id: b.offer_round() for b in self._batches.values() if b.info.direction == "send"}
         for t in list(self._outgoing.values()):
             if t.final or (t.peer_id is not None and t.peer_id != peer_id):
                 continue
             if t.task is not None:
                 t.task.cancel()
             t.outgoing = OutgoingFile(t.outgoing.item)  # fresh hash: the receiver says where to resume
-            self._offer(t)
+            self._offer(t, rounds.get(t.batch.info.id) if t.batch else None)
 
     def on_disconnected(self) -> None:
-        for t in self._by_local.values():
+        for t in self._every_file():
             if t.final:
                 continue
+            if t.batch is not None and t.batch.answer == "accept" and t.info.state == "offered":
+                continue  # accepted with its batch, not started yet: the sender offers it again
             if t.direction == "send":
                 if t.task is not None:
                     t.task.cancel()
@@ -459,7 +648,7 @@ class Transfers:
                 self._finish(t, "cancelled", "the peer disconnected")
 
     async def shutdown(self, keep_parts: bool) -> None:
-        for t in self._by_local.values():
+        for t in self._every_file():
             if t.task is not None:
                 t.task.cancel()
             if t.outgoing is not None:

@@ -77,6 +77,7 @@ class IncomingFile:
         self.peer_id = peer_id
         self.received = 0
         self.resumed_from = 0
+        self.batch_id: int | None = None  # recorded beside the part file: finds the batch's folder again
         self.part_path: Path | None = None
         self.final_path: Path | None = None
         self._root = Path(download_dir).expanduser()
@@ -85,6 +86,25 @@ class IncomingFile:
         self._hasher = hashlib.sha256()
         self._done = False
         self._lock = threading.RLock()
+
+    def relocate(self, root: Path, top: str | None) -> None:
+        """Save under `root` instead, and under folder `top` instead of the offered first folder
+        (a folder sent again lands as `photos (1)/...` as a whole). Before `prepare()` only."""
+        self._root = Path(root).expanduser()
+        if top is not None and self.top_folder is not None:
+            self.relative = PurePosixPath(top, *self.relative.parts[1:])
+            self.display_name = str(self.relative) + ("/" if self.is_directory else "")
+
+    @property
+    def download_dir(self) -> Path:
+        return self._root
+
+    @property
+    def top_folder(self) -> str | None:
+        """The first folder of the name (`photos` in `photos/a.jpg` and in `photos/`), if any."""
+        if len(self.relative.parts) > 1 or self.is_directory:
+            return self.relative.parts[0]
+        return None
 
     @property
     def sidecar_path(self) -> Path | None:
@@ -218,7 +238,7 @@ class IncomingFile:
     def _resume(self, directory: Path, offset_hint: int | None) -> bool:
         wanted = (self.peer_id, self.key, self.size)
         for part in _resume_index.candidates(directory, wanted):
-            if _record_key(_read_sidecar(_sidecar_of(part))) != wanted:
+            if _record_key(read_sidecar(_sidecar_of(part))) != wanted:
                 _resume_index.remove(part)  # changed or deleted behind our back
                 continue
             if part.is_symlink() or not part.is_file() or part.stat().st_size > self.size:
@@ -258,6 +278,8 @@ class IncomingFile:
                 "size": self.size,
                 "name": self.display_name,
             }
+            if self.batch_id is not None:
+                record["batch"] = self.batch_id
             with open(_sidecar_of(part), "x", encoding="utf-8") as out:
                 json.dump(record, out)
             _resume_index.add(part, _record_key(record))
@@ -339,7 +361,7 @@ class _ResumeIndex:
         if folder is None:
             folder = self._folders[directory] = {}
             for sidecar in directory.glob("*" + SIDECAR_SUFFIX):
-                key = _record_key(_read_sidecar(sidecar))
+                key = _record_key(read_sidecar(sidecar))
                 if key is not None:
                     part = sidecar.with_name(sidecar.name[: -len(".json")])
                     folder.setdefault(key, set()).add(part)
@@ -375,7 +397,7 @@ def _sidecar_of(part: Path) -> Path:
     return part.with_name(part.name + ".json")
 
 
-def _read_sidecar(path: Path) -> dict | None:
+def read_sidecar(path: Path) -> dict | None:
     try:
         if path.is_symlink() or path.stat().st_size > _MAX_SIDECAR_BYTES:
             return None

@@ -69,6 +69,11 @@ class ProgressMeter:
         return (self.total - self.done) / self.speed
 
     @property
+    def moved_during(self) -> tuple[float, float] | None:
+        """(start, end) of the time bytes moved, once the end was reached."""
+        return (self._started_at, self._ended_at) if self._ended_at is not None else None
+
+    @property
     def average_speed(self) -> float:
         """Mean bytes per second from the start to the end (or to the latest update)."""
         until = self._ended_at if self._ended_at is not None else self._last_update

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
-from p2pchat.display import pick_transfer, result_line, transfer_lines
+from p2pchat.display import offer_line, pick_transfer, result_line, transfer_lines
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -52,7 +52,7 @@ from p2pchat.ui.screens.help import HelpScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
 from p2pchat.ui.share import own_address, stored_fingerprint
-from p2pchat.ui.text import clean, human_bytes
+from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
@@ -101,6 +101,14 @@ class ChatApp(App[int]):
         Binding("pageup", "log_page(-1)", "Page up", show=False, id="app.page_up"),
         Binding("pagedown", "log_page(1)", "Page down", show=False, id="app.page_down"),
     ]
+
+    def get_driver_class(self):
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver":  # imported here: it needs termios (not on Windows)
+            from p2pchat.ui.driver import ContinuableLinuxDriver
+
+            return ContinuableLinuxDriver
+        return driver
 
     def __init__(
         self,
@@ -299,6 +307,7 @@ class ChatApp(App[int]):
             text = f"listening on {host}:{event.port}"
             log.add_system(f"{text} ({event.note})" if event.note else text)
         elif isinstance(event, Dialing):
+            self._status.peer_address = event.address  # the status names whom we call
             # The status bar counts down to each retry; the log only says what changed.
             if event.retry_in is None:
                 if event.attempt == 1:
@@ -372,7 +381,7 @@ class ChatApp(App[int]):
         # The offer waits in the log and the transfers panel: a dialog that opened by
         # itself would take the keys the user is typing (and could accept the file).
         self.transfers_panel.update_transfer(info)
-        line = f"{self._peer_name()} offers #{info.id} {info.name} ({human_bytes(info.size)})"
+        line = offer_line(info, self._peer_name())
         if not self.settings.auto_accept_files:
             key = self._key_for("app.answer_offer", "f2")
             line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
@@ -679,8 +688,7 @@ class ChatApp(App[int]):
         if self.session is None:
             return
         if matches:
-            self.session.verify_peer()
-            self.log_view.add_system("peer marked as verified")
+            self.session.verify_peer()  # which says so in the log
         else:
             self.log_view.add_system("codes do not match: do not trust this connection", "warning")
         self._refresh_status()

@@ -25,6 +25,7 @@ from p2pchat.session.events import (
     Connected,
     Dialing,
     Disconnected,
+    IdentityPrompt,
     Listening,
     MessageDelivered,
     MessageReceived,
@@ -102,6 +103,60 @@ async def test_third_peer_is_refused_while_the_chat_goes_on(tmp_path):
         await assert_chat_works(a, b)
 
 
+async def test_dialing_itself_says_so_once_and_a_real_peer_can_still_connect(tmp_path):
+    async with start_session(tmp_path, "alice") as a:
+        await a.session.connect(a.address)
+        said = await a.events.wait_for(Notice, lambda e: "is this p2pchat itself" in e.text)
+        assert f"listens on port {a.session.listening_port}" in said.text
+        await wait_until(lambda: a.session.state == "listening")
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(a.address)
+            await a.events.wait_for(Connected)
+            await assert_chat_works(a, b)
+        assert [e.text for e in a.events.of(Notice) if e.level == "error"] == [said.text]
+
+
+async def test_another_instance_with_the_same_identity_is_named_on_both_sides(tmp_path):
+    async with start_session(tmp_path, "alice") as first, start_session(tmp_path, "alice") as second:
+        await second.session.connect(first.address)
+        for side in (first, second):
+            await side.events.wait_for(Notice, lambda e: "same identity" in e.text and "P2PCHAT_HOME" in e.text)
+        await wait_until(lambda: second.session.state == "listening")
+
+
+async def test_connect_while_connected_says_what_will_happen_and_redials_the_new_address(tmp_path):
+    async with two_sessions(tmp_path, reconnect=1) as (a, b):
+        other = f"127.0.0.1:{free_port()}"
+        await b.session.connect(other)
+        said = await b.events.wait_for(Notice, lambda e: "already connected to alice" in e.text)
+        assert f"will call {other} instead of {a.address}" in said.text
+        assert b.session.connected and b.session.peer.nickname == "alice"  # the chat goes on
+        await assert_chat_works(a, b)
+        b.session.connection.abort()  # the link drops: bob calls the address he gave last
+        await b.events.wait_for(Dialing, lambda e: e.address == other)
+        assert not [e for e in b.events.of(Dialing) if e.address == a.address and e.attempt > 1]
+
+
+async def test_the_accepted_side_says_it_waits_while_the_peer_is_asked(tmp_path):
+    async with start_session(tmp_path, "alice", accept_unknown="ask") as a, start_session(tmp_path, "bob") as b:
+        a.session.interactive = True  # alice is asked about bob's key, and takes her time
+        await b.session.connect(a.address)
+        await a.events.wait_for(IdentityPrompt)
+        await b.events.wait_for(Notice, lambda e: e.text == "waiting for alice to accept your key")
+        a.session.answer_identity(True)
+        await b.events.wait_for(Connected)
+        assert len([e for e in b.events.of(Notice) if "waiting for" in e.text]) == 1
+
+
+async def test_a_reset_connection_is_reported_in_one_plain_sentence(tmp_path):
+    async with two_sessions(tmp_path, reconnect=1) as (a, b):
+        sock = a.session.connection.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+        a.session.connection.transport.abort()
+        lost = await b.events.wait_for(Disconnected)
+        assert lost.reason.startswith("connection lost: ") and lost.reason.count("connection lost") == 1
+
+
 async def test_explicit_port_in_use_is_an_error(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -121,7 +176,7 @@ async def test_default_port_in_use_listens_elsewhere_with_a_note(tmp_path):
             listening = a.events.find(Listening)
             assert listening.port == a.session.listening_port != port
             assert f"port {port} is in use" in listening.note
-            assert a.events.find(Notice, lambda e: f"port {port} is in use" in e.text)
+            assert not a.events.find(Notice, lambda e: f"port {port} is in use" in e.text)  # said once
 
 
 # -- bad input on the listener --------------------------------------------------------

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from helpers import session_paths, start_session, two_sessions, wait_until
+from helpers import free_port, session_paths, start_session, two_sessions, wait_until
 from test_hostile_transfer import RawPeer
 
 from p2pchat.history import History
@@ -163,3 +163,37 @@ async def test_a_line_typed_before_the_session_is_up_waits_until_it_is(tmp_path)
         text = await peer.expect(Text)
         assert text.body == "typed during the handshake"
         peer.close()
+
+
+async def test_messages_written_before_the_first_connection_are_stored_then_go_to_the_first_peer(tmp_path):
+    async with start_session(tmp_path, "alice") as a:
+        await a.session.connect(f"127.0.0.1:{free_port()}")  # nobody there
+        a.session.send_text("typed before anyone answered")
+    # It is on disk, pending, before any peer was ever seen.
+    with History.open(session_paths(tmp_path / "alice").history_file) as history:
+        assert [(m.body, m.state) for m in history.pending("")] == [("typed before anyone answered", "pending")]
+    async with two_sessions(tmp_path) as (a, b):
+        await b.events.wait_for(MessageReceived, lambda e: e.message.body == "typed before anyone answered")
+        await wait_until(lambda: a.session.unacked_count == 0)
+        bob_id = b.session.own_fingerprint
+    assert stored(tmp_path, "alice", bob_id) == [("typed before anyone answered", True, "delivered")]
+
+
+async def test_lines_piped_into_plain_mode_before_the_first_connection_are_stored(tmp_path):
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
+    env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "p2pchat", "--plain", "--nickname", "dora", "--port", "0",
+        "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{free_port()}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+    )
+    process.stdin.write(b"nobody is here yet\n/info\n")
+    await process.stdin.drain()
+    while b"* you: " not in await asyncio.wait_for(process.stdout.readline(), 30):
+        pass  # lines are handled in order: once /info answered, the message was handled
+    process.terminate()  # like ctrl+c before anyone connected
+    await asyncio.wait_for(process.wait(), 30)
+    [history_file] = home.rglob("history.sqlite3")
+    with History.open(history_file) as history:
+        assert [m.body for m in history.pending("")] == ["nobody is here yet"]

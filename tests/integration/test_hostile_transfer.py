@@ -27,6 +27,7 @@ from p2pchat.protocol import (
     FileOffer,
     FileResult,
     Hello,
+    OfferBatch,
     Ready,
     Text,
     encode,
@@ -275,18 +276,49 @@ async def test_our_sender_holds_back_offers_past_the_cap(tmp_path, target):
     from p2pchat.session.transfers import MAX_OPEN_OFFERS
 
     bob, peer = target
+    for n in range(MAX_OPEN_OFFERS + 2):  # as many /sends, each of one file
+        (tmp_path / f"{n:04}.txt").write_text(str(n))
+        await bob.session.offer_files([tmp_path / f"{n:04}.txt"])
+    offers = [await peer.expect(FileOffer) for _ in range(MAX_OPEN_OFFERS)]
+    await peer.chat_still_works()  # nothing more came before the ACK
+    assert not [f for f in list(peer.decoder) if isinstance(f, FileOffer)]
+    peer.send(FileDecline(offers[0].tid, "not this one"))
+    assert (await peer.expect(FileOffer)).name == f"{MAX_OPEN_OFFERS:04}.txt"
+    held = [t for t in bob.session.transfers if t.state == "waiting"]
+    assert [t.name for t in held] == [f"{MAX_OPEN_OFFERS + 1:04}.txt"]
+
+
+async def test_a_folder_of_more_files_than_the_cap_is_offered_whole(tmp_path, target):
+    from p2pchat.session.transfers import MAX_OPEN_OFFERS
+
+    bob, peer = target
     folder = tmp_path / "many"
     folder.mkdir()
     for n in range(MAX_OPEN_OFFERS + 2):
         (folder / f"{n:04}.txt").write_text(str(n))
     await bob.session.offer_files([folder])
-    offers = [await peer.expect(FileOffer) for _ in range(MAX_OPEN_OFFERS)]
-    await peer.chat_still_works()  # nothing more came before the ACK
-    assert not [f for f in list(peer.decoder) if isinstance(f, FileOffer)]
-    peer.send(FileDecline(offers[0].tid, "not this one"))
-    assert (await peer.expect(FileOffer)).name == f"many/{MAX_OPEN_OFFERS:04}.txt"
-    held = [t for t in bob.session.transfers if t.state == "waiting"]
-    assert [t.name for t in held] == [f"many/{MAX_OPEN_OFFERS + 1:04}.txt"]
+    offers = [await peer.expect(FileOffer) for _ in range(MAX_OPEN_OFFERS + 2)]  # a batch counts as one
+    assert len({offer.batch.id for offer in offers}) == 1
+    assert [t.state for t in bob.session.transfers] == ["offered"]
+
+
+async def test_files_of_a_batch_are_not_declined_for_the_cap(target):
+    from p2pchat.session.transfers import MAX_OPEN_OFFERS
+
+    bob, peer = target
+    count = MAX_OPEN_OFFERS + 10
+    batch = OfferBatch(91, count, count, "lots/")
+    peer.send(*(FileOffer(n, f"lots/{n:04}", 1, f"key{n}", batch) for n in range(1, count + 1)))
+    peer.send(FileOffer(count + 1, "single.txt", 1, "key-single"))  # the batch counted once: room left
+    answers = []
+
+    async def until_the_single_is_answered():
+        while not (answers and isinstance(answers[-1], (FileAccept, FileDecline)) and answers[-1].tid == count + 1):
+            answers.append(await peer.next_frame())
+
+    await asyncio.wait_for(until_the_single_is_answered(), WAIT)
+    assert not [f for f in answers if isinstance(f, FileDecline)]
+    await peer.chat_still_works()
 
 
 async def test_an_upper_case_hash_is_accepted(tmp_path, target):
@@ -307,4 +339,17 @@ async def test_a_late_chunk_is_dropped_quietly_and_an_unknown_one_cancelled(tmp_
     peer.send(FileChunk(tid, 0, b"in flight"), FileChunk(4243, 0, b"never offered"))
     cancel = await peer.expect(FileCancel)
     assert cancel.tid == 4243 and "unknown transfer" in cancel.reason  # none for the late one
+
+
+async def test_files_beyond_what_a_batch_announced_are_declined_not_left_waiting(target):
+    bob, peer = target
+    batch = OfferBatch(77, 1, 1, "two/")
+    peer.send(FileOffer(1, "two/a", 1, "k1", batch))
+    await peer.expect(FileAccept, lambda f: f.tid == 1)
+    peer.send(FileChunk(1, 0, b"x"), FileDone(1, hashlib.sha256(b"x").hexdigest()))
+    await peer.expect(FileResult, lambda f: f.tid == 1 and f.ok)
+    await bob.events.wait_for(TransferUpdated, lambda e: e.transfer.state == "done" and e.transfer.name == "two/")
+    peer.send(FileOffer(2, "two/b", 1, "k2", batch))  # one more than it announced
+    declined = await peer.expect(FileDecline, lambda f: f.tid == 2)
+    assert declined.reason == "this batch is already finished"
     await peer.chat_still_works()

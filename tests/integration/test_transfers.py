@@ -4,6 +4,7 @@ names that exist already, limits, a full disk, and a resume after the receiver w
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from helpers import free_port, start_session, two_sessions, wait_until
 
+from p2pchat.display import offer_line, result_line
 from p2pchat.session.events import (
     Connected,
     MessageReceived,
@@ -23,6 +25,7 @@ from p2pchat.session.events import (
     TransferUpdated,
 )
 from p2pchat.session.transfers import SEND_CHUNK
+from p2pchat.transfer import source_key
 
 FINAL = ("done", "failed", "declined", "cancelled")
 
@@ -74,9 +77,9 @@ async def test_several_files_both_ways_at_once(tmp_path):
             a.session.offer_files([tmp_path / "a-out" / n for n in mine]),
             b.session.offer_files([tmp_path / "b-out" / n for n in theirs]),
         )
-        await wait_final(a, 6)
-        await wait_final(b, 6)
-        assert {t.state for t in final_of(a) + final_of(b)} == {"done"}
+        await wait_final(a, 2)  # each side: the batch it sent and the batch it received
+        await wait_final(b, 2)
+        assert {(t.state, t.name, t.file_count) for t in final_of(a) + final_of(b)} == {("done", "3 files", 3)}
     for name, data in mine.items():
         assert (tmp_path / "bob" / "downloads" / name).read_bytes() == data
     for name, data in theirs.items():
@@ -96,13 +99,64 @@ async def test_a_folder_tree_with_an_empty_folder(tmp_path):
     (tree / "empty").mkdir()
     async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
         ids = await a.session.offer_files([tree])
-        assert len(ids) == 4
-        done = await wait_final(b, 4)
-        assert {t.state for t in done} == {"done"}
+        assert len(ids) == 1  # one folder, one transfer
+        (done,) = await wait_final(b, 1)
+        assert (done.state, done.name, done.file_count, done.files_done) == ("done", "project/", 4, 4)
+        assert done.path == tmp_path / "bob" / "downloads" / "project"
+        (sent,) = await wait_final(a, 1)
+        assert (sent.state, sent.name, sent.file_count) == ("done", "project/", 4)
     root = tmp_path / "bob" / "downloads" / "project"
     for rel, data in files.items():
         assert (root / rel).read_bytes() == data
     assert (root / "empty").is_dir() and not any((root / "empty").iterdir())
+
+
+def make_tree(top: Path, count: int, size: int = 1000) -> dict[str, bytes]:
+    return {f"f{n}.txt": write_random(top / f"f{n}.txt", size) for n in range(count)}
+
+
+async def test_a_folder_is_one_question_one_row_and_one_result_on_each_side(tmp_path):
+    make_tree(tmp_path / "out" / "many", 8)
+    async with two_sessions(tmp_path) as (a, b):
+        (sent_id,) = await a.session.offer_files([tmp_path / "out" / "many"])
+        shown = a.events.find(TransferUpdated, lambda e: e.transfer.id == sent_id)  # its row, at once
+        assert (shown.transfer.state, shown.transfer.file_count) == ("offered", 8)
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        assert (offer.name, offer.file_count, offer.size) == ("many/", 8, 8000)
+        assert [t.id for t in b.session.transfers] == [offer.id]
+        b.session.accept(offer.id)
+        (received,) = await wait_final(b, 1)
+        (sent,) = await wait_final(a, 1)
+        assert len(b.events.of(TransferOffered)) == 1
+        assert (received.state, received.files_done, sent.state, sent.id) == ("done", 8, "done", sent_id)
+        assert [t.id for t in a.session.transfers] == [sent_id]
+        assert {e.transfer.id for e in b.events.of(TransferUpdated)} == {offer.id}  # one row
+    assert sorted(p.name for p in (tmp_path / "bob" / "downloads" / "many").iterdir()) == [f"f{n}.txt" for n in range(8)]
+
+
+async def test_a_folder_sent_again_gets_a_new_name_as_a_whole(tmp_path):
+    files = make_tree(tmp_path / "out" / "many", 3)
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        for _ in range(2):
+            await a.session.offer_files([tmp_path / "out" / "many"])
+        await wait_final(b, 2)
+        assert sorted(t.path.name for t in final_of(b)) == ["many", "many (1)"]
+    downloads = tmp_path / "bob" / "downloads"
+    assert sorted(p.name for p in downloads.iterdir()) == ["many", "many (1)"]
+    for folder in ("many", "many (1)"):
+        assert {p.name: p.read_bytes() for p in (downloads / folder).iterdir()} == files
+
+
+async def test_declining_a_batch_declines_every_file_once(tmp_path):
+    make_tree(tmp_path / "out" / "many", 5)
+    async with two_sessions(tmp_path) as (a, b):
+        await a.session.offer_files([tmp_path / "out" / "many"])
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        b.session.decline(offer.id)
+        (sent,) = await wait_final(a, 1)
+        (received,) = await wait_final(b, 1)
+        assert (sent.state, sent.reason, received.state) == ("declined", "declined", "declined")
+    assert not (tmp_path / "bob" / "downloads").exists()
 
 
 async def test_decline_reaches_the_sender_and_nothing_is_written(tmp_path):
@@ -173,6 +227,23 @@ async def test_an_offer_above_the_size_limit_is_declined_with_the_reason(tmp_pat
         assert b.events.find(TransferOffered) is None  # never put to the user
         assert b.events.find(Notice, lambda e: "huge.bin" in e.text and "too large" in e.text)
     assert not (tmp_path / "bob" / "downloads").exists() or leftovers(tmp_path / "bob" / "downloads") == []
+
+
+async def test_a_file_of_a_folder_above_the_size_limit_fails_the_batch_alike_on_both_sides(tmp_path):
+    write_random(tmp_path / "out" / "mixed" / "big.bin", 20_000)
+    small = write_random(tmp_path / "out" / "mixed" / "small.txt", 100)
+    async with start_session(tmp_path, "alice") as a, start_session(
+        tmp_path, "bob", auto_accept_files=True, max_file_size=10_000
+    ) as b:
+        await b.session.connect(a.address)
+        await a.events.wait_for(Connected)
+        await a.session.offer_files([tmp_path / "out" / "mixed"])
+        (sent,) = await wait_final(a, 1)
+        (received,) = await wait_final(b, 1)
+        for side in (sent, received):
+            assert side.state == "failed"
+            assert side.reason.startswith("1 of 2 files failed, mixed/big.bin: file too large")
+    assert (tmp_path / "bob" / "downloads" / "mixed" / "small.txt").read_bytes() == small
 
 
 @pytest.fixture
@@ -275,12 +346,15 @@ class PlainReceiver:
         self.proc.wait(10)
 
 
-async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path):
+@pytest.mark.parametrize("what", ["file", "folder"])
+async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path, what):
     size = 6 * 1024 * 1024
-    source = tmp_path / "out" / "movie.bin"
-    data = write_random(source, size)
+    top = tmp_path / "out" / "album"
+    big = write_random(top / "movie.bin", size)
+    small = write_random(top / "notes.txt", 1000)
     downloads = tmp_path / "bob-downloads"
-    part = downloads / "movie.bin.part"
+    lands_in = downloads / "album" if what == "folder" else downloads
+    part = lands_in / "movie.bin.part"
     port = free_port()
     receiver = PlainReceiver(tmp_path / "bob", port, downloads)
     try:
@@ -288,10 +362,10 @@ async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path):
         async with SlowRelay(port, rate=6 * 1024 * 1024) as relay, start_session(tmp_path, "alice", reconnect=1) as a:
             await a.session.connect(f"127.0.0.1:{relay.port}")
             await a.events.wait_for(Connected)
-            await a.session.offer_files([source])
+            await a.session.offer_files([top if what == "folder" else top / "movie.bin"])
             await wait_until(lambda: part.exists() and part.stat().st_size >= size // 2, 20)
             receiver.kill()
-            assert not (downloads / "movie.bin").exists()
+            assert not (lands_in / "movie.bin").exists()
             kept = part.stat().st_size
             assert 0 < kept < size
 
@@ -301,11 +375,39 @@ async def test_a_killed_receiver_resumes_where_it_stopped(tmp_path):
             assert percent >= 40
             # The sender says so once it has hashed what the receiver holds: maybe a little later.
             await a.events.wait_for(Notice, lambda e: re.search(r"movie\.bin: resumed at \d+%", e.text))
-            await receiver.wait_line(r"movie\.bin received", 30)
+            line = await receiver.wait_line(r"(movie\.bin|album/) received", 30)
+            assert "of it this time" in line  # what crossed after the resume, not the whole file
             (sent,) = [t for t in await wait_final(a, 1)]
             assert sent.state == "done" and sent.resumed_from > 0
+            assert sent.file_count == (2 if what == "folder" else 1)
     finally:
         receiver.kill()
-    assert (downloads / "movie.bin").read_bytes() == data
+    # The folder resumes where it started: no `album (1)` beside it.
+    assert sorted(p.name for p in downloads.iterdir()) == (["album"] if what == "folder" else ["movie.bin"])
+    assert (lands_in / "movie.bin").read_bytes() == big
+    if what == "folder":
+        assert (lands_in / "notes.txt").read_bytes() == small
     assert leftovers(downloads) == []
 
+
+async def test_an_offer_that_resumes_says_so_and_the_result_counts_what_crossed(tmp_path):
+    source = tmp_path / "out" / "movie.bin"
+    data = write_random(source, 200_000)
+    async with two_sessions(tmp_path) as (a, b):
+        # What an earlier, interrupted download of this file left behind at bob's.
+        downloads = tmp_path / "bob" / "downloads"
+        downloads.mkdir(parents=True)
+        (downloads / "movie.bin.part").write_bytes(data[:100_000])
+        info = source.stat()
+        (downloads / "movie.bin.part.json").write_text(json.dumps({
+            "peer_id": a.session.own_fingerprint, "key": source_key(source, info.st_size, info.st_mtime_ns),
+            "size": info.st_size, "name": "movie.bin"}))
+        await a.session.offer_files([source])
+        offer = (await b.events.wait_for(TransferOffered)).transfer
+        assert offer.resumed_from == 100_000
+        assert offer_line(offer, "alice") == f"alice offers #{offer.id} movie.bin (195.3 KiB, resumes an interrupted download at 50%)"
+        b.session.accept(offer.id)
+        (received,) = await wait_final(b, 1)
+        assert received.state == "done" and received.resumed_from == 100_000
+        assert "97.7 KiB of it this time" in result_line(received)
+    assert (downloads / "movie.bin").read_bytes() == data

@@ -16,6 +16,7 @@ from p2pchat.session.events import (
     Event,
     MessageSent,
     NickChanged,
+    Notice,
     PeerInfo,
     TransferInfo,
     TransferUpdated,
@@ -158,6 +159,7 @@ class FakeSession:
         self.calls.append(("verify_peer",))
         if self._peer:
             self._peer = replace(self._peer, verified=True)
+            self.emit(Notice(f"{self._peer.nickname} is now marked verified"))  # as the real one does
 
     def answer_identity(self, accept: bool) -> None:
         self.calls.append(("answer_identity", accept))

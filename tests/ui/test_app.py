@@ -403,7 +403,7 @@ async def test_transfers_nick_me_info_ping_clear_connect(harness: Harness):
         await pilot.pause()
         harness.fake._transfers[3] = TransferInfo(3, "x.iso", 4096, "send", "active", done=1024, speed=512, eta=6)
         await type_line(pilot, "/transfers")
-        assert harness.app.log_view.entries[-1].body == "#3 -> x.iso 1.0 KiB/4.0 KiB active, 512 B/s, eta 00:06"
+        assert harness.app.log_view.entries[-1].body == "#3 -> x.iso 1.0 KiB/4.0 KiB active, 512 B/s, 00:06 left"
         await type_line(pilot, "/nick Alice W")
         assert ("change_nick", "Alice W") in harness.fake.calls
         assert "Alice W" in str(harness.app.query_one("#title").render())
@@ -442,6 +442,7 @@ async def test_verify_asks_before_marking(harness: Harness):
         await pilot.click("#confirm-yes")
         await pilot.pause()
         assert ("verify_peer",) in harness.fake.calls
+        assert [line[-26:] for line in log_lines(harness.app) if "verified" in line] == ["bob is now marked verified"]
         status = str(harness.app.query_one("#status").render())
         assert "verified" in status and "unverified" not in status
 

@@ -34,6 +34,7 @@ from p2pchat.protocol import (
     FrameType,
     Hello,
     Nick,
+    OfferBatch,
     Ping,
     Pong,
     ProtocolError,
@@ -57,6 +58,7 @@ SAMPLES = [
     Ack("m1"),
     Nick("bob"),
     FileOffer(1, "dir/sub/file.txt", TOP_OFFSET, "key"),
+    FileOffer(2, "photos/a.jpg", 10, "key", OfferBatch(TOP_TID, 8, TOP_OFFSET, "photos/")),
     FileAccept(TOP_TID, 12345),
     FileDecline(7, "too large (limit 16 GiB)"),
     FileChunk(7, 0, b"\x00\xff" * 100),
@@ -293,6 +295,13 @@ def test_bad_json_payloads(payload):
     assert bad_payload(FrameType.PING, payload) == "bad_frame"
 
 
+def test_an_offer_without_a_batch_or_with_null_is_a_file_on_its_own():
+    offer = {"tid": 1, "name": "n", "size": 0, "key": "k"}
+    frames = decode_all(MAGIC + raw(FrameType.FILE_OFFER, offer) + raw(FrameType.FILE_OFFER, {**offer, "batch": None}))
+    assert frames == [FileOffer(1, "n", 0, "k")] * 2
+    assert b"batch" not in encode(FileOffer(1, "n", 0, "k"))  # older receivers see what they know
+
+
 def test_unknown_keys_are_ignored():
     frames = decode_all(MAGIC + raw(FrameType.PING, {"ts": 5, "future": [1, {"a": None}]}))
     assert frames == [Ping(5)]
@@ -320,6 +329,13 @@ def test_unknown_keys_are_ignored():
         (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 1 << 63, "key": "k"}),
         (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": ""}),
         (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": "k" * 129}),
+        (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": "k", "batch": [1]}),
+        (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": "k",
+                                "batch": {"files": 2, "size": 0, "name": "b"}}),
+        (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": "k",
+                                "batch": {"id": 1, "files": 0, "size": 0, "name": "b"}}),
+        (FrameType.FILE_OFFER, {"tid": 1, "name": "n", "size": 0, "key": "k",
+                                "batch": {"id": 1, "files": 2, "size": 0, "name": ""}}),
         (FrameType.FILE_DONE, {"tid": 1, "sha256": SHA[:-1]}),
         (FrameType.FILE_DONE, {"tid": 1, "sha256": SHA + "\n"}),
         (FrameType.FILE_RESULT, {"tid": 1, "ok": 1, "reason": ""}),

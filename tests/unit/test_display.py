@@ -15,7 +15,7 @@ def info(id: int, state: str, direction: str = "receive", **more) -> TransferInf
 def test_transfers_are_listed_with_speed_and_time_left_while_moving():
     lines = transfer_lines([info(1, "active", done=1024, speed=512.0, eta=2.0), info(2, "done", "send")])
     assert lines == [
-        "#1 <- file1.bin 1.0 KiB/2.0 KiB active, 512 B/s, eta 00:02",
+        "#1 <- file1.bin 1.0 KiB/2.0 KiB active, 512 B/s, 00:02 left",
         "#2 -> file2.bin 0 B/2.0 KiB done",
     ]
     assert transfer_lines([]) == ["no transfers"]

@@ -3,6 +3,8 @@ it asks for (a reporter and a peer link), with a stand-in for the live connectio
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from p2pchat.history import History
@@ -189,9 +191,11 @@ def test_an_offer_too_big_is_declined_with_a_notice(transfers, here):
     assert transfers.infos() == []
 
 
-def test_an_offer_is_shown_then_declined(transfers, here):
+async def test_an_offer_is_shown_then_declined(transfers, here):
     wire = here.connect(BOB)
     transfers.on_frame(wire, FileOffer(7, "a.txt", 10, "k" * 64))
+    while not here.of(TransferOffered):  # shown once the download folder was looked at for a part file
+        await asyncio.sleep(0.01)
     (offered,) = here.of(TransferOffered)
     with pytest.raises(ValueError, match="no transfer #9"):
         transfers.decline(9)

@@ -611,8 +611,8 @@ def test_many_downloads_in_one_folder_do_not_reread_every_partial_file(dirs, mon
 
     src, downloads = dirs
     reads = []
-    read_sidecar = incoming_module._read_sidecar
-    monkeypatch.setattr(incoming_module, "_read_sidecar", lambda path: reads.append(path) or read_sidecar(path))
+    read_sidecar = incoming_module.read_sidecar
+    monkeypatch.setattr(incoming_module, "read_sidecar", lambda path: reads.append(path) or read_sidecar(path))
     many = [IncomingFile(downloads, f"f{n}.bin", 10, f"key-{n}", PEER, LIMIT) for n in range(200)]
     for download in many:
         assert download.prepare() == 0

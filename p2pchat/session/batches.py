@@ -1,0 +1,120 @@
+"""A batch: the files of one /send of a folder or several files, shown and answered as one.
+
+On the wire each file is still its own offer (see PROTOCOL.md, "Batches"); here the
+members are summed into one TransferInfo: one question, one progress row with a count,
+one result line. The receiver downloads the members in order, a few at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from p2pchat.protocol import OfferBatch
+from p2pchat.session.events import TransferInfo
+
+if TYPE_CHECKING:
+    from p2pchat.session.transfer_job import TransferJob
+
+MOVING = ("preparing", "active", "verifying")
+AT_ONCE = 4  # files of one batch downloading at the same time: small files overlap their turns
+
+
+def batch_name(names: list[str]) -> str:
+    """`photos/` when every file is under one folder, else `3 files`."""
+    tops = {name.split("/", 1)[0] for name in names if "/" in name}
+    if len(tops) == 1 and all("/" in name for name in names):
+        return f"{tops.pop()}/"
+    return f"{len(names)} files"
+
+
+class Batch:
+    def __init__(self, local_id: int, wire_id: int, direction: str, name: str, size: int, files: int,
+                 peer_id: str | None) -> None:
+        self.wire_id = wire_id
+        self.peer_id = peer_id
+        self.files = files  # members expected: all of them have their own offer
+        self.members: list[TransferJob] = []
+        self.info = TransferInfo(local_id, name, size, direction, "offered", file_count=files)
+        self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
+        self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
+        self.folders: dict[str, str] = {}  # receiver: offered top folder -> the folder it lands in
+        self.placing = threading.Lock()  # worker threads claim `folders` one at a time
+        self.refresh_due = False
+
+    @property
+    def final(self) -> bool:
+        return self.info.state in ("done", "failed", "declined", "cancelled")
+
+    def offer_round(self) -> OfferBatch:
+        """What the offers of the members not finished yet say about the batch."""
+        left = [m for m in self.members if not m.final]
+        return OfferBatch(self.wire_id, max(1, len(left)), sum(m.info.size for m in left), self.info.name)
+
+    def next_to_download(self) -> list[TransferJob]:
+        """Receiver: the files to start now, in the order offered: up to AT_ONCE moving, and
+        none while one waits to resume after a lost connection."""
+        if self.answer != "accept":
+            return []
+        states = [m.info.state for m in self.members]
+        if "interrupted" in states:
+            return []
+        room = AT_ONCE - sum(state in MOVING for state in states)
+        return [m for m in self.members if m.info.state == "offered"][:max(room, 0)]
+
+    def summary(self) -> TransferInfo:
+        """The batch as one transfer, from its members."""
+        members = self.members
+        finished = [m for m in members if m.final]
+        done = sum(m.info.done for m in members)
+        resumed = sum(m.info.resumed_from for m in members)
+        moving = [m for m in members if m.info.state in MOVING]
+        info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
+        if len(finished) >= self.files:
+            return self._outcome(info, finished)
+        waiting_turn = any(m.info.state == "offered" for m in members)  # files still to come
+        if moving or (waiting_turn and (self.answer == "accept" or finished)):
+            speed = sum(m.info.speed for m in moving)
+            eta = (info.size - done) / speed if speed > 0 else None
+            return replace(info, state="active", speed=speed, eta=eta, reason="")
+        if any(m.info.state == "interrupted" for m in members):
+            return replace(info, state="interrupted", speed=0.0, reason="waiting for the peer")
+        if members and all(m.info.state == "waiting" for m in members):
+            return replace(info, state="waiting", reason=members[0].info.reason)
+        return replace(info, state="offered", reason="")
+
+    @staticmethod
+    def _average_speed(members: list[TransferJob]) -> float:
+        """Bytes that crossed over the time during which some file of the batch was moving:
+        files that overlap count their time once, and time spent waiting for a peer that was
+        away does not count. Files finished in an earlier run are not timed at all."""
+        crossed, spans = 0, []
+        for m in members:
+            span = m.meter.moved_during if m.meter is not None else None
+            if span is not None:
+                crossed += m.info.size - m.info.resumed_from
+                spans.append(span)
+        seconds, reached = 0.0, float("-inf")
+        for start, end in sorted(spans):
+            if end > reached:
+                seconds += end - max(start, reached)
+                reached = end
+        return crossed / seconds if seconds > 0.001 else 0.0
+
+    def _outcome(self, info: TransferInfo, finished: list[TransferJob]) -> TransferInfo:
+        states = [m.info.state for m in finished]
+        if all(state == "done" for state in states):
+            return replace(info, state="done", done=info.size, speed=self._average_speed(finished), reason="")
+        if all(state == "declined" for state in states):
+            return replace(info, state="declined", speed=0.0, reason=finished[0].info.reason)
+        cancelled = [m for m in finished if m.info.state == "cancelled"]
+        if cancelled:
+            return replace(info, state="cancelled", speed=0.0, reason=cancelled[0].info.reason)
+        # Some files arrived, some did not (refused by the receiver, failed a check...).
+        missing = [m for m in finished if m.info.state != "done"]
+        reason = missing[0].info.reason
+        if len(states) > 1:
+            reason = f"{len(missing)} of {len(states)} files failed, {missing[0].info.name}: {reason}"
+        return replace(info, state="failed", speed=0.0, reason=reason)
