@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ADDRESS_A, ADDRESS_B = "198.51.100.1", "198.51.100.66"
@@ -81,6 +82,15 @@ class Link:
         run_in(self.ns_a, "ip", "route", "add", "default", "via", _ROUTER_A)
         run_in(self.ns_b, "ip", "route", "add", "default", "via", _ROUTER_B)
         run_in(self.ns_r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self._wait_for_carrier()
+
+    def _wait_for_carrier(self) -> None:
+        """A new veth reports its carrier up to a second late; packets sent before are lost."""
+        deadline = time.monotonic() + 5
+        while "NO-CARRIER" in run_in(self.ns_r, "ip", "-br", "link").stdout:
+            if time.monotonic() > deadline:
+                raise LinkUnavailable("the veth pairs never came up")
+            time.sleep(0.05)
 
     def shape(self, rate_mbit: float | None, rtt_ms: float, loss_percent: float = 0) -> None:
         """`rate_mbit` each way at the router (None: unlimited), `rtt_ms` round trip, and
