@@ -210,7 +210,8 @@ def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=
 
 
 def run_socat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=LOOPBACK,
-              sender_end=LOOPBACK) -> float | None:
+              sender_end=LOOPBACK, options: str = "") -> float | None:
+    """socat moving the file; `options` (",opt=value...") go on both ends' addresses."""
     out = workdir / ("socat-tls.bin" if tls else "socat.bin")
     port = free_port()
     host = receiver_end[0]
@@ -222,11 +223,11 @@ def run_socat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=LO
                  "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=bench"],
                 check=True, capture_output=True,
             )
-        listen = f"OPENSSL-LISTEN:{port},bind={host},reuseaddr,cert={cert},key={key},verify=0"
-        connect = f"OPENSSL:{host}:{port},verify=0"
+        listen = f"OPENSSL-LISTEN:{port},bind={host},reuseaddr,cert={cert},key={key},verify=0{options}"
+        connect = f"OPENSSL:{host}:{port},verify=0{options}"
     else:
-        listen = f"TCP-LISTEN:{port},bind={host},reuseaddr"
-        connect = f"TCP:{host}:{port}"
+        listen = f"TCP-LISTEN:{port},bind={host},reuseaddr{options}"
+        connect = f"TCP:{host}:{port}{options}"
     server = subprocess.Popen(in_netns(receiver_end[1], ["socat", "-u", listen, f"CREATE:{out}"]))
     time.sleep(0.3)
     start = time.perf_counter()

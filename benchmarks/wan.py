@@ -3,9 +3,9 @@ on the same path in the same run, with BBR and with CUBIC.
 
 Each path is built in network namespaces (tests/fault/netns_link.py): a router whose `tc tbf`
 is the bottleneck (its queue holds 100 ms), the delay added as packets arrive at each end,
-loss dropped by nftables. For each path and congestion control (set per namespace with the
-net.ipv4.tcp_congestion_control sysctl, so every tool's connections use it) it moves the same
-file with socat OPENSSL, iperf3 (`-n`, memory to memory) and p2pchat TLS (two `--plain`
+loss dropped by nftables. For each path and congestion control (TCP_CONGESTION on every connection:
+socat's setsockopt-string, iperf3's -C, and for p2pchat the sitecustomize in
+benchmarks/congestion, so p2pchat itself never picks one) it moves the same file with socat OPENSSL, iperf3 (`-n`, memory to memory) and p2pchat TLS (two `--plain`
 processes, the receiver's "received" notice ends the clock), and reports MB/s, the ratio to
 socat, and the round trip `/ping` reports while idle and while the file moves (every 50 ms).
 
@@ -34,6 +34,7 @@ from transfer import make_source, parse_size, percentile, run_p2pchat, run_socat
 
 PATHS = "200/40,100/100,50/60/1"  # Mbit/s / round trip ms [/ loss %]
 IDLE_PINGS = 20
+CONGESTION_HOOK = Path(__file__).with_name("congestion")
 TOOLS = ("socat", "openssl", "iperf3", "ip", "tc", "nft", "iptables")
 
 
@@ -42,12 +43,13 @@ def parse_path(text: str) -> tuple[float, float, float]:
     return rate, rtt, loss[0] if loss else 0.0
 
 
-def run_iperf3(link: Link, size: int) -> float:
+def run_iperf3(link: Link, size: int, cc: str) -> float:
     server = subprocess.Popen(["ip", "netns", "exec", link.ns_b, "iperf3", "-s", "-1", "-B", ADDRESS_B],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(50):  # the server is listening once a client gets through
-            client = subprocess.run(["ip", "netns", "exec", link.ns_a, "iperf3", "-c", ADDRESS_B, "-n", str(size), "-J"],
+            client = subprocess.run(["ip", "netns", "exec", link.ns_a, "iperf3", "-c", ADDRESS_B, "-n", str(size),
+                                     "-C", cc, "-J"],
                                     capture_output=True, text=True, timeout=600)
             if client.returncode == 0:
                 end = json.loads(client.stdout)["end"]
@@ -66,11 +68,17 @@ def measure(workdir: Path, source: Path, digest: str, size: int, path: tuple[flo
     try:
         link.create()
         link.shape(*path)
-        link.set_congestion_control(cc)
         ends = {"receiver_end": (ADDRESS_B, link.ns_b), "sender_end": (ADDRESS_A, link.ns_a)}
-        socat = run_socat(workdir, source, size, True, **ends)
-        iperf = run_iperf3(link, size)
-        result = run_p2pchat(workdir, source, size, True, idle_pings=IDLE_PINGS, **ends)
+        socat = run_socat(workdir, source, size, True, options=f",setsockopt-string=6:13:{cc}", **ends)
+        iperf = run_iperf3(link, size, cc)
+        saved = os.environ.copy()
+        os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, (str(CONGESTION_HOOK), os.environ.get("PYTHONPATH")))),
+                          BENCH_TCP_CONGESTION=cc)
+        try:
+            result = run_p2pchat(workdir, source, size, True, idle_pings=IDLE_PINGS, **ends)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         with open(result["path"], "rb") as received:
             identical = hashlib.file_digest(received, "sha256").hexdigest() == digest
         result["path"].unlink()

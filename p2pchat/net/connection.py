@@ -26,6 +26,7 @@ import ssl
 
 from p2pchat.net import tcp_info
 from p2pchat.net.file_lane import FileLane
+from p2pchat.net.pacing import ReceiveWindow
 from p2pchat.protocol import (
     MAGIC,
     Ack,
@@ -97,6 +98,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._can_write.set()
         self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
         self.error: Exception | None = None
+        self._sock = None
+        self._receive_window: ReceiveWindow | None = None  # where the kernel reports round trips
 
     # -- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport) -> None:
@@ -108,6 +111,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tcp_info.bound_unsent(sock, UNSENT_LIMIT)
+            if tcp_info.path_sample(sock) is not None:
+                self._sock = sock
+                self._receive_window = ReceiveWindow(asyncio.get_running_loop().time())
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # Allocated lazily: a connection that never completes its TLS handshake (a flood of
@@ -119,6 +125,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         if self.error is not None:
             return  # nothing after a violation is processed
+        if self._receive_window is not None:
+            self._bound_unread(nbytes)
         try:
             self.decoder.receive_data(self._view[:nbytes])
             for frame in self.decoder:
@@ -162,6 +170,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._can_write.set()
 
     # -- internals ---------------------------------------------------------------
+    def _bound_unread(self, nbytes: int) -> None:
+        self._receive_window.bytes_read(nbytes)
+        sample = tcp_info.path_sample(self._sock)
+        if sample is not None:
+            window = self._receive_window.update(sample[0], asyncio.get_running_loop().time())
+            if window is not None:
+                tcp_info.clamp_window(self._sock, window)
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)

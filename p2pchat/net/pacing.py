@@ -129,3 +129,36 @@ class BackgroundPacer:
             self._bases.append([now, rtt])
             if len(self._bases) > BASE_BUCKETS:
                 self._bases.popleft()
+
+
+RECEIVE_SLACK = 0.010  # seconds of data the receiver's kernel may hold unread beyond two round trips
+MIN_RECEIVE_WINDOW = 64 << 10
+
+
+class ReceiveWindow:
+    """The receiving side's part: how much the kernel may accept ahead of what the app has read.
+
+    TCP acknowledges data as the kernel receives it, so when the reader is the bottleneck (a
+    busy CPU, a fast LAN) the round trip shows nothing while the unread bytes grow to the whole
+    autotuned buffer, and a chat frame waits behind all of them. Clamping the advertised window
+    to two round trips of what the app reads, plus `RECEIVE_SLACK`, still lets the window
+    double each round trip while the sender speeds up, and bounds that wait by time.
+    """
+
+    def __init__(self, now: float) -> None:
+        self._since = now
+        self._read = 0
+        self._last_rate = 0.0
+
+    def bytes_read(self, nbytes: int) -> None:
+        self._read += nbytes
+
+    def update(self, rtt: float, now: float) -> int | None:
+        """The window to allow now, once per round trip (at least 20 ms); None in between."""
+        elapsed = now - self._since
+        if elapsed < max(rtt, 0.02):
+            return None
+        rate = self._read / elapsed
+        self._since, self._read = now, 0
+        rate, self._last_rate = max(rate, self._last_rate), rate  # one short round trip is not a trend
+        return max(MIN_RECEIVE_WINDOW, int(rate * (2 * rtt + RECEIVE_SLACK)))

@@ -47,3 +47,15 @@ def path_sample(sock) -> tuple[float, int, int, int] | None:
     acked = struct.unpack_from("=Q", info, _ACKED_AT)[0]
     notsent = struct.unpack_from("=I", info, _NOTSENT_AT)[0]
     return (rtt_us / 1e6, acked, unacked * mss, notsent) if rtt_us else None
+
+
+def clamp_window(sock, nbytes: int) -> bool:
+    """Advertise at most `nbytes` of receive window (TCP_WINDOW_CLAMP, Linux)."""
+    option = getattr(socket, "TCP_WINDOW_CLAMP", None)
+    if option is None or sys.platform != "linux":
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, nbytes)
+    except OSError:
+        return False
+    return True

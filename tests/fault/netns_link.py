@@ -151,11 +151,6 @@ class Link:
         if up:  # the default route went with the device
             run_in(self.ns_a, "ip", "route", "replace", "default", "via", _ROUTER_A)
 
-    def set_congestion_control(self, name: str) -> None:
-        """The TCP congestion control every new connection at both ends uses (per namespace)."""
-        for ns, _dev in self.ends:
-            run_in(ns, "sysctl", "-qw", f"net.ipv4.tcp_congestion_control={name}")
-
     def remove(self) -> None:
         for delayer in self.delayers:
             if delayer.poll() is None:
