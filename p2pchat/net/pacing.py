@@ -54,6 +54,7 @@ class BackgroundPacer:
         self._recent: collections.deque[float] = collections.deque(maxlen=RECENT_SAMPLES)
         self._last_update = now
         self._acked_at_update: int | None = None
+        self._last_acked_rate = 0.0
         self._limited = False  # the window, not the link or the disk, held data back since the last update
 
     @property
@@ -97,9 +98,12 @@ class BackgroundPacer:
         elapsed = now - self._last_update
         if elapsed < (MIN_INTERVAL if overshot else max(current, MIN_INTERVAL)):
             return
-        acked_rate = (acked - self._acked_at_update) / elapsed
+        measured = (acked - self._acked_at_update) / elapsed
         self._last_update, self._acked_at_update = now, acked
         limited, self._limited = self._limited, False
+        # The better of the last two round trips: a loss stalls acknowledgements for one
+        # round trip, and the link did not get slower for it.
+        acked_rate, self._last_acked_rate = max(measured, self._last_acked_rate), measured
         if acked_rate > 0:
             self.rate = acked_rate
         holds = acked_rate * (base + self.target)  # what the path wants in flight, if it was full
