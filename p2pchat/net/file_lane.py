@@ -29,7 +29,7 @@ class FileLane:
         self.pacer = BackgroundPacer(now) if sample is not None else None
         self._next_sample = now
         self._write_high = 0
-        self._size_write_buffer(UNPACED_WRITE_HIGH if self.pacer is None else 2 * self.pacer.piece_size())
+        self._size_write_buffer(UNPACED_WRITE_HIGH if self.pacer is None else self.pacer.piece_size())
 
     def piece_size(self, whole: int) -> int:
         return whole if self.pacer is None else self.pacer.piece_size()
@@ -49,7 +49,7 @@ class FileLane:
             if now >= self._next_sample:
                 self._next_sample = now + SAMPLE_EVERY
                 pacer.rtt_sample(rtt, acked, now)
-                self._size_write_buffer(2 * pacer.piece_size())
+                self._size_write_buffer(pacer.piece_size())
             if pacer.may_send(in_flight, unsent + self._transport.get_write_buffer_size()):
                 return
             await asyncio.sleep(WINDOW_POLL)

@@ -33,7 +33,7 @@ CORRECTION = 0.5  # the share of an excess queue removed in one round trip
 START_GROWTH = 1.5  # per round trip while the queue is empty: a full link shows a round trip
 # late, by then the queue holds (START_GROWTH - 1) of a round trip at most
 MAX_GROWTH = 0.25  # near the target, the window grows by at most this share per round trip
-PIECE_TIME = 0.004  # seconds of data written at once, and so queued ahead of a chat frame
+PIECE_TIME = 0.002  # seconds of data written at once, and so queued ahead of a chat frame
 MIN_PIECE, MAX_PIECE = 4 << 10, 1 << 20
 BASE_BUCKET, BASE_BUCKETS = 20.0, 6  # the base is the smallest round trip of the last 2 minutes
 RECENT_SAMPLES = 3  # the current delay is the smallest of these: one late ACK is not a queue
@@ -135,7 +135,7 @@ class BackgroundPacer:
                 self._bases.popleft()
 
 
-RECEIVE_SLACK = 0.010  # seconds of data the receiver's kernel may hold unread beyond two round trips
+RECEIVE_SLACK = 0.004  # seconds of data the receiver's kernel may hold unread beyond two round trips
 MIN_RECEIVE_WINDOW = 64 << 10
 
 
