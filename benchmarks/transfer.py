@@ -80,13 +80,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+LOOPBACK = ("127.0.0.1", None)  # (address, network namespace or None) of one end
+
+
+def in_netns(netns: str | None, command: list[str]) -> list[str]:
+    return command if netns is None else ["ip", "netns", "exec", netns, *command]
+
+
 class Peer:
     """A `python -m p2pchat --plain` child whose stdout lines arrive on a queue."""
 
-    def __init__(self, home: Path, args: list[str]) -> None:
+    def __init__(self, home: Path, args: list[str], end: tuple[str, str | None] = LOOPBACK) -> None:
         env = dict(os.environ, P2PCHAT_HOME=str(home), PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "p2pchat", "--plain", "--bind", "127.0.0.1", *args],
+            in_netns(end[1], [sys.executable, "-m", "p2pchat", "--plain", "--bind", end[0], *args]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, bufsize=1, env=env,
         )
@@ -125,34 +132,48 @@ class Peer:
         return rss
 
 
-def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool) -> dict:
+def ping(sender: Peer) -> tuple[float, float] | None:
+    """(round trip the session measured, end to end) of one /ping, in ms; None if none came."""
+    typed = time.perf_counter()
+    sender.type("/ping")
+    try:
+        at, line = sender.wait_for("round trip", 5)
+    except queue.Empty:
+        return None
+    return float(line.split("round trip")[1].split()[0]), (at - typed) * 1000
+
+
+def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=LOOPBACK, sender_end=LOOPBACK,
+                idle_pings: int = 0) -> dict:
+    """One transfer; `receiver_end`/`sender_end` say where each peer runs. With `idle_pings`,
+    that many /ping round trips are measured before the transfer (`idle_rtts`)."""
     mode = "tls" if tls else "plain"
-    root = workdir / mode
+    root = Path(tempfile.mkdtemp(prefix=mode + "-", dir=workdir))
     download = root / "downloads"
     download.mkdir(parents=True)
     port = free_port()
     common = [] if tls else ["--no-tls"]
     receiver = Peer(root / "bob", ["--nickname", "bob", "--port", str(port), "--auto-accept",
-                                   "--download-dir", str(download), "--no-history", *common])
+                                   "--download-dir", str(download), "--no-history", *common], receiver_end)
     receiver.wait_for("listening on port", 20)
     sender = Peer(root / "alice", ["--nickname", "alice", "--port", str(free_port()),
-                                   "--connect", f"127.0.0.1:{port}", "--no-history", *common])
+                                   "--connect", f"{receiver_end[0]}:{port}", "--no-history", *common], sender_end)
     try:
         sender.wait_for("connected to bob", 20)
         receiver.wait_for("connected to alice", 20)
+        idle = []
+        for _ in range(idle_pings):
+            idle += [measured[0]] if (measured := ping(sender)) else []
+            time.sleep(PING_EVERY)
         start = time.perf_counter()
         sender.type(f"/send {source}")
         rtts, e2e = [], []
         finished = None
         while finished is None:
             typed = time.perf_counter()
-            sender.type("/ping")
-            try:
-                at, line = sender.wait_for("round trip", 5)
-                rtts.append(float(line.split("round trip")[1].split()[0]))
-                e2e.append((at - typed) * 1000)
-            except queue.Empty:
-                pass
+            if measured := ping(sender):
+                rtts.append(measured[0])
+                e2e.append(measured[1])
             while finished is None and (time.perf_counter() - typed) < PING_EVERY:
                 try:
                     at, line = receiver.lines.get(timeout=PING_EVERY / 5)
@@ -162,7 +183,7 @@ def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool) -> dict:
                     raise RuntimeError("the receiver exited")
                 if " received to " in line or " failed" in line:
                     finished = (at, line)
-            if time.perf_counter() - start > max(120, size / 20e6):
+            if time.perf_counter() - start > max(300, size / 20e6):
                 raise RuntimeError("transfer timed out")
         at, line = finished
         if ": failed" in line:
@@ -172,6 +193,8 @@ def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool) -> dict:
         return {
             "seconds": seconds,
             "rate": size / seconds / 1e6,
+            "rtts": rtts,
+            "idle_rtts": idle,
             "rtt_p99": percentile(rtts, 99),
             "e2e_p99": percentile(e2e, 99),
             "pings": len(rtts),
@@ -186,9 +209,12 @@ def run_p2pchat(workdir: Path, source: Path, size: int, tls: bool) -> dict:
                 peer.proc.wait()
 
 
-def run_socat(workdir: Path, source: Path, size: int, tls: bool) -> float | None:
+def run_socat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=LOOPBACK,
+              sender_end=LOOPBACK, options: str = "") -> float | None:
+    """socat moving the file; `options` (",opt=value...") go on both ends' addresses."""
     out = workdir / ("socat-tls.bin" if tls else "socat.bin")
     port = free_port()
+    host = receiver_end[0]
     if tls:
         key, cert = workdir / "key.pem", workdir / "cert.pem"
         if not cert.exists():
@@ -197,16 +223,16 @@ def run_socat(workdir: Path, source: Path, size: int, tls: bool) -> float | None
                  "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=bench"],
                 check=True, capture_output=True,
             )
-        listen = f"OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,cert={cert},key={key},verify=0"
-        connect = f"OPENSSL:127.0.0.1:{port},verify=0"
+        listen = f"OPENSSL-LISTEN:{port},bind={host},reuseaddr,cert={cert},key={key},verify=0{options}"
+        connect = f"OPENSSL:{host}:{port},verify=0{options}"
     else:
-        listen = f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr"
-        connect = f"TCP:127.0.0.1:{port}"
-    server = subprocess.Popen(["socat", "-u", listen, f"CREATE:{out}"])
+        listen = f"TCP-LISTEN:{port},bind={host},reuseaddr{options}"
+        connect = f"TCP:{host}:{port}{options}"
+    server = subprocess.Popen(in_netns(receiver_end[1], ["socat", "-u", listen, f"CREATE:{out}"]))
     time.sleep(0.3)
     start = time.perf_counter()
-    subprocess.run(["socat", "-u", f"OPEN:{source}", connect], check=True)
-    server.wait(60)
+    subprocess.run(in_netns(sender_end[1], ["socat", "-u", f"OPEN:{source}", connect]), check=True)
+    server.wait(600)
     seconds = time.perf_counter() - start
     if out.stat().st_size != size:
         raise RuntimeError(f"socat moved {out.stat().st_size} of {size} bytes")

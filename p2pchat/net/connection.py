@@ -6,22 +6,27 @@ owner's `recv()`; when more than `RECV_HIGH` bytes wait unread, the transport
 stops reading, so a slow consumer bounds memory instead of growing it.
 
 Writing has two lanes: `send()` writes a control/chat frame at once, while
-`send_chunk()` waits until the transport's buffer is below its high-water mark.
-Bulk data therefore never queues more than about `WRITE_HIGH` bytes ahead of a
-chat message. Reading has two lanes too: a chat frame that arrives while only file
-chunks wait unread is handed out before them. The kernel's socket buffers are kept
-small (`SOCKET_BUFFER`) so that bytes in flight wait where chat can overtake them.
+`send_chunk()` writes file data in pieces of a few milliseconds each, paced so that the
+path's bottleneck queue stays short (file_lane.py, pacing.py), and only while the
+transport's buffer is below its high-water mark (the same few milliseconds). Reading has
+two lanes too: a chat frame that arrives while only file chunks wait unread is handed out
+before them. The kernel's socket buffers are left to autotuning, so the window grows with
+the path; only the bytes it keeps unsent are bounded (`UNSENT_LIMIT`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ctypes
 import platform
 import socket
 import ssl
 
+from p2pchat.net import tcp_info
+from p2pchat.net.file_lane import FileLane
+from p2pchat.net.pacing import ReceiveWindow
 from p2pchat.protocol import (
     MAGIC,
     Ack,
@@ -42,9 +47,7 @@ from p2pchat.protocol import (
 READ_BUFFER = 256 * 1024
 RECV_HIGH = 4 * 1024 * 1024
 RECV_LOW = 3 * 1024 * 1024  # resume soon: chat waiting in the kernel cannot overtake anything
-WRITE_HIGH = 512 * 1024
-WRITE_LOW = 128 * 1024
-SOCKET_BUFFER = 256 * 1024
+UNSENT_LIMIT = 128 * 1024  # TCP_NOTSENT_LOWAT: measured to keep a 100 ms path full
 # Frames that may overtake file chunks waiting unread: nothing about a file depends on them.
 CHAT_FRAMES = (Text, Ack, Ping, Pong, Nick)
 
@@ -98,23 +101,22 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._can_write.set()
         self.closed: asyncio.Future = asyncio.get_running_loop().create_future()
         self.error: Exception | None = None
+        self._sock = None
+        self._receive_window: ReceiveWindow | None = None  # where the kernel reports round trips
 
     # -- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_HIGH, low=WRITE_LOW)
         keep_big_buffers_in_heap()
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            for level, option, value in (
-                (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
-                (socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER),
-                (socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER),
-            ):
-                try:
-                    sock.setsockopt(level, option, value)
-                except OSError:
-                    pass
+            # No SO_SNDBUF/SO_RCVBUF: fixing them turns off autotuning and caps the window.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tcp_info.bound_unsent(sock, UNSENT_LIMIT)
+            if tcp_info.path_sample(sock) is not None:
+                self._sock = sock
+                self._receive_window = ReceiveWindow(asyncio.get_running_loop().time())
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # Allocated lazily: a connection that never completes its TLS handshake (a flood of
@@ -126,6 +128,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         if self.error is not None:
             return  # nothing after a violation is processed
+        if self._receive_window is not None:
+            self._bound_unread(nbytes)
         try:
             self.decoder.receive_data(self._view[:nbytes])
             for frame in self.decoder:
@@ -171,6 +175,14 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._can_write.set()
 
     # -- internals ---------------------------------------------------------------
+    def _bound_unread(self, nbytes: int) -> None:
+        self._receive_window.bytes_read(nbytes)
+        sample = tcp_info.path_sample(self._sock)
+        if sample is not None:
+            window = self._receive_window.update(sample[0], asyncio.get_running_loop().time())
+            if window is not None:
+                tcp_info.clamp_window(self._sock, window)
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -225,6 +237,7 @@ class Connection:
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
+        self.file_lane = FileLane(transport, transport.get_extra_info("socket"))
 
     @property
     def peer_address(self) -> str:
@@ -251,14 +264,24 @@ class Connection:
         self.transport.write(data)
 
     async def send_chunk(self, tid: int, offset: int, data) -> None:
-        """Write a file chunk once the transport has room (bounded bytes in flight)."""
+        """Write a file chunk as FILE_CHUNK frames of a few milliseconds each, each when the
+        pacer lets it go and the transport has room, so a chat frame never waits long."""
         protocol = self.protocol
-        while not protocol._can_write.is_set():
-            await protocol._can_write.wait()
-        if self.is_closing:
-            raise protocol.error or ConnectionClosed("the connection is closed")
-        self.transport.writelines((encode_chunk_header(tid, offset, len(data)), data))
-        self.bytes_sent += len(data)
+        lane = self.file_lane
+        view = memoryview(data)
+        done = 0
+        while True:
+            await lane.wait_turn()
+            while not protocol._can_write.is_set():
+                await protocol._can_write.wait()
+            if self.is_closing:
+                raise protocol.error or ConnectionClosed("the connection is closed")
+            piece = view[done:done + lane.piece_size(len(view))]
+            self.transport.writelines((encode_chunk_header(tid, offset + done, len(piece)), piece))
+            self.bytes_sent += len(piece)
+            done += len(piece)
+            if done >= len(view):
+                return
 
     async def wait_writable(self) -> None:
         await self.protocol._can_write.wait()
