@@ -162,6 +162,10 @@ KEYS: dict[str, Key] = {
         Key("relay", "str", 'Magic-wormhole transit relays that carry the chat when no direct\n'
             'connection works, as "tcp:HOST:PORT", several separated by commas, tried in\n'
             'order. Empty: none (no public relay is used unless you name one).', _relays),
+        Key("port_mapping", "bool", "Ask the home router (UPnP IGD or NAT-PMP) to forward the port, so\n"
+            "peers on the internet can reach you directly; removed again at quit."),
+        Key("discoverable", "bool", "Announce yourself on the local network (mDNS: your nickname and\n"
+            "fingerprint) and list the p2pchat users there. false: nobody on the LAN sees you."),
         Key("tls", "bool", "Encrypt with TLS. Both sides must agree; false is for testing only.",),
         Key("heartbeat_interval", "float", "Seconds between heartbeats while the chat is idle.",
             _positive_seconds),

@@ -22,6 +22,8 @@ class Settings:
     connect: str | None = None  # HOST:PORT, p2pchat://HOST:PORT/FINGERPRINT or an invite
     relay: str = ""  # transit relays, "tcp:HOST:PORT" separated by commas, tried in order
     tls: bool = True
+    port_mapping: bool = True  # ask the router (UPnP IGD, NAT-PMP) to forward the port
+    discoverable: bool = True  # announce on the local network (mDNS) and list who else does
     heartbeat_interval: float = 5.0
     heartbeat_timeout: float = 15.0
     handshake_timeout: float = 10.0

@@ -68,6 +68,7 @@ from p2pchat.session.events import (
     Stopped,
 )
 from p2pchat.session.invites import Invites, make_invite
+from p2pchat.session.port_mapping import PortMapper
 from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, reach
 from p2pchat.session.relay_wait import RelayWaiter
 from p2pchat.session.store import HistoryStore
@@ -123,6 +124,7 @@ class Session:
         self._side = new_side()  # ours on every relay: our own connections never pair up
         self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in start()
         self._relay_waiter: RelayWaiter | None = None
+        self._port_mapper: PortMapper | None = None
         self._dial_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._conn_tasks: list[asyncio.Task] = []
@@ -192,6 +194,8 @@ class Session:
         if self._relay_waiter is not None:
             for relay, status in self._relay_waiter.status.items():
                 lines[f"relay {relay}"] = status
+        if self._port_mapper is not None:
+            lines["port mapping"] = self._port_mapper.status
         return lines
 
     # -- events ------------------------------------------------------------------
@@ -232,6 +236,7 @@ class Session:
             raise StartError(f"relay setting: {exc}") from None
         self._open_history()
         self._listen()
+        self._map_port()
         if self.relays and not self.trust.tls:
             self.notice("relays are not used without TLS: the relay could read and change the chat", "warning")
         elif self.relays:
@@ -280,6 +285,20 @@ class Session:
         if note:
             self.notice(note, "warning")
 
+    def _map_port(self) -> None:
+        """Ask the router to forward the port, in the background (never on loopback only)."""
+        if not self.settings.port_mapping or self.settings.bind.startswith("127.") or self.settings.bind == "::1":
+            return
+
+        def mapped(mapping) -> None:
+            public = self._port_mapper.public_address
+            if public is not None:
+                self.notice(f"reachable from the internet at {public[0]}:{public[1]} "
+                            f"(port forwarded by the router, {mapping.method})")
+
+        self._port_mapper = PortMapper(self._listener.port, mapped)
+        self._port_mapper.start()
+
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
@@ -307,6 +326,8 @@ class Session:
             await self._listener.close()
         if self._relay_waiter is not None:
             await self._relay_waiter.close()
+        if self._port_mapper is not None:
+            await self._port_mapper.close()
         for task in list(self._tasks) + self._conn_tasks:
             if task is not asyncio.current_task():
                 task.cancel()
@@ -672,7 +693,8 @@ class Session:
         """A new one-time invite line for a peer, and a line saying what it allows."""
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
-        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays)
+        public = self._port_mapper.public_address if self._port_mapper is not None else None
+        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays, public)
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:

@@ -1,0 +1,138 @@
+"""Asking a router for a port: routers that answer nonsense (SSDP, IGD description, NAT-PMP)
+end in one clear reason, never a crash or a hang; a NAT-PMP mapping is removed at quit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+
+import pytest
+from router_fakes import http_server, natpmp_gateway, ssdp_answer, udp_server
+
+from p2pchat.net.portmap import (
+    NatPmpRouter,
+    PortMapError,
+    UpnpRouter,
+    default_gateway,
+    private_external,
+)
+from p2pchat.protocol import natpmp
+from p2pchat.session.port_mapping import PortMapper
+
+pytestmark = pytest.mark.timeout(30)
+
+
+async def upnp_failure(reply) -> str:
+    transport, _, port = await udp_server(reply)
+    try:
+        with pytest.raises(PortMapError) as failed:
+            await UpnpRouter(7000, 600, timeout=1.0, target=("127.0.0.1", port)).add()
+        return str(failed.value)
+    finally:
+        transport.close()
+
+
+async def test_ssdp_garbage_and_answers_without_a_location_find_no_router():
+    garbage = [b"\x00\xff" * 40, b"HTTP/1.1 200 OK\r\n\r\n", b"NOTIFY * HTTP/1.1\r\nLOCATION: x\r\n\r\n",
+               ssdp_answer(None), ssdp_answer("ftp://127.0.0.1/x"), b"HTTP/1.1 200 OK\r\n" + b"A" * 1400]
+    assert await upnp_failure(lambda data: garbage) == "no UPnP router answered"
+
+
+@pytest.mark.parametrize("body, status", [
+    (b"<root><device", "200 OK"),  # cut off
+    (b"\x00\x01 not xml at all", "200 OK"),
+    (b"<?xml version='1.0'?><root xmlns='urn:schemas-upnp-org:device-1-0'></root>", "200 OK"),
+    (b"", "500 Internal Server Error"),
+])
+async def test_a_description_that_cannot_be_read_is_a_clear_reason(body, status):
+    server, http_port = await http_server(body, status)
+    try:
+        reason = await upnp_failure(lambda data: [ssdp_answer(f"http://127.0.0.1:{http_port}/rootDesc.xml")])
+    finally:
+        server.close()
+    assert reason.startswith("the UPnP router at 127.0.0.1 ")
+    assert "\n" not in reason
+
+
+async def test_a_device_without_port_mapping_says_so():
+    body = (b"<?xml version='1.0'?><root xmlns='urn:schemas-upnp-org:device-1-0'><specVersion><major>1</major>"
+            b"<minor>0</minor></specVersion><device><deviceType>urn:schemas-upnp-org:device:Basic:1</deviceType>"
+            b"<friendlyName>x</friendlyName><UDN>uuid:1</UDN></device></root>")
+    server, http_port = await http_server(body)
+    try:
+        reason = await upnp_failure(lambda data: [ssdp_answer(f"http://127.0.0.1:{http_port}/rootDesc.xml")])
+    finally:
+        server.close()
+    assert reason == "the UPnP device at 127.0.0.1 offers no port mapping"
+
+
+@pytest.mark.parametrize("answers, reason", [
+    ([], "no NAT-PMP router answered"),
+    ([b"\xff"], "too short"),
+    ([b"\x00\x81\x00\x00" + bytes(8)], "not an answer"),
+    ([struct.pack("!BBHI", 0, 128, 2, 1) + bytes(4)], "refused"),
+])
+async def test_natpmp_nonsense_is_a_clear_reason(answers, reason):
+    transport, _, port = await udp_server(lambda data: answers)
+    try:
+        with pytest.raises(PortMapError, match=reason):
+            await NatPmpRouter(7000, 600, timeout=0.6, gateway=("127.0.0.1", port)).add()
+    finally:
+        transport.close()
+
+
+@contextlib.asynccontextmanager
+async def mapper_on(reply):
+    """A PortMapper asking a loopback NAT-PMP gateway that answers with `reply`; started,
+    and with its first mapping made."""
+    transport, gateway, port = await udp_server(reply)
+    mapped = []
+    mapper = PortMapper(7000, mapped.append,
+                        routers=[NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", port))])
+    try:
+        mapper.start()
+        while mapper.mapping is None:
+            await asyncio.sleep(0.01)
+        yield mapper, mapped, gateway
+        await mapper.close()
+    finally:
+        transport.close()
+
+
+async def test_a_mapping_is_reported_and_removed_at_quit():
+    async with mapper_on(natpmp_gateway()) as (mapper, mapped, gateway):
+        assert mapper.public_address == ("203.0.113.11", 7000)
+        assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (renewed every 5 min)"
+        assert [m.method for m in mapped] == ["NAT-PMP"]
+    assert gateway.requests[-1] == natpmp.map_request(7000, 0, 0)  # deleted at close
+
+
+async def test_a_router_behind_another_nat_is_not_advertised():
+    async with mapper_on(natpmp_gateway(external=bytes([100, 64, 0, 7]))) as (mapper, mapped, _):
+        assert mapper.public_address is None and mapped == []
+        assert "100.64.0.7 is private: another router stands in front of it" in mapper.status
+
+
+async def test_no_router_at_all_is_one_status_line():
+    transport, _, port = await udp_server(lambda data: [])
+    mapper = PortMapper(7000, routers=[NatPmpRouter(7000, 600, timeout=0.3, gateway=("127.0.0.1", port))])
+    try:
+        mapper.start()
+        await mapper._task
+        assert mapper.status == "not mapped (no NAT-PMP router answered)"
+        await mapper.close()
+    finally:
+        transport.close()
+
+
+def test_private_external_addresses_are_rfc1918_and_shared_space_only(tmp_path):
+    assert private_external("192.168.1.1") and private_external("100.64.0.1") and private_external("10.1.2.3")
+    assert not private_external("203.0.113.11")  # documentation space: the lab's internet
+    assert not private_external("8.8.8.8")
+    routes = tmp_path / "route"
+    routes.write_text("Iface\tDestination\tGateway \tFlags\n"
+                      "eth0\t00000000\t0164A8C0\t0003\n")
+    assert default_gateway(routes) == "192.168.100.1"
+    routes.write_text("garbage")
+    assert default_gateway(routes) is None
