@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.events import Event, PeerInfo, TransferInfo
+from p2pchat.session.events import Event, LanPeer, PeerInfo, TransferInfo
 
 
 class SessionAPI(Protocol):
@@ -34,6 +34,8 @@ class SessionAPI(Protocol):
     def short_code(self) -> str: ...  # words both sides compare aloud; "" when not connected/TLS
     @property
     def transfers(self) -> list[TransferInfo]: ...
+    @property
+    def lan_peers(self) -> list[LanPeer]: ...  # p2pchat users announcing on the LAN, known first
     def info(self) -> dict[str, str]: ...  # /info lines: cipher, TLS version, fingerprints, log file...
 
     # -- lifecycle ---------------------------------------------------------------
