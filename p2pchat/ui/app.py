@@ -30,6 +30,7 @@ from p2pchat.session.events import (
     HistoryLoaded,
     IdentityPrompt,
     IdentityPromptExpired,
+    LanPeer,
     Listening,
     MessageDelivered,
     MessageReceived,
@@ -43,6 +44,7 @@ from p2pchat.session.events import (
     TransferOffered,
     TransferUpdated,
 )
+from p2pchat.session.lan import describe_lan_peers, pick_lan_peer
 from p2pchat.session.transfers import pick_transfer, result_line
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
@@ -58,6 +60,9 @@ from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
 
 SessionFactory = Callable[[Settings], SessionAPI]
+# Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
+# start() and async close().
+LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
 QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
@@ -69,6 +74,17 @@ class SessionEvent(Message):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
+
+
+def _real_lan_factory(on_change: Callable[[list[LanPeer]], None]):
+    from p2pchat.identity import IdentityError, KnownPeers
+    from p2pchat.session.lan import LanPeers
+
+    try:
+        known = KnownPeers.load(get_paths().known_peers_file)
+    except IdentityError:
+        known = None
+    return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
@@ -100,6 +116,7 @@ class ChatApp(App[int]):
         show_connect_screen: bool = False,
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
+        lan_factory: LanFactory | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -107,6 +124,8 @@ class ChatApp(App[int]):
         self.session: SessionAPI | None = None
         self.input_cursor_blink = cursor_blink
         self._session_factory = session_factory or _real_session_factory
+        self._lan_factory = lan_factory or _real_lan_factory
+        self._lan_watch = None  # the connect screen's view of the LAN, while it is open
         self._show_connect_screen = show_connect_screen and settings.connect is None
         self._keymap = keymap if keymap is not None else parse_keymap(settings.keymap or "")
         self._focused = True
@@ -162,10 +181,20 @@ class ChatApp(App[int]):
 
     def _open_connect_screen(self) -> None:
         settings = self.settings
-        screen = ConnectScreen(port=settings.port, peer=settings.connect, nickname=settings.nickname)
+        screen = ConnectScreen(port=settings.port, peer=settings.connect, nickname=settings.nickname,
+                               show_lan=settings.discoverable)
         self.push_screen(screen, self._connect_chosen)
+        if settings.discoverable and self._lan_watch is None:
+            self._lan_watch = self._lan_factory(lambda peers: self.call_later(screen.show_lan_peers, peers))
+            self._lan_watch.start()
+
+    def _stop_lan_watch(self) -> None:
+        watch, self._lan_watch = self._lan_watch, None
+        if watch is not None:
+            self.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
+        self._stop_lan_watch()
         if choice is None:
             self.exit(0)
             return
@@ -581,6 +610,18 @@ class ChatApp(App[int]):
         self.log_view.add_system(f"invite ({summary}); your peer pastes it into p2pchat --connect "
                                  "or the connect screen (copied to the clipboard if the terminal allows):")
         self.log_view.add_system(line)
+
+    def _command_peers(self, command: commands.Command) -> None:
+        assert self.session is not None
+        peers = self.session.lan_peers
+        if command.args:
+            try:
+                self._connect(pick_lan_peer(peers, command.args[0]).address)
+            except ValueError as error:
+                self.log_view.add_system(f"/peers: {error}", "error")
+            return
+        for line in describe_lan_peers(peers, self.settings.discoverable):
+            self.log_view.add_system(line)
 
     def _command_connect(self, command: commands.Command) -> None:
         address = command.args[0] if command.args else ""

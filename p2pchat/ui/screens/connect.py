@@ -1,4 +1,5 @@
-"""The first screen when started without arguments: where to listen, whom to call."""
+"""The first screen when started without arguments: where to listen, whom to call, and
+(when discoverable) who announces p2pchat on the local network, to pick with Enter."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
+from p2pchat.session.events import LanPeer
 from p2pchat.session.target import parse_target
+from p2pchat.ui.text import clean
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,13 @@ class ConnectChoice:
 class ConnectScreen(ModalScreen[ConnectChoice | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Quit", id="connect.quit")]
 
-    def __init__(self, *, port: int, peer: str | None, nickname: str) -> None:
+    def __init__(self, *, port: int, peer: str | None, nickname: str, show_lan: bool = False) -> None:
         super().__init__()
         self._port = port
         self._peer = peer or ""
         self._nickname = nickname
+        self._show_lan = show_lan
+        self._lan_peers: list[LanPeer] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="connect-dialog", classes="dialog"):
@@ -39,6 +45,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             yield Input(self._peer, id="connect-peer", placeholder="192.168.1.20:8080")
             yield Label("Your nickname")
             yield Input(self._nickname, id="connect-nick", max_length=32)
+            if self._show_lan:
+                yield Label("On this network (Enter connects, the fingerprint is checked)")
+                yield Static("looking...", id="connect-lan-empty")
+                yield OptionList(id="connect-lan", classes="hidden")
             yield Static("", id="connect-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="connect-go", variant="primary")
@@ -67,6 +77,29 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
                 error.update(Text(f"Peer: {problem}"))
                 return None
         return ConnectChoice(int(port_text), peer, nickname)
+
+    def show_lan_peers(self, peers: list[LanPeer]) -> None:
+        """The p2pchat users the LAN announces now (nicknames are the peers' text: cleaned)."""
+        if not self._show_lan:
+            return
+        self._lan_peers = list(peers)
+        listing = self.query_one("#connect-lan", OptionList)
+        listing.clear_options()
+        listing.add_options([
+            Option(Text(f"{clean(p.nickname, single_line=True)}  {p.short_fingerprint}  "
+                        f"{'known' if p.known else 'new'}  {p.host}:{p.port}"))
+            for p in peers
+        ])
+        listing.set_class(not peers, "hidden")
+        empty = self.query_one("#connect-lan-empty", Static)
+        empty.update("nobody else announces p2pchat here" if not peers else "")
+        empty.set_class(bool(peers), "hidden")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._lan_peers):
+            self.query_one("#connect-peer", Input).value = self._lan_peers[event.option_index].address
+            self._submit()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
