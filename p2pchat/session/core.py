@@ -332,9 +332,12 @@ class Session:
 
     def _lan_changed(self, peers: list[LanPeer]) -> None:
         self.emit(LanPeersChanged(tuple(peers)))
+        # The peer we would reconnect to (or are dialing, or wait for on the relays).
+        wanted = (self._last_peer_id or (self._dial_target.fingerprint if self._dial_target else None)
+                  or (self.relay_peer() if self._relay_waiter is not None else None))
         seen, appeared = {p.fingerprint for p in peers}, None
-        if self._last_peer_id in seen - self._lan_seen:
-            appeared = next(p for p in peers if p.fingerprint == self._last_peer_id)
+        if wanted in seen - self._lan_seen:
+            appeared = next(p for p in peers if p.fingerprint == wanted)
         self._lan_seen = seen
         if appeared is not None and self._conn is None and not self._stopped and not self._claimed:
             # The last peer is on this network: dial it there now rather than wait for the relay.
