@@ -27,8 +27,11 @@ LAN_HOME = 4
 LANS = {UPNP_HOME: ("198.51.100.129", 26), LAN_HOME: ("198.51.100.193", 26)}
 
 
+MINIUPNPD = shutil.which("miniupnpd") or shutil.which("miniupnpd", path="/usr/sbin:/sbin")
+
+
 def upnp_why_not() -> str | None:
-    if shutil.which("miniupnpd") is None:
+    if MINIUPNPD is None:
         return "the UPnP router needs miniupnpd (Debian package miniupnpd-nftables)"
     return None
 
@@ -151,7 +154,7 @@ class Home:
         log = self._files / "miniupnpd.log"
         with open(log, "wb") as output:
             self.daemon = subprocess.Popen(
-                ["ip", "netns", "exec", self.router, "miniupnpd", "-d", "-f", str(config),
+                ["ip", "netns", "exec", self.router, MINIUPNPD, "-d", "-f", str(config),
                  "-P", str(self._files / "miniupnpd.pid")], stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while "Listening for NAT-PMP" not in log.read_text(errors="replace"):
