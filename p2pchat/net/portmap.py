@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import ipaddress
 import secrets
 import socket
@@ -73,6 +74,13 @@ def default_gateway(route_file: Path = Path("/proc/net/route")) -> str | None:
 # -- UPnP IGD ------------------------------------------------------------------------------
 
 
+async def load_upnp() -> None:
+    """Import async-upnp-client (and aiohttp, ~0.4 s) in a thread, not on the event loop."""
+    await asyncio.to_thread(importlib.import_module, "async_upnp_client.client_factory")
+    await asyncio.to_thread(importlib.import_module, "async_upnp_client.aiohttp")
+    await asyncio.to_thread(importlib.import_module, "async_upnp_client.search")
+
+
 async def find_igd(timeout: float, target: tuple[str, int] | None = None) -> str:
     """The description URL of the first Internet Gateway Device that answers an SSDP search
     (multicast, or unicast to `target`)."""
@@ -127,6 +135,7 @@ class UpnpRouter:
             raise PortMapError(f"the UPnP router at {self._router} refused {action}: {_upnp_reason(exc)}") from exc
 
     async def _connect(self) -> None:
+        await load_upnp()
         from async_upnp_client.aiohttp import AiohttpRequester
         from async_upnp_client.client_factory import UpnpFactory
         from async_upnp_client.exceptions import UpnpError

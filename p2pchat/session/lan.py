@@ -19,6 +19,7 @@ from p2pchat.net.discovery import LanDiscovery
 from p2pchat.session.events import LanPeer
 
 CLOSE_TIMEOUT = 2.0
+START_DELAY = 1.0  # as for port mapping: the first frame first, then the zeroconf import
 
 
 class LanPeers:
@@ -37,10 +38,11 @@ class LanPeers:
         self._task: asyncio.Task | None = None
         self.status = "starting"  # for /info
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="lan-discovery")
+    def start(self, delay: float = START_DELAY) -> None:
+        self._task = asyncio.create_task(self._run(delay), name="lan-discovery")
 
-    async def _run(self) -> None:
+    async def _run(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         try:
             await self._discovery.start(self._announce() if self._announce else None)
         except Exception as exc:  # no multicast, no interface...: say why in /info, go on

@@ -19,6 +19,9 @@ from p2pchat.net.portmap import Mapping, NatPmpRouter, PortMapError, UpnpRouter,
 LEASE = 3600  # seconds asked for; renewed at half
 RETRY = 300.0  # seconds before asking again after a renewal failed
 REMOVE_TIMEOUT = 2.0  # at quit
+# Seconds to wait before the first request: the front end draws its first frame meanwhile,
+# not competing with the import of the UPnP library.
+START_DELAY = 1.0
 
 
 class PortMapper:
@@ -40,8 +43,8 @@ class PortMapper:
             return None
         return mapping.external_address, mapping.external_port
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="port-mapping")
+    def start(self, delay: float = START_DELAY) -> None:
+        self._task = asyncio.create_task(self._run(delay), name="port-mapping")
 
     async def _first(self) -> Mapping:
         reasons = []
@@ -63,7 +66,8 @@ class PortMapper:
         logger.info("port mapping: {}", status)
         return True
 
-    async def _run(self) -> None:
+    async def _run(self, delay: float) -> None:
+        await asyncio.sleep(delay)
         try:
             mapping = await self._first()
         except PortMapError as exc:

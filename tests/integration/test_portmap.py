@@ -91,7 +91,7 @@ async def mapper_on(reply):
     mapper = PortMapper(7000, mapped.append,
                         routers=[NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", port))])
     try:
-        mapper.start()
+        mapper.start(delay=0)
         while mapper.mapping is None:
             await asyncio.sleep(0.01)
         yield mapper, mapped, gateway
@@ -118,7 +118,7 @@ async def test_no_router_at_all_is_one_status_line():
     transport, _, port = await udp_server(lambda data: [])
     mapper = PortMapper(7000, routers=[NatPmpRouter(7000, 600, timeout=0.3, gateway=("127.0.0.1", port))])
     try:
-        mapper.start()
+        mapper.start(delay=0)
         await mapper._task
         assert mapper.status == "not mapped (no NAT-PMP router answered)"
         await mapper.close()
