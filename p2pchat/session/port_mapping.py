@@ -18,6 +18,7 @@ from p2pchat.net.portmap import Mapping, NatPmpRouter, PortMapError, UpnpRouter,
 
 LEASE = 3600  # seconds asked for; renewed at half
 RETRY = 300.0  # seconds before asking again after a renewal failed
+MIN_RENEW = 30.0  # seconds: however short a lease the router grants, ask no more often
 REMOVE_TIMEOUT = 2.0  # at quit
 # Seconds to wait before the first request: the front end draws its first frame meanwhile,
 # not competing with the import of the UPnP library.
@@ -86,7 +87,7 @@ class PortMapper:
                     self.on_mapped(mapping)
             if not mapping.lifetime:
                 return
-            await asyncio.sleep(max(30, mapping.lifetime // 2))
+            await asyncio.sleep(max(MIN_RENEW, mapping.lifetime / 2))
             while True:
                 try:
                     mapping = await self._router.add()

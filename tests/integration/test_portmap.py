@@ -18,6 +18,7 @@ from p2pchat.net.portmap import (
     private_external,
 )
 from p2pchat.protocol import natpmp
+from p2pchat.session import port_mapping
 from p2pchat.session.port_mapping import PortMapper
 
 pytestmark = pytest.mark.timeout(30)
@@ -106,6 +107,16 @@ async def test_a_mapping_is_reported_and_removed_at_quit():
         assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (renewed every 5 min)"
         assert [m.method for m in mapped] == ["NAT-PMP"]
     assert gateway.requests[-1] == natpmp.map_request(7000, 0, 0)  # deleted at close
+
+
+async def test_a_mapping_is_renewed_before_its_lease_ends(monkeypatch):
+    monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)  # the gateway grants 1 s leases
+    maps = natpmp.map_request(7000, 7000, 600)
+    async with mapper_on(natpmp_gateway(lifetime=1)) as (mapper, mapped, gateway):
+        while gateway.requests.count(maps) < 3:  # the first request and two renewals, at 0.5 s
+            await asyncio.sleep(0.05)
+        assert len(mapped) == 1  # said once, not at every renewal
+        assert mapper.public_address == ("203.0.113.11", 7000)
 
 
 async def test_a_router_behind_another_nat_is_not_advertised():
