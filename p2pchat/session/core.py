@@ -300,9 +300,14 @@ class Session:
         if note:
             self.notice(note, "warning")
 
+    @property
+    def _loopback_only(self) -> bool:
+        """Listening on loopback only: nothing to forward, nobody on the LAN to tell."""
+        return self.settings.bind.startswith("127.") or self.settings.bind == "::1"
+
     def _map_port(self) -> None:
-        """Ask the router to forward the port, in the background (never on loopback only)."""
-        if not self.settings.port_mapping or self.settings.bind.startswith("127.") or self.settings.bind == "::1":
+        """Ask the router to forward the port, in the background."""
+        if not self.settings.port_mapping or self._loopback_only:
             return
 
         def mapped(mapping) -> None:
@@ -317,7 +322,7 @@ class Session:
     def _discover(self) -> None:
         """Announce ourselves on the LAN and watch who else does, in the background."""
         bind = self.settings.bind
-        if not self.settings.discoverable or not self.trust.tls or bind.startswith("127.") or bind == "::1":
+        if not self.settings.discoverable or not self.trust.tls or self._loopback_only:
             return
 
         def announcement() -> tuple[str, str, int, list[str]]:
