@@ -3,6 +3,8 @@ on one LAN find each other over mDNS, each dial checked by fingerprint."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -96,6 +98,23 @@ def test_two_machines_on_one_lan_find_each_other_and_connect_checked(lab, lan_ho
     assert seen.group(1).replace("-", "") in fingerprint.replace("-", "")
     alice.wait_line(r"^\* connected to bob at ", 30)
     peers_line(bob, rf"^\* 1\. alice \({short}, known\) at {address_a}:7000$")
+
+
+def test_the_connect_screen_lists_a_lan_peer_and_enter_connects_to_it(lab, lan_home, spawn, tmp_path):
+    (a, b, _), (address_a, _, _) = lan_home.machines, lan_home.addresses
+    alice = spawn("alice", a, "--port", "7000", env=DISCOVERABLE)
+    alice.port()
+    fingerprint = fingerprint_of(alice).replace("-", "")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
+    env["P2PCHAT_HOME"] = str(tmp_path / "bob")
+    probe = subprocess.run(
+        ["ip", "netns", "exec", b, sys.executable, str(Path(__file__).with_name("connect_screen_probe.py"))],
+        capture_output=True, text=True, timeout=90, env=env)
+    reports = [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+    assert reports, probe.stderr[-2000:]
+    assert reports[0]["listed"] == [f"alice  {fingerprint[:4]}-{fingerprint[4:8]}  new  {address_a}:7000"]
+    assert reports[1] == {"connected": "alice", "fingerprint": fingerprint}
+    alice.wait_line(r"^\* connected to bob at ", 30)
 
 
 def test_a_spoofed_announcement_is_refused_by_fingerprint(lab, lan_home, spawn, tmp_path):
