@@ -98,6 +98,8 @@ def test_two_machines_on_one_lan_find_each_other_and_connect_checked(lab, lan_ho
     assert seen.group(1).replace("-", "") in fingerprint.replace("-", "")
     alice.wait_line(r"^\* connected to bob at ", 30)
     peers_line(bob, rf"^\* 1\. alice \({short}, known\) at {address_a}:7000$")
+    alice.type("/nick alicia")  # the announcement follows the nickname
+    peers_line(bob, rf"^\* 1\. alicia \({short}, known\) at {address_a}:7000$")
 
 
 def test_the_connect_screen_lists_a_lan_peer_and_enter_connects_to_it(lab, lan_home, spawn, tmp_path):
