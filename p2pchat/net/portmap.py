@@ -18,6 +18,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from loguru import logger
+
 from p2pchat.protocol import natpmp
 
 DESCRIPTION = "p2pchat"
@@ -176,8 +178,12 @@ class UpnpRouter:
                 else:
                     raise
             self._external_port = port
-            result = await self._call("GetExternalIPAddress")
-            external = str(result.get("NewExternalIPAddress") or "")
+            try:  # the mapping stands (and is removed at quit) even if the router hides its address
+                result = await self._call("GetExternalIPAddress")
+                external = str(result.get("NewExternalIPAddress") or "")
+            except PortMapError as exc:
+                logger.info("port mapping: {}", exc)
+                external = ""
             return Mapping("UPnP", self._router, external, port, self.internal_port, lifetime)
         raise PortMapError("every port tried is taken on the router")
 

@@ -64,3 +64,89 @@ def natpmp_gateway(external: bytes = bytes([203, 0, 113, 11]), lifetime: int | N
         granted = asked if lifetime is None else lifetime
         return [struct.pack("!BBHIHHI", 0, 130, 0, 1, internal, external_port if asked else 0, granted)]
     return reply
+
+
+IGD_DESCRIPTION = b"""<?xml version="1.0"?>
+<root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major><minor>0</minor></specVersion>
+<device><deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1</deviceType>
+<friendlyName>fake router</friendlyName><UDN>uuid:00000000-0000-4000-8000-00000000cafe</UDN>
+<serviceList><service><serviceType>urn:schemas-upnp-org:service:WANIPConnection:1</serviceType>
+<serviceId>urn:upnp-org:serviceId:WANIPConn1</serviceId><SCPDURL>/scpd.xml</SCPDURL>
+<controlURL>/ctl</controlURL><eventSubURL>/evt</eventSubURL></service></serviceList></device></root>"""
+
+_VARIABLES = {"RemoteHost": "string", "ExternalPort": "ui2", "PortMappingProtocol": "string",
+              "InternalPort": "ui2", "InternalClient": "string", "PortMappingEnabled": "boolean",
+              "PortMappingDescription": "string", "PortMappingLeaseDuration": "ui4",
+              "ExternalIPAddress": "string"}
+_ACTIONS = {
+    "AddPortMapping": [("NewRemoteHost", "in", "RemoteHost"), ("NewExternalPort", "in", "ExternalPort"),
+                       ("NewProtocol", "in", "PortMappingProtocol"), ("NewInternalPort", "in", "InternalPort"),
+                       ("NewInternalClient", "in", "InternalClient"), ("NewEnabled", "in", "PortMappingEnabled"),
+                       ("NewPortMappingDescription", "in", "PortMappingDescription"),
+                       ("NewLeaseDuration", "in", "PortMappingLeaseDuration")],
+    "DeletePortMapping": [("NewRemoteHost", "in", "RemoteHost"), ("NewExternalPort", "in", "ExternalPort"),
+                          ("NewProtocol", "in", "PortMappingProtocol")],
+    "GetExternalIPAddress": [("NewExternalIPAddress", "out", "ExternalIPAddress")],
+}
+
+
+def _scpd() -> bytes:
+    actions = "".join(
+        f"<action><name>{name}</name><argumentList>" + "".join(
+            f"<argument><name>{arg}</name><direction>{way}</direction>"
+            f"<relatedStateVariable>{var}</relatedStateVariable></argument>" for arg, way, var in args)
+        + "</argumentList></action>" for name, args in _ACTIONS.items())
+    variables = "".join(f'<stateVariable sendEvents="no"><name>{n}</name><dataType>{t}</dataType></stateVariable>'
+                        for n, t in _VARIABLES.items())
+    return (f'<?xml version="1.0"?><scpd xmlns="urn:schemas-upnp-org:service-1-0"><specVersion><major>1</major>'
+            f"<minor>0</minor></specVersion><actionList>{actions}</actionList>"
+            f"<serviceStateTable>{variables}</serviceStateTable></scpd>").encode()
+
+
+def soap_answer(action: str, values: dict[str, str]) -> bytes:
+    inner = "".join(f"<{k}>{v}</{k}>" for k, v in values.items())
+    return (f'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+            f's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+            f'<u:{action}Response xmlns:u="urn:schemas-upnp-org:service:WANIPConnection:1">{inner}'
+            f"</u:{action}Response></s:Body></s:Envelope>").encode()
+
+
+def soap_fault(code: int, text: str) -> bytes:
+    return (f'<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+            f's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><s:Fault>'
+            f"<faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring><detail>"
+            f'<UPnPError xmlns="urn:schemas-upnp-org:control-1-0"><errorCode>{code}</errorCode>'
+            f"<errorDescription>{text}</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>").encode()
+
+
+async def fake_igd(control: Callable[[str, bytes], tuple[str, bytes]]) -> tuple[asyncio.Server, int, list[str]]:
+    """An IGD over HTTP on loopback: a real description, and `control(action, body)` giving the
+    (status, body) of every SOAP call. Returns the server, its port and the actions called."""
+    called: list[str] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            path = head.split(" ", 2)[1]
+            length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n")
+                           if line.lower().startswith("content-length:")), 0)
+            body = await reader.readexactly(length) if length else b""
+            if path == "/rootDesc.xml":
+                status, answer = "200 OK", IGD_DESCRIPTION
+            elif path == "/scpd.xml":
+                status, answer = "200 OK", _scpd()
+            else:
+                action = next((line.split("#", 1)[1].strip().strip('"') for line in head.split("\r\n")
+                               if line.lower().startswith("soapaction:")), "")
+                called.append(action)
+                status, answer = control(action, body)
+            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {len(answer)}\r\n"
+                         f"Connection: close\r\n\r\n".encode() + answer)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1], called

@@ -8,7 +8,15 @@ import contextlib
 import struct
 
 import pytest
-from router_fakes import http_server, natpmp_gateway, ssdp_answer, udp_server
+from router_fakes import (
+    fake_igd,
+    http_server,
+    natpmp_gateway,
+    soap_answer,
+    soap_fault,
+    ssdp_answer,
+    udp_server,
+)
 
 from p2pchat.net.portmap import (
     NatPmpRouter,
@@ -147,3 +155,60 @@ def test_private_external_addresses_are_rfc1918_and_shared_space_only(tmp_path):
     assert default_gateway(routes) == "192.168.100.1"
     routes.write_text("garbage")
     assert default_gateway(routes) is None
+
+
+async def igd_mapping(control):
+    """Map through a fake IGD answering SOAP calls with `control`: (mapping or reason, calls)."""
+    server, http_port, called = await fake_igd(control)
+    transport, _, ssdp_port = await udp_server(
+        lambda data: [ssdp_answer(f"http://127.0.0.1:{http_port}/rootDesc.xml")])
+    router = UpnpRouter(7000, 600, timeout=2.0, target=("127.0.0.1", ssdp_port))
+    try:
+        try:
+            return await router.add(), called, router
+        except PortMapError as exc:
+            return str(exc), called, router
+    finally:
+        transport.close()
+        server.close()
+
+
+async def test_an_igd_maps_and_a_taken_port_moves_to_another():
+    taken = {"first": True}
+
+    def control(action, body):
+        if action == "AddPortMapping" and taken.pop("first", False):
+            return "500 Internal Server Error", soap_fault(718, "ConflictInMappingEntry")
+        if action == "GetExternalIPAddress":
+            return "200 OK", soap_answer(action, {"NewExternalIPAddress": "203.0.113.9"})
+        return "200 OK", soap_answer(action, {})
+
+    mapping, called, _ = await igd_mapping(control)
+    assert called == ["AddPortMapping", "AddPortMapping", "GetExternalIPAddress"]
+    assert (mapping.method, mapping.external_address, mapping.internal_port) == ("UPnP", "203.0.113.9", 7000)
+    assert mapping.external_port != 7000
+
+
+@pytest.mark.parametrize("status, answer, reason", [
+    ("200 OK", b"<s:Envelope><unclosed", "refused AddPortMapping"),
+    ("200 OK", b"\x00\xff binary", "refused AddPortMapping"),
+    ("500 Internal Server Error", soap_fault(606, "Action not authorized"), "refused AddPortMapping: UPnP error 606"),
+    ("404 Not Found", b"", "refused AddPortMapping"),
+])
+async def test_soap_nonsense_or_a_refusal_is_one_reason(status, answer, reason):
+    result, _, _ = await igd_mapping(lambda action, body: (status, answer))
+    assert isinstance(result, str) and result.startswith("the UPnP router at 127.0.0.1 ")
+    assert reason in result and "\n" not in result
+
+
+async def test_a_router_that_hides_its_address_keeps_the_mapping_unadvertised():
+    def control(action, body):
+        if action == "GetExternalIPAddress":
+            return "200 OK", b"<?xml version='1.0'?><nonsense/>"
+        return "200 OK", soap_answer(action, {})
+
+    mapping, called, router = await igd_mapping(control)
+    assert (mapping.external_address, mapping.external_port) == ("", 7000)
+    mapper = PortMapper(7000)
+    mapper.mapping = mapping
+    assert mapper.public_address is None  # nothing to put in an invite
