@@ -1,13 +1,14 @@
 """Start-up of the real app with port mapping and LAN discovery on, against both off.
 
-    python benchmarks/startup.py [--runs 5] [--netns NAME]
+    sudo python benchmarks/startup.py [--runs 5] [--netns NAME]
 
 Each run is a fresh `python` process that builds the full-screen app with a real session
 (headless) and reports when its first frame is drawn; the time counts from the process
 start, imports included. It then watches the event loop for 3 s and reports its longest
 stall (what a user would feel as a frozen screen while the router and the LAN are asked).
-Run it inside a network namespace (`--netns`, e.g. a NAT lab home) so that no SSDP or mDNS
-leaves for a real network.
+It runs inside a network namespace so that no SSDP or mDNS leaves for a real network: by
+default a home of the NAT lab (tests/nat) behind a real miniupnpd router, built for the run;
+`--netns NAME` names one of your own instead.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
 import asyncio, json, sys, time
 from p2pchat.log import setup_logging
@@ -66,13 +69,32 @@ def one_run(on: bool, netns: str | None) -> tuple[float, float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--netns", help="network namespace to run the app in")
+    parser.add_argument("--netns", help="network namespace to run the app in (default: a NAT lab home)")
     args = parser.parse_args()
+    if args.netns:
+        compare(args.runs, args.netns)
+        return
+    sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT / "tests")]
+    from homes import UPNP_HOME, Home, StunServer
+    from lab import NatLab
+
+    lab = NatLab().create()
+    stun = StunServer(lab)
+    home = Home(lab, UPNP_HOME, machines=1, upnp=True)
+    try:
+        compare(args.runs, home.create().machines[0])
+    finally:
+        home.destroy()
+        stun.stop()
+        lab.destroy()
+
+
+def compare(runs: int, netns: str) -> None:
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     last_info: dict = {}
-    for _ in range(args.runs):
+    for _ in range(runs):
         for on in (False, True):  # alternate, so machine load hits both alike
-            frame, stall, info = one_run(on, args.netns)
+            frame, stall, info = one_run(on, netns)
             results[on].append((frame, stall))
             if on:
                 last_info = info
