@@ -52,6 +52,9 @@ async def test_the_connect_screen_lists_lan_peers_and_enter_dials_the_one_picked
         await pilot.pause()
         assert harness.fake.settings.connect == f"p2pchat://192.168.1.20:8080/{FP}"
         assert watches[0].closed  # the session announces and browses from now on
+        watches[0].on_change([EVIL])  # a late answer for the closed screen changes nothing
+        await pilot.pause()
+        assert harness.app.is_running
 
 
 async def test_not_discoverable_the_connect_screen_has_no_lan_list(tmp_path):

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -82,8 +83,11 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         """The p2pchat users the LAN announces now (nicknames are the peers' text: cleaned)."""
         if not self._show_lan:
             return
+        try:
+            listing = self.query_one("#connect-lan", OptionList)
+        except NoMatches:  # the screen closed while the LAN answered
+            return
         self._lan_peers = list(peers)
-        listing = self.query_one("#connect-lan", OptionList)
         listing.clear_options()
         listing.add_options([
             Option(Text(f"{clean(p.nickname, single_line=True)}  {p.short_fingerprint}  "
