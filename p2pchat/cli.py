@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--relay", metavar="tcp:HOST:PORT",
                         help="transit relay(s) to use when no direct connection works "
                         "(comma-separated, tried in order)")
+    parser.add_argument("--no-port-mapping", action="store_true",
+                        help="do not ask the router to forward the port (UPnP, NAT-PMP)")
+    parser.add_argument("--no-discovery", action="store_true",
+                        help="do not announce on the local network nor list who is there")
     parser.add_argument("--nickname", metavar="NAME", help="your name as the peer sees it")
     parser.add_argument("--no-tls", action="store_true", help="no encryption (testing only)")
     parser.add_argument("--plain", action="store_true",
@@ -144,6 +148,10 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["connect"] = args.connect
     if args.no_tls:
         overrides["tls"] = False
+    if args.no_port_mapping:
+        overrides["port_mapping"] = False
+    if args.no_discovery:
+        overrides["discoverable"] = False
     if args.plain:
         overrides["plain"] = True
     if args.auto_accept:

@@ -96,6 +96,14 @@ COMMANDS: dict[str, CommandSpec] = {
         "line (from /invite) works too.",
         title="Connect to…",
     ),
+    "peers": CommandSpec(
+        "/peers [N]",
+        "list p2pchat users on the local network, or connect to number N",
+        max_args=1,
+        details="Each line shows the nickname, the start of the fingerprint and whether the key is "
+        "known. /peers 2 dials the second with its announced fingerprint pinned: a different key "
+        "answering there is refused.",
+    ),
     "invite": CommandSpec(
         "/invite",
         "make a one-time invite line for a new peer to paste",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p2pchat.session.events import TransferInfo, TransferState
+from p2pchat.session.events import LanPeer, TransferInfo, TransferState
 
 
 def format_size(n: int | float) -> str:
@@ -123,3 +123,22 @@ def transfer_lines(transfers: list[TransferInfo]) -> list[str]:
     if not transfers:
         return ["no transfers"]
     return [clean(describe(t), single_line=True) for t in transfers]
+
+
+def describe_lan_peers(peers: list[LanPeer], discoverable: bool) -> list[str]:
+    """The lines /peers shows (both front ends)."""
+    if not discoverable:
+        return ["LAN discovery is off (discoverable = false)"]
+    if not peers:
+        return ["no other p2pchat announces itself on the local network"]
+    return [f"{number}. {peer.nickname} ({peer.short_fingerprint}, {'known' if peer.known else 'new'}) "
+            f"at {peer.host}:{peer.port}" for number, peer in enumerate(peers, 1)] + [
+        "/peers N connects to number N (its fingerprint is checked)"]
+
+
+def pick_lan_peer(peers: list[LanPeer], text: str) -> LanPeer:
+    """The peer numbered `text` in the last /peers list; ValueError saying what to type."""
+    if not text.isdigit() or not 1 <= int(text) <= len(peers):
+        raise ValueError(f"no peer number {text} on the local network: /peers lists them"
+                         if peers else "nobody announces p2pchat on the local network right now")
+    return peers[int(text) - 1]

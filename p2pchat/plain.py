@@ -19,7 +19,16 @@ import time
 from pathlib import Path
 
 from p2pchat import commands
-from p2pchat.display import clean, describe, offer_line, pick_transfer, result_line, transfer_lines
+from p2pchat.display import (
+    clean,
+    describe,
+    describe_lan_peers,
+    offer_line,
+    pick_lan_peer,
+    pick_transfer,
+    result_line,
+    transfer_lines,
+)
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES
@@ -160,6 +169,12 @@ class PlainFrontEnd:
             self._verify_asked = bool(s.short_code) and not self._verify_asked
         elif c.name == "connect":
             await s.connect(c.rest)
+        elif c.name == "peers":
+            if c.args:
+                await s.connect(pick_lan_peer(s.lan_peers, c.args[0]).address)
+            else:
+                for line in describe_lan_peers(s.lan_peers, self.settings.discoverable):
+                    self.say(clean(line, single_line=True))
         elif c.name == "invite":
             line, summary = s.create_invite()
             self.say(f"invite ({summary}); your peer pastes the next line into p2pchat --connect:")

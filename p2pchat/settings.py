@@ -151,6 +151,16 @@ class Settings:
     tls: bool = setting(
         True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."
     )
+    port_mapping: bool = setting(
+        True, kind="bool",
+        help="Ask the home router (UPnP IGD or NAT-PMP) to forward the port, so\n"
+        "peers on the internet can reach you directly; removed again at quit.",
+    )
+    discoverable: bool = setting(
+        True, kind="bool",
+        help="Announce yourself on the local network (mDNS: your nickname and\n"
+        "fingerprint) and list the p2pchat users there. false: nobody on the LAN sees you.",
+    )
     heartbeat_interval: float = setting(
         5.0, kind="float", check=_positive_seconds,
         help="Seconds between heartbeats while the chat is idle.",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.events import Event, PeerInfo, SessionState, TransferInfo
+from p2pchat.session.events import Event, LanPeer, PeerInfo, SessionState, TransferInfo
 
 
 class SessionAPI(Protocol):
@@ -36,6 +36,8 @@ class SessionAPI(Protocol):
     def transfers(self) -> list[TransferInfo]: ...
     @property
     def unacked_count(self) -> int: ...  # messages sent and not yet acknowledged
+    @property
+    def lan_peers(self) -> list[LanPeer]: ...  # p2pchat users announcing on the LAN, known first
     def info(self) -> dict[str, str]: ...  # /info lines: cipher, TLS version, fingerprints, log file...
 
     # -- lifecycle ---------------------------------------------------------------

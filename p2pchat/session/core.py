@@ -20,6 +20,7 @@ from loguru import logger
 
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error
+from p2pchat.net.interfaces import local_addresses
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
@@ -37,6 +38,8 @@ from p2pchat.session.events import (
     Dialing,
     Disconnected,
     Event,
+    LanPeer,
+    LanPeersChanged,
     Listening,
     NickChanged,
     Notice,
@@ -48,8 +51,10 @@ from p2pchat.session.events import (
 )
 from p2pchat.session.greeting import Greeter, say_bye
 from p2pchat.session.invites import Invites, make_invite
+from p2pchat.session.lan import LanPeers
 from p2pchat.session.link import PeerRefused, Standing
 from p2pchat.session.live import LiveConnection
+from p2pchat.session.port_mapping import PortMapper
 from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, reach
 from p2pchat.session.relay_wait import RelayWaiter
 from p2pchat.session.store import open_history
@@ -91,6 +96,9 @@ class Session:
         self._side = new_side()  # ours on every relay: our own connections never pair up
         self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in start()
         self._relay_waiter: RelayWaiter | None = None
+        self._port_mapper: PortMapper | None = None
+        self.lan: LanPeers | None = None  # when discoverable: who announces p2pchat on the LAN
+        self._lan_seen: set[str] = set()  # fingerprints on the LAN at the last change
         self._dial_task: asyncio.Task | None = None
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._own_dial_ends: set[tuple] = set()  # local (host, port) of our dials in progress
@@ -181,7 +189,17 @@ class Session:
         if self._relay_waiter is not None:
             for relay, status in self._relay_waiter.status.items():
                 lines[f"relay {relay}"] = status
+        if self._port_mapper is not None:
+            lines["port mapping"] = self._port_mapper.status
+        if self.lan is not None:
+            lines["local network"] = f"{self.lan.status} ({len(self.lan.peers())} other p2pchat seen; /peers)"
+        elif not self.settings.discoverable:
+            lines["local network"] = "not announced (discoverable = false)"
         return lines
+
+    @property
+    def lan_peers(self) -> list[LanPeer]:
+        return self.lan.peers() if self.lan is not None else []
 
     # -- events ------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -213,6 +231,8 @@ class Session:
         history = self.paths.history_file if self.settings.save_history else None
         self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
+        self._map_port()
+        self._discover()
         if self.relays and not self.trust.tls:
             self.notice("relays are not used without TLS: the relay could read and change the chat", "warning")
         elif self.relays:
@@ -249,6 +269,59 @@ class Session:
         self.emit(Listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
             logger.warning(note)
+
+    @property
+    def _loopback_only(self) -> bool:
+        """Listening on loopback only: nothing to forward, nobody on the LAN to tell."""
+        return self.settings.bind.startswith("127.") or self.settings.bind == "::1"
+
+    def _map_port(self) -> None:
+        """Ask the router to forward the port, in the background."""
+        if not self.settings.port_mapping or self._loopback_only:
+            return
+
+        def mapped(mapping) -> None:
+            public = self._port_mapper.public_address
+            if public is not None:
+                self.notice(f"reachable from the internet at {public[0]}:{public[1]} "
+                            f"(port forwarded by the router, {mapping.method})")
+
+        self._port_mapper = PortMapper(self._listener.port, mapped)
+        self._port_mapper.start()
+
+    def _discover(self) -> None:
+        """Announce ourselves on the LAN and watch who else does, in the background."""
+        bind = self.settings.bind
+        if not self.settings.discoverable or not self.trust.tls or self._loopback_only:
+            return
+
+        def announcement() -> tuple[str, str, int, list[str]]:
+            addresses = local_addresses() if bind in ("::", "0.0.0.0", "") else [bind]
+            return self._nickname, self.own_fingerprint, self._listener.port, addresses
+
+        def known(fingerprint: str) -> bool:
+            return self.trust.known is not None and self.trust.known.get(fingerprint) is not None
+
+        self.lan = LanPeers(self.own_fingerprint, known, self._lan_changed, announcement)
+        self.lan.start()
+
+    def _lan_changed(self, peers: list[LanPeer]) -> None:
+        self.emit(LanPeersChanged(tuple(peers)))
+        # The peer we would reconnect to (or are dialing, or wait for on the relays).
+        wanted = (self._last_peer_id or (self._dial_target.fingerprint if self._dial_target else None)
+                  or (self.relay_peer() if self._relay_waiter is not None else None))
+        seen, appeared = {p.fingerprint for p in peers}, None
+        if wanted in seen - self._lan_seen:
+            appeared = next(p for p in peers if p.fingerprint == wanted)
+        self._lan_seen = seen
+        if appeared is not None and self._conn is None and not self._stopped and not self._claimed:
+            # The last peer is on this network: dial it there now rather than wait for the relay.
+            logger.info("{} appeared on the local network at {}:{}", appeared.nickname, appeared.host, appeared.port)
+            if self._dial_target is None:
+                self._dial_target = parse_target(appeared.address)
+            if self._dial_task is not None:
+                self._dial_task.cancel()
+            self._dial_task = self._spawn(self._dial_loop(self._dial_target), "lan-reconnect")
 
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
@@ -287,6 +360,10 @@ class Session:
             await self._listener.close()
         if self._relay_waiter is not None:
             await self._relay_waiter.close()
+        if self._port_mapper is not None:
+            await self._port_mapper.close()
+        if self.lan is not None:
+            await self.lan.close()
         await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:
             with contextlib.suppress(Exception):
@@ -304,8 +381,8 @@ class Session:
         return True
 
     # -- dialing -----------------------------------------------------------------
-    def _reach_plan(self, target: DialTarget) -> tuple[ReachPlan, str | None]:
-        """How to reach the target, and the identity a relayed connection must show."""
+    def _reach_plan(self, target: DialTarget) -> tuple[ReachPlan, Callable[[Connection], str | None]]:
+        """How to reach the target, and the identity a connection it opens must show."""
         peer = target.fingerprint or self._last_peer_id
         tokens, relays = [], []
         if self.trust.tls and peer and peer != self.own_fingerprint:
@@ -316,14 +393,23 @@ class Session:
             if invite is not None and not invite.expired(self.clock()):
                 tokens.append(RelayToken(relay_token(invite.secret), True))
 
+        # Where the LAN says this peer is comes first (and is pinned to it, as a relay is).
+        on_lan = self.lan.addresses_of(peer) if self.lan is not None and peer else []
+        lan_hosts = {(a.host, a.port) for a in on_lan}
+        direct = list({(a.host, a.port): a for a in [*on_lan, *target.direct]}.values())
+
+        def pinned(conn: Connection) -> str | None:
+            routed = conn.relay or (conn.peer_host, conn.peer_port) in lan_hosts
+            return target.fingerprint or (peer if routed else None)
+
         def check(conn: Connection) -> None:
-            self.trust.check_expected(conn, target.fingerprint or (peer if conn.relay else None))
+            self.trust.check_expected(conn, pinned(conn))
 
         plan = ReachPlan(
-            list(target.direct), relays, tokens, self.trust.client_context(),
+            direct, relays, tokens, self.trust.client_context(),
             self.trust.server_context(), self._side, self.settings.handshake_timeout, check,
         )
-        return plan, peer
+        return plan, pinned
 
     async def _dial_loop(self, target: DialTarget, first_delay: float = 0.0) -> None:
         attempt = 0
@@ -337,7 +423,7 @@ class Session:
             attempt += 1
             self._state = "dialing" if self._last_peer_id is None else "reconnecting"
             self.emit(Dialing(str(target), attempt))
-            plan, peer = self._reach_plan(target)
+            plan, pinned = self._reach_plan(target)
             reason = "another connection was being set up"  # the handshake ended without a session
             try:
                 conn = await reach(plan)
@@ -353,7 +439,7 @@ class Session:
                 own_end = conn.transport.get_extra_info("sockname")[:2]
                 self._own_dial_ends.add(own_end)
                 try:
-                    await self._handshake(conn, expected=target.fingerprint or (peer if conn.relay else None))
+                    await self._handshake(conn, expected=pinned(conn))
                 except PeerRefused as exc:
                     conn.abort()
                     self.notice(str(exc), "error")
@@ -515,7 +601,8 @@ class Session:
         """A new one-time invite line for a peer, and a line saying what it allows."""
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
-        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays)
+        public = self._port_mapper.public_address if self._port_mapper is not None else None
+        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays, public)
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:
@@ -530,6 +617,8 @@ class Session:
             with contextlib.suppress(ConnectionClosed):
                 self._conn.send(Nick(nickname))
         self.emit(NickChanged(old, nickname, by_peer=False))
+        if self.lan is not None:
+            self._spawn(self.lan.renounce(), "lan-announce")
 
     def ping(self) -> None:
         if self._conn is None:

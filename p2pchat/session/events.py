@@ -27,8 +27,30 @@ class PeerInfo:
 
 
 @dataclass(frozen=True)
+class LanPeer:
+    """Someone announcing p2pchat on the local network (a claim until TLS checks it)."""
+
+    nickname: str
+    fingerprint: str  # the one announced: dialing pins it
+    short_fingerprint: str
+    host: str
+    port: int
+    known: bool  # the fingerprint is a known peer's
+
+    @property
+    def address(self) -> str:
+        """What to dial: this host and port, with the announced fingerprint pinned."""
+        return f"p2pchat://{self.host}:{self.port}/{self.fingerprint}"
+
+
+@dataclass(frozen=True)
 class Event:
     pass
+
+
+@dataclass(frozen=True)
+class LanPeersChanged(Event):
+    peers: tuple[LanPeer, ...]  # known peers first, then by nickname
 
 
 @dataclass(frozen=True)

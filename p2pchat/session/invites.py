@@ -72,9 +72,11 @@ class Invites:
         return True
 
 
-def make_invite(invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress]) -> tuple[str, str]:
-    """A new invite line, and one line saying what it allows (for the user)."""
-    addresses = [(address, port) for address in local_addresses()]
+def make_invite(invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress],
+                public: tuple[str, int] | None = None) -> tuple[str, str]:
+    """A new invite line, and one line saying what it allows (for the user). `public` is the
+    address the router forwards to us, tried first."""
+    addresses = ([public] if public else []) + [(address, port) for address in local_addresses()]
     invite = invites.create(fingerprint, addresses, relays)
     hours = INVITE_LIFETIME // 3600
     ways = ", ".join([f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in addresses]) or "no direct address"

@@ -20,7 +20,14 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
-from p2pchat.display import offer_line, pick_transfer, result_line, transfer_lines
+from p2pchat.display import (
+    describe_lan_peers,
+    offer_line,
+    pick_lan_peer,
+    pick_transfer,
+    result_line,
+    transfer_lines,
+)
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -31,6 +38,7 @@ from p2pchat.session.events import (
     HistoryLoaded,
     IdentityPrompt,
     IdentityPromptExpired,
+    LanPeer,
     Listening,
     MessageDelivered,
     MessageReceived,
@@ -64,6 +72,9 @@ from p2pchat.ui.widgets.transfers import (
 )
 
 SessionFactory = Callable[[Settings], SessionAPI]
+# Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
+# start() and async close().
+LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
 # Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
@@ -74,6 +85,17 @@ EVENT_BATCH = 500  # session events handled between two looks at the keyboard  #
 
 class SessionEvents(Message):
     """Session events are waiting in the app's backlog."""
+
+
+def _real_lan_factory(on_change: Callable[[list[LanPeer]], None]):
+    from p2pchat.identity import IdentityError, KnownPeers
+    from p2pchat.session.lan import LanPeers
+
+    try:
+        known = KnownPeers.load(get_paths().known_peers_file)
+    except IdentityError:
+        known = None
+    return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
@@ -120,6 +142,7 @@ class ChatApp(App[int]):
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
         address_for: Callable[[int], str] | None = None,
+        lan_factory: LanFactory | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -127,6 +150,8 @@ class ChatApp(App[int]):
         self.session: SessionAPI | None = None
         self.input_cursor_blink = cursor_blink
         self._session_factory = session_factory or _real_session_factory
+        self._lan_factory = lan_factory or _real_lan_factory
+        self._lan_watch = None  # the connect screen's view of the LAN, while it is open
         self._show_connect_screen = show_connect_screen and settings.connect is None
         self._keymap = keymap if keymap is not None else dict(settings.keymap)
         self._focused = True
@@ -197,8 +222,22 @@ class ChatApp(App[int]):
             nickname=settings.nickname,
             address_for=self._address_for,
             error=error,
+            show_lan=settings.discoverable,
         )
         self.push_screen(screen, self._connect_chosen)
+        if settings.discoverable:
+            # After the first frame: watching the LAN brings the identity and network modules.
+            self.call_after_refresh(self._watch_lan, screen)
+
+    def _watch_lan(self, screen: ConnectScreen) -> None:
+        if self._lan_watch is None and self.screen is screen:  # not answered meanwhile
+            self._lan_watch = self._lan_factory(lambda peers: self.call_later(screen.show_lan_peers, peers))
+            self._lan_watch.start()
+
+    def _stop_lan_watch(self) -> None:
+        watch, self._lan_watch = self._lan_watch, None
+        if watch is not None:
+            self.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
 
     def _stored_address(self, port: int) -> str:
         """Your address before the session starts: the key is read from the identity folder."""
@@ -206,6 +245,7 @@ class ChatApp(App[int]):
         return own_address(port, fingerprint, tls=self.settings.tls)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
+        self._stop_lan_watch()
         if choice is None:
             self.exit(0)
             return
@@ -707,6 +747,18 @@ class ChatApp(App[int]):
         self.log_view.add_system(f"invite ({summary}); your peer pastes it into p2pchat --connect "
                                  "or the connect screen (copied to the clipboard if the terminal allows):")
         self.log_view.add_system(line)
+
+    def _command_peers(self, command: commands.Command) -> None:
+        assert self.session is not None
+        peers = self.session.lan_peers
+        if command.args:
+            try:
+                self._connect(pick_lan_peer(peers, command.args[0]).address)
+            except ValueError as error:
+                self.log_view.add_system(f"/peers: {error}", "error")
+            return
+        for line in describe_lan_peers(peers, self.settings.discoverable):
+            self.log_view.add_system(line)
 
     def _command_connect(self, command: commands.Command) -> None:
         address = command.args[0] if command.args else ""

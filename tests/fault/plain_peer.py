@@ -21,6 +21,8 @@ FAST_TIMERS = {
     "P2PCHAT_HEARTBEAT_TIMEOUT": "1",
     "P2PCHAT_RECONNECT": "2",
     "P2PCHAT_ACCEPT_UNKNOWN": "always",
+    "P2PCHAT_PORT_MAPPING": "false",  # the NAT lab turns these on where it has a router or LAN
+    "P2PCHAT_DISCOVERABLE": "false",
 }
 CHAT_LINE = re.compile(r"^\[\d\d:\d\d:\d\d\] <(?P<nick>[^>]+)> (?P<body>.*)$")
 

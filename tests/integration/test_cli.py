@@ -153,6 +153,16 @@ def test_command_line_flags_set_their_settings():
     assert settings.connect == "127.0.0.1:8081" and settings.bind == "127.0.0.1"
 
 
+def test_no_port_mapping_and_no_discovery_turn_both_off(monkeypatch):
+    monkeypatch.delenv("P2PCHAT_PORT_MAPPING")  # the suite's environment turns them off already
+    monkeypatch.delenv("P2PCHAT_DISCOVERABLE")
+    settings, sources = settings_from_args([])
+    assert settings.port_mapping and settings.discoverable  # on by default
+    settings, sources = settings_from_args(["--no-port-mapping", "--no-discovery"])
+    assert settings.port_mapping is False and sources["port_mapping"] == "command line"
+    assert settings.discoverable is False and sources["discoverable"] == "command line"
+
+
 def test_without_options_nothing_is_explicit_and_no_peer_is_dialled():
     settings, _ = settings_from_args([])
     assert settings.connect is None

@@ -39,3 +39,32 @@ def spawn(tmp_path):
     yield start
     for peer in started:
         peer.stop()
+
+
+@pytest.fixture(scope="module")
+def upnp_home(lab):
+    """Home 3: one machine behind a router that runs miniupnpd, with a STUN server for it."""
+    from homes import UPNP_HOME, Home, StunServer, upnp_why_not
+
+    reason = upnp_why_not()
+    if reason:
+        pytest.skip(reason)
+    stun = StunServer(lab)
+    home = Home(lab, UPNP_HOME, machines=1, upnp=True)
+    try:
+        yield home.create()
+    finally:
+        home.destroy()
+        stun.stop()
+
+
+@pytest.fixture(scope="module")
+def lan_home(lab):
+    """Home 4: three machines on one bridged LAN behind a router without UPnP."""
+    from homes import LAN_HOME, Home
+
+    home = Home(lab, LAN_HOME, machines=3, upnp=False)
+    try:
+        yield home.create()
+    finally:
+        home.destroy()

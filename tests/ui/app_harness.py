@@ -16,7 +16,8 @@ class Harness:
     def __init__(
         self, tmp_path: Path | None = None, settings: dict | None = None, **app_kwargs
     ) -> None:
-        fields = {"nickname": "alice", "port": 8080, "theme": "textual-dark"}
+        # Not discoverable unless a test says so (with a fake lan_factory): no mDNS from UI tests.
+        fields = {"nickname": "alice", "port": 8080, "theme": "textual-dark", "discoverable": False}
         if tmp_path is not None:
             fields["download_dir"] = tmp_path
         fields.update(settings or {})

@@ -55,6 +55,7 @@ class FakeSession:
         self._transfer_ids = itertools.count(1)
         self.short_code_value = "apple river seven"
         self.fail_offer: Exception | None = None
+        self.lan_peers: list = []  # what /peers lists
 
     # -- state -------------------------------------------------------------------
     @property

@@ -21,7 +21,8 @@ async def wait_until(pilot, condition, timeout: float = 15.0) -> None:
 
 
 async def test_chat_with_a_real_peer(tmp_path):
-    alice_settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark")
+    alice_settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark",
+                              port_mapping=False, discoverable=False)
     app = ChatApp(alice_settings)
     bob_root = tmp_path / "bob"
     bob_paths = Paths(bob_root / "config", bob_root / "data", bob_root / "logs", bob_root / "dl")
@@ -36,6 +37,8 @@ async def test_chat_with_a_real_peer(tmp_path):
                 bind="127.0.0.1",
                 accept_unknown="always",
                 connect=f"127.0.0.1:{port}",
+                port_mapping=False,
+                discoverable=False,
             ),
             paths=bob_paths,
             on_event=bob_events.append,

@@ -69,6 +69,8 @@ def test_double_slash_sends_a_literal_slash():
         ("/connect [::1]:9000", Command("connect", ["[::1]:9000"], "[::1]:9000")),
         ("/connect p2pchat1abc", Command("connect", ["p2pchat1abc"], "p2pchat1abc")),
         ("/invite", Command("invite", [], "")),
+        ("/peers", Command("peers", [], "")),
+        ("/peers 2", Command("peers", ["2"], "2")),
     ],
 )
 def test_each_command_parses(line, expected):
@@ -92,6 +94,7 @@ def test_every_command_in_the_table_is_covered_by_a_test():
         "clear",
         "connect",
         "invite",
+        "peers",
     }
     assert set(COMMANDS) == tested
     assert ALIASES == {"exit": "quit"}

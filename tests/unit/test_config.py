@@ -22,6 +22,14 @@ from p2pchat.config import (
 from p2pchat.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def built_in_defaults(monkeypatch):
+    """These tests read settings without starting anything: no need for the suite-wide
+    environment that keeps sessions off routers and the LAN."""
+    monkeypatch.delenv("P2PCHAT_PORT_MAPPING")
+    monkeypatch.delenv("P2PCHAT_DISCOVERABLE")
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The first screen when started without arguments: where to listen, whom to call."""
+"""The first screen when started without arguments: where to listen, whom to call, and
+(when discoverable) who announces p2pchat on the local network, to pick with Enter."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from p2pchat.session.events import LanPeer
+from p2pchat.ui.text import clean
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         nickname: str,
         address_for: Callable[[int], str] = lambda port: "",
         error: str = "",
+        show_lan: bool = False,
     ) -> None:
         super().__init__()
         self._port = port
@@ -42,6 +49,8 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         self._address_for = address_for  # port -> your address for your peer ("" if unknown)
         self._error = error  # why the last start failed
         self.address = ""
+        self._show_lan = show_lan  # list who announces p2pchat on the LAN
+        self._lan_peers: list[LanPeer] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="connect-dialog", classes="dialog"):
@@ -57,11 +66,14 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             with Horizontal(classes="connect-row"):
                 yield Label("Your nickname", classes="connect-label")
                 yield Input(self._nickname, id="connect-nick", max_length=32, compact=True)
+            if self._show_lan:  # kept compact: with it the dialog still fits 80x24
+                yield Static("On this network: looking...", id="connect-lan-title")
+                yield OptionList(id="connect-lan", classes="hidden", compact=True)
             yield Static("", id="connect-address")
             yield Static(self._error, id="connect-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Connect", id="connect-go", variant="primary")
-                yield Button("Quit (Esc)", id="connect-quit")
+                yield Button("Connect", id="connect-go", variant="primary", compact=self._show_lan)
+                yield Button("Quit (Esc)", id="connect-quit", compact=self._show_lan)
             yield Static("Enter connects, or waits for a call. Esc quits p2pchat.", classes="dialog-hint")
 
     def on_mount(self) -> None:
@@ -108,6 +120,34 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
                 error.update(Text(f"Peer: {problem}"))
                 return None
         return ConnectChoice(int(port_text), peer, nickname)
+
+    def show_lan_peers(self, peers: list[LanPeer]) -> None:
+        """The p2pchat users the LAN announces now (nicknames are the peers' text: cleaned)."""
+        if not self._show_lan:
+            return
+        try:
+            listing = self.query_one("#connect-lan", OptionList)
+        except NoMatches:  # the screen closed while the LAN answered
+            return
+        self._lan_peers = list(peers)
+        listing.clear_options()
+        listing.add_options([
+            Option(Text(f"{clean(p.nickname, single_line=True)}  {p.short_fingerprint}  "
+                        f"{'known' if p.known else 'new'}  {p.host}:{p.port}"))
+            for p in peers
+        ])
+        listing.set_class(not peers, "hidden")
+        self.query_one("#connect-lan-title", Static).update(
+            "On this network (Enter connects, its fingerprint is checked):"
+            if peers
+            else "On this network: nobody else announces p2pchat"
+        )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._lan_peers):
+            self.query_one("#connect-peer", Input).value = self._lan_peers[event.option_index].address
+            self._submit()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

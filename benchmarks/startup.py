@@ -1,0 +1,114 @@
+"""Start-up of the real app with port mapping and LAN discovery on, against both off.
+
+    sudo python benchmarks/startup.py [--runs 5] [--netns NAME]
+
+Each run is a fresh `python` process that builds the full-screen app with a real session
+(headless) and reports when its first frame is drawn; the time counts from the process
+start, imports included. It then watches the event loop for 3 s and reports its longest
+stall (what a user would feel as a frozen screen while the router and the LAN are asked).
+It runs inside a network namespace so that no SSDP or mDNS leaves for a real network: by
+default a home of the NAT lab (tests/nat) behind a real miniupnpd router, built for the run;
+`--netns NAME` names one of your own instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = r"""
+import asyncio, json, sys, time
+from p2pchat.log import setup_logging
+from p2pchat.paths import get_paths
+from p2pchat.settings import Settings
+from p2pchat.ui.app import ChatApp
+
+async def main(on):
+    settings = Settings(nickname="bench", port=0, save_history=False, port_mapping=on, discoverable=on)
+    setup_logging(settings, get_paths())
+    app = ChatApp(settings, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        frame = asyncio.get_running_loop().create_future()
+        app.call_after_refresh(lambda: frame.done() or frame.set_result(None))
+        await frame
+        print("frame", flush=True)
+        loop, worst, end = asyncio.get_running_loop(), 0.0, time.perf_counter() + 3
+        while time.perf_counter() < end:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            worst = max(worst, loop.time() - before - 0.01)
+        print(json.dumps({"stall": worst, "info": app.session.info() if app.session else {}}), flush=True)
+        await app.session.quit()
+
+asyncio.run(main(sys.argv[1] == "on"))
+"""
+
+
+def one_run(on: bool, netns: str | None) -> tuple[float, float, dict]:
+    env = dict(os.environ, P2PCHAT_HOME=tempfile.mkdtemp(prefix="p2pchat-startup-"))
+    command = [sys.executable, "-c", CHILD, "on" if on else "off"]
+    if netns:
+        command = ["ip", "netns", "exec", netns, *command]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+    child.stdout.readline()  # the first frame is drawn
+    frame = time.perf_counter() - start
+    second = json.loads(child.stdout.readline())
+    child.wait(30)
+    return frame, second["stall"], second["info"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--netns", help="network namespace to run the app in (default: a NAT lab home)")
+    args = parser.parse_args()
+    if args.netns:
+        compare(args.runs, args.netns)
+        return
+    sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT / "tests")]
+    from homes import UPNP_HOME, Home, StunServer
+    from lab import NatLab
+
+    lab = NatLab().create()
+    stun = StunServer(lab)
+    home = Home(lab, UPNP_HOME, machines=1, upnp=True)
+    try:
+        compare(args.runs, home.create().machines[0])
+    finally:
+        home.destroy()
+        stun.stop()
+        lab.destroy()
+
+
+def compare(runs: int, netns: str) -> None:
+    results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    last_info: dict = {}
+    for _ in range(runs):
+        for on in (False, True):  # alternate, so machine load hits both alike
+            frame, stall, info = one_run(on, netns)
+            results[on].append((frame, stall))
+            if on:
+                last_info = info
+    for on in (False, True):
+        frames = [f for f, _ in results[on]]
+        stalls = [s for _, s in results[on]]
+        label = "mapping+discovery on " if on else "mapping+discovery off"
+        print(f"{label}: first frame median {statistics.median(frames) * 1000:6.0f} ms "
+              f"(min {min(frames) * 1000:.0f}), longest loop stall in the next 3 s median "
+              f"{statistics.median(stalls) * 1000:5.1f} ms (max {max(stalls) * 1000:.1f})")
+    for key in ("port mapping", "local network"):
+        if key in last_info:
+            print(f"  {key}: {last_info[key]}")
+
+
+if __name__ == "__main__":
+    main()
