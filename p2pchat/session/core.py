@@ -1,8 +1,9 @@
 """The session: the one service a front end talks to.
 
-It owns the listener, the dialer and the background tasks, keeps exactly one live
-connection to one peer, and reports what happens as events. The rest is delegated:
-the handshake to `Greeter` (its I/O) and `session/link.py` (its decisions), the
+It owns the listener and the background tasks, keeps exactly one live connection to
+one peer, and reports what happens as events. The rest is delegated: dialing to
+`Caller`, the ways besides the address typed (relays, port mapping, the LAN) to
+`Routes`, the handshake to `Greeter` (its I/O) and `session/link.py` (its decisions), the
 live connection to `LiveConnection` (reader and heartbeat), and what happens on it
 to `Chat` (messages, exactly once), `Transfers` (files) and `Trust` (identities).
 """
@@ -19,44 +20,29 @@ from pathlib import Path
 from loguru import logger
 
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.dialer import describe_dial_error
-from p2pchat.net.interfaces import local_addresses
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
-from p2pchat.protocol.invite import relay_token
-from p2pchat.protocol.transit import (
-    RelayAddress,
-    derived_token,
-    new_side,
-    parse_relays,
-    tls_client_over_relay,
-)
+from p2pchat.session.caller import Caller
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     Connected,
-    Dialing,
     Disconnected,
     Event,
     LanPeer,
-    LanPeersChanged,
     Listening,
     NickChanged,
     Notice,
     PeerInfo,
-    Reconnecting,
     RttMeasured,
     SessionState,
     Stopped,
 )
 from p2pchat.session.greeting import Greeter, say_bye
-from p2pchat.session.invites import Invites, make_invite
-from p2pchat.session.lan import LanPeers
+from p2pchat.session.invites import Invites
 from p2pchat.session.link import PeerRefused, Standing
 from p2pchat.session.live import LiveConnection
-from p2pchat.session.port_mapping import PortMapper
-from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, reach
-from p2pchat.session.relay_wait import RelayWaiter
+from p2pchat.session.routes import Routes
 from p2pchat.session.store import open_history
 from p2pchat.session.target import DialTarget, parse_target
 from p2pchat.session.tasks import Tasks
@@ -92,16 +78,9 @@ class Session:
         self._last_peer_id: str | None = None
         self._session_id: str | None = None
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
-        self._dial_target: DialTarget | None = None
-        self._side = new_side()  # ours on every relay: our own connections never pair up
-        self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in start()
-        self._relay_waiter: RelayWaiter | None = None
-        self._port_mapper: PortMapper | None = None
-        self.lan: LanPeers | None = None  # when discoverable: who announces p2pchat on the LAN
-        self._lan_seen: set[str] = set()  # fingerprints on the LAN at the last change
-        self._dial_task: asyncio.Task | None = None
+        self.routes = Routes(self)  # relays, the router's port mapping, the LAN
+        self.caller = Caller(self)  # what we dial, and the dial loop
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
-        self._own_dial_ends: set[tuple] = set()  # local (host, port) of our dials in progress
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
@@ -114,8 +93,8 @@ class Session:
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
         self._greeter = Greeter(
             self.trust, self, self, timeout=settings.handshake_timeout, standing=self._standing,
-            target=lambda: self._dial_target,
-            activate=self._activate, met_itself=self._same_identity,
+            target=lambda: self.caller.target,
+            activate=self._activate, met_itself=self.caller.met_itself,
         )
 
     # -- read-only state ---------------------------------------------------------
@@ -186,20 +165,17 @@ class Session:
             lines.update(self.trust.describe_connection(self._conn, self._peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
-        if self._relay_waiter is not None:
-            for relay, status in self._relay_waiter.status.items():
-                lines[f"relay {relay}"] = status
-        if self._port_mapper is not None:
-            lines["port mapping"] = self._port_mapper.status
-        if self.lan is not None:
-            lines["local network"] = f"{self.lan.status} ({len(self.lan.peers())} other p2pchat seen; /peers)"
-        elif not self.settings.discoverable:
-            lines["local network"] = "not announced (discoverable = false)"
+        lines.update(self.routes.info())
         return lines
 
     @property
     def lan_peers(self) -> list[LanPeer]:
-        return self.lan.peers() if self.lan is not None else []
+        return self.routes.lan_peers
+
+    @property
+    def dial_target(self) -> DialTarget | None:
+        """What the user asked to dial (and a drop redials), if anything."""
+        return self.caller.target
 
     # -- events ------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -225,19 +201,13 @@ class Session:
         except Exception as exc:  # unreadable key, bad permissions, corrupt known peers
             raise StartError(str(exc)) from exc
         try:
-            self.relays = parse_relays(self.settings.relay)
+            self.routes.configure()
         except ValueError as exc:
             raise StartError(f"relay setting: {exc}") from None
         history = self.paths.history_file if self.settings.save_history else None
         self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
-        self._map_port()
-        self._discover()
-        if self.relays and not self.trust.tls:
-            self.notice("relays are not used without TLS: the relay could read and change the chat", "warning")
-        elif self.relays:
-            self._relay_waiter = RelayWaiter(self, self.relays, self._side)
-            self._relay_waiter.start()
+        self.routes.start()
         if self.settings.connect:
             try:
                 await self.connect(self.settings.connect)
@@ -270,86 +240,22 @@ class Session:
         if note:
             logger.warning(note)
 
-    @property
-    def _loopback_only(self) -> bool:
-        """Listening on loopback only: nothing to forward, nobody on the LAN to tell."""
-        return self.settings.bind.startswith("127.") or self.settings.bind == "::1"
-
-    def _map_port(self) -> None:
-        """Ask the router to forward the port, in the background."""
-        if not self.settings.port_mapping or self._loopback_only:
-            return
-
-        def mapped(mapping) -> None:
-            public = self._port_mapper.public_address
-            if public is not None:
-                self.notice(f"reachable from the internet at {public[0]}:{public[1]} "
-                            f"(port forwarded by the router, {mapping.method})")
-
-        self._port_mapper = PortMapper(self._listener.port, mapped)
-        self._port_mapper.start()
-
-    def _discover(self) -> None:
-        """Announce ourselves on the LAN and watch who else does, in the background."""
-        bind = self.settings.bind
-        if not self.settings.discoverable or not self.trust.tls or self._loopback_only:
-            return
-
-        def announcement() -> tuple[str, str, int, list[str]]:
-            addresses = local_addresses() if bind in ("::", "0.0.0.0", "") else [bind]
-            return self._nickname, self.own_fingerprint, self._listener.port, addresses
-
-        def known(fingerprint: str) -> bool:
-            return self.trust.known is not None and self.trust.known.get(fingerprint) is not None
-
-        self.lan = LanPeers(self.own_fingerprint, known, self._lan_changed, announcement)
-        self.lan.start()
-
-    def _lan_changed(self, peers: list[LanPeer]) -> None:
-        self.emit(LanPeersChanged(tuple(peers)))
-        # The peer we would reconnect to (or are dialing, or wait for on the relays).
-        wanted = (self._last_peer_id or (self._dial_target.fingerprint if self._dial_target else None)
-                  or (self.relay_peer() if self._relay_waiter is not None else None))
-        seen, appeared = {p.fingerprint for p in peers}, None
-        if wanted in seen - self._lan_seen:
-            appeared = next(p for p in peers if p.fingerprint == wanted)
-        self._lan_seen = seen
-        if appeared is not None and self._conn is None and not self._stopped and not self._claimed:
-            # The last peer is on this network: dial it there now rather than wait for the relay.
-            logger.info("{} appeared on the local network at {}:{}", appeared.nickname, appeared.host, appeared.port)
-            if self._dial_target is None:
-                self._dial_target = parse_target(appeared.address)
-            if self._dial_task is not None:
-                self._dial_task.cancel()
-            self._dial_task = self._spawn(self._dial_loop(self._dial_target), "lan-reconnect")
-
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
         if self._conn is not None:  # the chat goes on; only the address to redial changes
-            previous, self._dial_target = self._dial_target, target
-            peer = self._peer.nickname if self._peer else "the peer"
-            if previous is not None and str(previous) == str(target):
-                self.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
-            else:
-                instead = f" instead of {previous}" if previous is not None else ""
-                self.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
-                            f"p2pchat will call {target}{instead}")
+            self.caller.retarget(target, self._peer.nickname if self._peer else "the peer")
             return
-        self._dial_target = target
-        if self._dial_task is not None:
-            self._dial_task.cancel()
-        self._dial_task = self._spawn(self._dial_loop(target), "dialer")
+        self.caller.call(target)
 
     async def quit(self, reason: str = "quit") -> None:
         if self._stopped:
             return
         self._stopped = True
         self._state = "stopped"
-        if self._dial_task is not None:
-            self._dial_task.cancel()
+        self.caller.stop()
         conn = self._conn
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
@@ -358,12 +264,7 @@ class Session:
             await conn.flush_and_close()
         if self._listener is not None:
             await self._listener.close()
-        if self._relay_waiter is not None:
-            await self._relay_waiter.close()
-        if self._port_mapper is not None:
-            await self._port_mapper.close()
-        if self.lan is not None:
-            await self.lan.close()
+        await self.routes.close()
         await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:
             with contextlib.suppress(Exception):
@@ -380,104 +281,7 @@ class Session:
             await asyncio.sleep(0.05)
         return True
 
-    # -- dialing -----------------------------------------------------------------
-    def _reach_plan(self, target: DialTarget) -> tuple[ReachPlan, Callable[[Connection], str | None]]:
-        """How to reach the target, and the identity a connection it opens must show."""
-        peer = target.fingerprint or self._last_peer_id
-        tokens, relays = [], []
-        if self.trust.tls and peer and peer != self.own_fingerprint:
-            relays = list(dict.fromkeys([*target.relays, *self.relays]))
-            tokens.append(RelayToken(derived_token(self.own_fingerprint, peer),
-                                     tls_client_over_relay(self.own_fingerprint, peer, invited=None)))
-            invite = target.invite
-            if invite is not None and not invite.expired(self.clock()):
-                tokens.append(RelayToken(relay_token(invite.secret), True))
-
-        # Where the LAN says this peer is comes first (and is pinned to it, as a relay is).
-        on_lan = self.lan.addresses_of(peer) if self.lan is not None and peer else []
-        lan_hosts = {(a.host, a.port) for a in on_lan}
-        direct = list({(a.host, a.port): a for a in [*on_lan, *target.direct]}.values())
-
-        def pinned(conn: Connection) -> str | None:
-            routed = conn.relay or (conn.peer_host, conn.peer_port) in lan_hosts
-            return target.fingerprint or (peer if routed else None)
-
-        def check(conn: Connection) -> None:
-            self.trust.check_expected(conn, pinned(conn))
-
-        plan = ReachPlan(
-            direct, relays, tokens, self.trust.client_context(),
-            self.trust.server_context(), self._side, self.settings.handshake_timeout, check,
-        )
-        return plan, pinned
-
-    async def _dial_loop(self, target: DialTarget, first_delay: float = 0.0) -> None:
-        attempt = 0
-        delay = first_delay
-        cap = max(1.0, float(self.settings.reconnect))
-        while not self._stopped:
-            if delay:
-                await asyncio.sleep(delay)
-            if self._conn is not None:
-                return  # the peer reached us first
-            attempt += 1
-            self._state = "dialing" if self._last_peer_id is None else "reconnecting"
-            self.emit(Dialing(str(target), attempt))
-            plan, pinned = self._reach_plan(target)
-            reason = "another connection was being set up"  # the handshake ended without a session
-            try:
-                conn = await reach(plan)
-            except PeerRefused as exc:  # the wrong identity on every path that answered
-                self.notice(str(exc), "error")
-                if exc.final:
-                    self._state = "listening"
-                    return
-                reason = str(exc)
-            except ReachError as exc:
-                reason = str(exc)
-            else:
-                own_end = conn.transport.get_extra_info("sockname")[:2]
-                self._own_dial_ends.add(own_end)
-                try:
-                    await self._handshake(conn, expected=pinned(conn))
-                except PeerRefused as exc:
-                    conn.abort()
-                    self.notice(str(exc), "error")
-                    if exc.final:
-                        self._state = "listening"
-                        return
-                    reason = str(exc)
-                except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
-                    reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
-                    conn.abort()
-                except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
-                    if self._stopped:
-                        say_bye(conn)
-                    else:
-                        conn.abort()
-                    raise
-                finally:  # kept a little: our listener's half may decide later
-                    asyncio.get_running_loop().call_later(5, self._own_dial_ends.discard, own_end)
-                if self._conn is not None:
-                    return
-            delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
-            logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
-            self._state = "dialing" if self._last_peer_id is None else "reconnecting"
-            self.emit(Dialing(str(target), attempt, retry_in=delay, reason=reason))
-            if self._last_peer_id is not None:
-                self.emit(Reconnecting(delay, attempt))
-
     # -- handshake -----------------------------------------------------------------
-    def relay_peer(self) -> str | None:
-        """The peer whose derived token we wait for on the relays: the last one (or, after a
-        start, the most recently seen known one) while no chat is up and we are not dialing."""
-        if self._conn is not None or self._dial_target is not None or not self.trust.tls:
-            return None
-        if self._last_peer_id is not None:
-            return self._last_peer_id
-        known = self.trust.known.all() if self.trust.known is not None else []
-        return known[0].fingerprint if known else None
-
     def relayed(self, conn: Connection, expected: str | None) -> asyncio.Task:
         """A peer arrived through a relay we were waiting on: its handshake, as a task."""
         return self._spawn(self._on_inbound(conn, expected), "relay-inbound")
@@ -507,22 +311,6 @@ class Session:
 
     async def _handshake(self, conn: Connection, expected: str | None) -> None:
         await self._greeter.handshake(conn, expected)
-
-    def _same_identity(self, conn: Connection) -> PeerRefused:
-        """The peer presented our own identity: we dialed ourselves, or another p2pchat
-        shares our identity files. Either way dialing that address again cannot help."""
-        port = self.listening_port
-        target = self._dial_target
-        if conn.dialed and target is not None and any(address.port == port for address in target.direct):
-            return PeerRefused(
-                f"{target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
-                "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
-                f"or connect from there to port {port}", final=True)
-        if not conn.dialed and (conn.peer_host, conn.peer_port) in self._own_dial_ends:
-            return PeerRefused("", final=True)  # the other half of our own dial says it
-        return PeerRefused(
-            f"{conn.peer_address} is another p2pchat with this same identity (the same P2PCHAT_HOME?): "
-            "give each instance its own, e.g. P2PCHAT_HOME=~/p2pchat-second p2pchat", final=True)
 
     # -- the live session --------------------------------------------------------
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
@@ -588,21 +376,18 @@ class Session:
         if self._stopped:
             return
         quit_by_peer = by_peer and reason == "quit"
-        will_reconnect = self._dial_target is not None and not quit_by_peer
+        will_reconnect = self.caller.target is not None and not quit_by_peer
         text = f"{nick} left ({reason})" if by_peer else reason
         self._state = "reconnecting" if will_reconnect else "listening"
         self.emit(Disconnected(text, by_peer=by_peer, will_reconnect=will_reconnect))
         if will_reconnect:
-            if self._dial_task is not None:
-                self._dial_task.cancel()
-            self._dial_task = self._spawn(self._dial_loop(self._dial_target, first_delay=0.2), "reconnect")
+            self.caller.call(self.caller.target, first_delay=0.2, why="reconnect")
 
     def create_invite(self) -> tuple[str, str]:
         """A new one-time invite line for a peer, and a line saying what it allows."""
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
-        public = self._port_mapper.public_address if self._port_mapper is not None else None
-        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays, public)
+        return self.routes.invite(self._listener.port)
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:
@@ -617,8 +402,7 @@ class Session:
             with contextlib.suppress(ConnectionClosed):
                 self._conn.send(Nick(nickname))
         self.emit(NickChanged(old, nickname, by_peer=False))
-        if self.lan is not None:
-            self._spawn(self.lan.renounce(), "lan-announce")
+        self.routes.renamed()
 
     def ping(self) -> None:
         if self._conn is None:

@@ -57,7 +57,7 @@ class RelayWaiter:
             relay_token(secret): (tls_client_over_relay(own, "", invited=False), None)
             for secret in session.invites.pending()
         }
-        peer = session.relay_peer()
+        peer = session.routes.relay_peer()
         if peer is not None and peer != own:
             tokens[derived_token(own, peer)] = (tls_client_over_relay(own, peer, invited=None), peer)
         return tokens

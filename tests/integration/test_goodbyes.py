@@ -41,7 +41,7 @@ async def test_busy_sent_with_the_close_stops_the_dialer(tmp_path):
         await bob.session.connect(f"127.0.0.1:{port}")
         notice = await bob.events.wait_for(Notice, lambda e: "already in a chat" in e.text)
         assert notice.level == "error"
-        await wait_until(lambda: bob.session._dial_task.done())
+        await wait_until(lambda: bob.session.caller._task.done())
         assert accepted == 1
         assert [e.retry_in for e in bob.events.of(Dialing)] == [None]
         assert bob.session.state == "listening"

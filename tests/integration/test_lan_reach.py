@@ -19,8 +19,8 @@ pytestmark = pytest.mark.timeout(60)
 
 def watch_lan(session) -> LanPeers:
     """Give a session a LAN view whose announcements the test writes (nothing is multicast)."""
-    session.lan = LanPeers(session.own_fingerprint, lambda fp: False, session._lan_changed)
-    return session.lan
+    session.routes.lan = LanPeers(session.own_fingerprint, lambda fp: False, session.routes.lan_changed)
+    return session.routes.lan
 
 
 def announce(lan: LanPeers, nickname: str, fingerprint: str, port: int) -> None:
@@ -44,7 +44,7 @@ async def test_the_last_peer_seen_on_the_lan_is_dialed_there_at_once(tmp_path):
                 announce(lan, "alice", fingerprint, alice_again.session.listening_port)
                 back = await bob.events.wait_for(Connected, lambda e: e.resumed)
                 assert back.peer.address == alice_again.address
-                plan, pinned = bob.session._reach_plan(bob.session._dial_target)
+                plan, pinned = bob.session.routes.plan(bob.session.dial_target)
                 assert [str(a) for a in plan.direct][0] == alice_again.address  # the LAN comes first
 
 

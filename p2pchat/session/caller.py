@@ -1,0 +1,134 @@
+"""The calling side of the session: what the user asked to dial (and a drop redials), the dial
+loop with its backoff, and telling our own dials apart when they reach ourselves.
+
+`Caller` works on the `Session` it is given, as `Routes` does: each attempt goes by every
+route `Routes.plan` names, and a connection that answers goes through the session's handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.dialer import describe_dial_error
+from p2pchat.protocol import ProtocolError
+from p2pchat.session.events import Dialing, Reconnecting
+from p2pchat.session.greeting import say_bye
+from p2pchat.session.link import PeerRefused
+from p2pchat.session.reach import ReachError, reach
+from p2pchat.session.target import DialTarget, parse_target
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+
+class Caller:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.target: DialTarget | None = None  # what we call, and call again after a drop
+        self._task: asyncio.Task | None = None
+        self.own_ends: set[tuple] = set()  # local (host, port) of our dials in progress
+
+    def call(self, target: DialTarget, *, first_delay: float = 0.0, why: str = "dialer") -> None:
+        """Call `target` from now on (retrying until it answers), instead of any earlier call."""
+        self.target = target
+        self.stop()
+        self._task = self.session._spawn(self._loop(target, first_delay), why)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def retarget(self, target: DialTarget, peer: str) -> None:
+        """Asked to dial while a chat is up: the chat goes on; `target` is called after a drop."""
+        previous, self.target = self.target, target
+        if previous is not None and str(previous) == str(target):
+            self.session.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
+        else:
+            instead = f" instead of {previous}" if previous is not None else ""
+            self.session.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
+                                f"p2pchat will call {target}{instead}")
+
+    def call_found(self, address: str) -> None:
+        """The peer we want turned up at `address` (on the LAN): call there now, unless a chat
+        is up or a handshake is under way."""
+        session = self.session
+        if session.connected or session._stopped or session._claimed:
+            return
+        self.call(self.target or parse_target(address), why="lan-reconnect")
+
+    async def _loop(self, target: DialTarget, first_delay: float) -> None:
+        session = self.session
+        attempt = 0
+        delay = first_delay
+        cap = max(1.0, float(session.settings.reconnect))
+        while not session._stopped:
+            if delay:
+                await asyncio.sleep(delay)
+            if session._conn is not None:
+                return  # the peer reached us first
+            attempt += 1
+            session._state = "dialing" if session._last_peer_id is None else "reconnecting"
+            session.emit(Dialing(str(target), attempt))
+            plan, pinned = session.routes.plan(target)
+            reason = "another connection was being set up"  # the handshake ended without a session
+            try:
+                conn = await reach(plan)
+            except PeerRefused as exc:  # the wrong identity on every path that answered
+                session.notice(str(exc), "error")
+                if exc.final:
+                    session._state = "listening"
+                    return
+                reason = str(exc)
+            except ReachError as exc:
+                reason = str(exc)
+            else:
+                own_end = conn.transport.get_extra_info("sockname")[:2]
+                self.own_ends.add(own_end)
+                try:
+                    await session._handshake(conn, expected=pinned(conn))
+                except PeerRefused as exc:
+                    conn.abort()
+                    session.notice(str(exc), "error")
+                    if exc.final:
+                        session._state = "listening"
+                        return
+                    reason = str(exc)
+                except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
+                    reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
+                    conn.abort()
+                except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
+                    if session._stopped:
+                        say_bye(conn)
+                    else:
+                        conn.abort()
+                    raise
+                finally:  # kept a little: our listener's half may decide later
+                    asyncio.get_running_loop().call_later(5, self.own_ends.discard, own_end)
+                if session._conn is not None:
+                    return
+            delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
+            logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
+            session._state = "dialing" if session._last_peer_id is None else "reconnecting"
+            session.emit(Dialing(str(target), attempt, retry_in=delay, reason=reason))
+            if session._last_peer_id is not None:
+                session.emit(Reconnecting(delay, attempt))
+
+    def met_itself(self, conn: Connection) -> PeerRefused:
+        """The peer presented our own identity: we dialed ourselves, or another p2pchat
+        shares our identity files. Either way dialing that address again cannot help."""
+        port = self.session.listening_port
+        target = self.target
+        if conn.dialed and target is not None and any(address.port == port for address in target.direct):
+            return PeerRefused(
+                f"{target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
+                "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
+                f"or connect from there to port {port}", final=True)
+        if not conn.dialed and (conn.peer_host, conn.peer_port) in self.own_ends:
+            return PeerRefused("", final=True)  # the other half of our own dial says it
+        return PeerRefused(
+            f"{conn.peer_address} is another p2pchat with this same identity (the same P2PCHAT_HOME?): "
+            "give each instance its own, e.g. P2PCHAT_HOME=~/p2pchat-second p2pchat", final=True)
