@@ -16,24 +16,13 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 
-from p2pchat import commands
-from p2pchat.display import (
-    clean,
-    describe,
-    describe_lan_peers,
-    offer_line,
-    pick_lan_peer,
-    pick_transfer,
-    result_line,
-    transfer_lines,
-)
+from p2pchat import commands, dispatch
+from p2pchat.display import clean, describe, format_size, offer_line, result_line
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.session.transfers import FINAL_STATES
 from p2pchat.settings import Settings
-from p2pchat.transfer import format_size
 
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
 PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stderr)
@@ -131,31 +120,16 @@ class PlainFrontEnd:
             self.say(f"error: {exc}")
         return True
 
-    async def run_command(self, c: commands.Command) -> bool:  # noqa: C901 - a dispatch table
+    async def run_command(self, c: commands.Command) -> bool:
         s = self.session
-        if c.name == "quit":
+        if c.name in dispatch.SESSION_COMMANDS:
+            pending = dispatch.run(self, s, c)
+            if pending is not None:
+                await pending
+        elif c.name == "quit":
             return False
-        if c.name == "help":
+        elif c.name == "help":
             self.out.write(commands.help_text(c.args[0] if c.args else None) + "\n")
-        elif c.name == "send":
-            ids = await s.offer_files([Path(p) for p in c.args])
-            offered = [t for t in s.transfers if t.id in ids]
-            self.say("offered " + ", ".join(
-                f"#{t.id} {clean(t.name, single_line=True)} ("
-                + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
-                for t in offered))
-        elif c.name in ("accept", "decline", "cancel"):
-            getattr(s, c.name)(pick_transfer(s.transfers, c.name, c.args[0] if c.args else None))
-        elif c.name == "transfers":
-            for line in transfer_lines(s.transfers or []):
-                self.say(line)
-        elif c.name == "nick":
-            s.change_nick(c.rest)
-        elif c.name == "me":
-            s.send_text(c.rest, action=True)
-        elif c.name == "info":
-            for key, value in s.info().items():
-                self.say(f"{key}: {value}")
         elif c.name == "ping":
             self._pinged = True
             s.ping()
@@ -167,22 +141,30 @@ class PlainFrontEnd:
             else:
                 self.say(f"short code: {s.short_code}. If your peer reads the same words, type /verify again")
             self._verify_asked = bool(s.short_code) and not self._verify_asked
-        elif c.name == "connect":
-            await s.connect(c.rest)
-        elif c.name == "peers":
-            if c.args:
-                await s.connect(pick_lan_peer(s.lan_peers, c.args[0]).address)
-            else:
-                for line in describe_lan_peers(s.lan_peers, self.settings.discoverable):
-                    self.say(clean(line, single_line=True))
         elif c.name == "invite":
             line, summary = s.create_invite()
             self.say(f"invite ({summary}); your peer pastes the next line into p2pchat --connect:")
             self.out.write(line + "\n")
-        elif c.name == "clear":
-            pass
-        return True
+        return True  # /clear: nothing to clear in a stream of lines
 
+    # -- what the shared commands say (dispatch.FrontEnd) -------------------------------------
+    def show(self, text: str, level: str = "system") -> None:
+        self.say(clean(text, single_line=True))
+
+    def offered(self, transfers: list[ev.TransferInfo]) -> None:
+        self.say("offered " + ", ".join(
+            f"#{t.id} {clean(t.name, single_line=True)} ("
+            + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
+            for t in transfers))
+
+    def answered(self, transfer_id: int, done: str) -> None:
+        pass  # the transfer's own events say what follows
+
+    def renamed(self) -> None:
+        pass
+
+    def more_info(self) -> list[str]:
+        return []
 
 
 def undelivered(session: Session) -> str:

@@ -1,4 +1,8 @@
-"""The full-screen chat: a Textual app driven by a `SessionAPI` and its events."""
+"""The full-screen chat: a Textual app driven by a `SessionAPI` and its events.
+
+The connect screen it may start with is driven from connect_flow.py, what each session event
+shows is in event_view.py, and what a typed line does in app_commands.py.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import events, work
@@ -20,46 +22,19 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
-from p2pchat.display import (
-    describe_lan_peers,
-    offer_line,
-    pick_lan_peer,
-    pick_transfer,
-    result_line,
-    transfer_lines,
-)
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
-    Connected,
-    Dialing,
-    Disconnected,
     Event,
-    HistoryLoaded,
-    IdentityPrompt,
-    IdentityPromptExpired,
-    LanPeer,
-    Listening,
-    MessageDelivered,
-    MessageReceived,
-    MessageSent,
-    NickChanged,
-    Notice,
-    Reconnecting,
-    RttMeasured,
-    Stopped,
-    TransferInfo,
-    TransferOffered,
-    TransferUpdated,
 )
 from p2pchat.settings import Settings
+from p2pchat.ui.app_commands import AppCommands
+from p2pchat.ui.connect_flow import ConnectFlow, LanFactory, real_lan_factory
+from p2pchat.ui.event_view import SessionEventView
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
-from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
 from p2pchat.ui.screens.help import HelpScreen
-from p2pchat.ui.screens.identity import IdentityScreen
-from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
-from p2pchat.ui.share import own_address, stored_fingerprint
+from p2pchat.ui.screens.offer import OfferScreen
 from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
@@ -67,35 +42,18 @@ from p2pchat.ui.widgets.draft import DraftEditor
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import (
-    LIVE_STATES,
     TransfersPanel,
 )
 
 SessionFactory = Callable[[Settings], SessionAPI]
-# Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
-# start() and async close().
-LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
-# Events that never change the status bar: skipping it keeps floods of messages cheap.
-CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
 # Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
 RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
-QUIT_TIMEOUT = 3.0
-EVENT_BATCH = 500  # session events handled between two looks at the keyboard  # seconds to wait for the bye before leaving anyway
+QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
+EVENT_BATCH = 500  # session events handled between two looks at the keyboard
 
 
 class SessionEvents(Message):
     """Session events are waiting in the app's backlog."""
-
-
-def _real_lan_factory(on_change: Callable[[list[LanPeer]], None]):
-    from p2pchat.identity import IdentityError, KnownPeers
-    from p2pchat.session.lan import LanPeers
-
-    try:
-        known = KnownPeers.load(get_paths().known_peers_file)
-    except IdentityError:
-        known = None
-    return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
 
 
 def _real_session_factory(settings: Settings) -> SessionAPI:
@@ -108,7 +66,7 @@ def _real_session_factory(settings: Settings) -> SessionAPI:
     return Session(settings)
 
 
-class ChatApp(App[int]):
+class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "p2pchat"
     COMMANDS = App.COMMANDS | {ChatCommandsProvider}
@@ -150,7 +108,7 @@ class ChatApp(App[int]):
         self.session: SessionAPI | None = None
         self.input_cursor_blink = cursor_blink
         self._session_factory = session_factory or _real_session_factory
-        self._lan_factory = lan_factory or _real_lan_factory
+        self._lan_factory = lan_factory or real_lan_factory
         self._lan_watch = None  # the connect screen's view of the LAN, while it is open
         self._show_connect_screen = show_connect_screen and settings.connect is None
         self._keymap = keymap if keymap is not None else dict(settings.keymap)
@@ -214,51 +172,6 @@ class ChatApp(App[int]):
         else:  # the first frame goes out before the network stack is even imported
             self.call_after_refresh(self._begin)
 
-    def _open_connect_screen(self, error: str = "") -> None:
-        settings = self.settings
-        screen = ConnectScreen(
-            port=settings.port,
-            peer=settings.connect,
-            nickname=settings.nickname,
-            address_for=self._address_for,
-            error=error,
-            show_lan=settings.discoverable,
-        )
-        self.push_screen(screen, self._connect_chosen)
-        if settings.discoverable:
-            # After the first frame: watching the LAN brings the identity and network modules.
-            self.call_after_refresh(self._watch_lan, screen)
-
-    def _watch_lan(self, screen: ConnectScreen) -> None:
-        if self._lan_watch is None and self.screen is screen:  # not answered meanwhile
-            self._lan_watch = self._lan_factory(lambda peers: self.call_later(screen.show_lan_peers, peers))
-            self._lan_watch.start()
-
-    def _stop_lan_watch(self) -> None:
-        watch, self._lan_watch = self._lan_watch, None
-        if watch is not None:
-            self.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
-
-    def _stored_address(self, port: int) -> str:
-        """Your address before the session starts: the key is read from the identity folder."""
-        fingerprint = stored_fingerprint() if self.settings.tls else ""
-        return own_address(port, fingerprint, tls=self.settings.tls)
-
-    def _connect_chosen(self, choice: ConnectChoice | None) -> None:
-        self._stop_lan_watch()
-        if choice is None:
-            self.exit(0)
-            return
-        self.settings = replace(
-            self.settings,
-            port=choice.port,
-            connect=choice.peer,
-            nickname=choice.nickname,
-            port_explicit=True,
-        )
-        self._status.nickname = choice.nickname
-        self._begin()
-
     def _begin(self) -> None:
         self.session = self._session_factory(self.settings)
         self.session.on_event = self._post_event
@@ -304,174 +217,8 @@ class ChatApp(App[int]):
             self.log_view.add_system(f"{event.worker.name}: {error}", "error")
             self._refresh_status()
 
-    # -- session events ---------------------------------------------------------------
-    def _handle_event(self, event: Event) -> None:
-        log = self.log_view
-        if isinstance(event, MessageReceived):
-            msg = event.message
-            log.add_message(
-                msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action
-            )
-            self._alert(msg.sender, msg.body)
-        elif isinstance(event, MessageSent):
-            msg = event.message
-            if not log.set_state(msg.id, msg.state):
-                log.add_message(
-                    msg.sender,
-                    msg.body,
-                    outgoing=True,
-                    timestamp=msg.timestamp,
-                    action=msg.action,
-                    state=msg.state,
-                    message_id=msg.id,
-                )
-        elif isinstance(event, MessageDelivered):
-            log.set_state(event.id, "delivered")
-        elif isinstance(event, HistoryLoaded):
-            history = [
-                log.message_entry(
-                    msg.sender,
-                    msg.body,
-                    outgoing=msg.outgoing,
-                    timestamp=msg.timestamp,
-                    action=msg.action,
-                    state=msg.state if msg.outgoing else "",
-                    message_id=msg.id,
-                )
-                for msg in event.messages
-            ]
-            if history:
-                log.add_history(history, "earlier messages above")
-        elif isinstance(event, Listening):
-            host = f"[{event.host}]" if ":" in event.host else event.host
-            text = f"listening on {host}:{event.port}"
-            log.add_system(f"{text} ({event.note})" if event.note else text)
-        elif isinstance(event, Dialing):
-            self._status.peer_address = event.address  # the status names whom we call
-            # The status bar counts down to each retry; the log only says what changed.
-            if event.retry_in is None:
-                if event.attempt == 1:
-                    self._last_dial_reason = ""
-                    log.add_system(f"calling {event.address}")
-            elif event.reason != self._last_dial_reason:
-                self._last_dial_reason = event.reason
-                log.add_system(f"{event.reason or 'no answer from ' + event.address}; retrying")
-        elif isinstance(event, Connected):
-            self._reconnect_at = None
-            peer = event.peer
-            verb = "reconnected to" if event.resumed else "connected to"
-            security = "encrypted" if peer.encrypted else "UNENCRYPTED"
-            log.add_system(f"{verb} {peer.nickname} at {peer.address} ({security})")
-            if not peer.encrypted:
-                log.add_system(
-                    "this connection is not encrypted: anyone on the path can read it", "warning"
-                )
-        elif isinstance(event, Disconnected):
-            log.add_system(event.reason, "system" if event.by_peer else "warning")
-        elif isinstance(event, Reconnecting):
-            self._reconnect_at = self.clock() + event.retry_in
-        elif isinstance(event, NickChanged):
-            who = "peer" if event.by_peer else "you"
-            log.add_system(f"{event.old} is now known as {event.new} ({who})")
-        elif isinstance(event, RttMeasured):
-            pass  # read from session.rtt_ms below
-        elif isinstance(event, IdentityPrompt):
-            self.push_screen(IdentityScreen(event), self._identity_answered)
-        elif isinstance(event, IdentityPromptExpired):
-            if isinstance(self.screen, IdentityScreen):
-                self.screen.dismiss(None)  # too late to answer: the peer was refused
-            log.add_system(f"no answer in time: {clean(event.peer.nickname, single_line=True)} was refused", "warning")
-        elif isinstance(event, TransferOffered):
-            self._transfer_offered(event.transfer)
-        elif isinstance(event, TransferUpdated):
-            self._transfer_updated(event.transfer)
-        elif isinstance(event, Notice):
-            log.add_system(event.text, event.level)
-        elif isinstance(event, Stopped):
-            log.add_system(
-                f"session stopped{': ' + event.reason if event.reason else ''}", "warning"
-            )
-        if isinstance(event, RttMeasured):
-            self._status.rtt_ms = event.rtt_ms
-            if self._ping_sent:
-                self._ping_sent = False
-                log.add_system(f"round trip to {self._peer_name()}: {event.rtt_ms:.1f} ms")
-        if not isinstance(event, CHAT_EVENTS):
-            self._refresh_status()
-
-    def _alert(self, sender: str, body: str) -> None:
-        if self._focused and self.log_view.following:
-            return
-        if self.settings.bell:
-            self.bell()
-        preview = clean(f"{sender}: {body}", single_line=True)
-        self.notify(preview[:200], title="New message", markup=False)
-
-    def _identity_answered(self, accept: bool | None) -> None:
-        if accept is None:
-            return  # the question expired: the session already refused the peer
-        if self.session is not None:
-            self.session.answer_identity(bool(accept))
-        self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
-
-    def _peer_name(self) -> str:
-        return self.session.peer.nickname if self.session and self.session.peer else "peer"
-
-    def _transfer_offered(self, info: TransferInfo) -> None:
-        # The offer waits in the log and the transfers panel: a dialog that opened by
-        # itself would take the keys the user is typing (and could accept the file).
-        self.transfers_panel.update_transfer(info)
-        line = offer_line(info, self._peer_name())
-        if not self.settings.auto_accept_files:
-            key = self._key_for("app.answer_offer", "f2")
-            line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
-        self.log_view.add_system(line)
-
     def _key_for(self, binding_id: str, default: str) -> str:
         return self._keymap.get(binding_id, default)
-
-    def action_answer_offer(self) -> None:
-        """Open the dialog for the oldest offer still waiting for an answer."""
-        if self.session is None:
-            return
-        waiting = [
-            t
-            for t in self.session.transfers
-            if t.direction == "receive" and t.state == "offered" and t.id not in self._reported
-        ]
-        if not waiting:
-            self.log_view.add_system("no file offer is waiting for an answer")
-            return
-        info = min(waiting, key=lambda t: t.id)
-        if info.id in self._offer_screens:
-            return
-        downloads = self.settings.download_dir or get_paths().downloads_dir
-        screen = OfferScreen(info, self._peer_name(), downloads)
-        self._offer_screens[info.id] = screen
-        self.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
-
-    def _offer_answered(self, transfer_id: int, answer: OfferAnswer | None) -> None:
-        self._offer_screens.pop(transfer_id, None)
-        if self.session is None or transfer_id in self._reported:
-            return  # withdrawn (cancelled, peer gone) while the dialog was open
-        try:
-            if answer is not None and answer.accept:
-                self.session.accept(transfer_id, answer.save_as)
-            else:
-                self.session.decline(transfer_id)
-        except ValueError as error:  # e.g. a save-as path that cannot be used
-            self.log_view.add_system(str(error), "error")
-
-    def _transfer_updated(self, info: TransferInfo) -> None:
-        self.transfers_panel.update_transfer(info)
-        if info.state in LIVE_STATES or info.id in self._reported:
-            return
-        self._reported.add(info.id)
-        screen = self._offer_screens.pop(info.id, None)
-        if screen is not None and screen.is_active:
-            screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
-        level = "error" if info.state == "failed" else "system"
-        self.log_view.add_system(result_line(info), level)
 
     # -- status -----------------------------------------------------------------------
     def _refresh_status(self) -> None:
@@ -577,200 +324,6 @@ class ChatApp(App[int]):
             self.chat_input.focus()
         else:
             self.handle_line(line)
-
-    def handle_line(self, line: str) -> None:
-        """Run a command or send a message; bad commands are answered locally."""
-        try:
-            command = commands.parse(line)
-        except commands.CommandError as error:
-            self.log_view.add_system(str(error), "error")
-            return
-        if command is None:
-            self._send(commands.as_message(line))
-            return
-        name = command.name
-        handler = getattr(self, f"_command_{name}", None)
-        if handler is None:
-            self.log_view.add_system(f"/{command.name} is not available here", "error")
-            return
-        needs_session = name not in ("help", "quit", "clear")
-        if needs_session and self.session is None:
-            self.log_view.add_system("the session has not started yet", "error")
-            return
-        handler(command)
-
-    def _send(self, body: str, action: bool = False) -> None:
-        if self.session is None:
-            self.log_view.add_system("the session has not started yet", "error")
-            return
-        try:
-            self.session.send_text(body, action=action)
-        except Exception as error:  # the session refuses (too long, stopped...)
-            self.log_view.add_system(f"not sent: {error}", "error")
-
-    # -- commands -----------------------------------------------------------------------
-    def _command_help(self, command: commands.Command) -> None:
-        if command.args:
-            self.log_view.add_system(commands.help_text(command.args[0]))
-        else:
-            self.action_help()
-
-    def _command_quit(self, command: commands.Command) -> None:
-        self.run_worker(self.action_quit(), group="quit")
-
-    def _command_send(self, command: commands.Command) -> None:
-        paths = [Path(arg).expanduser() for arg in command.args]
-        self._offer(paths)
-
-    @work(exit_on_error=False, group="offer")
-    async def _offer(self, paths: list[Path]) -> None:
-        assert self.session is not None
-        try:
-            await self.session.offer_files(paths)
-        except Exception as error:
-            self.log_view.add_system(f"cannot send: {error}", "error")
-
-    def _pick_transfer(self, command: commands.Command) -> int | None:
-        assert self.session is not None
-        try:
-            return pick_transfer(self.session.transfers, command.name, command.args[0] if command.args else None)
-        except ValueError as error:
-            self.log_view.add_system(str(error), "error")
-            return None
-
-    def _apply(self, action: Callable[[int], Any], transfer_id: int, done: str) -> None:
-        try:
-            action(transfer_id)
-        except (KeyError, ValueError) as error:
-            self.log_view.add_system(f"transfer #{transfer_id}: {error}", "error")
-            return
-        screen = self._offer_screens.pop(transfer_id, None)
-        if screen is not None and screen.is_active:
-            screen.dismiss(None)
-        self.log_view.add_system(f"{done} transfer #{transfer_id}")
-
-    def _command_accept(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command)
-        if transfer_id is not None:
-            self._apply(self.session.accept, transfer_id, "accepted")  # type: ignore[union-attr]
-
-    def _command_decline(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command)
-        if transfer_id is not None:
-            self._apply(self.session.decline, transfer_id, "declined")  # type: ignore[union-attr]
-
-    def _command_cancel(self, command: commands.Command) -> None:
-        transfer_id = self._pick_transfer(command)
-        if transfer_id is not None:
-            self._apply(self.session.cancel, transfer_id, "cancelled")  # type: ignore[union-attr]
-
-    def _command_transfers(self, command: commands.Command) -> None:
-        assert self.session is not None
-        for line in transfer_lines(self.session.transfers):
-            self.log_view.add_system(line)
-
-    def _command_nick(self, command: commands.Command) -> None:
-        assert self.session is not None
-        name = command.rest.strip() if command.rest else " ".join(command.args)
-        try:
-            self.session.change_nick(name)
-        except ValueError as error:
-            self.log_view.add_system(f"/nick: {error}", "error")
-            return
-        self.settings = replace(self.settings, nickname=self.session.nickname)
-        self._refresh_status()
-
-    def _command_me(self, command: commands.Command) -> None:
-        action = command.rest.strip() if command.rest else " ".join(command.args)
-        self._send(action, action=True)
-
-    def _command_info(self, command: commands.Command) -> None:
-        assert self.session is not None
-        for key, value in self.session.info().items():
-            self.log_view.add_system(f"{key}: {value}")
-        address = self._own_address()
-        if address:
-            key = self._key_for("app.copy_address", "f3").upper()
-            self.log_view.add_system(
-                f"your address: {address} ({key} copies it; /invite makes a one-time line that "
-                "also works through relays)"
-            )
-
-    def _own_address(self) -> str:
-        session = self.session
-        if session is None:
-            return ""
-        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls)
-
-    def _command_ping(self, command: commands.Command) -> None:
-        assert self.session is not None
-        if self.session.peer is not None:
-            self._ping_sent = True
-            self.log_view.add_system(f"ping sent to {self._peer_name()}")
-        self.session.ping()  # without a peer the session says so
-
-    def _command_verify(self, command: commands.Command) -> None:
-        session = self.session
-        assert session is not None
-        code = session.short_code
-        if not code or session.peer is None:
-            self.log_view.add_system("/verify needs an encrypted connection to a peer", "error")
-            return
-        body = Text("Read this code to your peer by phone or in person:\n\n    ")
-        body.append(clean(code, single_line=True), style="bold")
-        body.append("\n\nDoes it match the code they see?")
-        self.push_screen(
-            ConfirmScreen("Verify your peer", body, "It matches", "It does not", default=False),
-            self._verify_answered,
-        )
-
-    def _verify_answered(self, matches: bool | None) -> None:
-        if self.session is None:
-            return
-        if matches:
-            self.session.verify_peer()  # which says so in the log
-        else:
-            self.log_view.add_system("codes do not match: do not trust this connection", "warning")
-        self._refresh_status()
-
-    def _command_clear(self, command: commands.Command) -> None:
-        self.log_view.clear()
-
-    def _command_invite(self, command: commands.Command) -> None:
-        assert self.session is not None
-        try:
-            line, summary = self.session.create_invite()
-        except ValueError as error:
-            self.log_view.add_system(f"/invite: {error}", "error")
-            return
-        self.copy_to_clipboard(line)
-        self.log_view.add_system(f"invite ({summary}); your peer pastes it into p2pchat --connect "
-                                 "or the connect screen (copied to the clipboard if the terminal allows):")
-        self.log_view.add_system(line)
-
-    def _command_peers(self, command: commands.Command) -> None:
-        assert self.session is not None
-        peers = self.session.lan_peers
-        if command.args:
-            try:
-                self._connect(pick_lan_peer(peers, command.args[0]).address)
-            except ValueError as error:
-                self.log_view.add_system(f"/peers: {error}", "error")
-            return
-        for line in describe_lan_peers(peers, self.settings.discoverable):
-            self.log_view.add_system(line)
-
-    def _command_connect(self, command: commands.Command) -> None:
-        address = command.args[0] if command.args else ""
-        self._connect(address)
-
-    @work(exit_on_error=False, group="connect")
-    async def _connect(self, address: str) -> None:
-        assert self.session is not None
-        try:
-            await self.session.connect(address)
-        except Exception as error:
-            self.log_view.add_system(f"cannot connect to {address}: {error}", "error")
 
     # -- actions ------------------------------------------------------------------------
     async def action_quit(self) -> None:
