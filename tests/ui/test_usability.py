@@ -445,3 +445,21 @@ async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Ha
         await pilot.pause()
         assert ("answer_identity", True) in harness.fake.calls
         assert harness.app.chat_input.value == "ok m"
+
+
+async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):
+    from textual import events
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        burst = [*"one1", "ctrl+j", *"two2", "ctrl+j", *"three3", "backspace", "3"]
+        for key in burst:
+            harness.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        draft = harness.app.query_one("#draft")
+        await settle(pilot, lambda: draft.text == "one1\ntwo2\nthree3")
+        assert draft.display and harness.app.focused is draft
+        assert draft.text == "one1\ntwo2\nthree3"
+        assert harness.app.chat_input.value == ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert ("send_text", "one1\ntwo2\nthree3", False) in harness.fake.calls
