@@ -579,6 +579,27 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
         ]
 
 
+async def test_typing_when_the_identity_question_appears_answers_nothing_and_keeps_the_text(
+    harness: Harness,
+):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"hi ")
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        await pilot.press(*"thered", "backspace", "enter", *"more")
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        assert ("send_text", "hi there", False) in harness.fake.calls
+        assert harness.app.chat_input.value == "more"
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert ("answer_identity", True) in harness.fake.calls
+        assert harness.app.focused is harness.app.chat_input
+
+
 async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
