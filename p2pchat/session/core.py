@@ -515,7 +515,8 @@ class Session:
         """A new one-time invite line for a peer, and a line saying what it allows."""
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
-        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays)
+        return make_invite(self.invites, self.own_fingerprint, self._listener.port, self.relays,
+                           bind=self.settings.bind)
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:

@@ -203,7 +203,7 @@ class ChatApp(App[int]):
     def _stored_address(self, port: int) -> str:
         """Your address before the session starts: the key is read from the identity folder."""
         fingerprint = stored_fingerprint() if self.settings.tls else ""
-        return own_address(port, fingerprint, tls=self.settings.tls)
+        return own_address(port, fingerprint, tls=self.settings.tls, bind=self.settings.bind)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         if choice is None:
@@ -660,7 +660,8 @@ class ChatApp(App[int]):
         session = self.session
         if session is None:
             return ""
-        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls)
+        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls,
+                           bind=self.settings.bind)
 
     def _command_ping(self, command: commands.Command) -> None:
         assert self.session is not None
