@@ -245,6 +245,8 @@ async def test_quitting_during_a_transfer_asks_first(harness: Harness):
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert harness.app.is_running and "Quit p2pchat?" in screen_text(harness.app)
+        # Nothing re-offers an upload after a restart by itself: the question says what does.
+        assert "/send it again after restarting" in harness.app.screen._body.plain
         await pilot.press("enter")  # the default keeps running
         await pilot.pause()
         assert harness.app.is_running and not any(c[0] == "quit" for c in harness.fake.calls)
