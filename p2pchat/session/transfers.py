@@ -418,7 +418,7 @@ class Transfers:
                     self.settings.max_file_size, save_as=Path(save_as).expanduser(),
                 )
             except TransferError as exc:
-                raise ValueError(exc.reason) from None
+                raise ValueError(f"transfer #{local_id}: {exc.reason}") from None
         self._start_download(t)
 
     def _start_download(self, t: TransferJob) -> None:

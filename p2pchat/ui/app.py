@@ -602,7 +602,7 @@ class ChatApp(App[int]):
         try:
             action(transfer_id)
         except (KeyError, ValueError) as error:
-            self.log_view.add_system(f"transfer #{transfer_id}: {error}", "error")
+            self.log_view.add_system(str(error), "error")  # the session's message names the transfer
             return
         screen = self._offer_screens.pop(transfer_id, None)
         if screen is not None and screen.is_active:

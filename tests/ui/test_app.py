@@ -393,7 +393,7 @@ async def test_accept_asks_which_when_several(harness: Harness):
         await type_line(pilot, "/accept #2")
         assert ("accept", 2, None) in harness.fake.calls
         await type_line(pilot, "/cancel 99")
-        assert "no transfer #99" in harness.app.log_view.entries[-1].body
+        assert harness.app.log_view.entries[-1].body == "no transfer #99 (see /transfers)"
         await type_line(pilot, "/decline")
         assert ("decline", 1) in harness.fake.calls
 
