@@ -600,6 +600,20 @@ async def test_typing_when_the_identity_question_appears_answers_nothing_and_kee
         assert harness.app.focused is harness.app.chat_input
 
 
+async def test_several_lines_typed_under_the_identity_question_reach_the_draft(harness: Harness):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press(*"one", "ctrl+j", *"two")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ("answer_identity", False) in harness.fake.calls
+        draft = harness.app.query_one("#draft")
+        assert harness.app.focused is draft and draft.text == "one\ntwo"
+
+
 async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -446,7 +446,7 @@ async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Ha
         await pilot.press("ctrl+a")
         await pilot.pause()
         assert ("answer_identity", True) in harness.fake.calls
-        assert harness.app.chat_input.value == "ok m"
+        assert harness.app.chat_input.value == "ok ma"  # typed on, not lost, not an answer
 
 
 async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):

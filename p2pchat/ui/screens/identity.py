@@ -86,16 +86,18 @@ class IdentityScreen(ModalScreen[bool]):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
 
     async def on_key(self, event: events.Key) -> None:
-        message_box = getattr(self.app, "chat_input", None)
-        if self.focused is not None or message_box is None:
+        stack = self.app.screen_stack
+        below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
+        typing_into = below.focused if below is not None else None  # the input, or the draft
+        if self.focused is not None or typing_into is None:
             return
         if event.is_printable or event.key in TYPING_KEYS:
             event.stop()
             event.prevent_default()
             if event.key == "backspace":  # queued like the keys, so it stays in their order
-                message_box.call_later(message_box.action_delete_left)
+                typing_into.call_later(typing_into.action_delete_left)
             else:
-                message_box.post_message(events.Key(event.key, event.character))
+                typing_into.post_message(events.Key(event.key, event.character))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         ready = event.value.strip().lower() == CONFIRM_WORD

@@ -162,13 +162,15 @@ class ChatInput(Input):
         super()._on_blur(event)
 
     def _on_focus(self, event: events.Focus) -> None:
-        self._pass_keys_on()  # the draft closed before it took the focus: nothing is pending
+        self._handing_over, self._keys_for_draft = False, []  # typing here again: nothing pending
         super()._on_focus(event)
 
     def _pass_keys_on(self) -> None:
-        target = self.app.focused
+        target = self.screen.focused  # this screen's: a dialog above may hold the app's focus
+        if target is self:
+            return  # the draft has not taken over yet
         keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
-        if target is None or target is self:
+        if target is None:
             return
         for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
             target.post_message(events.Key(key.key, key.character))
@@ -185,8 +187,7 @@ class ChatInput(Input):
             event.stop()
             event.prevent_default()
             self._keys_for_draft.append(event)
-            if not self.has_focus:
-                self._pass_keys_on()
+            self._pass_keys_on()
             return
         # Enter and ctrl+j are handled in key order here: as bindings they would run only
         # after the keys typed behind them (a fast burst) had already landed on this line.
