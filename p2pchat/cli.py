@@ -239,7 +239,7 @@ def _identity(args: argparse.Namespace) -> int:
     except IdentityError as error:
         raise UsageError(str(error)) from None
     print(f"fingerprint: {group_fingerprint(identity.fingerprint)}")
-    address = share_address(guess_lan_host(), settings.port, identity.fingerprint)
+    address = share_address(guess_lan_host(settings.bind), settings.port, identity.fingerprint)
     print(f"share:       {address}")
     print(f"peer runs:   p2pchat --connect {address}")
     return 0
@@ -260,7 +260,7 @@ def _invite(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     line, summary = make_invite(
         Invites(paths.invites_file), identity.fingerprint, settings.port,
-        parse_relays(settings.relay),
+        parse_relays(settings.relay), bind=settings.bind,
     )
     print(f"invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
     print(line)

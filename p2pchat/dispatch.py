@@ -69,7 +69,7 @@ def _answer(front: FrontEnd, session: SessionAPI, command: Command) -> None:
     try:
         getattr(session, command.name)(transfer_id)
     except (KeyError, ValueError) as error:
-        front.show(f"transfer #{transfer_id}: {error}", "error")
+        front.show(str(error), "error")  # the session's message names the transfer
         return
     front.answered(transfer_id, ANSWERED[command.name])
 

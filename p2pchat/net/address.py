@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from dataclasses import dataclass
@@ -62,8 +63,21 @@ def parse_address(text: str) -> PeerAddress:
     return PeerAddress(host, port, fingerprint)
 
 
-def guess_lan_host() -> str:
-    """The address other machines most likely reach us on (no packet is sent)."""
+def bound_host(bind: str) -> str | None:
+    """The one address listened on, or None when `bind` is every interface ("::", "0.0.0.0")."""
+    try:
+        return None if not bind or ipaddress.ip_address(bind).is_unspecified else bind
+    except ValueError:
+        return bind  # a host name: it is where we listen
+
+
+def guess_lan_host(bind: str = "::") -> str:
+    """The address other machines most likely reach us on (no packet is sent).
+
+    Bound to one address, that is the only one where anything answers.
+    """
+    if host := bound_host(bind):
+        return host
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(("192.0.2.1", 9))  # a documentation address; connect() only picks a route

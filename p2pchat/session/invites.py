@@ -13,6 +13,7 @@ import secrets
 import time
 from pathlib import Path
 
+from p2pchat.net.address import bound_host
 from p2pchat.net.interfaces import local_addresses
 from p2pchat.protocol.invite import INVITE_LIFETIME, Invite, format_invite, new_secret
 from p2pchat.protocol.transit import RelayAddress
@@ -72,11 +73,15 @@ class Invites:
         return True
 
 
-def make_invite(invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress],
-                public: tuple[str, int] | None = None) -> tuple[str, str]:
+def make_invite(
+    invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress],
+    public: tuple[str, int] | None = None, *, bind: str = "::",
+) -> tuple[str, str]:
     """A new invite line, and one line saying what it allows (for the user). `public` is the
     address the router forwards to us, tried first."""
-    addresses = ([public] if public else []) + [(address, port) for address in local_addresses()]
+    host = bound_host(bind)  # bound to one address: the only one that answers
+    local = [(address, port) for address in ([host] if host else local_addresses())]
+    addresses = ([public] if public else []) + local
     invite = invites.create(fingerprint, addresses, relays)
     hours = INVITE_LIFETIME // 3600
     ways = ", ".join([f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in addresses]) or "no direct address"

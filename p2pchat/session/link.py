@@ -210,7 +210,8 @@ class Handshake:
         """BUSY, BYE and ERROR end a handshake at any step."""
         if isinstance(frame, Busy):
             self.state = "done"
-            raise PeerRefused(f"{self.address} is already in a chat ({frame.reason})", final=True)
+            said = "" if frame.reason in ("", AnswerBusy.frame.reason) else f" ({frame.reason})"
+            raise PeerRefused(f"{self.address} is already in a chat{said}", final=True)
         if isinstance(frame, Bye):
             self.state = "done"
             if frame.reason == "identity refused":

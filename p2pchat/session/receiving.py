@@ -75,12 +75,23 @@ class Receiving:
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
         self._track_open(t)
+        self._replace_interrupted(t)
         if self.settings.auto_accept_files:
             self.accept(t.local_id)
         else:
             inc = t.incoming
             directory = inc.download_dir / inc.relative.parent
             self._announce(t, partial_bytes, directory, inc.peer_id, inc.key, inc.size)
+
+    def _replace_interrupted(self, new: TransferJob) -> None:
+        """A restarted sender offers the file again under a new id: its interrupted row goes."""
+        wanted = (new.incoming.peer_id, new.incoming.key, new.incoming.size)
+        for old in list(self._by_local.values()):
+            inc = old.incoming
+            if old is not new and old.info.state == "interrupted" and inc is not None and (
+                (inc.peer_id, inc.key, inc.size) == wanted
+            ):
+                self._finish(old, "cancelled", f"offered again: it goes on as #{new.local_id}")
 
     def _announce(self, t: TransferJob | Batch, probe, *args) -> None:
         """Put the offer to the user, saying whether it resumes an interrupted download."""
@@ -170,7 +181,7 @@ class Receiving:
                     self.settings.max_file_size, save_as=Path(save_as).expanduser(),
                 )
             except TransferError as exc:
-                raise ValueError(exc.reason) from None
+                raise ValueError(f"transfer #{local_id}: {exc.reason}") from None
         self._start_download(t)
 
     def _start_download(self, t: TransferJob) -> None:

@@ -90,7 +90,8 @@ class Routes:
         """A new one-time invite line, with the public address the router gave us if any."""
         session = self.session
         public = self._port_mapper.public_address if self._port_mapper is not None else None
-        return make_invite(session.invites, session.own_fingerprint, port, self.relays, public)
+        return make_invite(session.invites, session.own_fingerprint, port, self.relays, public,
+                           bind=session.settings.bind)
 
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""

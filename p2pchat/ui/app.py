@@ -345,8 +345,8 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
     def _ask_before_quitting(self, running: int) -> None:
         files, them = ("1 file is", "it") if running == 1 else (f"{running} files are", "them")
         body = Text(
-            f"{files} still moving. Quitting interrupts {them}; the transfer resumes the next "
-            "time you and your peer connect. (ctrl+q again quits.)"
+            f"{files} still moving. Quitting interrupts {them}; /send {them} again after restarting "
+            "and the transfer resumes where it stopped. (ctrl+q again quits.)"
         )
         screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
         screen.id = "quit-confirm"

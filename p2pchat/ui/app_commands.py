@@ -81,7 +81,8 @@ class AppCommands:
         session = self.session
         if session is None:
             return ""
-        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls)
+        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls,
+                           bind=self.settings.bind)
 
     # -- the app's own commands ---------------------------------------------------------------
     def _command_help(self, command: commands.Command) -> None:

@@ -61,7 +61,7 @@ class ConnectFlow:
     def _stored_address(self, port: int) -> str:
         """Your address before the session starts: the key is read from the identity folder."""
         fingerprint = stored_fingerprint() if self.settings.tls else ""
-        return own_address(port, fingerprint, tls=self.settings.tls)
+        return own_address(port, fingerprint, tls=self.settings.tls, bind=self.settings.bind)
 
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         self._stop_lan_watch()

@@ -8,14 +8,14 @@ from p2pchat.paths import get_paths
 # wait for them (or for cryptography).
 
 
-def own_address(port: int | None, fingerprint: str, *, tls: bool = True) -> str:
+def own_address(port: int | None, fingerprint: str, *, tls: bool = True, bind: str = "::") -> str:
     """"" while the port is not known yet (0 means one is picked when listening)."""
     if not port:
         return ""
     from p2pchat.identity import share_address
     from p2pchat.net.address import guess_lan_host
 
-    host = guess_lan_host()
+    host = guess_lan_host(bind)
     if not tls or not fingerprint:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return share_address(host, port, fingerprint)

@@ -131,3 +131,19 @@ def test_lines_typed_in_one_burst_arrive_apart(panes):
     lines = [line.rstrip() for line in bob.wait_for("burst 8").splitlines()]
     for number in range(1, 9):
         assert any(line.endswith(f"Alice: burst {number}") for line in lines), lines
+
+
+@pytest.mark.timeout(60)
+def test_lines_joined_by_ctrl_j_in_one_burst_stay_whole_and_in_order(panes):
+    port = free_port()
+    alice = panes("Alice", "--port", str(port))
+    alice.wait_for(f"port {port}")
+    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
+    alice.wait_for("connected to Bob")
+    alice.type("-l", "alpha one\nalpha two\nalpha three")  # \n arrives as ctrl+j, with the text
+    alice.wait_for("Multi-line")
+    alice.type("Enter")
+    screen = bob.wait_for("alpha three")
+    lines = [line.strip() for line in screen.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.endswith("Alice: alpha one"))
+    assert lines[start + 1 : start + 3] == ["alpha two", "alpha three"], lines

@@ -203,3 +203,8 @@ def test_a_reader_that_leaves_early_gets_no_traceback(command):
         os.close(write_end)
     assert result.stderr == ""
     assert result.returncode == 141
+
+
+def test_id_bound_to_one_address_hands_out_that_address():
+    result = p2pchat("--bind", "127.0.0.1", "--port", "7357", "id")
+    assert "share:       p2pchat://127.0.0.1:7357/" in result.stdout

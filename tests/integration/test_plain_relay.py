@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from helpers import free_port
 from test_plain import PlainProcess, listening_port
@@ -12,17 +16,24 @@ pytestmark = pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-
 
 def test_invite_in_plain_mode_connects_through_the_relay(tmp_path):
     relay = TransitRelay("127.0.0.1", free_port()).start()
-    # The inviter listens on 127.0.0.1 only (PlainProcess binds there), while its invite names
-    # this machine's other addresses: the direct attempts fail, the relay carries the chat.
     alice = PlainProcess(tmp_path / "alice", "--port", "0", "--nickname", "alice",
                          "--relay", relay.setting)
     bob = None
     try:
-        listening_port(alice)
+        port = listening_port(alice)
         alice.process.stdin.write(b"/invite\n")
         alice.process.stdin.flush()
-        alice.wait_line(r"^\* invite \(good for one peer")
-        line = alice.wait_line(r"^(p2pchat1[a-z2-7]+)$").group(1)
+        # Bound to 127.0.0.1 (PlainProcess binds there), that is the address the invite names.
+        alice.wait_line(rf"^\* invite \(good for one peer within 24 hours: 127\.0\.0\.1:{port};")
+        # An invite naming a port where nothing listens (made beside the running alice, which
+        # reads new invites from its folder): the direct attempt fails, the relay carries the chat.
+        made = subprocess.run(
+            [sys.executable, "-m", "p2pchat", "--bind", "127.0.0.1", "--port", str(free_port()),
+             "--relay", relay.setting, "invite"],
+            env={**os.environ, "P2PCHAT_HOME": str(tmp_path / "alice")},
+            capture_output=True, text=True, timeout=60, check=True,
+        )
+        line = made.stdout.strip()
         bob = PlainProcess(tmp_path / "bob", "--port", "0", "--nickname", "bob", "--connect", line)
         connected = bob.wait_line(r"^\* connected to alice (.*)$").group(1)
         alice.wait_line(r"^\* bob came with your invite")

@@ -411,3 +411,29 @@ async def test_an_offer_that_resumes_says_so_and_the_result_counts_what_crossed(
         assert received.state == "done" and received.resumed_from == 100_000
         assert "97.7 KiB of it this time" in result_line(received)
     assert (downloads / "movie.bin").read_bytes() == data
+
+
+async def test_a_download_sent_again_after_the_sender_restarted_replaces_its_interrupted_row(tmp_path):
+    size = 6 * 1024 * 1024
+    source = tmp_path / "out" / "movie.bin"
+    data = write_random(source, size)
+    async with start_session(tmp_path, "bob", auto_accept_files=True) as b:
+        part = b.session.transfers_engine.downloads_dir / "movie.bin.part"
+        async with SlowRelay(b.session.listening_port, rate=6 * 1024 * 1024) as relay:
+            async with start_session(tmp_path, "alice") as a:
+                await a.session.connect(f"127.0.0.1:{relay.port}")
+                await a.events.wait_for(Connected)
+                await a.session.offer_files([source])
+                await wait_until(lambda: part.exists() and part.stat().st_size >= size // 4, 20)
+            # alice quit mid-transfer: bob's row waits for her
+            await wait_until(lambda: [t.state for t in b.session.transfers] == ["interrupted"], 10)
+            (old,) = b.session.transfers
+        async with start_session(tmp_path, "alice") as again:  # the same identity, restarted
+            await again.session.connect(b.address)
+            await again.events.wait_for(Connected)
+            await again.session.offer_files([source])
+            await wait_until(lambda: any(t.state == "done" and t.id != old.id for t in final_of(b)), 30)
+            replaced = [t for t in b.session.transfers if t.id == old.id]
+            assert [t.state for t in replaced] == ["cancelled"]
+            assert f"goes on as #{old.id + 1}" in replaced[0].reason
+    assert (b.session.transfers_engine.downloads_dir / "movie.bin").read_bytes() == data

@@ -181,7 +181,7 @@ class FakeSession:
 
     def _known(self, transfer_id: int) -> TransferInfo:
         if transfer_id not in self._transfers:
-            raise KeyError(f"no transfer #{transfer_id}")
+            raise ValueError(f"no transfer #{transfer_id} (see /transfers)")
         return self._transfers[transfer_id]
 
     def accept(self, transfer_id: int, save_as: Path | None = None) -> None:

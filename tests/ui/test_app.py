@@ -393,7 +393,7 @@ async def test_accept_asks_which_when_several(harness: Harness):
         await type_line(pilot, "/accept #2")
         assert ("accept", 2, None) in harness.fake.calls
         await type_line(pilot, "/cancel 99")
-        assert "no transfer #99" in harness.app.log_view.entries[-1].body
+        assert harness.app.log_view.entries[-1].body == "no transfer #99 (see /transfers)"
         await type_line(pilot, "/decline")
         assert ("decline", 1) in harness.fake.calls
 
@@ -577,6 +577,41 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
             ("answer_identity", True),
             ("answer_identity", False),
         ]
+
+
+async def test_typing_when_the_identity_question_appears_answers_nothing_and_keeps_the_text(
+    harness: Harness,
+):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"hi ")
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        await pilot.press(*"thered", "backspace", "enter", *"more")
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        assert ("send_text", "hi there", False) in harness.fake.calls
+        assert harness.app.chat_input.value == "more"
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert ("answer_identity", True) in harness.fake.calls
+        assert harness.app.focused is harness.app.chat_input
+
+
+async def test_several_lines_typed_under_the_identity_question_reach_the_draft(harness: Harness):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press(*"one", "ctrl+j", *"two")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert ("answer_identity", False) in harness.fake.calls
+        draft = harness.app.query_one("#draft")
+        assert harness.app.focused is draft and draft.text == "one\ntwo"
 
 
 async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):

@@ -245,6 +245,8 @@ async def test_quitting_during_a_transfer_asks_first(harness: Harness):
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert harness.app.is_running and "Quit p2pchat?" in screen_text(harness.app)
+        # Nothing re-offers an upload after a restart by itself: the question says what does.
+        assert "/send it again after restarting" in harness.app.screen._body.plain
         await pilot.press("enter")  # the default keeps running
         await pilot.pause()
         assert harness.app.is_running and not any(c[0] == "quit" for c in harness.fake.calls)
@@ -444,4 +446,22 @@ async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Ha
         await pilot.press("ctrl+a")
         await pilot.pause()
         assert ("answer_identity", True) in harness.fake.calls
-        assert harness.app.chat_input.value == "ok m"
+        assert harness.app.chat_input.value == "ok ma"  # typed on, not lost, not an answer
+
+
+async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):
+    from textual import events
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        burst = [*"one1", "ctrl+j", *"two2", "ctrl+j", *"three3", "backspace", "3"]
+        for key in burst:
+            harness.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        draft = harness.app.query_one("#draft")
+        await settle(pilot, lambda: draft.text == "one1\ntwo2\nthree3")
+        assert draft.display and harness.app.focused is draft
+        assert draft.text == "one1\ntwo2\nthree3"
+        assert harness.app.chat_input.value == ""
+        await pilot.press("enter")
+        await pilot.pause()
+        assert ("send_text", "one1\ntwo2\nthree3", False) in harness.fake.calls

@@ -72,7 +72,7 @@ def test_accept_asks_which_one_names_a_bad_id_and_reports_what_it_did():
     run("/accept", front, session)
     assert front.lines[-1][1] == "error" and front.lines[-1][0].startswith("/accept: which one? #1 a.txt, #2 b.txt")
     run("/accept 9", front, session)
-    assert front.lines[-1] == ("transfer #9: no transfer #9 (see /transfers)", "error")
+    assert front.lines[-1] == ("no transfer #9 (see /transfers)", "error")
     run("/accept 2", front, session)
     assert session.calls == [("accept", 2)] and front.answers == [(2, "accepted")]
 

@@ -208,7 +208,7 @@ def test_a_third_peer_is_told_busy(alice, bob):
     pair.step(carol)  # alice's HELLO
     with pytest.raises(PeerRefused) as refused:
         pair.step(carol)
-    assert refused.value.final and str(refused.value) == "alice:1 is already in a chat (already in a chat)"
+    assert refused.value.final and str(refused.value) == "alice:1 is already in a chat"
     assert alice.standing.live_peer == OTHER
 
 

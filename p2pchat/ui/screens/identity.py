@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,11 +16,21 @@ from p2pchat.ui.text import clean, group_fingerprint
 CONFIRM_WORD = "accept"
 
 
-class IdentityScreen(ModalScreen[bool]):
-    """Answers True to trust the key, False to refuse it."""
+# Keys that keep writing the message underneath while nothing in the dialog has the focus.
+TYPING_KEYS = ("enter", "backspace", "ctrl+j")
 
+
+class IdentityScreen(ModalScreen[bool]):
+    """Answers True to trust the key, False to refuse it.
+
+    The dialog opens by itself, maybe while you type: nothing in it has the focus until you
+    Tab or click into it, and what you type meanwhile (Enter included) goes on into the
+    message box, so no keystroke is lost and none answers the question by accident.
+    """
+
+    AUTO_FOCUS = ""
     BINDINGS = [
-        Binding("escape,d", "deny", "Deny", id="identity.deny"),
+        Binding("escape", "deny", "Deny", id="identity.deny"),
         # A chord, not a letter: the dialog opens by itself, maybe while you are typing.
         Binding("ctrl+a", "allow", "Allow", id="identity.allow"),
     ]
@@ -62,7 +73,7 @@ class IdentityScreen(ModalScreen[bool]):
             body.append("Their fingerprint:\n  ")
             body.append(fingerprint, style="bold")
             body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
-            body.append("\nctrl+a allows; D or Esc denies.", style="dim")
+            body.append("\nctrl+a allows; Esc denies; typing goes on in the message box.", style="dim")
             with Vertical(classes="dialog"):
                 yield Static("New peer", classes="dialog-title")
                 yield Static(body, id="identity-body")
@@ -73,7 +84,20 @@ class IdentityScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
-        self.query_one("#identity-deny", Button).focus()
+
+    async def on_key(self, event: events.Key) -> None:
+        stack = self.app.screen_stack
+        below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
+        typing_into = below.focused if below is not None else None  # the input, or the draft
+        if self.focused is not None or typing_into is None:
+            return
+        if event.is_printable or event.key in TYPING_KEYS:
+            event.stop()
+            event.prevent_default()
+            if event.key == "backspace":  # queued like the keys, so it stays in their order
+                typing_into.call_later(typing_into.action_delete_left)
+            else:
+                typing_into.post_message(events.Key(event.key, event.character))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         ready = event.value.strip().lower() == CONFIRM_WORD

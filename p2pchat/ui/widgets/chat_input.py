@@ -106,6 +106,10 @@ class ChatInput(Input):
         self.history: list[str] = []
         self._history_index: int | None = None  # None: editing a fresh line
         self._draft = ""
+        # Keys that arrive after this line handed itself to the multi-line draft but before
+        # the draft has the focus: they follow the text there, in order.
+        self._handing_over = False
+        self._keys_for_draft: list[events.Key] = []
         self._complete_command = complete_command or (lambda prefix: [])
 
     # -- history ------------------------------------------------------------------
@@ -137,8 +141,7 @@ class ChatInput(Input):
 
     def _show(self, text: str) -> None:
         if "\n" in text:  # one line cannot show it: edit it as a multi-line draft
-            self.value = ""
-            self.post_message(self.MultiLineDraft(text))
+            self._hand_to_draft(text)
             return
         self.value = text
         self.cursor_position = len(text)
@@ -146,8 +149,31 @@ class ChatInput(Input):
     def action_new_line(self) -> None:
         before = self.value[: self.cursor_position]
         after = self.value[self.cursor_position :]
+        self._hand_to_draft(before + "\n" + after)
+
+    def _hand_to_draft(self, text: str) -> None:
         self.value = ""
-        self.post_message(self.MultiLineDraft(before + "\n" + after))
+        self._handing_over = True
+        self.post_message(self.MultiLineDraft(text))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        if self._handing_over:
+            self._pass_keys_on()
+        super()._on_blur(event)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._handing_over, self._keys_for_draft = False, []  # typing here again: nothing pending
+        super()._on_focus(event)
+
+    def _pass_keys_on(self) -> None:
+        target = self.screen.focused  # this screen's: a dialog above may hold the app's focus
+        if target is self:
+            return  # the draft has not taken over yet
+        keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
+        if target is None:
+            return
+        for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
+            target.post_message(events.Key(key.key, key.character))
 
     def action_end(self) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
@@ -157,8 +183,19 @@ class ChatInput(Input):
             self.post_message(self.ScrollToNewest())
 
     async def _on_key(self, event: events.Key) -> None:
-        # Enter is handled in key order here: as a binding it would run only after the
-        # keys typed behind it (a fast burst) had already landed on this line.
+        if self._handing_over:
+            event.stop()
+            event.prevent_default()
+            self._keys_for_draft.append(event)
+            self._pass_keys_on()
+            return
+        # Enter and ctrl+j are handled in key order here: as bindings they would run only
+        # after the keys typed behind them (a fast burst) had already landed on this line.
+        if event.key in ("ctrl+j", "shift+enter"):
+            event.stop()
+            event.prevent_default()
+            self.action_new_line()
+            return
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -210,5 +247,4 @@ class ChatInput(Input):
         event.stop()
         before = self.value[: self.cursor_position]
         after = self.value[self.cursor_position :]
-        self.value = ""
-        self.post_message(self.MultiLineDraft(before + text.rstrip("\n") + after))
+        self._hand_to_draft(before + text.rstrip("\n") + after)
