@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab import INTERNET, RELAY_ADDRESS, NatLab, run
+from lab import INTERNET, RELAY_ADDRESS, NatLab, router_rules, run
 
 STUN_PORT = 3478
 UPNP_HOME = 3
@@ -59,27 +59,6 @@ table inet p2pchat_upnp {{
   chain prerouting_miniupnpd {{
   }}
   chain postrouting_miniupnpd {{
-  }}
-}}
-"""
-
-
-def _plain_rules(wan: str, lan: str, subnet: str) -> str:
-    # br_netfilter sends frames between two machines of the bridged LAN through this forward
-    # chain: accept them (and mDNS multicast), or the LAN is cut in pieces.
-    return f"""
-table ip p2pchat_nat {{
-  chain postrouting {{
-    type nat hook postrouting priority 100;
-    oifname "{wan}" masquerade
-  }}
-}}
-table inet p2pchat_home {{
-  chain forward {{
-    type filter hook forward priority 0; policy drop;
-    ct state established,related accept
-    ip saddr {subnet} ip daddr {{ {subnet}, 224.0.0.0/4 }} accept
-    iifname "{lan}" oifname "{wan}" accept
   }}
 }}
 """
@@ -133,7 +112,7 @@ class Home:
         run("ip", "addr", "add", f"{self.gateway}/{self.prefix}", "dev", self.lan, netns=self.router)
         run("ip", "link", "set", self.lan, "up", netns=self.router)
         run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns=self.router)
-        rules = _upnp_rules(self.wan, self.lan) if self.upnp else _plain_rules(self.wan, self.lan, self.subnet)
+        rules = _upnp_rules(self.wan, self.lan) if self.upnp else router_rules(self.wan, self.lan, self.subnet)
         run("nft", "-f", "-", netns=self.router, stdin=rules)
         for n, (machine, address) in enumerate(zip(self.machines, self.addresses, strict=True)):
             lab._netns(machine)

@@ -55,7 +55,13 @@ def why_not() -> str | None:
     return None
 
 
-def _router_rules(wan: str, lan: str) -> str:
+def router_rules(wan: str, lan: str, lan_subnet: str | None = None) -> str:
+    """A home router: masquerade outbound, forward nothing inward. With `lan_subnet` (a bridged
+    LAN of several machines) br_netfilter sends frames between them through this forward chain:
+    accept them, and mDNS multicast, or the LAN is cut in pieces."""
+    lan_to_lan = (
+        f"    ip saddr {lan_subnet} ip daddr {{ {lan_subnet}, 224.0.0.0/4 }} accept\n" if lan_subnet else ""
+    )
     return f"""
 table ip p2pchat_nat {{
   chain postrouting {{
@@ -67,7 +73,7 @@ table inet p2pchat_home {{
   chain forward {{
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
-    iifname "{lan}" oifname "{wan}" accept
+{lan_to_lan}    iifname "{lan}" oifname "{wan}" accept
   }}
 }}
 """
@@ -122,7 +128,7 @@ class NatLab:
             run("ip", "addr", "add", f"{gateway}/{prefix}", "dev", lan, netns=router)
             run("ip", "link", "set", lan, "up", netns=router)
             run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns=router)
-            run("nft", "-f", "-", netns=router, stdin=_router_rules(wan, lan))
+            run("nft", "-f", "-", netns=router, stdin=router_rules(wan, lan))
             run("ip", "addr", "add", f"{host}/{prefix}", "dev", inside, netns=home)
             run("ip", "link", "set", inside, "up", netns=home)
             run("ip", "route", "add", "default", "via", gateway, netns=home)

@@ -103,30 +103,9 @@ class MessageLog(ScrollView, can_focus=True):
     def line_count(self) -> int:
         return self._total
 
-    def add_message(
-        self,
-        sender: str,
-        body: str,
-        *,
-        outgoing: bool,
-        timestamp: float | None = None,
-        action: bool = False,
-        state: str = "",
-        message_id: str = "",
-    ) -> None:
-        self.extend(
-            [
-                self.message_entry(
-                    sender,
-                    body,
-                    outgoing=outgoing,
-                    timestamp=timestamp,
-                    action=action,
-                    state=state,
-                    message_id=message_id,
-                )
-            ]
-        )
+    def add_message(self, sender: str, body: str, **details) -> None:
+        """Append one message; `details` are message_entry's keywords."""
+        self.extend([self.message_entry(sender, body, **details)])
 
     def message_entry(
         self,
