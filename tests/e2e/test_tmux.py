@@ -71,14 +71,20 @@ def panes(tmp_path):
         pane.close()
 
 
-@pytest.mark.timeout(90)
-def test_two_apps_chat_both_ways(panes):
+def connected_pair(panes):
+    """Alice listening on a free port, Bob dialing her; returns both once each sees the other."""
     port = free_port()
     alice = panes("Alice", "--port", str(port))
     alice.wait_for(f"port {port}")
     bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
     alice.wait_for("connected to Bob")
     bob.wait_for("connected to Alice")
+    return alice, bob
+
+
+@pytest.mark.timeout(90)
+def test_two_apps_chat_both_ways(panes):
+    alice, bob = connected_pair(panes)
 
     alice.type("hello bob, [red]literal[/red]", "Enter")
     screen = bob.wait_for("hello bob, [red]literal[/red]")
@@ -93,13 +99,9 @@ def test_two_apps_chat_both_ways(panes):
 
 @pytest.mark.timeout(90)
 def test_a_file_offer_waits_while_the_peer_types(panes, tmp_path):
-    port = free_port()
     video = tmp_path / "big holiday.mkv"
     video.write_bytes(b"\0" * (4 * 2**20))
-    alice = panes("Alice", "--port", str(port))
-    alice.wait_for(f"port {port}")
-    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
-    bob.wait_for("connected to Alice")
+    alice, bob = connected_pair(panes)
 
     bob.type("ok m")
     bob.wait_for("ok m")
@@ -119,11 +121,7 @@ def test_a_file_offer_waits_while_the_peer_types(panes, tmp_path):
 
 @pytest.mark.timeout(60)
 def test_lines_typed_in_one_burst_arrive_apart(panes):
-    port = free_port()
-    alice = panes("Alice", "--port", str(port))
-    alice.wait_for(f"port {port}")
-    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
-    alice.wait_for("connected to Bob")
+    alice, bob = connected_pair(panes)
     keys = []
     for number in range(1, 9):
         keys += [f"burst {number}", "Enter"]
@@ -135,11 +133,7 @@ def test_lines_typed_in_one_burst_arrive_apart(panes):
 
 @pytest.mark.timeout(60)
 def test_lines_joined_by_ctrl_j_in_one_burst_stay_whole_and_in_order(panes):
-    port = free_port()
-    alice = panes("Alice", "--port", str(port))
-    alice.wait_for(f"port {port}")
-    bob = panes("Bob", "--port", "0", "--connect", f"127.0.0.1:{port}")
-    alice.wait_for("connected to Bob")
+    alice, bob = connected_pair(panes)
     alice.type("-l", "alpha one\nalpha two\nalpha three")  # \n arrives as ctrl+j, with the text
     alice.wait_for("Multi-line")
     alice.type("Enter")
