@@ -390,6 +390,8 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
             ("ctrl+p", "Command palette"),
             ("up / down", "Your earlier lines"),
             ("tab", "Complete"),
+            ("ctrl+j", "New line (a multi-line message)"),
+            ("tab, a / d", "Answer a new peer's question"),
         ]
         self.push_screen(HelpScreen(commands.help_text(), keys))
 

@@ -571,7 +571,10 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
         await pilot.pause()
         harness.fake.emit(IdentityPrompt(BOB, "unknown"))
         await pilot.pause()
-        await pilot.press("escape")
+        await pilot.press("escape")  # not an answer while typing goes on
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        await pilot.press("tab", "escape")
         await pilot.pause()
         assert [c for c in harness.fake.calls if c[0] == "answer_identity"] == [
             ("answer_identity", True),
@@ -594,7 +597,7 @@ async def test_typing_when_the_identity_question_appears_answers_nothing_and_kee
         assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
         assert ("send_text", "hi there", False) in harness.fake.calls
         assert harness.app.chat_input.value == "more"
-        await pilot.press("ctrl+a")
+        await pilot.press("tab", "a")
         await pilot.pause()
         assert ("answer_identity", True) in harness.fake.calls
         assert harness.app.focused is harness.app.chat_input
@@ -607,7 +610,7 @@ async def test_several_lines_typed_under_the_identity_question_reach_the_draft(h
         await pilot.pause()
         await pilot.press(*"one", "ctrl+j", *"two")
         await pilot.pause()
-        await pilot.press("escape")
+        await pilot.press("tab", "d")
         await pilot.pause()
         assert ("answer_identity", False) in harness.fake.calls
         draft = harness.app.query_one("#draft")

@@ -443,10 +443,33 @@ async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Ha
         await pilot.press("a")
         await pilot.pause()
         assert ("answer_identity", True) not in harness.fake.calls
-        await pilot.press("ctrl+a")
-        await pilot.pause()
-        assert ("answer_identity", True) in harness.fake.calls
         assert harness.app.chat_input.value == "ok ma"  # typed on, not lost, not an answer
+
+
+async def test_ctrl_a_under_a_new_peer_question_edits_the_line_and_trusts_nobody(harness: Harness):
+    from fake_session import BOB
+
+    from p2pchat.session.events import IdentityPrompt
+    from p2pchat.ui.screens.identity import IdentityScreen
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press(*"world", "ctrl+a", *"hello ")
+        await pilot.pause()
+        assert harness.app.chat_input.value == "hello world"  # ctrl+a: start of line
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        assert isinstance(harness.app.screen, IdentityScreen)
+        assert "Tab to answer" in screen_text(harness.app)
+        await pilot.press("tab")  # the deliberate step: the question takes the keys
+        await pilot.pause()
+        assert "A allows" in screen_text(harness.app)
+        await pilot.press("a")
+        await pilot.pause()
+        assert [c for c in harness.fake.calls if c[0] == "answer_identity"] == [("answer_identity", True)]
+        assert harness.app.focused is harness.app.chat_input
+        assert harness.app.chat_input.value == "hello world"
 
 
 async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):
