@@ -129,15 +129,20 @@ async def test_history_on_start_leaves_the_view_at_the_newest_line(harness: Harn
         assert "earlier messages above" in lines[input_top - 1]  # the newest line, in view
 
 
+async def page_up_through(pilot, harness: Harness, pages: int = 1):
+    """Sixty lines from bob, then PageUp `pages` times: the log no longer follows."""
+    for number in range(60):
+        harness.fake.emit(incoming(f"line {number}", number))
+    await pilot.pause()
+    await pilot.press(*["pageup"] * pages)
+    await pilot.pause()
+    return harness.app.log_view
+
+
 async def test_end_while_typing_returns_to_the_newest_line(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        for number in range(60):
-            harness.fake.emit(incoming(f"line {number}", number))
-        await pilot.pause()
-        log = harness.app.log_view
-        await pilot.press("pageup")
-        await pilot.pause()
+        log = await page_up_through(pilot, harness)
         assert not log.following
         await pilot.press(*"draft")
         await pilot.press("end")
@@ -149,15 +154,47 @@ async def test_end_while_typing_returns_to_the_newest_line(harness: Harness):
 async def test_sending_jumps_to_the_newest_line(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        for number in range(60):
-            harness.fake.emit(incoming(f"line {number}", number))
-        await pilot.pause()
-        log = harness.app.log_view
-        await pilot.press("pageup", "pageup")
-        await pilot.pause()
+        log = await page_up_through(pilot, harness, 2)
         await pilot.press(*"back", "enter")
         await settle(pilot, lambda: at_bottom(log))
         assert log.following and log.scroll_y == log.max_scroll_y
+
+
+async def test_the_transfers_panel_opening_keeps_the_newest_lines_in_view(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        for number in range(40):
+            harness.fake.emit(incoming(f"line {number}", number))
+        await pilot.press(*"here it comes", "enter")
+        log = harness.app.log_view
+        await settle(pilot, lambda: at_bottom(log) and "here it comes" in screen_text(harness.app))
+        harness.fake.emit(TransferUpdated(TransferInfo(1, "notes.txt", 12_000, "send", "waiting")))
+        panel = harness.app.transfers_panel
+        await settle(pilot, lambda: panel.display and panel.size.height > 0)
+        await pilot.pause(0.1)
+        assert "here it comes" in screen_text(harness.app)  # not hidden under the panel
+        assert at_bottom(log)
+        harness.fake.emit(incoming("got it", 99))
+        await pilot.pause(0.1)
+        shown = screen_text(harness.app)
+        assert "here it comes" in shown and "got it" in shown
+
+
+async def test_the_transfers_panel_opening_leaves_a_scrolled_up_log_where_it_is(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        log = await page_up_through(pilot, harness)
+        where = log.scroll_y
+        harness.fake.emit(TransferUpdated(TransferInfo(1, "notes.txt", 12_000, "send", "waiting")))
+        panel = harness.app.transfers_panel
+        await settle(pilot, lambda: panel.display and panel.size.height > 0)
+        await pilot.pause(0.1)
+        assert not log.following and log.scroll_y == where
 
 
 # -- commands and dialogs say what they do ----------------------------------------------------------
