@@ -99,8 +99,8 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
         show_connect_screen: bool = False,
         keymap: dict[str, str] | None = None,
         cursor_blink: bool = True,
-        address_for: Callable[[int], str] | None = None,
         lan_factory: LanFactory | None = None,
+        address_for: Callable[[int], str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -121,9 +121,10 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
         self._offer_screens: dict[int, OfferScreen] = {}
         self._event_backlog: deque[Event] = deque()
         self._events_posted = False
-        self._address_for = address_for or self._stored_address
         self._ping_sent = False  # the next round trip measured is the answer to /ping
         self._quit_confirmed = False
+        if address_for is not None:  # your address for a listening port (tests fix the host)
+            self._address_for = address_for  # type: ignore[method-assign]
 
     # -- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:

@@ -79,9 +79,14 @@ class AppCommands:
 
     def _own_address(self) -> str:
         session = self.session
-        if session is None:
+        if session is None or not session.listening_port:
             return ""
-        return own_address(session.listening_port, session.own_fingerprint, tls=self.settings.tls,
+        return self._address_for(session.listening_port)
+
+    def _address_for(self, port: int) -> str:
+        """The address to give your peer for the port you listen on."""
+        assert self.session is not None
+        return own_address(port, self.session.own_fingerprint, tls=self.settings.tls,
                            bind=self.settings.bind)
 
     # -- the app's own commands ---------------------------------------------------------------

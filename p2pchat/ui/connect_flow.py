@@ -13,7 +13,6 @@ from typing import Any
 from p2pchat.paths import get_paths
 from p2pchat.session.events import LanPeer
 from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen
-from p2pchat.ui.share import own_address, stored_fingerprint
 
 # Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
 # start() and async close().
@@ -37,9 +36,9 @@ class ConnectFlow:
         settings = self.settings
         screen = ConnectScreen(
             port=settings.port,
+            port_explicit=settings.port_explicit,
             peer=settings.connect,
             nickname=settings.nickname,
-            address_for=self._address_for,
             error=error,
             show_lan=settings.discoverable,
         )
@@ -58,11 +57,6 @@ class ConnectFlow:
         if watch is not None:
             self.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
 
-    def _stored_address(self, port: int) -> str:
-        """Your address before the session starts: the key is read from the identity folder."""
-        fingerprint = stored_fingerprint() if self.settings.tls else ""
-        return own_address(port, fingerprint, tls=self.settings.tls, bind=self.settings.bind)
-
     def _connect_chosen(self, choice: ConnectChoice | None) -> None:
         self._stop_lan_watch()
         if choice is None:
@@ -73,7 +67,7 @@ class ConnectFlow:
             port=choice.port,
             connect=choice.peer,
             nickname=choice.nickname,
-            port_explicit=True,
+            port_explicit=choice.port_explicit,
         )
         self._status.nickname = choice.nickname
         self._begin()

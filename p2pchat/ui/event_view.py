@@ -91,6 +91,9 @@ class SessionEventView:
         host = f"[{event.host}]" if ":" in event.host else event.host
         text = f"listening on {host}:{event.port}"
         self.log_view.add_system(f"{text} ({event.note})" if event.note else text)
+        if address := self._own_address():
+            key = self._key_for("app.copy_address", "f3").upper()
+            self.log_view.add_system(f"your address for your peer: {address} ({key} copies it)")
 
     def _on_dialing(self, event: Dialing) -> None:
         self._status.peer_address = event.address  # the status names whom we call

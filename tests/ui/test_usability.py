@@ -233,15 +233,24 @@ async def test_the_connect_screen_shows_why_the_start_failed_and_what_esc_does(
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         assert "Esc quits p2pchat" in screen_text(harness.app)
-        assert "p2pchat://" in screen_text(harness.app)  # your address, to give your peer
+        assert ":8080/" not in screen_text(harness.app)  # no address before it listens
         await pilot.press("enter")
         await pilot.pause()
         await pilot.pause()
         assert isinstance(harness.app.screen, ConnectScreen)
         assert "port 8080 is already in use" in screen_text(harness.app)
-        await pilot.press("f3")
+        assert not harness.fake.settings.port_explicit  # the offered port may move
+
+
+async def test_a_port_typed_on_the_connect_screen_is_meant(tmp_path):
+    harness = Harness(tmp_path, show_connect_screen=True)
+    async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        assert harness.app.clipboard.startswith("p2pchat://") and ":8080/" in harness.app.clipboard
+        field = harness.app.screen.query_one("#connect-port")
+        field.value = "9001"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (harness.fake.settings.port, harness.fake.settings.port_explicit) == (9001, True)
 
 
 async def test_info_shows_your_address_and_f3_copies_it(harness: Harness):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -24,31 +23,31 @@ class ConnectChoice:
     port: int
     peer: str | None  # None: only listen and wait
     nickname: str
+    port_explicit: bool = False  # typed by the user: a taken port is an error, not moved
+
+
+ADDRESS_LATER = Text("Your address for your peer is shown once p2pchat listens.", style="dim")
 
 
 class ConnectScreen(ModalScreen[ConnectChoice | None]):
-    BINDINGS = [
-        Binding("escape", "dismiss_none", "Quit p2pchat", id="connect.quit"),
-        Binding("f3", "copy_address", "Copy your address", id="connect.copy_address"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss_none", "Quit p2pchat", id="connect.quit")]
 
     def __init__(
         self,
         *,
         port: int,
+        port_explicit: bool = False,
         peer: str | None,
         nickname: str,
-        address_for: Callable[[int], str] = lambda port: "",
         error: str = "",
         show_lan: bool = False,
     ) -> None:
         super().__init__()
         self._port = port
+        self._port_explicit = port_explicit
         self._peer = peer or ""
         self._nickname = nickname
-        self._address_for = address_for  # port -> your address for your peer ("" if unknown)
         self._error = error  # why the last start failed
-        self.address = ""
         self._show_lan = show_lan  # list who announces p2pchat on the LAN
         self._lan_peers: list[LanPeer] = []
 
@@ -69,7 +68,8 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             if self._show_lan:  # kept compact: with it the dialog still fits 80x24
                 yield Static("On this network: looking...", id="connect-lan-title")
                 yield OptionList(id="connect-lan", classes="hidden", compact=True)
-            yield Static("", id="connect-address")
+            # No address yet: the port may be taken, and another one picked when listening.
+            yield Static(ADDRESS_LATER, id="connect-address")
             yield Static(self._error, id="connect-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="connect-go", variant="primary", compact=self._show_lan)
@@ -80,23 +80,6 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
-        # After the first frame: the address needs the identity (and cryptography) loaded.
-        self.call_after_refresh(self._show_address, str(self._port))
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "connect-port":
-            self._show_address(event.value.strip())
-
-    def _show_address(self, port_text: str) -> None:
-        port = int(port_text) if port_text.isdigit() and int(port_text) <= 65535 else 0
-        self.address = self._address_for(port) if port else ""
-        line = Text("Your address for your peer: ")
-        if self.address:
-            line.append(self.address, style="bold")
-            line.append("  (F3 copies it)", style="dim")
-        else:
-            line.append("shown once a port is chosen", style="dim")
-        self.query_one("#connect-address", Static).update(line)
 
     def _choice(self) -> ConnectChoice | None:
         error = self.query_one("#connect-error", Static)
@@ -119,7 +102,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             except ValueError as problem:
                 error.update(Text(f"Peer: {problem}"))
                 return None
-        return ConnectChoice(int(port_text), peer, nickname)
+        port = int(port_text)
+        # The port offered is a default that moves when taken, as on the command line; one
+        # the user typed is meant and fails clearly.
+        return ConnectChoice(port, peer, nickname, port_explicit=self._port_explicit or port != self._port)
 
     def show_lan_peers(self, peers: list[LanPeer]) -> None:
         """The p2pchat users the LAN announces now (nicknames are the peers' text: cleaned)."""
@@ -164,11 +150,6 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         choice = self._choice()
         if choice is not None:
             self.dismiss(choice)
-
-    def action_copy_address(self) -> None:
-        if self.address:
-            self.app.copy_to_clipboard(self.address)
-            self.notify(self.address, title="Copied to the clipboard", markup=False)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
