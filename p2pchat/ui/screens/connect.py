@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,8 +16,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from p2pchat.paths import get_paths
 from p2pchat.session.events import LanPeer
 from p2pchat.ui.text import clean
+
+# Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
+# start() and async close().
+LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
+
+
+def real_lan_factory(on_change: Callable[[list[LanPeer]], None]) -> Any:
+    # Imported here, once the connect screen is up: the first frame does not wait for them.
+    from p2pchat.identity import IdentityError, KnownPeers
+    from p2pchat.session.lan import LanPeers
+
+    try:
+        known = KnownPeers.load(get_paths().known_peers_file)
+    except IdentityError:
+        known = None
+    return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
 
 
 @dataclass(frozen=True)
@@ -40,7 +59,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         peer: str | None,
         nickname: str,
         error: str = "",
-        show_lan: bool = False,
+        lan_factory: LanFactory | None = None,
     ) -> None:
         super().__init__()
         self._port = port
@@ -48,7 +67,9 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         self._peer = peer or ""
         self._nickname = nickname
         self._error = error  # why the last start failed
-        self._show_lan = show_lan  # list who announces p2pchat on the LAN
+        self._lan_factory = lan_factory  # None: not discoverable, no LAN list
+        self._show_lan = lan_factory is not None  # list who announces p2pchat on the LAN
+        self._lan_watch: Any = None  # watching the LAN while the screen is up
         self._lan_peers: list[LanPeer] = []
 
     def compose(self) -> ComposeResult:
@@ -80,6 +101,21 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
+        if self._show_lan:
+            # After the first frame: watching the LAN brings the identity and network modules.
+            self.call_after_refresh(self._watch_lan)
+
+    def _watch_lan(self) -> None:
+        if self._lan_factory is not None and self._lan_watch is None and self.is_current:
+            self._lan_watch = self._lan_factory(lambda peers: self.call_later(self.show_lan_peers, peers))
+            self._lan_watch.start()
+
+    def _finish(self, choice: ConnectChoice | None) -> None:
+        """Stop watching the LAN (the session does it from now on), then answer."""
+        watch, self._lan_watch = self._lan_watch, None
+        if watch is not None:  # run by the app: this screen's workers end with it
+            self.app.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
+        self.dismiss(choice)
 
     def _choice(self) -> ConnectChoice | None:
         error = self.query_one("#connect-error", Static)
@@ -144,12 +180,12 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         if event.button.id == "connect-go":
             self._submit()
         else:
-            self.dismiss(None)
+            self._finish(None)
 
     def _submit(self) -> None:
         choice = self._choice()
         if choice is not None:
-            self.dismiss(choice)
+            self._finish(choice)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        self._finish(None)
