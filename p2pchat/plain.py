@@ -167,7 +167,7 @@ class PlainFrontEnd:
         return []
 
 
-def undelivered(session: Session) -> str:
+def undelivered(session: SessionAPI) -> str:
     """`2 message(s)`, `1 transfer(s)`, or both: what is still on its way."""
     sending = [t for t in session.transfers if t.direction == "send" and t.state not in FINAL_STATES]
     parts = [f"{session.unacked_count} message(s)"] if session.unacked_count or not sending else []

@@ -33,6 +33,7 @@ from p2pchat.session.events import (
     Listening,
     NickChanged,
     Notice,
+    NoticeLevel,
     PeerInfo,
     RttMeasured,
     SessionState,
@@ -187,7 +188,7 @@ class Session:
             logger.exception("front end failed to handle {}", type(event).__name__)
 
     def notice(self, text: str, level: str = "info") -> None:
-        notice = Notice(text, level)
+        notice = Notice(text, NoticeLevel(level))
         logger.log("WARNING" if notice.level.problem else "INFO", text)
         self.emit(notice)
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection, ConnectionClosed
@@ -53,7 +54,11 @@ async def reach(plan: ReachPlan) -> Connection:
         tasks.append(asyncio.ensure_future(_relays(plan, direct_failed)))
     if not tasks:
         raise ReachError("no address to try, and no relay that could find this peer")
-    winner = await _first_success(tasks, on_failure=lambda: all(t.done() for t in direct) and direct_failed.set())
+    def on_failure() -> None:  # once every direct address failed, the relays may stop waiting
+        if all(t.done() for t in direct):
+            direct_failed.set()
+
+    winner = await _first_success(tasks, on_failure=on_failure)
     if isinstance(winner, Connection):
         return winner
     refusals = [r for r in winner if isinstance(r, PeerRefused)]
@@ -62,7 +67,7 @@ async def reach(plan: ReachPlan) -> Connection:
     raise ReachError("; ".join(str(r) for r in winner))
 
 
-async def _first_success(tasks: list[asyncio.Future], on_failure: Callable[[], object] = lambda: None):
+async def _first_success(tasks: Sequence[asyncio.Future[Any]], on_failure: Callable[[], object] = lambda: None):
     """The first task's result that is not an exception (the others cancelled, and anything
     they opened closed), or the list of every task's exception."""
     reasons: list[BaseException] = []

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 from textual import events, work
@@ -215,7 +216,8 @@ class ChatApp(App[int]):
         session = self.session
         running = [t for t in session.transfers if t.state in RUNNING_STATES] if session else []
         if running and not self._quit_confirmed:
-            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-confirm":
+            screen: Screen[Any] = self.screen
+            if isinstance(screen, ConfirmScreen) and screen.id == "quit-confirm":
                 self._quit_confirmed = True  # ctrl+q again on the question: quit
             else:
                 self._ask_before_quitting(len(running))

@@ -128,7 +128,7 @@ class ChatScreen(Screen[None]):
             self._events_posted = True
             self.post_message(SessionEvents())
 
-    def on_session_events(self, _: SessionEvents) -> None:
+    def on_session_events(self, message: SessionEvents) -> None:
         self._events_posted = False
         backlog = self._event_backlog
         for _ in range(min(len(backlog), EVENT_BATCH)):
@@ -342,8 +342,9 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(IdentityScreen(event), self._identity_answered)
 
     def _on_identity_prompt_expired(self, event: IdentityPromptExpired) -> None:
-        if isinstance(self.app.screen, IdentityScreen):
-            self.app.screen.dismiss(None)  # too late to answer: the peer was refused
+        question: Screen[Any] = self.app.screen
+        if isinstance(question, IdentityScreen):
+            question.dismiss(None)  # too late to answer: the peer was refused
         name = clean(event.peer.nickname, single_line=True)
         self.log_view.add_system(f"no answer in time: {name} was refused", "warning")
 

@@ -107,7 +107,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
 
     def _watch_lan(self) -> None:
         if self._lan_factory is not None and self._lan_watch is None and self.is_current:
-            self._lan_watch = self._lan_factory(lambda peers: self.call_later(self.show_lan_peers, peers))
+            def on_change(peers: list[LanPeer]) -> None:
+                self.call_later(self.show_lan_peers, peers)
+
+            self._lan_watch = self._lan_factory(on_change)
             self._lan_watch.start()
 
     def _finish(self, choice: ConnectChoice | None) -> None:

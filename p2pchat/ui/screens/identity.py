@@ -126,7 +126,7 @@ class IdentityScreen(ModalScreen[bool]):
         if event.key in FOCUS_KEYS:
             return  # the screen's own Tab: focus the question
         if event.key == "backspace":  # queued like the keys, so it stays in their order
-            typing_into.call_later(typing_into.action_delete_left)
+            typing_into.call_later(self.app.run_action, "delete_left", typing_into)
         elif event.is_printable or event.key in TYPING_KEYS:
             typing_into.post_message(events.Key(event.key, event.character))
         elif (bound := _binding_below(below, typing_into, event.key)) is not None:
