@@ -195,7 +195,8 @@ class ChatApp(App[int]):
                 return
             self.log_view.add_system(f"cannot start: {error}", "error")
             self.session = None
-            self._open_connect_screen(f"Cannot start: {error}")  # let the user pick another port
+            # The form is where to choose again: the reason, without command-line advice.
+            self._open_connect_screen(f"Cannot start: {getattr(error, 'reason', error)}")
         self.chat.refresh_status()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

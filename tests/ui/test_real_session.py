@@ -104,3 +104,23 @@ async def test_the_connect_screen_listens_on_another_port_when_the_offered_one_i
             assert f"your address for your peer: p2pchat://127.0.0.1:{listening}/" in shown
             await pilot.press("ctrl+q")
             await pilot.pause()
+
+
+async def test_a_taken_port_typed_on_the_connect_screen_is_refused_in_the_form_s_terms():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark",
+                            port_mapping=False, discoverable=False)
+        app = ChatApp(settings, show_connect_screen=True, cursor_blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#connect-port").value = str(port)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "already in use" in screen_text(app))
+            assert isinstance(app.screen, ConnectScreen)
+            assert f"Cannot start: port {port} is already in use" in screen_text(app)
+            assert "--port" not in screen_text(app)  # a form, not a command line
+            await pilot.press("escape")
+            await pilot.pause()

@@ -511,11 +511,17 @@ async def test_ctrl_a_under_a_new_peer_question_edits_the_line_and_trusts_nobody
         await pilot.press("tab")  # the deliberate step: the question takes the keys
         await pilot.pause()
         assert "A allows" in screen_text(harness.app)
+        await pilot.press("!")  # answers nothing: back to typing, the key not lost
+        await pilot.pause()
+        assert harness.app.chat_input.value == "hello !world"
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        await pilot.press("tab")
+        await pilot.pause()
         await pilot.press("a")
         await pilot.pause()
         assert [c for c in harness.fake.calls if c[0] == "answer_identity"] == [("answer_identity", True)]
         assert harness.app.focused is harness.app.chat_input
-        assert harness.app.chat_input.value == "hello world"
+        assert harness.app.chat_input.value == "hello !world"
 
 
 async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):

@@ -121,6 +121,8 @@ class IdentityScreen(ModalScreen[bool]):
         stack = self.app.screen_stack
         below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
         typing_into = below.focused if below is not None else None  # the input, or the draft
+        if isinstance(self.focused, Question) and event.is_printable and not self._answers(event.key):
+            self.set_focus(None)  # a letter that answers nothing: typing goes on, nothing lost
         if self.focused is not None or typing_into is None or below is None:
             return
         if event.key in FOCUS_KEYS:
@@ -149,6 +151,11 @@ class IdentityScreen(ModalScreen[bool]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.dismiss(event.button.id == "identity-accept")
+
+    def _answers(self, key: str) -> bool:
+        """Whether `key` is bound on the focused question (as remapped)."""
+        chain = self._binding_chain
+        return bool(chain) and key in chain[0][1].key_to_bindings
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Keys answer only a question that has the focus: never one typed into by accident.
