@@ -15,14 +15,14 @@ from loguru import logger
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error
 from p2pchat.protocol import ProtocolError
+from p2pchat.reach.race import ReachError, reach
+from p2pchat.reach.target import DialTarget, parse_target
 from p2pchat.session.events import Dialing, Reconnecting
-from p2pchat.session.greeting import say_bye
-from p2pchat.session.link import PeerRefused
-from p2pchat.session.reach import ReachError, reach
-from p2pchat.session.target import DialTarget, parse_target
+from p2pchat.session.handshake.greeting import say_bye
+from p2pchat.session.handshake.machine import PeerRefused
 
 if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+    from p2pchat.session.service import Session
 
 
 class Caller:

@@ -18,7 +18,7 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error, dial
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session.link import PeerRefused
+from p2pchat.session.handshake.machine import PeerRefused
 
 HEAD_START = 1.0  # seconds the direct addresses have before the relays are tried
 

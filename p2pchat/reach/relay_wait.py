@@ -18,7 +18,7 @@ from p2pchat.protocol.invite import relay_token
 from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
 
 if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+    from p2pchat.session.service import Session
 
 REFRESH = 1.0  # seconds between looks at the invites file and the session's state
 RETRY_CAP = 30.0

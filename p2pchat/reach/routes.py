@@ -23,16 +23,16 @@ from p2pchat.protocol.transit import (
     parse_relays,
     tls_client_over_relay,
 )
+from p2pchat.reach.invites import make_invite
+from p2pchat.reach.lan import LanPeers
+from p2pchat.reach.port_mapping import PortMapper
+from p2pchat.reach.race import ReachPlan, RelayToken
+from p2pchat.reach.relay_wait import RelayWaiter
+from p2pchat.reach.target import DialTarget
 from p2pchat.session.events import LanPeer, LanPeersChanged
-from p2pchat.session.invites import make_invite
-from p2pchat.session.lan import LanPeers
-from p2pchat.session.port_mapping import PortMapper
-from p2pchat.session.reach import ReachPlan, RelayToken
-from p2pchat.session.relay_wait import RelayWaiter
-from p2pchat.session.target import DialTarget
 
 if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+    from p2pchat.session.service import Session
 
 
 class Routes:

@@ -3,7 +3,7 @@
 It owns the listener and the background tasks, keeps exactly one live connection to
 one peer, and reports what happens as events. The rest is delegated: dialing to
 `Caller`, the ways besides the address typed (relays, port mapping, the LAN) to
-`Routes`, the handshake to `Greeter` (its I/O) and `session/link.py` (its decisions), the
+`Routes`, the handshake to `Greeter` (its I/O) and `session/handshake/machine.py` (its decisions), the
 live connection to `LiveConnection` (reader and heartbeat), and what happens on it
 to `Chat` (messages, exactly once), `Transfers` (files) and `Trust` (identities).
 """
@@ -23,7 +23,10 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
-from p2pchat.session.caller import Caller
+from p2pchat.reach.caller import Caller
+from p2pchat.reach.invites import Invites
+from p2pchat.reach.routes import Routes
+from p2pchat.reach.target import DialTarget, parse_target
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     Connected,
@@ -38,13 +41,10 @@ from p2pchat.session.events import (
     SessionState,
     Stopped,
 )
-from p2pchat.session.greeting import Greeter, say_bye
-from p2pchat.session.invites import Invites
-from p2pchat.session.link import PeerRefused, Standing
+from p2pchat.session.handshake.greeting import Greeter, say_bye
+from p2pchat.session.handshake.machine import PeerRefused, Standing
 from p2pchat.session.live import LiveConnection
-from p2pchat.session.routes import Routes
 from p2pchat.session.store import open_history
-from p2pchat.session.target import DialTarget, parse_target
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
