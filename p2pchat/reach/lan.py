@@ -16,7 +16,7 @@ from loguru import logger
 from p2pchat.identity import short_fingerprint
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.discovery import LanDiscovery
-from p2pchat.session.events import LanPeer
+from p2pchat.reach.lan_peer import LanPeer
 
 CLOSE_TIMEOUT = 2.0
 START_DELAY = 1.0  # as for port mapping: the first frame first, then the zeroconf import
