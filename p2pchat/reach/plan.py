@@ -9,14 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from p2pchat.protocol.invite import relay_token
+from p2pchat.protocol.invite import Invite, relay_token
 from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
 
-if TYPE_CHECKING:
-    from p2pchat.net.address import PeerAddress
-    from p2pchat.reach.target import DialTarget
+
+class Address(Protocol):  # a net.address.PeerAddress, without importing the socket layer
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+class Target(Protocol):  # a reach.target.DialTarget
+    @property
+    def fingerprint(self) -> str | None: ...
+
+    @property
+    def direct(self) -> Sequence[Address]: ...
+
+    @property
+    def relays(self) -> Sequence[RelayAddress]: ...
+
+    @property
+    def invite(self) -> Invite | None: ...
 
 
 @dataclass(frozen=True)
@@ -29,7 +47,7 @@ class RelayToken:
 class DialPlan:
     """What to try: `direct` at once, then the `relays` (each with every token)."""
 
-    direct: list[PeerAddress]
+    direct: list[Address]
     relays: list[RelayAddress]
     tokens: list[RelayToken]  # empty: the relays cannot be used for this peer
     pinned_id: str | None  # the identity the user named, if any
@@ -44,12 +62,12 @@ class DialPlan:
 
 
 def plan(
-    target: DialTarget,
+    target: Target,
     *,
     own_id: str,
     tls: bool,
     last_peer: str | None,
-    lan: Callable[[str], Sequence[PeerAddress]],
+    lan: Callable[[str], Sequence[Address]],
     relays: Sequence[RelayAddress],
     now: float,
 ) -> DialPlan:
