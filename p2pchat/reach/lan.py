@@ -51,7 +51,7 @@ class LanPeers:
             return
         self.status = "announced and looking" if self._announce else "looking"
 
-    async def renounce(self) -> None:
+    async def reannounce(self) -> None:
         """Announce again, with what `announce()` gives now (a new nickname)."""
         if self._announce is not None and self.status.startswith("announced"):
             with contextlib.suppress(Exception):

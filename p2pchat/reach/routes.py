@@ -115,7 +115,7 @@ class Routes:
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""
         if self.lan is not None:
-            self._spawn(self.lan.renounce(), "lan-announce")
+            self._spawn(self.lan.reannounce(), "lan-announce")
 
     # -- dialing -------------------------------------------------------------------------
     def plan(self, target: DialTarget) -> tuple[ReachPlan, Callable[[Connection], str | None]]:

@@ -53,6 +53,29 @@ class StartError(Exception):
     """The session could not start (port in use, bad identity...): one line for the user."""
 
 
+def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
+    for event in events:
+        emit(event)
+
+
+class DialReport:
+    """What the caller reports, turned into the presence's transitions and their events."""
+
+    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None]) -> None:
+        self.presence = presence
+        self._emit = emit
+        self.notice = notice
+
+    def dialing(self, target: str, attempt: int) -> None:
+        emit_all(self._emit, self.presence.dialing(target, attempt))
+
+    def retrying(self, target: str, attempt: int, delay: float, reason: str) -> None:
+        emit_all(self._emit, self.presence.retrying(target, attempt, delay, reason))
+
+    def gave_up(self) -> None:
+        emit_all(self._emit, self.presence.refused())
+
+
 class Session:
     def __init__(
         self,
@@ -87,7 +110,7 @@ class Session:
             lan_peers_changed=lambda peers: self.emit(LanPeersChanged(tuple(peers))), clock=clock,
         )
         self.caller = Caller(  # what we dial, and the dial loop
-            self.presence, self, plan=self.routes.plan, handshake=self._dialed_handshake,
+            self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
         )
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
@@ -179,10 +202,6 @@ class Session:
         return self.caller.target
 
     # -- events ------------------------------------------------------------------
-    def _emit_all(self, events: list[Event]) -> None:
-        for event in events:
-            self.emit(event)
-
     def emit(self, event: Event) -> None:
         if self.on_event is None:
             return
@@ -241,7 +260,7 @@ class Session:
             handshake_timeout=settings.handshake_timeout,
         )
         self._listener.start()
-        self._emit_all(self.presence.listening(settings.bind, self._listener.port, note))  # the note is shown with it
+        emit_all(self.emit, self.presence.listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
             logger.warning(note)
 
@@ -274,7 +293,7 @@ class Session:
         if self.chat is not None:
             with contextlib.suppress(Exception):
                 self.chat.close()
-        self._emit_all(stopped)
+        emit_all(self.emit, stopped)
 
     async def wait_delivered(self, timeout: float) -> bool:
         """Wait until every sent message is acknowledged and every file we send has
@@ -344,7 +363,7 @@ class Session:
             self._spawn(live.read_loop(), "reader"),
             self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
         ]
-        self._emit_all(events)
+        emit_all(self.emit, events)
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
 
@@ -356,7 +375,7 @@ class Session:
         events = self.presence.renamed(nickname)
         if events:  # else nothing changed: no event, no write to the known-peers file
             self.trust.remember(self.presence.peer, self.presence.peer_id)
-        self._emit_all(events)
+        emit_all(self.emit, events)
 
     def _lost(self, conn: Connection, reason: str, by_peer: bool) -> None:
         if conn is not self._conn:
@@ -369,7 +388,7 @@ class Session:
         self._conn = None
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
         self.transfers_engine.on_disconnected()
-        self._emit_all(events)
+        emit_all(self.emit, events)
         if events and self.presence.state is SessionState.RECONNECTING:
             self.caller.call(self.caller.target, first_delay=0.2, why="reconnect")
 
@@ -435,13 +454,3 @@ class Session:
     @property
     def connection(self) -> Connection | None:
         return self._conn
-
-    # -- the DialReport the caller sees ------------------------------------------------------
-    def dialing(self, target: str, attempt: int) -> None:
-        self._emit_all(self.presence.dialing(target, attempt))
-
-    def retrying(self, target: str, attempt: int, delay: float, reason: str) -> None:
-        self._emit_all(self.presence.retrying(target, attempt, delay, reason))
-
-    def gave_up(self) -> None:
-        self._emit_all(self.presence.refused())
