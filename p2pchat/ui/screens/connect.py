@@ -28,7 +28,7 @@ LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
 def real_lan_factory(on_change: Callable[[list[LanPeer]], None]) -> Any:
     # Imported here, once the connect screen is up: the first frame does not wait for them.
     from p2pchat.identity import IdentityError, KnownPeers
-    from p2pchat.session.lan import LanPeers
+    from p2pchat.reach.lan import LanPeers
 
     try:
         known = KnownPeers.load(get_paths().known_peers_file)
@@ -132,7 +132,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             error.update("Please choose a nickname.")
             return None
         if peer is not None:
-            from p2pchat.session.target import (
+            from p2pchat.reach.target import (
                 parse_target,  # the network stack, after the first frame
             )
 

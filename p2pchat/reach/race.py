@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error, dial
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session.link import PeerRefused
+from p2pchat.reach.plan import Address, RelayToken
+from p2pchat.reach.refusal import PeerRefused
 
 HEAD_START = 1.0  # seconds the direct addresses have before the relays are tried
 
@@ -28,15 +28,9 @@ class ReachError(Exception):
     """No path led to the peer; the message gives each path's reason."""
 
 
-@dataclass(frozen=True)
-class RelayToken:
-    token: str
-    tls_client: bool  # our TLS role on a connection glued with this token
-
-
 @dataclass
 class ReachPlan:
-    direct: list[PeerAddress]
+    direct: Sequence[Address]  # net.address.PeerAddress, as the plan names them
     relays: list[RelayAddress]
     tokens: list[RelayToken]  # empty: the relays cannot be used for this peer
     client_context: ssl.SSLContext | None
@@ -109,7 +103,7 @@ async def _checked(plan: ReachPlan, opening: Awaitable[Connection]) -> Connectio
     return conn
 
 
-async def _direct(plan: ReachPlan, address: PeerAddress) -> Connection:
+async def _direct(plan: ReachPlan, address: Address) -> Connection:
     try:
         return await _checked(plan, dial(address.host, address.port, plan.client_context, plan.timeout))
     except (OSError, asyncio.TimeoutError, ConnectionError, ConnectionClosed) as exc:
