@@ -101,7 +101,7 @@ class ChatApp(App[int]):
         self._session_factory = session_factory or _real_session_factory
         self._lan_factory = lan_factory or real_lan_factory
         self._show_connect_screen = show_connect_screen and settings.connect is None
-        self._keymap = keymap if keymap is not None else dict(settings.keymap)
+        self.keymap = keymap if keymap is not None else dict(settings.keymap)
         self._address_for = address_for  # tests fix the host; None: guessed from the routes
         self._quit_confirmed = False
         self.chat = ChatScreen(self, cursor_blink=cursor_blink)
@@ -111,7 +111,7 @@ class ChatApp(App[int]):
 
     # -- what the chat screen asks of the app (ui.host.ChatHost) ------------------------
     def key_for(self, binding_id: str, default: str) -> str:
-        return self._keymap.get(binding_id, default)
+        return self.keymap.get(binding_id, default)
 
     def address_for(self, port: int) -> str:
         if self._address_for is not None:
@@ -144,8 +144,8 @@ class ChatApp(App[int]):
             self.theme = self.settings.theme
         except Exception:
             self.theme = "textual-dark"
-        if self._keymap:
-            self.set_keymap(self._keymap)
+        if self.keymap:
+            self.set_keymap(self.keymap)
         if self._show_connect_screen:
             self._open_connect_screen()
         else:  # the first frame goes out before the network stack is even imported
@@ -270,7 +270,7 @@ class ChatApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         keys = [
-            (self._keymap.get(b.id or "", b.key), b.description)
+            (self.keymap.get(b.id or "", b.key), b.description)
             for b in self.BINDINGS
             if isinstance(b, Binding) and b.description
         ]

@@ -18,6 +18,7 @@ class ChatHost(Protocol):
     session: SessionAPI | None  # None until it starts (or after it failed to)
     clock: Callable[[], float]
     terminal_focused: bool  # False while the terminal window is in the background
+    keymap: dict[str, str]  # binding id -> keys, as the user remapped them
 
     def key_for(self, binding_id: str, default: str) -> str: ...  # the key after remapping
 

@@ -733,3 +733,25 @@ async def test_a_failed_start_from_the_connect_screen_asks_again(tmp_path, monke
         entry = harness.app.log_view.entries[-1]
         assert entry.kind == "error" and entry.body == "cannot start: port 8080 is already in use"
         assert isinstance(harness.app.screen, ConnectScreen)
+
+
+def test_the_app_has_one_base_class():
+    from textual.app import App
+
+    from p2pchat.ui.app import ChatApp
+
+    assert ChatApp.__bases__ == (App,)  # the chat, its events and commands are collaborators
+
+
+async def test_the_new_peer_question_names_its_keys_as_remapped(tmp_path):
+    harness = Harness(tmp_path, keymap={"identity.allow": "y", "identity.deny": "n"})
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "Y allows · N denies" in screen_text(harness.app)
+        await pilot.press("y")
+        await pilot.pause()
+        assert ("answer_identity", True) in harness.fake.calls

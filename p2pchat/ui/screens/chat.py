@@ -339,7 +339,7 @@ class ChatScreen(Screen[None]):
 
     # -- identity -----------------------------------------------------------------------------
     def _on_identity_prompt(self, event: IdentityPrompt) -> None:
-        self.app.push_screen(IdentityScreen(event), self._identity_answered)
+        self.app.push_screen(IdentityScreen(event, self.host.keymap), self._identity_answered)
 
     def _on_identity_prompt_expired(self, event: IdentityPromptExpired) -> None:
         question: Screen[Any] = self.app.screen

@@ -24,7 +24,7 @@ TYPING_KEYS = ("enter", "backspace", "ctrl+j", "shift+enter", "escape")
 # Keys that move the focus into the dialog: the one deliberate way to start answering it.
 FOCUS_KEYS = ("tab", "shift+tab")
 TO_ANSWER = "Tab to answer; until then, typing goes on in the message box."
-ANSWERING = "A allows · D or Esc denies · Tab goes back to typing."
+ANSWERING = "{allow} allows · {deny} denies · Tab goes back to typing."
 
 
 class Question(Static, can_focus=True):
@@ -36,21 +36,22 @@ class Question(Static, can_focus=True):
         Binding("tab,shift+tab", "screen.back_to_typing", "Back to typing", show=False),
     ]
 
-    def __init__(self, body: Text, id: str | None = None) -> None:
+    def __init__(self, body: Text, answering: str = ANSWERING, id: str | None = None) -> None:
         super().__init__(id=id)
         self._body = body
+        self._answering = answering  # the hint once focused, naming the keys (as remapped)
 
     def on_mount(self) -> None:
         self._show_hint(TO_ANSWER)
 
     def on_focus(self) -> None:
-        self._show_hint(ANSWERING)
+        self._show_hint(self._answering)
 
     def on_blur(self) -> None:
         self._show_hint(TO_ANSWER)
 
     def _show_hint(self, hint: str) -> None:
-        self.update(self._body + Text("\n" + hint, style="bold" if hint is ANSWERING else "dim"))
+        self.update(self._body + Text("\n" + hint, style="dim" if hint is TO_ANSWER else "bold"))
 
 
 class IdentityScreen(ModalScreen[bool]):
@@ -66,10 +67,11 @@ class IdentityScreen(ModalScreen[bool]):
     AUTO_FOCUS = ""
     BINDINGS = [Binding("escape", "deny", "Deny", show=False)]
 
-    def __init__(self, prompt: IdentityPrompt) -> None:
+    def __init__(self, prompt: IdentityPrompt, keymap: dict[str, str] | None = None) -> None:
         classes = "identity-changed" if prompt.kind == "changed" else "identity-unknown"
         super().__init__(classes=classes)
         self.prompt = prompt
+        self._keymap = keymap or {}  # binding id -> keys, as the user remapped them
 
     def compose(self) -> ComposeResult:
         peer = self.prompt.peer
@@ -106,12 +108,19 @@ class IdentityScreen(ModalScreen[bool]):
             body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
             with Vertical(classes="dialog"):
                 yield Static("New peer", classes="dialog-title")
-                yield Question(body, id="identity-body")
+                yield Question(body, self._answering_hint(), id="identity-body")
                 with Horizontal(classes="dialog-buttons"):
                     # For the mouse only: Tab and Enter typed for the message box must not
                     # land on a button and answer.
                     yield _mouse_only(Button("Allow (A)", id="identity-accept", variant="success"))
                     yield _mouse_only(Button("Deny (D)", id="identity-deny", variant="error"))
+
+    def _answering_hint(self) -> str:
+        def shown(binding_id: str, default: str) -> str:
+            keys = self._keymap.get(binding_id, default).split(",")
+            return " or ".join(k.strip().capitalize() if len(k.strip()) > 1 else k.strip().upper() for k in keys)
+
+        return ANSWERING.format(allow=shown("identity.allow", "a"), deny=shown("identity.deny", "d,escape"))
 
     def on_mount(self) -> None:
         for field in self.query(Input):
