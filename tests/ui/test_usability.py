@@ -540,3 +540,13 @@ async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(ha
         await pilot.press("enter")
         await pilot.pause()
         assert ("send_text", "one1\ntwo2\nthree3", False) in harness.fake.calls
+
+
+async def test_shift_end_selects_to_the_end_of_the_line(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press(*"abc", "home", "shift+end")
+        await pilot.pause()
+        selection = harness.app.chat_input.selection
+        assert (selection.start, selection.end) == (0, 3)
+        assert harness.app.is_running
