@@ -510,7 +510,7 @@ async def test_ctrl_a_under_a_new_peer_question_edits_the_line_and_trusts_nobody
         assert "Tab to answer" in screen_text(harness.app)
         await pilot.press("tab")  # the deliberate step: the question takes the keys
         await pilot.pause()
-        assert "A allows" in screen_text(harness.app)
+        assert "A allows · D or Esc denies" in screen_text(harness.app)
         await pilot.press("!")  # answers nothing: back to typing, the key not lost
         await pilot.pause()
         assert harness.app.chat_input.value == "hello !world"

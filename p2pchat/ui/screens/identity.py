@@ -23,6 +23,7 @@ CONFIRM_WORD = "accept"
 TYPING_KEYS = ("enter", "backspace", "ctrl+j", "shift+enter", "escape")
 # Keys that move the focus into the dialog: the one deliberate way to start answering it.
 FOCUS_KEYS = ("tab", "shift+tab")
+KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space"}  # as the hint names them
 TO_ANSWER = "Tab to answer; until then, typing goes on in the message box."
 ANSWERING = "{allow} allows · {deny} denies · Tab goes back to typing."
 
@@ -117,8 +118,8 @@ class IdentityScreen(ModalScreen[bool]):
 
     def _answering_hint(self) -> str:
         def shown(binding_id: str, default: str) -> str:
-            keys = self._keymap.get(binding_id, default).split(",")
-            return " or ".join(k.strip().capitalize() if len(k.strip()) > 1 else k.strip().upper() for k in keys)
+            keys = [key.strip() for key in self._keymap.get(binding_id, default).split(",")]
+            return " or ".join(KEY_NAMES.get(key, key.upper() if len(key) == 1 else key) for key in keys)
 
         return ANSWERING.format(allow=shown("identity.allow", "a"), deny=shown("identity.deny", "d,escape"))
 
