@@ -335,13 +335,13 @@ def _peers(args: argparse.Namespace) -> int:
 # -- the app ---------------------------------------------------------------------------
 
 
-def _run_front_end(settings: Settings) -> int:
+def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
     module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
     try:
         if settings.plain:
-            from p2pchat.plain import run_plain as run
+            from p2pchat.plain import run_plain
         else:
-            from p2pchat.ui.app import run_app as run
+            from p2pchat.ui.app import run_app
     except ModuleNotFoundError as error:
         if error.name is None or not module.startswith(error.name):
             raise
@@ -350,7 +350,10 @@ def _run_front_end(settings: Settings) -> int:
         from p2pchat.log import setup_logging
 
         setup_logging(settings, get_paths())
-    return run(settings)
+        return run_plain(settings)
+    # The connect screen opens unless the command line said whom to call or where to listen
+    # (a port from the settings file is only its starting value).
+    return run_app(settings, show_connect_screen=settings.connect is None and not port_on_command_line)
 
 
 def _printed(code: int) -> int:
@@ -375,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "peers":
             return _printed(_peers(args))
         settings, _sources = load_settings(_cli_overrides(args), args.config_path)
-        return _run_front_end(settings)
+        return _run_front_end(settings, port_on_command_line=args.port is not None)
     except (UsageError, ConfigError) as error:
         message = " ".join(str(error).split())  # one line, whatever the cause held
         print(f"{PROG}: error: {message}", file=sys.stderr)

@@ -292,6 +292,8 @@ def load_settings(
     for key, value in cli_overrides.items():
         setattr(settings, key, _cli_value(key, value))
         sources[key] = "command line"
+    if sources["port"] != "default":  # only the built-in default may move to a free port
+        settings.port_explicit = True
     return settings, sources
 
 
