@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
+from p2pchat.bindings import describe_unknown, unknown_binding_ids
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -162,6 +163,8 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
             self.theme = "textual-dark"
         if self._keymap:
             self.set_keymap(self._keymap)
+            if unknown := unknown_binding_ids(self._keymap):  # a typo in the file: say so, go on
+                self.log_view.add_system(f"keymap {describe_unknown(unknown)}; ignored", "warning")
         self.chat_input.cursor_blink = self.input_cursor_blink
         self.chat_input.focus()
         self.watch(self.log_view, "unseen", self._show_unseen)
