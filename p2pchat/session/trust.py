@@ -29,7 +29,7 @@ from p2pchat.protocol import Bye, Hello
 from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import USED_INVITE, PeerRefused
 from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0
@@ -107,13 +107,15 @@ class Trust:
             return
         self._reload_known()
         verdict = self.known.check(peer_id, hello.nickname)
-        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite):
+        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
             # The invite was the introduction: this key is the one the user invited.
             self.report.notice(
                 f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
                 "is trusted and remembered"
             )
             return
+        if verdict.status == "new" and hello.invite:
+            self._refuse_used_invite(conn, hello)
         if verdict.status == "new" and dialed and not conn.relay:
             # Dialed: a known peer at this exact address with another key is as suspicious as a
             # known name (inbound ports are ephemeral, and a relay is not the peer, so only the
@@ -184,10 +186,25 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             self._prompt.set_result(bool(accept))
 
+    def _refuse_used_invite(self, conn: Connection, hello: Hello) -> None:
+        """A stranger with an invite someone already redeemed: it may have leaked. Both
+        sides are told; the question about a new peer is not asked."""
+        used_by = self.invites.used_by(hello.invite or "")
+        if used_by is None:
+            return  # not one of ours (or expired): an ordinary new peer
+        record = self.known.get(used_by) if used_by and self.known is not None else None
+        who = f" by {record.nickname!r} ({short_fingerprint(used_by)})" if record else ""
+        self._refuse(conn, USED_INVITE)
+        raise PeerRefused(
+            f"refused {hello.nickname!r} ({conn.peer_address}): it came with an invite already "
+            f"used{who}. The invite may have leaked; make a new one for the peer you expect",
+            final=True,
+        )
+
     @staticmethod
-    def _refuse(conn: Connection) -> None:
+    def _refuse(conn: Connection, reason: str = "identity refused") -> None:
         try:
-            conn.send(Bye("identity refused"))
+            conn.send(Bye(reason))
         except ConnectionClosed:
             pass  # the peer hung up while the user was deciding: the refusal still stands
         finally:
