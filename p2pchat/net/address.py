@@ -42,6 +42,9 @@ def parse_address(text: str) -> PeerAddress:
         fp = fp.strip("/")
         if fp:
             fingerprint = checked_fingerprint(fp)
+    elif "://" in raw:
+        scheme = raw.partition("://")[0]
+        raise ValueError(f"{text!r} is a {scheme}:// address, not a peer's: give HOST:PORT or a p2pchat:// address")
     if raw.startswith("["):
         host, sep, rest = raw[1:].partition("]")
         if not sep or not rest.startswith(":"):

@@ -54,6 +54,7 @@ class Trust:
         self._client_ctx: ssl.SSLContext | None = None
         self._prompt: asyncio.Future | None = None
         self._prompt_peer: str | None = None
+        self._no_because: dict[str, str] = {}  # peer id -> why it got no answer but "you denied it"
 
     def load(self) -> None:
         if not self.tls:
@@ -150,9 +151,11 @@ class Trust:
         if policy is AcceptUnknown.ASK and await self._ask(IdentityPrompt(info, PromptKind.UNKNOWN), peer_id):
             return
         self._refuse(conn)
+        denied = self._no_because.pop(peer_id, "you denied it")
+        why = denied if policy is AcceptUnknown.ASK else f"accept_unknown = {policy}"
         raise PeerRefused(
             f"refused {hello.nickname!r} ({conn.peer_address}): unknown identity "
-            f"{group_fingerprint(peer_id)} (accept_unknown = {policy})",
+            f"{group_fingerprint(peer_id)} ({why})",
             final=dialed,
         )
 
@@ -167,6 +170,7 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             if self._prompt_peer == peer_id:
                 return await asyncio.shield(self._prompt)
+            self._no_because[peer_id] = "another new peer's question was open"
             return False  # one question at a time; a second stranger is refused
         question = asyncio.get_running_loop().create_future()
         self._prompt, self._prompt_peer = question, peer_id
@@ -175,6 +179,7 @@ class Trust:
             return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
             self.report.emit(IdentityPromptExpired(prompt.peer))
+            self._no_because[peer_id] = "not answered in time"
             return False
         finally:
             if not question.done():

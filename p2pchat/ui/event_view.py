@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from p2pchat.display import offer_line, result_line
+from p2pchat.display import nick_changed_line, offer_line, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.events import (
     Connected,
@@ -119,8 +119,7 @@ class SessionEventView:
         self._reconnect_at = self.clock() + event.retry_in
 
     def _on_nick_changed(self, event: NickChanged) -> None:
-        who = "peer" if event.by_peer else "you"
-        self.log_view.add_system(f"{event.old} is now known as {event.new} ({who})")
+        self.log_view.add_system(nick_changed_line(event.old, event.new, event.by_peer))
 
     def _on_rtt_measured(self, event: RttMeasured) -> None:
         self._status.rtt_ms = event.rtt_ms

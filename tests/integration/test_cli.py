@@ -41,6 +41,8 @@ def assert_usage_error(result: subprocess.CompletedProcess[str], fragment: str) 
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--connect", "example.org"], "'example.org' is not HOST:PORT"),
         (["--connect", "::1:8080"], "write IPv6 addresses in brackets"),
+        (["--connect", "http://example.org:8080"], "is a http:// address, not a peer's: give HOST:PORT"),
+        (["config", "set", "keymap", '{"app.quit"="ctrl+x"}'], "is not binding-id=keys"),
         (["--connect", "host:0"], "cannot connect to port 0"),
         (["--port", "70000"], "port 70000 is out of range (0-65535)"),
         (["--port", "eighty"], "port must be a number"),

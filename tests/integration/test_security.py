@@ -247,7 +247,8 @@ async def test_unknown_peer_with_ask_prompts_the_user(tmp_path, accept):
             await alice.events.wait_for(Connected)
             await bob.events.wait_for(Connected)
         else:
-            await alice.events.wait_for(Notice, lambda e: "unknown identity" in e.text)
+            refused = await alice.events.wait_for(Notice, lambda e: "unknown identity" in e.text)
+            assert refused.text.endswith("(you denied it)") and "accept_unknown" not in refused.text
             await assert_never_connects(alice, bob)
 
 
