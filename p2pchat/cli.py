@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         "peers", help="list the peers whose keys you know, or forget one",
         description="Without a subcommand: list the peers whose keys you know.",
     )  # fmt: skip
+    peers.add_argument("--full", action="store_true",
+                       help="whole fingerprints and when each peer was first seen (a wide table)")
     peer_actions = peers.add_subparsers(dest="peers_action", metavar="ACTION")
     forget = peer_actions.add_parser(
         "forget", help="forget a peer's key, so that a new key of that peer can be accepted",
@@ -280,18 +282,20 @@ def _seen(when) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _list_peers(known) -> int:
+def _list_peers(known, full: bool) -> int:
     from p2pchat.display import clean
-    from p2pchat.identity import group_fingerprint
+    from p2pchat.identity import group_fingerprint, short_fingerprint
 
     records = known.all()
     if not records:
         print(f"no known peers yet ({known.path})")
         return 0
-    rows = [("NICKNAME", "FINGERPRINT", "ADDRESS", "FIRST SEEN", "LAST SEEN", "VERIFIED")]
+    # 80 columns by default: the fingerprint's start names a peer for `peers forget`.
+    rows = [("NICKNAME", "FINGERPRINT", "ADDRESS", *(("FIRST SEEN",) if full else ()), "LAST SEEN", "VERIFIED")]
     rows += [
-        (clean(peer.nickname, single_line=True), group_fingerprint(peer.fingerprint),
-         peer.address or "-", _seen(peer.first_seen), _seen(peer.last_seen),
+        (clean(peer.nickname, single_line=True),
+         group_fingerprint(peer.fingerprint) if full else short_fingerprint(peer.fingerprint),
+         peer.address or "-", *((_seen(peer.first_seen),) if full else ()), _seen(peer.last_seen),
          "yes" if peer.verified else "no")
         for peer in records
     ]  # fmt: skip
@@ -329,7 +333,7 @@ def _peers(args: argparse.Namespace) -> int:
     known = _known_peers()
     if args.peers_action == "forget":
         return _forget_peer(known, args.prefix)
-    return _list_peers(known)
+    return _list_peers(known, args.full)
 
 
 # -- the app ---------------------------------------------------------------------------

@@ -242,6 +242,16 @@ class Trust:
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.report.notice(f"could not save known peers: {exc}", "warning")
 
+    def seen(self, peer_id: str | None) -> None:
+        """The chat with this peer ends now: `p2pchat peers` shows it last seen now, not when
+        the connection began."""
+        if peer_id is None or self.known is None or not self.tls:
+            return
+        try:
+            self.known.touch(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
+
     def verify(self, peer_id: str | None) -> bool:
         """Record that the user compared the short code; False if there is nothing to verify."""
         if peer_id is None or self.known is None:
