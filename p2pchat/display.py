@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p2pchat.session.events import LanPeer, TransferInfo, TransferState
+from p2pchat.session.events import LanPeer, PeerInfo, TransferInfo, TransferState
 
 
 def format_size(n: int | float) -> str:
@@ -118,6 +118,11 @@ def describe(info: TransferInfo) -> str:
     if info.reason and info.reason != info.state:
         return line + f"{info.state} ({info.reason})"
     return line + str(info.state)
+
+
+def peer_whereabouts(peer: PeerInfo) -> str:
+    """`at HOST:PORT`, or `via relay HOST:PORT`: a relayed peer's address is the relay's."""
+    return f"at {peer.address}" if peer.route == "direct" else peer.route
 
 
 def nick_changed_line(old: str, new: str, by_peer: bool) -> str:

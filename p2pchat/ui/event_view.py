@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from p2pchat.display import nick_changed_line, offer_line, result_line
+from p2pchat.display import nick_changed_line, offer_line, peer_whereabouts, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.events import (
     Connected,
@@ -108,7 +108,7 @@ class SessionEventView:
         peer = event.peer
         verb = "reconnected to" if event.resumed else "connected to"
         security = "encrypted" if peer.encrypted else "UNENCRYPTED"
-        self.log_view.add_system(f"{verb} {peer.nickname} at {peer.address} ({security})")
+        self.log_view.add_system(f"{verb} {peer.nickname} {peer_whereabouts(peer)} ({security})")
         if not peer.encrypted:
             self.log_view.add_system("this connection is not encrypted: anyone on the path can read it", "warning")
 
