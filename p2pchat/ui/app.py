@@ -34,7 +34,8 @@ from p2pchat.ui.connect_flow import ConnectFlow, LanFactory, real_lan_factory
 from p2pchat.ui.event_view import SessionEventView
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.confirm import ConfirmScreen
-from p2pchat.ui.screens.help import HelpScreen
+from p2pchat.ui.screens.help import HelpScreen, key_lines
+from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferScreen
 from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
@@ -384,16 +385,11 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys = [
-            (self._keymap.get(b.id or "", b.key), b.description)
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and b.description
-        ]
-        keys += [
-            ("ctrl+p", "Command palette"),
-            ("up / down", "Your earlier lines"),
-            ("tab", "Complete"),
-        ]
+        keymap = self._keymap
+        keys = key_lines(self.BINDINGS, keymap) + [("ctrl+p", "Command palette")]
+        keys += key_lines(ChatInput.BINDINGS, keymap, " (message box)")
+        keys += key_lines(IdentityScreen.BINDINGS, keymap, " (new peer question)")
+        keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
         self.push_screen(HelpScreen(commands.help_text(), keys))
 
     def action_clear(self) -> None:

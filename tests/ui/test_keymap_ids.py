@@ -41,3 +41,16 @@ async def test_the_app_warns_once_about_unknown_binding_ids_in_the_keymap(tmp_pa
         assert text.count("keymap has no binding 'app.nonexist'") == 1, text
         await pilot.press("f2")  # the known entry still applies
         assert type(harness.app.screen).__name__ == "HelpScreen"
+
+
+async def test_help_lists_the_multi_line_and_question_keys_as_remapped(tmp_path):
+    harness = Harness(tmp_path, settings={"keymap": {"identity.deny": "ctrl+d"}})
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        keys = str(harness.app.screen.query_one("#help-keys").render())
+        assert "ctrl+j / shift+enter" in keys and "New line (message box)" in keys
+        assert "Allow (new peer question)" in keys
+        assert "ctrl+d" in keys and "Deny (new peer question)" in keys  # the remapped key
+        assert "Decline (file offer)" in keys
