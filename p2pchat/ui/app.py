@@ -165,7 +165,7 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
         if self._keymap:
             self.set_keymap(self._keymap)
             if unknown := unknown_binding_ids(self._keymap):  # a typo in the file: say so, go on
-                self.log_view.add_system(f"keymap {describe_unknown(unknown)}; ignored", "warning")
+                self.log_view.add_system(f"keymap {describe_unknown(unknown, list_known=False)}; ignored", "warning")
         self.chat_input.cursor_blink = self.input_cursor_blink
         self.chat_input.focus()
         self.watch(self.log_view, "unseen", self._show_unseen)
