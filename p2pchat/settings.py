@@ -134,7 +134,8 @@ class Settings:
     port: int = setting(
         8080, kind="int", check=_port,
         help="TCP port to listen on; 0 picks a free one. If the default port is\n"
-        "taken another is used; a port given with --port must be free.",
+        "taken another is used; a port set here, in P2PCHAT_PORT or with --port\n"
+        "must be free.",
     )
     bind: str = setting(
         "::", kind="str", check=_not_empty,
@@ -218,7 +219,7 @@ class Settings:
     # Set from the command line only.
     plain: bool = False
     debug: bool = False
-    port_explicit: bool = False  # the user asked for this port: a taken port is an error
+    port_explicit: bool = False  # the port was chosen (not the default): a taken port is an error
 
     def __post_init__(self) -> None:
         self.accept_unknown = AcceptUnknown(self.accept_unknown)

@@ -142,6 +142,18 @@ class KnownPeers:
         self._update(change)
         return self._peers[fp]
 
+    def touch(self, fp: str, *, now: dt.datetime | None = None) -> None:
+        """The chat with `fp` went on until now: its last_seen says so (a peer not on
+        record is left alone)."""
+        fp = normalise_fingerprint(fp)
+        when = now or _now()
+
+        def change(peers: tomlkit.items.Table) -> None:
+            if fp in peers:
+                peers[fp]["last_seen"] = when
+
+        self._update(change)
+
     def forget(self, fp: str) -> bool:
         """Remove a peer; False if it was not known."""
         fp = normalise_fingerprint(fp)

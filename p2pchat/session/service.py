@@ -294,6 +294,7 @@ class Session:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
+            self.trust.seen(self.presence.last_peer_id)
         if self._listener is not None:
             await self._listener.close()
         await self.routes.close()
@@ -394,6 +395,7 @@ class Session:
                 task.cancel()
         self._conn_tasks = []
         self._conn = None
+        self.trust.seen(self.presence.peer_id)
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)

@@ -29,7 +29,7 @@ from p2pchat.protocol import Bye, Hello
 from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import USED_INVITE, PeerRefused
 from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0
@@ -54,6 +54,7 @@ class Trust:
         self._client_ctx: ssl.SSLContext | None = None
         self._prompt: asyncio.Future | None = None
         self._prompt_peer: str | None = None
+        self._no_because: dict[str, str] = {}  # peer id -> why it got no answer but "you denied it"
 
     def load(self) -> None:
         if not self.tls:
@@ -107,13 +108,15 @@ class Trust:
             return
         self._reload_known()
         verdict = self.known.check(peer_id, hello.nickname)
-        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite):
+        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
             # The invite was the introduction: this key is the one the user invited.
             self.report.notice(
                 f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
                 "is trusted and remembered"
             )
             return
+        if verdict.status == "new" and hello.invite:
+            self._refuse_used_invite(conn, hello)
         if verdict.status == "new" and dialed and not conn.relay:
             # Dialed: a known peer at this exact address with another key is as suspicious as a
             # known name (inbound ports are ephemeral, and a relay is not the peer, so only the
@@ -148,9 +151,11 @@ class Trust:
         if policy is AcceptUnknown.ASK and await self._ask(IdentityPrompt(info, PromptKind.UNKNOWN), peer_id):
             return
         self._refuse(conn)
+        denied = self._no_because.pop(peer_id, "you denied it")
+        why = denied if policy is AcceptUnknown.ASK else f"accept_unknown = {policy}"
         raise PeerRefused(
             f"refused {hello.nickname!r} ({conn.peer_address}): unknown identity "
-            f"{group_fingerprint(peer_id)} (accept_unknown = {policy})",
+            f"{group_fingerprint(peer_id)} ({why})",
             final=dialed,
         )
 
@@ -165,6 +170,7 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             if self._prompt_peer == peer_id:
                 return await asyncio.shield(self._prompt)
+            self._no_because[peer_id] = "another new peer's question was open"
             return False  # one question at a time; a second stranger is refused
         question = asyncio.get_running_loop().create_future()
         self._prompt, self._prompt_peer = question, peer_id
@@ -173,6 +179,7 @@ class Trust:
             return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
             self.report.emit(IdentityPromptExpired(prompt.peer))
+            self._no_because[peer_id] = "not answered in time"
             return False
         finally:
             if not question.done():
@@ -184,10 +191,25 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             self._prompt.set_result(bool(accept))
 
+    def _refuse_used_invite(self, conn: Connection, hello: Hello) -> None:
+        """A stranger with an invite someone already redeemed: it may have leaked. Both
+        sides are told; the question about a new peer is not asked."""
+        used_by = self.invites.used_by(hello.invite or "")
+        if used_by is None:
+            return  # not one of ours (or expired): an ordinary new peer
+        record = self.known.get(used_by) if used_by and self.known is not None else None
+        who = f" by {record.nickname!r} ({short_fingerprint(used_by)})" if record else ""
+        self._refuse(conn, USED_INVITE)
+        raise PeerRefused(
+            f"refused {hello.nickname!r} ({conn.peer_address}): it came with an invite already "
+            f"used{who}. The invite may have leaked; make a new one for the peer you expect",
+            final=True,
+        )
+
     @staticmethod
-    def _refuse(conn: Connection) -> None:
+    def _refuse(conn: Connection, reason: str = "identity refused") -> None:
         try:
-            conn.send(Bye("identity refused"))
+            conn.send(Bye(reason))
         except ConnectionClosed:
             pass  # the peer hung up while the user was deciding: the refusal still stands
         finally:
@@ -219,6 +241,16 @@ class Trust:
                 self.known.remember(peer_id, peer.nickname, address)
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.report.notice(f"could not save known peers: {exc}", "warning")
+
+    def seen(self, peer_id: str | None) -> None:
+        """The chat with this peer ends now: `p2pchat peers` shows it last seen now, not when
+        the connection began."""
+        if peer_id is None or self.known is None or not self.tls:
+            return
+        try:
+            self.known.touch(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
 
     def verify(self, peer_id: str | None) -> bool:
         """Record that the user compared the short code; False if there is nothing to verify."""
