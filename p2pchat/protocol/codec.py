@@ -7,6 +7,7 @@ spans reads is assembled in its own buffer, which the decoded `FileChunk.data` t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -17,12 +18,15 @@ from collections.abc import Callable, Iterator
 from p2pchat.protocol.frames import (
     HEADER_SIZE,
     MAGIC,
+    MAX_CANDIDATES,
     MAX_CHUNK_DATA,
     MAX_FRAME,
     MAX_TEXT_BYTES,
     Ack,
     Busy,
     Bye,
+    Candidate,
+    Candidates,
     Error,
     FileAccept,
     FileCancel,
@@ -39,6 +43,7 @@ from p2pchat.protocol.frames import (
     Ping,
     Pong,
     Ready,
+    Sync,
     Text,
 )
 from p2pchat.protocol.rules import MAX_TRANSFER_ID, has_hidden_characters, validate_nickname
@@ -204,6 +209,41 @@ def _batch(value: object, label: str) -> OfferBatch | dict | None:
     return checked if encoding else OfferBatch(**checked)
 
 
+CANDIDATE_KINDS = frozenset({"public", "mapped", "local"})
+
+
+def _candidate_host(value: object, label: str) -> str:
+    value = _chars(2, 45)(value, label)
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise _bad(f"{label} must be an IP address") from None
+
+
+def _candidates(value: object, label: str) -> tuple[Candidate, ...] | list:
+    """CANDIDATES.addresses: a list of objects decoded into Candidates (those of a kind we do not
+    know are skipped), or Candidates checked for encoding (into JSON objects)."""
+    if type(value) not in (list, tuple) or len(value) > MAX_CANDIDATES:
+        raise _bad(f"{label} must be a list of at most {MAX_CANDIDATES} addresses")
+    encoding = bool(value) and type(value[0]) is Candidate
+    found = []
+    for item in value:
+        fields = {"host": item.host, "port": item.port, "kind": item.kind} if encoding else item
+        if type(fields) is not dict:
+            raise _bad(f"{label} must hold objects")
+        for name in ("host", "port", "kind"):
+            if name not in fields:
+                raise _bad(f"{label}[].{name} is missing")
+        host = _candidate_host(fields["host"], f"{label}[].host")
+        port = _integer(1, 0xFFFF)(fields["port"], f"{label}[].port")
+        kind = _chars(1, 16)(fields["kind"], f"{label}[].kind")
+        if encoding:
+            found.append({"host": host, "port": port, "kind": kind})
+        elif kind in CANDIDATE_KINDS:
+            found.append(Candidate(host, port, kind))
+    return found if encoding else tuple(found)
+
+
 _cap = _chars(1, 64)
 _id_length = _chars(1, 128)
 
@@ -250,6 +290,8 @@ _JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]
     FileCancel: (("tid", _tid), ("reason", _reason)),
     Ping: (("ts", _timestamp),),
     Pong: (("ts", _timestamp),),
+    Candidates: (("attempt", _integer(1, 0xFFFF)), ("nat", _chars(1, 32)), ("addresses", _candidates)),
+    Sync: (("attempt", _integer(1, 0xFFFF)),),
     Busy: (("reason", _reason),),
     Bye: (("reason", _reason),),
     Error: (("code", _chars(1, 64)), ("message", _reason)),
