@@ -25,6 +25,7 @@ from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.session.caller import Caller
 from p2pchat.session.chat import Chat
+from p2pchat.session.direct import DirectPath
 from p2pchat.session.events import (
     Connected,
     Disconnected,
@@ -49,6 +50,8 @@ from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
+
+RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
 
 class StartError(Exception):
@@ -80,8 +83,10 @@ class Session:
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self.routes = Routes(self)  # relays, the router's port mapping, the LAN
         self.caller = Caller(self)  # what we dial, and the dial loop
+        self.direct = DirectPath(self)  # our public address; a relayed session moved to a direct path
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
+        self._live: LiveConnection | None = None
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self._stopped = False
@@ -161,7 +166,7 @@ class Session:
         if self._conn is not None and self._peer is not None:
             relayed = self._peer.route != "direct"  # the relay's address is not the peer's
             lines["peer"] = self._peer.nickname if relayed else f"{self._peer.nickname} at {self._peer.address}"
-            lines["path"] = self._peer.route
+            lines.update(self.direct.info(self._peer.route))
             lines.update(self.trust.describe_connection(self._conn, self._peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
@@ -319,9 +324,12 @@ class Session:
             return
         old = self._conn
         if old is not None and old is not conn:
-            for task in self._conn_tasks:
-                task.cancel()
-            old.abort()
+            if old.relay and not conn.relay and peer_id == self._peer_id:
+                self._retire(old)  # moving to a direct path: what the relay still carries arrives
+            else:
+                for task in self._conn_tasks:
+                    task.cancel()
+                old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         resumed = peer_id == self._last_peer_id
         self._conn = conn
@@ -339,7 +347,9 @@ class Session:
         live = LiveConnection(
             conn, heartbeat, chat=self.chat, transfers=self.transfers_engine, report=self,
             on_rtt=self._rtt_measured, on_nick=self._peer_renamed, on_lost=self._lost,
+            on_upgrade=self.direct.receive,
         )
+        self._live = live
         self._conn_tasks = [
             self._spawn(live.read_loop(), "reader"),
             self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
@@ -348,6 +358,17 @@ class Session:
             self.emit(Connected(self._peer, resumed=resumed))
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
+        self.direct.session_up(conn, hello, peer_id)
+
+    def _retire(self, old: Connection) -> None:
+        """The relayed connection a session moved away from: its reader goes on for a while, for
+        chat already on the way (files resume on the new connection), then it is closed."""
+        reader, *others = self._conn_tasks
+        for task in others:
+            task.cancel()
+        if self._live is not None:
+            self._live.retire()
+        asyncio.get_running_loop().call_later(RELAY_GRACE, old.close)
 
     def _rtt_measured(self, rtt: float) -> None:
         self._rtt_ms = rtt * 1000
@@ -371,6 +392,7 @@ class Session:
         self._conn_tasks = []
         self._conn = None
         self._peer_id = None
+        self.direct.stop()
         nick = self._peer.nickname if self._peer else "peer"
         self.transfers_engine.on_disconnected()
         if self._stopped:

@@ -89,9 +89,14 @@ class Routes:
     def invite(self, port: int) -> tuple[str, str]:
         """A new one-time invite line, with the public address the router gave us if any."""
         session = self.session
-        public = self._port_mapper.public_address if self._port_mapper is not None else None
+        public = self.public_mapping
         return make_invite(session.invites, session.own_fingerprint, port, self.relays, public,
                            bind=session.settings.bind)
+
+    @property
+    def public_mapping(self) -> tuple[str, int] | None:
+        """The public address and port the router forwards to our listener, if it does."""
+        return self._port_mapper.public_address if self._port_mapper is not None else None
 
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""

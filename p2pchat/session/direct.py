@@ -1,0 +1,169 @@
+"""Learning our public address, and moving a relayed session onto a direct connection.
+
+`protocol/upgrade.py` decides; this carries it out: it asks STUN once at start, builds our
+candidates, sends and receives the exchange's frames over the relayed session, dials (from the
+listening port for a punch) at the moment the exchange says, and hands a connection that
+made it to the session's ordinary handshake. That handshake names the live session, so the
+session moves over exactly as after a reconnect (session/link.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.interfaces import local_addresses
+from p2pchat.net.punch import dial_from_port, tls_on_socket
+from p2pchat.net.stun import public_address
+from p2pchat.protocol import Candidate, Candidates, Hello, Sync, is_decider
+from p2pchat.protocol.frames import MAX_CANDIDATES
+from p2pchat.protocol.stun import Mapping, PublicAddress, parse_servers
+from p2pchat.protocol.upgrade import Dial, GiveUp, Send, Upgrade
+
+if TYPE_CHECKING:
+    from p2pchat.session.core import Session
+
+CAPABILITY = "upgrade"
+DIAL_TIMEOUT = 5.0  # seconds for one dial of an attempt
+STUN_KEPT = 600.0  # seconds an answer from STUN is used before asking again
+
+
+class DirectPath:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.servers = parse_servers(session.settings.stun)
+        self.public: PublicAddress | None = None
+        self._learned_at: float | None = None
+        self._task: asyncio.Task | None = None
+        self._upgrade: Upgrade | None = None
+        self._frames: asyncio.Queue = asyncio.Queue()
+        self.why_not: str | None = None  # completes "direct: not possible, ..."
+        self.since: str | None = None  # "10:42, hole punched": when and how the session moved
+        self._how = ""
+
+    # -- what the session tells us -------------------------------------------------------
+    def session_up(self, conn: Connection, hello: Hello, peer_id: str) -> None:
+        if conn.relay is None:
+            if self._upgrade is not None and not self._upgrade.finished:
+                self._upgrade.connected()
+                self._moved(self._how or "the other side dialed our forwarded port")
+            return
+        self.stop()
+        self.since = None
+        if conn.encrypted and CAPABILITY in hello.caps:
+            self.why_not = None
+            self._task = self.session._spawn(self._run(conn, peer_id), "direct-upgrade")
+        else:
+            self.why_not = "the other side's p2pchat cannot move a relayed chat" if conn.encrypted else "needs TLS"
+
+    def receive(self, conn: Connection, frame: Candidates | Sync) -> None:
+        self._frames.put_nowait(frame)
+
+    def stop(self) -> None:
+        """The session ended, or a new one began: no more attempts for the old one."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._upgrade = None
+        self._how = ""
+        self._frames = asyncio.Queue()
+
+    def info(self, route: str) -> dict[str, str]:
+        lines = {"path": f"direct since {self.since}" if route == "direct" and self.since else route}
+        if route != "direct" and self.why_not:
+            lines["direct"] = f"not possible, {self.why_not}"
+        return lines
+
+    # -- STUN ------------------------------------------------------------------------------
+    async def _learn(self) -> None:
+        """Ask STUN (only once a relay carries a chat: nobody learns we run p2pchat before)."""
+        now = asyncio.get_running_loop().time()
+        if not self.servers or (self._learned_at is not None and now - self._learned_at < STUN_KEPT):
+            return
+        self.public = public = await public_address(self.servers, self.session.listening_port)
+        self._learned_at = now
+        logger.info("STUN: public address {} ({})", f"{public.host}:{public.port}" if public.port else public.host,
+                    public.mapping)
+
+    def _candidates(self) -> Candidates:
+        session = self.session
+        port = session.listening_port
+        found: list[Candidate] = []
+        public = self.public
+        if public is not None and public.host and public.mapping in (Mapping.PRESERVING, Mapping.NO_NAT):
+            found.append(Candidate(public.host, public.port or port, "public"))
+        mapped = session.routes.public_mapping
+        if mapped is not None:
+            found.append(Candidate(mapped[0], mapped[1], "mapped"))
+        found += [Candidate(host, port, "local") for host in local_addresses()]
+        nat = str(public.mapping) if public is not None else str(Mapping.UNKNOWN)
+        return Candidates(0, nat, found[:MAX_CANDIDATES])
+
+    # -- the exchange ------------------------------------------------------------------------
+    async def _run(self, relayed: Connection, peer_id: str) -> None:
+        await self._learn()
+        session = self.session
+        upgrade = self._upgrade = Upgrade(self._candidates(), initiator=is_decider(session.own_fingerprint, peer_id))
+        loop = asyncio.get_running_loop()
+        pending = upgrade.start(loop.time())
+        while pending or not upgrade.finished:  # a last answer may go out with the verdict
+            if not pending:
+                pending = await self._next(upgrade, loop)
+                continue
+            decision = pending.pop(0)
+            if isinstance(decision, Send):
+                try:
+                    relayed.send(decision.frame)
+                except ConnectionClosed:
+                    return
+            elif isinstance(decision, GiveUp):
+                self.why_not = decision.reason
+                logger.debug("direct path not possible: {}", decision.reason)
+            elif isinstance(decision, Dial):
+                self._how = "hole punched" if decision.simultaneous else "dialed the forwarded port"
+                tls_client = upgrade.initiator or not decision.simultaneous
+                if not await self._dial(decision, peer_id, tls_client=tls_client):
+                    pending += upgrade.dial_failed(loop.time())
+
+    async def _next(self, upgrade: Upgrade, loop: asyncio.AbstractEventLoop) -> list:
+        """The decisions of the next frame from the peer, or of the deadline passing."""
+        wait = None if upgrade.deadline is None else max(0.0, upgrade.deadline - loop.time())
+        try:
+            frame = await asyncio.wait_for(self._frames.get(), wait)
+        except asyncio.TimeoutError:
+            return upgrade.timer(loop.time())
+        return upgrade.receive(frame, loop.time())
+
+    async def _dial(self, dial: Dial, peer_id: str, *, tls_client: bool) -> bool:
+        """One attempt's connection, through the handshake: True once it carries the session."""
+        session = self.session
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(max(0.0, dial.at - loop.time()))
+        local_port = session.listening_port if dial.simultaneous else 0
+        trust = session.trust
+        context = trust.client_context() if tls_client else trust.server_context()
+        for host, port in dial.targets:
+            try:
+                sock = await dial_from_port(host, port, local_port, DIAL_TIMEOUT)
+                conn = await tls_on_socket(
+                    sock, context, tls_client=tls_client, dialed=tls_client, timeout=session.settings.handshake_timeout
+                )
+            except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
+                logger.debug("direct dial to {}:{} failed: {}", host, port, exc)
+                continue
+            await session._on_inbound(conn, peer_id)
+            if session.connection is conn:
+                return True
+        return False
+
+    def _moved(self, how: str) -> None:
+        self.since = f"{time.strftime('%H:%M', time.localtime(self.session.clock()))}, {how}"
+        self.why_not = None
+        peer = self.session.peer
+        nick = peer.nickname if peer is not None else "the peer"
+        self.session.notice(f"now connected directly to {nick} ({how}); the relay no longer carries the chat")
