@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from loguru import logger
 
@@ -24,9 +24,7 @@ from p2pchat.protocol import Candidate, Candidates, Hello, Sync, is_decider
 from p2pchat.protocol.frames import MAX_CANDIDATES
 from p2pchat.protocol.stun import Mapping, PublicAddress, parse_servers
 from p2pchat.protocol.upgrade import Dial, GiveUp, Send, Upgrade
-
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+from p2pchat.reach.ports import Credentials, Handshake, Notice, Spawn
 
 CAPABILITY = "upgrade"
 DIAL_TIMEOUT = 5.0  # seconds for one dial of an attempt
@@ -34,9 +32,32 @@ STUN_KEPT = 600.0  # seconds an answer from STUN is used before asking again
 
 
 class DirectPath:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.servers = parse_servers(session.settings.stun)
+    def __init__(
+        self,
+        servers: str,
+        credentials: Credentials,
+        *,
+        handshake: Handshake,
+        live_connection: Callable[[], Connection | None],
+        listening_port: Callable[[], int | None],
+        public_mapping: Callable[[], tuple[str, int] | None],
+        peer_nickname: Callable[[], str],
+        notice: Notice,
+        spawn: Spawn,
+        handshake_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.servers = parse_servers(servers)
+        self.credentials = credentials
+        self._handshake = handshake  # carries a new connection through the handshake
+        self._live_connection = live_connection
+        self._listening_port = listening_port
+        self._public_mapping = public_mapping  # the router's forward of our port, if any
+        self._peer_nickname = peer_nickname
+        self._notice = notice
+        self._spawn = spawn
+        self._handshake_timeout = handshake_timeout
+        self._clock = clock
         self.public: PublicAddress | None = None
         self._learned_at: float | None = None
         self._task: asyncio.Task | None = None
@@ -57,7 +78,7 @@ class DirectPath:
         self.since = None
         if conn.encrypted and CAPABILITY in hello.caps:
             self.why_not = None
-            self._task = self.session._spawn(self._run(conn, peer_id), "direct-upgrade")
+            self._task = self._spawn(self._run(conn, peer_id), "direct-upgrade")
         else:
             self.why_not = "the other side's p2pchat cannot move a relayed chat" if conn.encrypted else "needs TLS"
 
@@ -85,19 +106,18 @@ class DirectPath:
         now = asyncio.get_running_loop().time()
         if not self.servers or (self._learned_at is not None and now - self._learned_at < STUN_KEPT):
             return
-        self.public = public = await public_address(self.servers, self.session.listening_port)
+        self.public = public = await public_address(self.servers, self._listening_port())
         self._learned_at = now
         logger.info("STUN: public address {} ({})", f"{public.host}:{public.port}" if public.port else public.host,
                     public.mapping)
 
     def _candidates(self) -> Candidates:
-        session = self.session
-        port = session.listening_port
+        port = self._listening_port()
         found: list[Candidate] = []
         public = self.public
         if public is not None and public.host and public.mapping in (Mapping.PRESERVING, Mapping.NO_NAT):
             found.append(Candidate(public.host, public.port or port, "public"))
-        mapped = session.routes.public_mapping
+        mapped = self._public_mapping()
         if mapped is not None:
             found.append(Candidate(mapped[0], mapped[1], "mapped"))
         found += [Candidate(host, port, "local") for host in local_addresses()]
@@ -107,8 +127,8 @@ class DirectPath:
     # -- the exchange ------------------------------------------------------------------------
     async def _run(self, relayed: Connection, peer_id: str) -> None:
         await self._learn()
-        session = self.session
-        upgrade = self._upgrade = Upgrade(self._candidates(), initiator=is_decider(session.own_fingerprint, peer_id))
+        initiator = is_decider(self.credentials.own_id, peer_id)
+        upgrade = self._upgrade = Upgrade(self._candidates(), initiator=initiator)
         loop = asyncio.get_running_loop()
         pending = upgrade.start(loop.time())
         while pending or not upgrade.finished:  # a last answer may go out with the verdict
@@ -141,29 +161,26 @@ class DirectPath:
 
     async def _dial(self, dial: Dial, peer_id: str, *, tls_client: bool) -> bool:
         """One attempt's connection, through the handshake: True once it carries the session."""
-        session = self.session
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, dial.at - loop.time()))
-        local_port = session.listening_port if dial.simultaneous else 0
-        trust = session.trust
-        context = trust.client_context() if tls_client else trust.server_context()
+        local_port = self._listening_port() if dial.simultaneous else 0
+        credentials = self.credentials
+        context = credentials.client_context() if tls_client else credentials.server_context()
         for host, port in dial.targets:
             try:
                 sock = await dial_from_port(host, port, local_port, DIAL_TIMEOUT)
                 conn = await tls_on_socket(
-                    sock, context, tls_client=tls_client, dialed=tls_client, timeout=session.settings.handshake_timeout
+                    sock, context, tls_client=tls_client, dialed=tls_client, timeout=self._handshake_timeout
                 )
             except (OSError, ssl.SSLError, asyncio.TimeoutError) as exc:
                 logger.debug("direct dial to {}:{} failed: {}", host, port, exc)
                 continue
-            await session._on_inbound(conn, peer_id)
-            if session.connection is conn:
+            await self._handshake(conn, peer_id)
+            if self._live_connection() is conn:
                 return True
         return False
 
     def _moved(self, how: str) -> None:
-        self.since = f"{time.strftime('%H:%M', time.localtime(self.session.clock()))}, {how}"
+        self.since = f"{time.strftime('%H:%M', time.localtime(self._clock()))}, {how}"
         self.why_not = None
-        peer = self.session.peer
-        nick = peer.nickname if peer is not None else "the peer"
-        self.session.notice(f"now connected directly to {nick} ({how}); the relay no longer carries the chat")
+        self._notice(f"now connected directly to {self._peer_nickname()} ({how}); the relay no longer carries the chat")
