@@ -156,9 +156,9 @@ class Settings:
     )
     stun: str = setting(
         "stun.cloudflare.com:3478, stun.l.google.com:19302", kind="str", check=_stun_servers,
-        help='STUN servers that tell your public address, as "HOST:PORT" separated\n'
-        'by commas (two tell whether your router keeps port numbers, which a direct\n'
-        'connection through two routers needs). Empty: never asked.',
+        help='STUN servers asked for your public address once a relay carries a chat,\n'
+        'to move it to a direct connection; "HOST:PORT" separated by commas (two tell\n'
+        'whether your router keeps port numbers). Empty: never asked.',
     )
     tls: bool = setting(
         True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."

@@ -93,6 +93,12 @@ def _targets(candidates: Candidates, kinds: set[str]) -> tuple[tuple[str, int], 
     return tuple(dict.fromkeys(found))[:MAX_TARGETS]
 
 
+def redial_targets(peer: Candidates) -> tuple[tuple[str, int], ...]:
+    """Where to try the peer directly when reconnecting, before the relays: its forwarded port
+    and its public address (a router may still hold the punched flow)."""
+    return _targets(peer, {"mapped", "public"})
+
+
 def plan(own: Candidates, peer: Candidates, *, initiator: bool) -> Punch | Reverse | NotPossible:
     """What both sides do, each computing it from its own point of view (the same outcome)."""
     own_reachable = any(c.kind in REACHABLE for c in own.addresses)

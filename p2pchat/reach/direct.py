@@ -4,7 +4,7 @@
 candidates, sends and receives the exchange's frames over the relayed session, dials (from the
 listening port for a punch) at the moment the exchange says, and hands a connection that
 made it to the session's ordinary handshake. That handshake names the live session, so the
-session moves over exactly as after a reconnect (session/link.py).
+session moves over exactly as after a reconnect (session/handshake/machine.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from loguru import logger
 
+from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.interfaces import local_addresses
 from p2pchat.net.punch import dial_from_port, tls_on_socket
@@ -23,7 +24,7 @@ from p2pchat.net.stun import public_address
 from p2pchat.protocol import Candidate, Candidates, Hello, Sync, is_decider
 from p2pchat.protocol.frames import MAX_CANDIDATES
 from p2pchat.protocol.stun import Mapping, PublicAddress, parse_servers
-from p2pchat.protocol.upgrade import Dial, GiveUp, Send, Upgrade
+from p2pchat.protocol.upgrade import Dial, GiveUp, Send, Upgrade, redial_targets
 from p2pchat.reach.ports import Credentials, Handshake, Notice, Spawn
 
 CAPABILITY = "upgrade"
@@ -66,6 +67,8 @@ class DirectPath:
         self.why_not: str | None = None  # completes "direct: not possible, ..."
         self.since: str | None = None  # "10:42, hole punched": when and how the session moved
         self._how = ""
+        self._peer_id: str | None = None  # the peer of the relayed session being moved
+        self._seen: dict[str, tuple[tuple[str, int], ...]] = {}  # peer -> where to redial it
 
     # -- what the session tells us -------------------------------------------------------
     def session_up(self, conn: Connection, hello: Hello, peer_id: str) -> None:
@@ -78,12 +81,19 @@ class DirectPath:
         self.since = None
         if conn.encrypted and CAPABILITY in hello.caps:
             self.why_not = None
+            self._peer_id = peer_id
             self._task = self._spawn(self._run(conn, peer_id), "direct-upgrade")
         else:
             self.why_not = "the other side's p2pchat cannot move a relayed chat" if conn.encrypted else "needs TLS"
 
     def receive(self, conn: Connection, frame: Candidates | Sync) -> None:
+        if isinstance(frame, Candidates) and self._peer_id is not None:
+            self._seen = {self._peer_id: redial_targets(frame)}  # one peer's, the last one's
         self._frames.put_nowait(frame)
+
+    def addresses_of(self, fingerprint: str) -> list[PeerAddress]:
+        """Where a reconnect tries this peer directly before the relays (pinned to it)."""
+        return [PeerAddress(host, port, fingerprint) for host, port in self._seen.get(fingerprint, ())]
 
     def stop(self) -> None:
         """The session ended, or a new one began: no more attempts for the old one."""

@@ -49,7 +49,6 @@ from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
 
-
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
 
@@ -113,6 +112,7 @@ class Session:
             listening_port=lambda: self.listening_port, dial_target=lambda: self.caller.target,
             found=lambda address: self.caller.call_found(address),
             lan_peers_changed=lambda peers: self.emit(LanPeersChanged(tuple(peers))), clock=clock,
+            learned=lambda peer: self.direct.addresses_of(peer),
         )
         self.caller = Caller(  # what we dial, and the dial loop
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,

@@ -13,6 +13,7 @@ from p2pchat.protocol.upgrade import (
     GiveUp,
     Send,
     Upgrade,
+    redial_targets,
 )
 
 PRESERVING = "port-preserving NAT"
@@ -183,3 +184,9 @@ def test_a_flood_of_candidates_is_cut_to_a_few_targets():
     alice, bob = pair(home("203.0.113.11"), many)
     alice_dial, _ = exchange(alice, bob, 0.0)
     assert len(alice_dial.targets) == 2
+
+
+def test_a_reconnect_tries_only_the_peers_public_and_forwarded_addresses():
+    peer = home("203.0.113.12", PRESERVING, Candidate("203.0.113.12", 41000, "mapped"), Candidate("127.0.0.1", 7000, "public"))
+    assert redial_targets(peer) == (("203.0.113.12", 7000), ("203.0.113.12", 41000))
+    assert redial_targets(home(None, "unknown")) == ()  # its LAN addresses are not for us
