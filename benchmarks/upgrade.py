@@ -22,17 +22,15 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT / "tests" / "fault"), str(ROOT / "tests")]
-
-from homes import StunServer  # noqa: E402
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests" / "nat"), str(ROOT / "tests" / "fault"), str(ROOT / "tests")]
+from homes import StunServer  # noqa: E402  (tests/nat)
 from lab import NatLab, why_not  # noqa: E402
-from plain_peer import PlainPeer  # noqa: E402
-from transfer import make_source, parse_size  # noqa: E402  (benchmarks/transfer.py)
+from relay import invited_pair, lab_and_payload, send_speed  # noqa: E402  (benchmarks/relay.py)
+from transfer import parse_size  # noqa: E402  (benchmarks/transfer.py)
 
 MODES = ("moved", "direct", "relay")
 
@@ -41,31 +39,14 @@ def one_run(lab: NatLab, mode: str, stun: str, source: Path, size: int, work: Pa
     """(seconds from the relayed connect to direct, or None; file MB/s)."""
     inviter_ns = lab.public if mode == "direct" else lab.homes[1]
     env = {"P2PCHAT_STUN": stun if mode == "moved" else ""}
-    home = Path(tempfile.mkdtemp(dir=work))
-    alice = PlainPeer("alice", home / "alice", "--port", "7000", "--relay", lab.relay_setting,
-                      "--auto-accept", "--download-dir", str(home / "in"), netns=inviter_ns, env=env).start()
-    bob = None
-    try:
-        alice.port()
-        alice.type("/invite")
-        invite = alice.wait_line(r"^(p2pchat1[a-z2-7]+)$").group(1)
-        bob = PlainPeer("bob", home / "bob", "--port", "7000", "--connect", invite,
-                        netns=lab.homes[2], env=env).start()
-        bob.wait_line(r"^\* connected to alice ", 30)
+    with invited_pair(lab, inviter_ns, work, env) as (alice, bob, _path):
         connected = time.perf_counter()
         moved_after = None
         if mode == "moved":
             bob.wait_line(r"^\* now connected directly to alice", 30)
             moved_after = time.perf_counter() - connected
             alice.wait_line(r"^\* now connected directly to bob", 30)
-        started = time.perf_counter()
-        bob.type(f"/send {source}")
-        alice.wait_line(r"^\* #\d+ \S+ received to ", 600)
-        return moved_after, size / (time.perf_counter() - started) / 1e6
-    finally:
-        for peer in (alice, bob):
-            if peer is not None:
-                peer.stop()
+        return moved_after, send_speed(alice, bob, source, size)
 
 
 def main() -> int:
@@ -77,31 +58,24 @@ def main() -> int:
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)
         return 2
-    scratch = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
     speeds: dict[str, list[float]] = {mode: [] for mode in MODES}
     moves: list[float] = []
-    with tempfile.TemporaryDirectory(dir=scratch) as work_dir:
-        work = Path(work_dir)
-        source = work / "payload.bin"
-        make_source(source, args.size)
-        lab = NatLab().create()
-        servers = []
+    with lab_and_payload(args.size) as (lab, source, work):
+        servers = [StunServer(lab, port) for port in (3478, 3479)]
         try:
-            lab.relay.start()
-            servers = [StunServer(lab, port) for port in (3478, 3479)]
             stun = ", ".join(server.address for server in servers)
             for _ in range(args.runs):
                 for mode in MODES:
                     moved_after, speed = one_run(lab, mode, stun, source, args.size, work)
                     speeds[mode].append(speed)
+                    after = ""
                     if moved_after is not None:
                         moves.append(moved_after)
-                    after = f"  (direct {moved_after * 1000:.0f} ms after the relayed connect)" if moved_after else ""
+                        after = f"  (direct {moved_after * 1000:.0f} ms after the relayed connect)"
                     print(f"{mode:<6} {speed:7.1f} MB/s{after}", flush=True)
         finally:
             for server in servers:
                 server.stop()
-            lab.destroy()
     print(f"relayed connect to direct: median {statistics.median(moves) * 1000:.0f} ms, "
           f"worst {max(moves) * 1000:.0f} ms of {len(moves)}")
     direct = statistics.median(speeds["direct"])
