@@ -11,7 +11,7 @@ import time
 
 import pytest
 from homes import StunServer
-from test_nat import VIA_RELAY, connect_through_nat
+from test_nat import VIA_RELAY, connect_through_nat, invite_of
 
 pytestmark = [pytest.mark.nat, pytest.mark.timeout(180)]
 
@@ -26,7 +26,7 @@ PATH_DIRECT = r"^\* path: direct since \d\d:\d\d, hole punched$"
 @pytest.fixture(scope="module")
 def stun(lab):
     """Two STUN responders on the lab's internet: two answers tell how a router maps ports."""
-    servers = [StunServer(lab, port, delay=STUN_DELAY) for port in (3478, 3479)]
+    servers = [StunServer(lab, port, delay=STUN_DELAY) for port in (3480, 3481)]  # 3478: the UPnP router's
     yield {"P2PCHAT_STUN": ", ".join(server.address for server in servers), "P2PCHAT_LOG_LEVEL": "DEBUG"}
     for server in servers:
         server.stop()
@@ -100,3 +100,20 @@ def test_a_symmetric_router_keeps_the_chat_on_the_relay_and_says_why(lab, spawn,
         assert not any("directly" in line for line in alice.lines + bob.lines)
     finally:
         lab.randomise_ports(2, on=False)
+
+
+def test_a_home_whose_router_forwards_the_port_is_simply_dialed(lab, upnp_home, spawn, stun):
+    """Connection reversal: bob's router forwards his port (UPnP), alice's forwards nothing. Bob
+    reaches alice only through the relay; then alice dials bob's forwarded port."""
+    alice = spawn("alice", lab.homes[1], "--port", "7200", "--relay", lab.relay_setting, env=stun)
+    alice.port()
+    invite = invite_of(alice)
+    bob = spawn("bob", upnp_home.machines[0], "--port", "7200", env={**stun, "P2PCHAT_PORT_MAPPING": "true"})
+    bob.wait_line(rf"^\* reachable from the internet at {upnp_home.public_address}:7200 ", 30)
+    bob.type(f"/connect {invite}")
+    bob.wait_line(rf"^\* connected to alice {VIA_RELAY}", 30)
+    alice.wait_line(r"^\* now connected directly to bob \(dialed the forwarded port\)", 30)
+    bob.wait_line(r"^\* now connected directly to alice \(the other side dialed our forwarded port\)", 30)
+    info_of(alice, r"^\* path: direct since \d\d:\d\d, dialed the forwarded port$")
+    alice.type("over the forwarded port")
+    assert bob.wait_received("alice", 1, 20) == ["over the forwarded port"]
