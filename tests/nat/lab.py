@@ -168,6 +168,21 @@ add rule ip p2pchat_nat postrouting oifname "{wan}" {how}
             run("tc", "qdisc", "replace", "dev", self.bridge, "root", "tbf", "rate", rate, "burst", "64kb",
                 "latency", "200ms", netns=self.inet)
 
+    def block(self, i: int, address: str, on: bool = True) -> None:
+        """Make home `i`'s router drop everything from `address` (a cut on one path only)."""
+        router = self.routers[i]
+        if on:
+            run("nft", "-f", "-", netns=router, stdin=f"""
+table inet p2pchat_block {{
+  chain prerouting {{
+    type filter hook prerouting priority -300; policy accept;
+    ip saddr {address} drop
+  }}
+}}
+""")
+        else:
+            run("nft", "delete", "table", "inet", "p2pchat_block", netns=router, check=False)
+
     def connections_to_relay(self) -> list[str]:
         """The TCP connections the relay holds now, by the address they come from."""
         listing = run("ss", "-Htn", "state", "established", f"( sport = :{RELAY_PORT} )", netns=self.inet).stdout

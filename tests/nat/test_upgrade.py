@@ -11,6 +11,7 @@ import time
 
 import pytest
 from homes import StunServer
+from lab import INTERNET
 from test_nat import VIA_RELAY, connect_through_nat, invite_of
 
 pytestmark = [pytest.mark.nat, pytest.mark.timeout(180)]
@@ -117,3 +118,20 @@ def test_a_home_whose_router_forwards_the_port_is_simply_dialed(lab, upnp_home, 
     info_of(alice, r"^\* path: direct since \d\d:\d\d, dialed the forwarded port$")
     alice.type("over the forwarded port")
     assert bob.wait_received("alice", 1, 20) == ["over the forwarded port"]
+
+
+def test_after_a_cut_the_pair_meets_on_the_relay_again_and_moves_back_to_direct(lab, spawn, stun):
+    alice, bob = connect_through_nat(lab, spawn, env=stun, port=7300)
+    alice.wait_line(MOVED.format("bob"), 30)
+    bob.wait_line(MOVED.format("alice"), 30)
+    lab.block(1, f"{INTERNET}.12")  # home 1's router drops home 2 (the relay still passes)
+    try:
+        mark = len(bob.lines)
+        bob.wait_line(r"^\* connection lost", 20, start=mark)
+    finally:
+        lab.block(1, f"{INTERNET}.12", on=False)
+    bob.wait_line(rf"^\* reconnected to alice {VIA_RELAY}", 60, start=mark)
+    bob.wait_line(MOVED.format("alice"), 30, start=mark)
+    bob.type("direct again")
+    assert alice.wait_received("bob", 1, 20) == ["direct again"]
+    info_of(bob, PATH_DIRECT)
