@@ -123,7 +123,7 @@ class LiveConnection:
         while not conn.is_closing:
             now = loop.time()
             if hb.expired(now):
-                conn.abort()
+                conn.reset()
                 self._lost(conn, f"connection lost: no heartbeat for {timeout:g} s", False)
                 return
             if hb.ping_due(now):
