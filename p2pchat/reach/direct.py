@@ -1,7 +1,7 @@
 """Learning our public address, and moving a relayed session onto a direct connection.
 
-`protocol/upgrade.py` decides; this carries it out: it asks STUN once at start, builds our
-candidates, sends and receives the exchange's frames over the relayed session, dials (from the
+`protocol/upgrade.py` decides; this carries it out: once a relay carries the session it asks
+STUN (the answer is kept 10 minutes), builds our candidates, sends and receives the exchange's frames over the relayed session, dials (from the
 listening port for a punch) at the moment the exchange says, and hands a connection that
 made it to the session's ordinary handshake. That handshake names the live session, so the
 session moves over exactly as after a reconnect (session/handshake/machine.py).
@@ -76,6 +76,8 @@ class DirectPath:
             if self._upgrade is not None and not self._upgrade.finished:
                 self._upgrade.connected()
                 self._moved(self._how or "the other side dialed our forwarded port")
+            else:
+                self.since = None  # direct from the start: nothing moved
             return
         self.stop()
         self.since = None
