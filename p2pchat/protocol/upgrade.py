@@ -196,7 +196,7 @@ class Upgrade:
         if self.initiator:
             if self.state != "exchanging" or peer.attempt != self.attempt:
                 return []
-            self.rtt = now - self._sent_at
+            rtt = self.rtt = now - self._sent_at
             decisions: list = []
         else:
             if peer.attempt <= self.attempt:
@@ -204,20 +204,21 @@ class Upgrade:
             self.attempt = peer.attempt
             decisions = [Send(self._own_frame())]
         self._answered = True
-        self._plan = plan(self.own, peer, initiator=self.initiator)
-        if isinstance(self._plan, NotPossible):
-            return decisions + self._fail(self._plan.reason)
-        if isinstance(self._plan, Reverse):
-            if self._plan.we_dial:
+        self._plan = chosen = plan(self.own, peer, initiator=self.initiator)
+        if isinstance(chosen, NotPossible):
+            return decisions + self._fail(chosen.reason)
+        if isinstance(chosen, Reverse):
+            if chosen.we_dial:
                 return decisions + self._dial(now, simultaneous=False)
             self.state, self.deadline = "awaiting", now + ANSWER_TIMEOUT
             return decisions
         if self.initiator:  # Punch: dial when the SYNC has travelled half-way
-            return [Send(Sync(self.attempt)), *self._dial(now + self.rtt / 2, simultaneous=True)]
+            return [Send(Sync(self.attempt)), *self._dial(now + rtt / 2, simultaneous=True)]
         self.state, self.deadline = "syncing", now + ANSWER_TIMEOUT
         return decisions
 
     def _dial(self, at: float, *, simultaneous: bool) -> list:
+        assert isinstance(self._plan, (Punch, Reverse))  # only a plan that dials gets here
         self.state, self.deadline = "dialing", None
         return [Dial(self._plan.targets, at, simultaneous)]
 

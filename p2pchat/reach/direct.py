@@ -118,13 +118,13 @@ class DirectPath:
         now = asyncio.get_running_loop().time()
         if not self.servers or (self._learned_at is not None and now - self._learned_at < STUN_KEPT):
             return
-        self.public = public = await public_address(self.servers, self._listening_port())
+        self.public = public = await public_address(self.servers, self._listening_port() or 0)
         self._learned_at = now
         logger.info("STUN: public address {} ({})", f"{public.host}:{public.port}" if public.port else public.host,
                     public.mapping)
 
     def _candidates(self) -> Candidates:
-        port = self._listening_port()
+        port = self._listening_port() or 0
         found: list[Candidate] = []
         public = self.public
         if public is not None and public.host and public.mapping in (Mapping.PRESERVING, Mapping.NO_NAT):
@@ -134,7 +134,7 @@ class DirectPath:
             found.append(Candidate(mapped[0], mapped[1], "mapped"))
         found += [Candidate(host, port, "local") for host in local_addresses()]
         nat = str(public.mapping) if public is not None else str(Mapping.UNKNOWN)
-        return Candidates(0, nat, found[:MAX_CANDIDATES])
+        return Candidates(0, nat, tuple(found[:MAX_CANDIDATES]))
 
     # -- the exchange ------------------------------------------------------------------------
     async def _run(self, relayed: Connection, peer_id: str) -> None:
@@ -175,9 +175,10 @@ class DirectPath:
         """One attempt's connection, through the handshake: True once it carries the session."""
         loop = asyncio.get_running_loop()
         await asyncio.sleep(max(0.0, dial.at - loop.time()))
-        local_port = self._listening_port() if dial.simultaneous else 0
+        local_port = (self._listening_port() or 0) if dial.simultaneous else 0
         credentials = self.credentials
         context = credentials.client_context() if tls_client else credentials.server_context()
+        assert context is not None  # a session moves only when it runs over TLS
         for host, port in dial.targets:
             try:
                 sock = await dial_from_port(host, port, local_port, DIAL_TIMEOUT)
