@@ -221,28 +221,29 @@ def _candidate_host(value: object, label: str) -> str:
         raise _bad(f"{label} must be an IP address") from None
 
 
-def _candidates(value: object, label: str) -> tuple[Candidate, ...] | list:
+def _candidate(fields: object, label: str) -> Candidate:
+    if type(fields) is not dict:
+        raise _bad(f"{label} must hold objects")
+    for name in ("host", "port", "kind"):
+        if name not in fields:
+            raise _bad(f"{label}[].{name} is missing")
+    return Candidate(
+        _candidate_host(fields["host"], f"{label}[].host"),
+        _integer(1, 0xFFFF)(fields["port"], f"{label}[].port"),
+        _chars(1, 16)(fields["kind"], f"{label}[].kind"),
+    )
+
+
+def _candidates(value: object, label: str) -> tuple[Candidate, ...] | list[dict[str, object]]:
     """CANDIDATES.addresses: a list of objects decoded into Candidates (those of a kind we do not
     know are skipped), or Candidates checked for encoding (into JSON objects)."""
-    if type(value) not in (list, tuple) or len(value) > MAX_CANDIDATES:
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_CANDIDATES:
         raise _bad(f"{label} must be a list of at most {MAX_CANDIDATES} addresses")
-    encoding = bool(value) and type(value[0]) is Candidate
-    found = []
-    for item in value:
-        fields = {"host": item.host, "port": item.port, "kind": item.kind} if encoding else item
-        if type(fields) is not dict:
-            raise _bad(f"{label} must hold objects")
-        for name in ("host", "port", "kind"):
-            if name not in fields:
-                raise _bad(f"{label}[].{name} is missing")
-        host = _candidate_host(fields["host"], f"{label}[].host")
-        port = _integer(1, 0xFFFF)(fields["port"], f"{label}[].port")
-        kind = _chars(1, 16)(fields["kind"], f"{label}[].kind")
-        if encoding:
-            found.append({"host": host, "port": port, "kind": kind})
-        elif kind in CANDIDATE_KINDS:
-            found.append(Candidate(host, port, kind))
-    return found if encoding else tuple(found)
+    if value and type(value[0]) is Candidate:
+        checked = [_candidate({"host": c.host, "port": c.port, "kind": c.kind}, label) for c in value]
+        return [{"host": c.host, "port": c.port, "kind": c.kind} for c in checked]
+    found = (_candidate(item, label) for item in value)
+    return tuple(c for c in found if c.kind in CANDIDATE_KINDS)
 
 
 _cap = _chars(1, 64)

@@ -55,6 +55,9 @@ class GiveUp:
     reason: str
 
 
+Decision = Send | Dial | GiveUp
+
+
 # -- plans -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Punch:
@@ -149,13 +152,13 @@ class Upgrade:
     def finished(self) -> bool:
         return self.state in ("direct", "failed")
 
-    def start(self, now: float) -> list:
+    def start(self, now: float) -> list[Decision]:
         """The relayed session is up: the initiator opens the first attempt."""
         if not self.initiator or self.state != "idle":
             return []
         return self._open_attempt(now)
 
-    def receive(self, frame: Candidates | Sync, now: float) -> list:
+    def receive(self, frame: Candidates | Sync, now: float) -> list[Decision]:
         if self.finished:
             return []
         if isinstance(frame, Candidates):
@@ -164,7 +167,7 @@ class Upgrade:
             return self._dial(now, simultaneous=True)
         return []  # late or out of turn: a lost attempt's frame
 
-    def timer(self, now: float) -> list:
+    def timer(self, now: float) -> list[Decision]:
         if self.deadline is None or now < self.deadline or self.finished:
             return []
         if self.state == "between":
@@ -173,12 +176,12 @@ class Upgrade:
             return self._fail("the other side stopped trying")
         return self._attempt_failed(now)  # exchanging, syncing, awaiting: nothing came in time
 
-    def dial_failed(self, now: float) -> list:
+    def dial_failed(self, now: float) -> list[Decision]:
         if self.state != "dialing":
             return []
         return self._attempt_failed(now)
 
-    def connected(self) -> list:
+    def connected(self) -> list[Decision]:
         """The direct connection carries the session now."""
         self.state, self.deadline = "direct", None
         return []
@@ -187,17 +190,17 @@ class Upgrade:
     def _own_frame(self) -> Candidates:
         return Candidates(self.attempt, self.own.nat, self.own.addresses)
 
-    def _open_attempt(self, now: float) -> list:
+    def _open_attempt(self, now: float) -> list[Decision]:
         self.attempt += 1
         self.state, self._sent_at, self.deadline = "exchanging", now, now + ANSWER_TIMEOUT
         return [Send(self._own_frame())]
 
-    def _on_candidates(self, peer: Candidates, now: float) -> list:
+    def _on_candidates(self, peer: Candidates, now: float) -> list[Decision]:
         if self.initiator:
             if self.state != "exchanging" or peer.attempt != self.attempt:
                 return []
             rtt = self.rtt = now - self._sent_at
-            decisions: list = []
+            decisions: list[Decision] = []
         else:
             if peer.attempt <= self.attempt:
                 return []
@@ -217,12 +220,12 @@ class Upgrade:
         self.state, self.deadline = "syncing", now + ANSWER_TIMEOUT
         return decisions
 
-    def _dial(self, at: float, *, simultaneous: bool) -> list:
+    def _dial(self, at: float, *, simultaneous: bool) -> list[Decision]:
         assert isinstance(self._plan, (Punch, Reverse))  # only a plan that dials gets here
         self.state, self.deadline = "dialing", None
         return [Dial(self._plan.targets, at, simultaneous)]
 
-    def _attempt_failed(self, now: float) -> list:
+    def _attempt_failed(self, now: float) -> list[Decision]:
         if self.attempt >= ATTEMPTS:
             if not self._answered:
                 return self._fail("the other side did not answer")
@@ -231,6 +234,6 @@ class Upgrade:
         self.state, self.deadline = "between", now + wait
         return []
 
-    def _fail(self, reason: str) -> list:
+    def _fail(self, reason: str) -> list[Decision]:
         self.state, self.deadline, self.reason = "failed", None, reason
         return [GiveUp(reason)]

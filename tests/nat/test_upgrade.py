@@ -79,6 +79,7 @@ def test_two_port_preserving_homes_move_from_the_relay_to_a_direct_connection(la
         while lab.connections_to_relay() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert lab.connections_to_relay() == []  # neither home goes through the relay any more
+        assert alice.received("bob") == lines  # still once each: nothing came twice later
         assert alice.count(r"reconnect|connection lost") == bob.count(r"reconnect|connection lost") == 0
         print(f"direct {moved_after:.1f} s after the relayed connect; the file resumed at {resumed_at}%")
     finally:
