@@ -246,6 +246,13 @@ def _candidates(value: object, label: str) -> tuple[Candidate, ...] | list[dict[
     return tuple(c for c in found if c.kind in CANDIDATE_KINDS)
 
 
+def _held(value: object, label: str) -> float:
+    held = _timestamp(value, label)
+    if not 0 <= held <= 3600:
+        raise _bad(f"{label} must be from 0 to 3600 seconds")
+    return held
+
+
 _cap = _chars(1, 64)
 _id_length = _chars(1, 128)
 
@@ -293,7 +300,9 @@ _JSON_FIELDS: dict[Any, tuple[tuple[str, Callable[[object, str], object]], ...]]
     FileCancel: (("tid", _tid), ("reason", _reason)),
     Ping: (("ts", _timestamp),),
     Pong: (("ts", _timestamp),),
-    Candidates: (("attempt", _integer(1, 0xFFFF)), ("nat", _chars(1, 32)), ("addresses", _candidates)),
+    Candidates: (
+        ("attempt", _integer(1, 0xFFFF)), ("nat", _chars(1, 32)), ("addresses", _candidates), ("held", _held),
+    ),
     Sync: (("attempt", _integer(1, 0xFFFF)),),
     Busy: (("reason", _reason),),
     Bye: (("reason", _reason),),

@@ -176,6 +176,7 @@ class Candidates:
     attempt: int
     nat: str  # the sender's router as STUN saw it (protocol/stun.py's Mapping names)
     addresses: tuple[Candidate, ...]
+    held: float = 0.0  # seconds an answer waited after the frame it answers arrived
     TYPE: ClassVar[FrameType] = FrameType.CANDIDATES
 
     def __post_init__(self) -> None:

@@ -158,11 +158,13 @@ class Upgrade:
             return []
         return self._open_attempt(now)
 
-    def receive(self, frame: Candidates | Sync, now: float) -> list[Decision]:
+    def receive(self, frame: Candidates | Sync, now: float, arrived: float | None = None) -> list[Decision]:
+        """The peer's next frame; `arrived`: when it came in, if it waited to be handled (an
+        answer says how long it was held, so the initiator's round trip leaves that out)."""
         if self.finished:
             return []
         if isinstance(frame, Candidates):
-            return self._on_candidates(frame, now)
+            return self._on_candidates(frame, now, now if arrived is None else arrived)
         if isinstance(frame, Sync) and not self.initiator and self.state == "syncing" and frame.attempt == self.attempt:
             return self._dial(now, simultaneous=True)
         return []  # late or out of turn: a lost attempt's frame
@@ -187,25 +189,25 @@ class Upgrade:
         return []
 
     # -- steps ---------------------------------------------------------------------------
-    def _own_frame(self) -> Candidates:
-        return Candidates(self.attempt, self.own.nat, self.own.addresses)
+    def _own_frame(self, held: float = 0.0) -> Candidates:
+        return Candidates(self.attempt, self.own.nat, self.own.addresses, round(max(0.0, held), 6))
 
     def _open_attempt(self, now: float) -> list[Decision]:
         self.attempt += 1
         self.state, self._sent_at, self.deadline = "exchanging", now, now + ANSWER_TIMEOUT
         return [Send(self._own_frame())]
 
-    def _on_candidates(self, peer: Candidates, now: float) -> list[Decision]:
+    def _on_candidates(self, peer: Candidates, now: float, arrived: float) -> list[Decision]:
         if self.initiator:
             if self.state != "exchanging" or peer.attempt != self.attempt:
                 return []
-            rtt = self.rtt = now - self._sent_at
+            rtt = self.rtt = max(0.0, arrived - self._sent_at - peer.held)
             decisions: list[Decision] = []
         else:
             if peer.attempt <= self.attempt:
                 return []
             self.attempt = peer.attempt
-            decisions = [Send(self._own_frame())]
+            decisions = [Send(self._own_frame(held=now - arrived))]
         self._answered = True
         self._plan = chosen = plan(self.own, peer, initiator=self.initiator)
         if isinstance(chosen, NotPossible):

@@ -91,7 +91,7 @@ class DirectPath:
     def receive(self, conn: Connection, frame: Candidates | Sync) -> None:
         if isinstance(frame, Candidates) and self._peer_id is not None:
             self._seen = {self._peer_id: redial_targets(frame)}  # one peer's, the last one's
-        self._frames.put_nowait(frame)
+        self._frames.put_nowait((frame, asyncio.get_running_loop().time()))
 
     def addresses_of(self, fingerprint: str) -> list[PeerAddress]:
         """Where a reconnect tries this peer directly before the relays (pinned to it)."""
@@ -166,10 +166,10 @@ class DirectPath:
         """The decisions of the next frame from the peer, or of the deadline passing."""
         wait = None if upgrade.deadline is None else max(0.0, upgrade.deadline - loop.time())
         try:
-            frame = await asyncio.wait_for(self._frames.get(), wait)
+            frame, arrived = await asyncio.wait_for(self._frames.get(), wait)
         except asyncio.TimeoutError:
             return upgrade.timer(loop.time())
-        return upgrade.receive(frame, loop.time())
+        return upgrade.receive(frame, loop.time(), arrived)
 
     async def _dial(self, dial: Dial, peer_id: str, *, tls_client: bool) -> bool:
         """One attempt's connection, through the handshake: True once it carries the session."""

@@ -558,8 +558,9 @@ def test_error_codes_are_the_ones_the_protocol_lists():
 
 
 def test_candidates_of_an_unknown_kind_are_skipped_not_refused():
-    payload = {"attempt": 1, "nat": "x", "addresses": [{"host": "203.0.113.11", "port": 7000, "kind": "turn"},
-                                                       {"host": "203.0.113.11", "port": 7000, "kind": "public"}]}
+    payload = {"attempt": 1, "nat": "x", "held": 0.25,
+               "addresses": [{"host": "203.0.113.11", "port": 7000, "kind": "turn"},
+                             {"host": "203.0.113.11", "port": 7000, "kind": "public"}]}
     [frame] = decode_all(MAGIC + raw(FrameType.CANDIDATES, payload))
     assert frame.addresses == (Candidate("203.0.113.11", 7000, "public"),)
 
@@ -575,6 +576,12 @@ def test_candidates_of_an_unknown_kind_are_skipped_not_refused():
     ],
 )
 def test_candidates_that_are_not_addresses_are_refused(addresses):
-    payload = {"attempt": 1, "nat": "x", "addresses": addresses}
+    payload = {"attempt": 1, "nat": "x", "addresses": addresses, "held": 0}
     assert decode_error(MAGIC + raw(FrameType.CANDIDATES, payload)).code == "bad_frame"
 
+
+
+@pytest.mark.parametrize("held", [-1, 3601, "1", None])
+def test_a_held_time_out_of_range_is_refused(held):
+    payload = {"attempt": 1, "nat": "x", "addresses": [], "held": held}
+    assert decode_error(MAGIC + raw(FrameType.CANDIDATES, payload)).code == "bad_frame"

@@ -190,3 +190,18 @@ def test_a_reconnect_tries_only_the_peers_public_and_forwarded_addresses():
     peer = home("203.0.113.12", PRESERVING, Candidate("203.0.113.12", 41000, "mapped"), Candidate("127.0.0.1", 7000, "public"))
     assert redial_targets(peer) == (("203.0.113.12", 7000), ("203.0.113.12", 41000))
     assert redial_targets(home(None, "unknown")) == ()  # its LAN addresses are not for us
+
+
+def test_an_answer_held_back_does_not_count_in_the_round_trip():
+    """The responder was still asking STUN when the offer came: it says how long it held it,
+    and the initiator times its dial from the relay's real round trip."""
+    alice, bob = pair()
+    [offer] = sent(alice.start(0.0), Candidates)
+    [answer] = sent(bob.receive(offer, 2.1, arrived=0.1), Candidates)  # held 2 s
+    assert answer.held == pytest.approx(2.0)
+    decisions = alice.receive(answer, 2.2)
+    assert alice.rtt == pytest.approx(0.2)
+    [sync] = sent(decisions, Sync)
+    [alice_dial] = dials(decisions)
+    [bob_dial] = dials(bob.receive(sync, 2.3))
+    assert alice_dial.at == pytest.approx(bob_dial.at) == pytest.approx(2.3)
