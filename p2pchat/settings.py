@@ -104,6 +104,12 @@ def _relays(value: str) -> str:
     return ", ".join(relay.setting for relay in parse_relays(value))
 
 
+def _stun_servers(value: str) -> str:
+    from p2pchat.protocol.stun import parse_servers
+
+    return ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in parse_servers(value))
+
+
 def setting(
     default: Any = MISSING,
     *,
@@ -148,6 +154,12 @@ class Settings:
         help='Magic-wormhole transit relays that carry the chat when no direct\n'
         'connection works, as "tcp:HOST:PORT", several separated by commas, tried in\n'
         'order. Empty: none (no public relay is used unless you name one).',
+    )
+    stun: str = setting(
+        "stun.cloudflare.com:3478, stun.l.google.com:19302", kind="str", check=_stun_servers,
+        help='STUN servers asked for your public address once a relay carries a chat,\n'
+        'to move it to a direct connection; "HOST:PORT" separated by commas (two tell\n'
+        'whether your router keeps port numbers). Empty: never asked.',
     )
     tls: bool = setting(
         True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."

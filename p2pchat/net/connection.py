@@ -23,6 +23,7 @@ import ctypes
 import platform
 import socket
 import ssl
+import struct
 
 from p2pchat.net import tcp_info
 from p2pchat.net.file_lane import FileLane
@@ -301,6 +302,16 @@ class Connection:
     def abort(self) -> None:
         self.transport.abort()
         self.protocol._finish(ConnectionClosed("closed by us"))
+
+    def reset(self) -> None:
+        """Abort a connection found dead with a reset: the kernel forgets it at once instead of
+        retrying its goodbye for minutes, so its address pair is free to dial again (a hole
+        punched from the listening port reuses the very same pair)."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.abort()
 
     async def wait_closed(self, timeout: float = 2.0) -> None:
         try:

@@ -71,7 +71,8 @@ def plan(
     relays: Sequence[RelayAddress],
     now: float,
 ) -> DialPlan:
-    """`lan(fingerprint)`: where the local network says that identity listens."""
+    """`lan(fingerprint)`: where the local network (or the peer itself, over an earlier
+    session) says that identity listens."""
     peer = target.fingerprint or last_peer
     tokens: list[RelayToken] = []
     via: list[RelayAddress] = []
@@ -81,7 +82,7 @@ def plan(
         invite = target.invite
         if invite is not None and not invite.expired(now):
             tokens.append(RelayToken(relay_token(invite.secret), True))
-    # Where the LAN says this peer is comes first (and is pinned to it, as a relay is).
+    # Where the LAN (or the peer) says this peer is comes first (pinned to it, as a relay is).
     on_lan = list(lan(peer)) if peer else []
     direct = list({(a.host, a.port): a for a in [*on_lan, *target.direct]}.values())
     return DialPlan(direct, via, tokens, target.fingerprint, peer, frozenset((a.host, a.port) for a in on_lan))

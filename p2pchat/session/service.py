@@ -24,6 +24,7 @@ from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.reach.caller import Caller
+from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
 from p2pchat.reach.routes import Routes
 from p2pchat.reach.target import DialTarget, parse_target
@@ -48,6 +49,8 @@ from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
+
+RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
 
 class StartError(Exception):
@@ -103,6 +106,7 @@ class Session:
         self._conn: Connection | None = None  # the live connection, while presence.connected
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
+        self._live: LiveConnection | None = None
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self.trust = Trust(
@@ -116,10 +120,17 @@ class Session:
             listening_port=lambda: self.listening_port, dial_target=lambda: self.caller.target,
             found=lambda address: self.caller.call_found(address),
             lan_peers_changed=lambda peers: self.emit(LanPeersChanged(tuple(peers))), clock=clock,
+            learned=lambda peer: self.direct.addresses_of(peer),
         )
         self.caller = Caller(  # what we dial, and the dial loop
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
+        )
+        self.direct = DirectPath(  # our public address; a relayed session moved to a direct path
+            settings.stun, self.trust, handshake=self._on_inbound, live_connection=lambda: self._conn,
+            listening_port=lambda: self.listening_port, public_mapping=lambda: self.routes.public_mapping,
+            peer_nickname=lambda: self.presence.peer.nickname if self.presence.peer else "the peer",
+            notice=self.notice, spawn=self._spawn, handshake_timeout=settings.handshake_timeout, clock=clock,
         )
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
         self._greeter = Greeter(
@@ -193,7 +204,7 @@ class Session:
         if self._conn is not None and peer is not None:
             relayed = peer.route != "direct"  # the relay's address is not the peer's
             lines["peer"] = peer.nickname if relayed else f"{peer.nickname} at {peer.address}"
-            lines["path"] = peer.route
+            lines.update(self.direct.info(peer.route))
             lines.update(self.trust.describe_connection(self._conn, self.presence.peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
@@ -352,9 +363,12 @@ class Session:
             return
         old = self._conn
         if old is not None and old is not conn:
-            for task in self._conn_tasks:
-                task.cancel()
-            old.abort()
+            if old.relay and not conn.relay and peer_id == self.presence.peer_id:
+                self._retire(old)  # moving to a direct path: what the relay still carries arrives
+            else:
+                for task in self._conn_tasks:
+                    task.cancel()
+                old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         self._conn = conn
         now = asyncio.get_running_loop().time()
@@ -367,7 +381,9 @@ class Session:
         live = LiveConnection(
             conn, heartbeat, chat=self.chat, transfers=self.transfers_engine, report=self,
             on_rtt=self._rtt_measured, on_nick=self._peer_renamed, on_lost=self._lost,
+            on_upgrade=self.direct.receive,
         )
+        self._live = live
         self._conn_tasks = [
             self._spawn(live.read_loop(), "reader"),
             self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
@@ -375,6 +391,17 @@ class Session:
         emit_all(self.emit, events)
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
+        self.direct.session_up(conn, hello, peer_id)
+
+    def _retire(self, old: Connection) -> None:
+        """The relayed connection a session moved away from: its reader goes on for a while, for
+        chat already on the way (files resume on the new connection), then it is closed."""
+        _reader, *others = self._conn_tasks
+        for task in others:
+            task.cancel()
+        if self._live is not None:
+            self._live.retire()
+        asyncio.get_running_loop().call_later(RELAY_GRACE, old.close)
 
     def _rtt_measured(self, rtt: float) -> None:
         self._rtt_ms = rtt * 1000
@@ -396,6 +423,7 @@ class Session:
         self._conn_tasks = []
         self._conn = None
         self.trust.seen(self.presence.peer_id)
+        self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)

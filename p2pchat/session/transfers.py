@@ -371,7 +371,7 @@ class Transfers(Receiving):
                     with contextlib.suppress(Exception):
                         await asyncio.to_thread(inc.abort, True)
 
-                self._background(keep())
+                t.settling = self._background(keep())
                 self._update(t, state="interrupted", reason="waiting for the peer")
             elif t.info.state == "offered":
                 self._finish(t, "cancelled", "the peer disconnected")
