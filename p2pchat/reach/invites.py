@@ -18,7 +18,7 @@ from pathlib import Path
 try:
     import fcntl
 except ImportError:  # not on Windows: one process per home is all that is safe there
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None
 
 from p2pchat.net.address import bound_host
 from p2pchat.net.interfaces import local_addresses
