@@ -7,11 +7,18 @@ for the first peer that presents its secret inside TLS before it expires.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: one process per home is all that is safe there
+    fcntl = None  # type: ignore[assignment]
 
 from p2pchat.net.address import bound_host
 from p2pchat.net.interfaces import local_addresses
@@ -23,6 +30,20 @@ class Invites:
     def __init__(self, path: Path, clock=time.time) -> None:
         self.path = path
         self.clock = clock
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Holds an exclusive lock on the store across a read-modify-write, so two processes on
+        one home (`p2pchat invite` beside a running session, or two sessions) never undo each
+        other's change or redeem one secret twice."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     def _load(self) -> dict[str, int]:
         """secret -> expiry (Unix seconds), expired ones dropped."""
@@ -52,11 +73,12 @@ class Invites:
         addresses: list[tuple[str, int]],
         relays: list[RelayAddress],
     ) -> Invite:
-        pending = self._load()
         secret = new_secret()
         expires = int(self.clock()) + INVITE_LIFETIME
-        pending[secret] = expires
-        self._save(pending)
+        with self._locked():
+            pending = self._load()
+            pending[secret] = expires
+            self._save(pending)
         return Invite(fingerprint, secret, expires, tuple(addresses), tuple(relays))
 
     def pending(self) -> list[str]:
@@ -64,12 +86,13 @@ class Invites:
 
     def redeem(self, secret: str) -> bool:
         """True, once, for a pending invite's secret; the invite is gone afterwards."""
-        pending = self._load()
-        match = next((s for s in pending if secrets.compare_digest(s.encode(), secret.encode())), None)
-        if match is None:
-            return False
-        del pending[match]
-        self._save(pending)
+        with self._locked():
+            pending = self._load()
+            match = next((s for s in pending if secrets.compare_digest(s.encode(), secret.encode())), None)
+            if match is None:
+                return False
+            del pending[match]
+            self._save(pending)
         return True
 
 
