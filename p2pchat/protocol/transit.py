@@ -20,6 +20,7 @@ _TOKEN = re.compile(r"[0-9a-f]{64}")
 _SIDE = re.compile(r"[0-9a-f]{16}")
 _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 DERIVED_LABEL = b"p2pchat relay token v1"
+PAIR_LABEL = b"p2pchat pair relay token v1"
 
 # What the relay's known answers mean, for the user.
 _ANSWERS = {
@@ -119,6 +120,17 @@ def derived_token(fingerprint_a: str, fingerprint_b: str) -> str:
     fingerprints, each line-terminated."""
     low, high = sorted((fingerprint_a, fingerprint_b))
     data = DERIVED_LABEL + b"\n" + low.encode("ascii") + b"\n" + high.encode("ascii") + b"\n"
+    return hashlib.sha256(data).hexdigest()
+
+
+def pair_token(secret: bytes, fingerprint_a: str, fingerprint_b: str) -> str:
+    """The relay token of two peers that know each other's keys: SHA-256 over a label, the
+    32-byte secret only they can compute (p2pchat.identity.pairing) and both sorted
+    fingerprints, each line-terminated. Nobody else can wait under it."""
+    if len(secret) != 32:
+        raise ValueError("a pair secret is 32 bytes")
+    low, high = sorted((fingerprint_a, fingerprint_b))
+    data = PAIR_LABEL + b"\n" + secret + b"\n" + low.encode("ascii") + b"\n" + high.encode("ascii") + b"\n"
     return hashlib.sha256(data).hexdigest()
 
 
