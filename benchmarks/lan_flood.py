@@ -18,7 +18,7 @@ from loguru import logger
 
 from p2pchat.net import discovery
 from p2pchat.net.discovery import LanService
-from p2pchat.session.lan import LanPeers
+from p2pchat.reach.lan import LanPeers
 
 
 def fingerprint(n: int) -> str:

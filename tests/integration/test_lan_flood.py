@@ -12,7 +12,7 @@ from zeroconf import ServiceStateChange
 
 from p2pchat.net import discovery
 from p2pchat.net.discovery import LanDiscovery, LanService
-from p2pchat.session.lan import LanPeers
+from p2pchat.reach.lan import LanPeers
 
 pytestmark = pytest.mark.timeout(30)
 

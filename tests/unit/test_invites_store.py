@@ -53,7 +53,7 @@ def test_unknown_secrets_and_a_broken_file_redeem_nothing(tmp_path):
 RACER = """
 import sys, time
 from pathlib import Path
-from p2pchat.session.invites import Invites
+from p2pchat.reach.invites import Invites
 store, role, count = Invites(Path(sys.argv[1])), sys.argv[2], int(sys.argv[3])
 start = float(sys.argv[4])
 while time.time() < start:
