@@ -8,7 +8,7 @@ address is refused by that fingerprint."""
 from __future__ import annotations
 
 import pytest
-from helpers import start_session, wait_until
+from helpers import start_session
 
 from p2pchat.net.discovery import LanService
 from p2pchat.reach.lan import LanPeers
