@@ -238,6 +238,7 @@ class Connection:
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
+        self.invite_secret: str | None = None  # glued on this pending invite's relay token
         self.file_lane = FileLane(transport, transport.get_extra_info("socket"))
 
     @property

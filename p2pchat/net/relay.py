@@ -91,6 +91,8 @@ async def open_relay(
         sock = await _connect(relay, timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RelayError(describe_dial_error(exc, where)) from None
+    except UnicodeError:  # a name the resolver cannot encode (a label over 63 characters)
+        raise RelayError(f"{where}: not a usable host name") from None
     loop = asyncio.get_running_loop()
     try:
         _keepalive(sock)

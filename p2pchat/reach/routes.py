@@ -131,6 +131,7 @@ class Routes:
         credentials = self.credentials
         routes = plan(
             target, own_id=credentials.own_id, tls=credentials.tls, last_peer=self.presence.last_peer_id,
+            pair_secret=credentials.pair_secret,
             lan=lambda peer: [*(self.lan.addresses_of(peer) if self.lan is not None else []), *self._learned(peer)],
             relays=self.relays, now=self._clock(),
         )
@@ -139,7 +140,8 @@ class Routes:
             return routes.expected(relayed=bool(conn.relay), host=conn.peer_host, port=conn.peer_port)
 
         def check(conn: Connection) -> None:
-            credentials.check_expected(conn, pinned(conn))
+            final = routes.refusal_is_final(relayed=bool(conn.relay), host=conn.peer_host, port=conn.peer_port)
+            credentials.check_expected(conn, pinned(conn), final=final)
 
         reach_plan = ReachPlan(
             routes.direct, routes.relays, routes.tokens, credentials.client_context(),

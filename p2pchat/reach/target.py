@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.protocol.invite import Invite, looks_like_invite, parse_invite
@@ -15,6 +15,11 @@ class DialTarget:
     fingerprint: str | None = None  # the identity we expect there, if the user named one
     relays: tuple[RelayAddress, ...] = ()  # the invite's relays; the settings' are added on use
     invite: Invite | None = None
+    named: bool = False  # the user typed the fingerprint with the address (a p2pchat:// link)
+
+    def pinned_to(self, peer: str) -> DialTarget:
+        """This target, expecting `peer` there from now on (the peer it reached)."""
+        return self if self.fingerprint else replace(self, fingerprint=peer)
 
     def __str__(self) -> str:
         if self.direct and self.invite is None:
@@ -29,4 +34,4 @@ def parse_target(text: str) -> DialTarget:
         direct = tuple(PeerAddress(host, port, invite.fingerprint) for host, port in invite.addresses)
         return DialTarget(direct, invite.fingerprint, invite.relays, invite)
     address = parse_address(text)
-    return DialTarget((address,), address.fingerprint)
+    return DialTarget((address,), address.fingerprint, named=address.fingerprint is not None)

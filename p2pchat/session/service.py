@@ -428,7 +428,10 @@ class Session:
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)
         if events and self.presence.state is SessionState.RECONNECTING:
-            self.caller.call(self.caller.target, first_delay=0.2, why="reconnect")
+            target, peer = self.caller.target, self.presence.last_peer_id
+            if target is not None and self.trust.tls and peer is not None:
+                target = target.pinned_to(peer)  # the peer it reached: its relays count now
+            self.caller.call(target, first_delay=0.2, why="reconnect")
 
     def create_invite(self) -> tuple[str, str]:
         """A new one-time invite line for a peer, and a line saying what it allows."""

@@ -22,8 +22,15 @@ from p2pchat.identity import (
     short_code,
     short_fingerprint,
 )
+from p2pchat.identity.pairing import PairingError
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
+from p2pchat.net.tls import (
+    client_context,
+    peer_fingerprint,
+    peer_public_key,
+    server_context,
+    tls_summary,
+)
 from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
 from p2pchat.reach.invites import Invites
@@ -55,6 +62,7 @@ class Trust:
         self._prompt: asyncio.Future | None = None
         self._prompt_peer: str | None = None
         self._no_because: dict[str, str] = {}  # peer id -> why it got no answer but "you denied it"
+        self._pair_secrets: dict[str, tuple[bytes, bytes]] = {}  # peer id -> (its key, our secret)
 
     def load(self) -> None:
         if not self.tls:
@@ -72,9 +80,22 @@ class Trust:
     def client_context(self) -> ssl.SSLContext | None:
         return self._client_ctx
 
+    def pair_secret(self, peer_id: str) -> bytes | None:
+        """The secret only we and `peer_id` can compute, once we have kept its key."""
+        peer = self.known.get(peer_id) if self.known is not None else None
+        if peer is None or not peer.key or self.identity is None:
+            return None
+        if self._pair_secrets.get(peer_id, (b"", b""))[0] != peer.key:
+            try:
+                self._pair_secrets[peer_id] = (peer.key, self.identity.pair_secret(peer.key))
+            except (PairingError, IdentityError):
+                return None
+        return self._pair_secrets[peer_id][1]
+
     # -- during the handshake --------------------------------------------------------
-    def check_expected(self, conn: Connection, expected: str | None) -> None:
-        """The address named a fingerprint: anyone else is refused before we say a word."""
+    def check_expected(self, conn: Connection, expected: str | None, *, final: bool = True) -> None:
+        """The address named a fingerprint: anyone else is refused before we say a word.
+        Not `final`: a path the user did not type (a relay, the LAN), one of several."""
         if not expected:
             return
         expected = normalise_fingerprint(expected)
@@ -87,6 +108,12 @@ class Trust:
         actual = peer_fingerprint(conn.ssl_object)
         if actual != expected:
             conn.abort()
+            if not final:
+                where = f"relay {conn.relay}" if conn.relay else conn.peer_address
+                raise PeerRefused(
+                    f"IDENTITY MISMATCH through {where}: expected {short_fingerprint(expected)}, "
+                    f"someone else ({short_fingerprint(actual)}) answered; refused that path, "
+                    "still trying the others")
             raise PeerRefused(
                 f"IDENTITY MISMATCH at {conn.peer_address}: the address expects "
                 f"{group_fingerprint(expected)} but the peer presented {group_fingerprint(actual)}. "
@@ -107,6 +134,15 @@ class Trust:
         if not conn.encrypted or self.known is None:
             return
         self._reload_known()
+        if conn.invite_secret is not None and not (
+            hello.invite and secrets.compare_digest(hello.invite.encode(), conn.invite_secret.encode())
+        ):
+            # The relay token is a hash of the secret: the relay and its path know it. Only the
+            # secret itself, inside TLS, shows the one who was invited.
+            self._refuse(conn)
+            raise PeerRefused(
+                f"refused {hello.nickname!r} via relay {conn.relay}: it came on an invite's relay token "
+                "without the invite's secret (someone who saw the token, not the one you invited)")
         verdict = self.known.check(peer_id, hello.nickname)
         if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
             # The invite was the introduction: this key is the one the user invited.
@@ -237,8 +273,9 @@ class Trust:
             if conn is not None and (not conn.dialed or conn.relay):
                 existing = self.known.get(peer_id)
                 address = existing.address if existing else ""  # inbound ports are ephemeral; a relay is not the peer
+            key = peer_public_key(conn.ssl_object) if conn is not None and conn.ssl_object is not None else b""
             try:
-                self.known.remember(peer_id, peer.nickname, address)
+                self.known.remember(peer_id, peer.nickname, address, key=key)
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.report.notice(f"could not save known peers: {exc}", "warning")
 

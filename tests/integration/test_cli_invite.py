@@ -45,3 +45,4 @@ def test_relay_setting_in_the_file_is_checked(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('relay = "tcp:a.example:1, nonsense"\n')
     assert_usage_error(p2pchat("--config", str(config), "--plain"), "nonsense")
+
