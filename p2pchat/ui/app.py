@@ -46,8 +46,6 @@ from p2pchat.ui.widgets.transfers import (
 )
 
 SessionFactory = Callable[[Settings], SessionAPI]
-# Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
-RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
 QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
 EVENT_BATCH = 500  # session events handled between two looks at the keyboard
 
@@ -328,7 +326,7 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
     # -- actions ------------------------------------------------------------------------
     async def action_quit(self) -> None:
         session = self.session
-        running = [t for t in session.transfers if t.state in RUNNING_STATES] if session else []
+        running = [t for t in session.transfers if t.state.running] if session else []
         if running and not self._quit_confirmed:
             if isinstance(self.screen, ConfirmScreen) and self.screen.id == "quit-confirm":
                 self._quit_confirmed = True  # ctrl+q again on the question: quit

@@ -35,7 +35,6 @@ from p2pchat.session.events import (
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
 from p2pchat.ui.text import clean
-from p2pchat.ui.widgets.transfers import LIVE_STATES
 
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
 CHAT_EVENTS = (MessageReceived, MessageSent, MessageDelivered, HistoryLoaded, TransferUpdated)
@@ -206,7 +205,7 @@ class SessionEventView:
     def _on_transfer_updated(self, event: TransferUpdated) -> None:
         info: TransferInfo = event.transfer
         self.transfers_panel.update_transfer(info)
-        if info.state in LIVE_STATES or info.id in self._reported:
+        if info.state.live or info.id in self._reported:
             return
         self._reported.add(info.id)
         self._close_offer_screen(info.id)
