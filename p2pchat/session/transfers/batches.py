@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from p2pchat.protocol import OfferBatch
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.session.transfers.jobs import Job
 
 AT_ONCE = 4  # files of one batch downloading at the same time: small files overlap their turns
@@ -32,7 +32,7 @@ class Batch:
         self.peer_id = peer_id
         self.files = files  # members expected: all of them have their own offer
         self.members: list[Job] = []
-        self.info = TransferInfo(local_id, name, size, direction, "offered", file_count=files)
+        self.info = TransferInfo(local_id, name, size, direction, TransferState.OFFERED, file_count=files)
         self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
         self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
 
@@ -70,12 +70,12 @@ class Batch:
         if moving or (waiting_turn and (self.answer == "accept" or finished)):
             speed = sum(m.info.speed for m in moving)
             eta = (info.size - done) / speed if speed > 0 else None
-            return replace(info, state="active", speed=speed, eta=eta, reason="")
+            return replace(info, state=TransferState.ACTIVE, speed=speed, eta=eta, reason="")
         if any(m.info.state == "interrupted" for m in members):
-            return replace(info, state="interrupted", speed=0.0, reason="waiting for the peer")
+            return replace(info, state=TransferState.INTERRUPTED, speed=0.0, reason="waiting for the peer")
         if members and all(m.info.state == "waiting" for m in members):
-            return replace(info, state="waiting", reason=members[0].info.reason)
-        return replace(info, state="offered", reason="")
+            return replace(info, state=TransferState.WAITING, reason=members[0].info.reason)
+        return replace(info, state=TransferState.OFFERED, reason="")
 
     @staticmethod
     def _average_speed(members: list[Job]) -> float:
@@ -98,15 +98,15 @@ class Batch:
     def _outcome(self, info: TransferInfo, finished: list[Job]) -> TransferInfo:
         states = [m.info.state for m in finished]
         if all(state == "done" for state in states):
-            return replace(info, state="done", done=info.size, speed=self._average_speed(finished), reason="")
+            return replace(info, state=TransferState.DONE, done=info.size, speed=self._average_speed(finished), reason="")
         if all(state == "declined" for state in states):
-            return replace(info, state="declined", speed=0.0, reason=finished[0].info.reason)
+            return replace(info, state=TransferState.DECLINED, speed=0.0, reason=finished[0].info.reason)
         cancelled = [m for m in finished if m.info.state == "cancelled"]
         if cancelled:
-            return replace(info, state="cancelled", speed=0.0, reason=cancelled[0].info.reason)
+            return replace(info, state=TransferState.CANCELLED, speed=0.0, reason=cancelled[0].info.reason)
         # Some files arrived, some did not (refused by the receiver, failed a check...).
         missing = [m for m in finished if m.info.state != "done"]
         reason = missing[0].info.reason
         if len(states) > 1:
             reason = f"{len(missing)} of {len(states)} files failed, {missing[0].info.name}: {reason}"
-        return replace(info, state="failed", speed=0.0, reason=reason)
+        return replace(info, state=TransferState.FAILED, speed=0.0, reason=reason)

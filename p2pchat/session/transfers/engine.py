@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from p2pchat.protocol import (
     FileAccept,
@@ -27,6 +27,7 @@ from p2pchat.protocol import (
     FileDone,
     FileOffer,
     FileResult,
+    Frame,
     OfferBatch,
     new_transfer_id,
 )
@@ -48,7 +49,7 @@ BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
 # -- effects: what the runner carries out ----------------------------------------------------
 @dataclass(frozen=True)
 class Send:
-    frame: object  # on the live connection, if there is one
+    frame: Frame  # on the live connection, if there is one
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Write:
 
     job: Job
     offset: int
-    data: bytes
+    data: bytes | memoryview
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ class TransferEngine:
         shown = [t.info for t in self._by_local.values()] + [b.info for b in self._batches.values()]
         return sorted(shown, key=lambda info: info.id)
 
-    def every_file(self):
+    def every_file(self) -> Iterator[Job]:
         """Files on their own and the members of batches."""
         yield from self._by_local.values()
         for batch in self._batches.values():
@@ -193,13 +194,13 @@ class TransferEngine:
         return transfer
 
     # -- state changes ---------------------------------------------------------------
-    def _send(self, frame) -> None:
+    def _send(self, frame: Frame) -> None:
         self._effects.append(Send(frame))
 
     def _notice(self, text: str, level: str = "info") -> None:
         self._effects.append(Notify(text, level))
 
-    def _update(self, t: Job, **changes) -> None:
+    def _update(self, t: Job, **changes: Any) -> None:
         t.info = replace(t.info, **changes)
         self._track_open(t)
         batch = self.batch_of(t)
@@ -268,7 +269,7 @@ class TransferEngine:
         if t.final:
             return
         speed = t.meter.average_speed if t.meter else 0.0
-        changes: dict = {"state": state, "reason": reason, "eta": None}
+        changes: dict[str, Any] = {"state": state, "reason": reason, "eta": None}
         if path is not None:
             changes["path"] = path
         if state == "done":
@@ -310,7 +311,7 @@ class TransferEngine:
         return made[0].local_id
 
     def _offer(self, t: Job, round_: OfferBatch | None = None) -> None:
-        out = t.outbound
+        out = t.upload
         t.accepted = False
         if self.peer_id is None:
             self._update(t, state="waiting", reason="offered when the peer is back")
@@ -357,7 +358,7 @@ class TransferEngine:
     def stream_failed(self, t: Job, reason: str, now: float) -> None:
         self._failed(t, FileCancel(t.tid, reason), now)
 
-    def _failed(self, t: Job, telling, now: float) -> None:
+    def _failed(self, t: Job, telling: FileCancel | FileDecline | FileResult, now: float) -> None:
         """Our side of the job failed (the disk, a changed file): tell the peer with `telling`."""
         self._at(now)
         if not t.final:
@@ -385,7 +386,7 @@ class TransferEngine:
         self._finish(t, "cancelled", "cancelled by you", discard=True)
 
     # -- frames ---------------------------------------------------------------------------
-    def receive(self, frame, now: float) -> bool:
+    def receive(self, frame: Frame, now: float) -> bool:
         """A frame of the transfer protocol other than FILE_CHUNK; False if it is none."""
         self._at(now)
         if isinstance(frame, FileOffer):
@@ -482,7 +483,7 @@ class TransferEngine:
             return
         self._refusing = False
         if frame.batch is not None:
-            self._on_batch_offer(frame)
+            self._on_batch_offer(frame, frame.batch)
             return
         t = new_job(next(self._ids), frame.tid, "receive", frame.name, frame.size, self.peer_id)
         try:
@@ -506,7 +507,7 @@ class TransferEngine:
 
     def _replace_interrupted(self, new: Job) -> None:
         """A restarted sender offers the file again under a new id: its interrupted row goes."""
-        wanted = (new.inbound.peer_id, new.inbound.key, new.inbound.size)
+        wanted = (new.download.peer_id, new.download.key, new.download.size)
         for old in list(self._by_local.values()):
             inc = old.inbound
             if old is not new and old.info.state == "interrupted" and inc is not None and (
@@ -521,12 +522,11 @@ class TransferEngine:
             subject.info = replace(subject.info, resumed_from=held)
             self._effects.append(Emit(TransferOffered(subject.info)))
 
-    def _on_batch_offer(self, frame: FileOffer) -> None:
+    def _on_batch_offer(self, frame: FileOffer, about: OfferBatch) -> None:
         """One file of a batch: the first one asks about the whole batch, the rest join it."""
-        batch = self._incoming_batches.get(frame.batch.id)
+        batch = self._incoming_batches.get(about.id)
         new = batch is None
         if batch is None:
-            about = frame.batch
             batch = Batch(next(self._ids), about.id, "receive", about.name, about.size, about.files, self.peer_id)
             self._batches[batch.info.id] = batch
             self._incoming_batches[about.id] = batch
@@ -537,7 +537,7 @@ class TransferEngine:
         self._track_open(t)
         try:
             t.inbound = self._inbound(frame)
-            t.inbound.batch_id = frame.batch.id
+            t.inbound.batch_id = about.id
             t.info = replace(t.info, name=t.inbound.display_name)
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
@@ -575,7 +575,7 @@ class TransferEngine:
         if t.direction != "receive" or t.info.state != "offered":
             raise ValueError(f"transfer #{local_id} is not waiting for an answer")
         if save_as is not None:
-            inc = t.inbound
+            inc = t.download
             try:
                 t.inbound = self._new_incoming(
                     inc.display_name, inc.size, inc.key, inc.peer_id, Path(save_as).expanduser()
@@ -604,7 +604,7 @@ class TransferEngine:
             self._update(t, state="interrupted")
             return
         self._send(FileAccept(t.tid, offset))
-        self._update(t, state="active", done=offset, resumed_from=offset, path=t.inbound.part_path)
+        self._update(t, state="active", done=offset, resumed_from=offset, path=t.download.part_path)
         if offset:
             self._notice(f"{t.info.name}: resumed at {offset * 100 // max(t.info.size, 1)}%")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.transfer.progress import ProgressMeter
 
 
@@ -55,6 +55,20 @@ class Job:
     def final(self) -> bool:
         return self.info.state.final
 
+    @property
+    def upload(self) -> Outbound:
+        """Ours: what we offer."""
+        if self.outbound is None:
+            raise TypeError(f"transfer {self.tid} is not an upload")
+        return self.outbound
+
+    @property
+    def download(self) -> Inbound:
+        """The peer's: what we receive."""
+        if self.inbound is None:
+            raise TypeError(f"transfer {self.tid} is not a download")
+        return self.inbound
+
 
 def new_job(local_id: int, tid: int, direction: str, name: str, size: int, peer_id: str | None) -> Job:
-    return Job(local_id, tid, direction, peer_id, TransferInfo(local_id, name, size, direction, "offered"))
+    return Job(local_id, tid, direction, peer_id, TransferInfo(local_id, name, size, direction, TransferState.OFFERED))

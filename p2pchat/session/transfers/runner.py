@@ -57,6 +57,13 @@ def _chunk_size(speed: float) -> int:
     return max(MIN_CHUNK, min(SEND_CHUNK, int(speed * CHUNK_TIME) // 4096 * 4096))
 
 
+def _file(job: Job) -> IncomingFile:
+    """The download on disk behind an engine job (the engine sees it as an `Inbound`)."""
+    inc = job.download
+    assert isinstance(inc, IncomingFile)
+    return inc
+
+
 def _close_soon(out: OutgoingFile) -> None:
     """Close off the event loop: close() waits for a read or a resume hash still running."""
     asyncio.get_running_loop().run_in_executor(None, out.close)
@@ -227,7 +234,7 @@ class Transfers:
             _close_soon(work.outgoing)
             work.outgoing = None
         if halt.keep_part is not None and job.inbound is not None:
-            task = asyncio.get_running_loop().create_task(self._abort(work, job.inbound, halt.keep_part))
+            task = asyncio.get_running_loop().create_task(self._abort(work, _file(job), halt.keep_part))
             self._aborts.add(task)
             task.add_done_callback(self._aborts.discard)
         if halt.final:
@@ -243,7 +250,7 @@ class Transfers:
     async def _stream(self, job: Job, offset: int) -> None:
         conn = self.link.connection
         work = self._work_of(job)
-        out = work.outgoing = OutgoingFile(job.outbound.handle)  # a fresh hash for each stream
+        out = work.outgoing = OutgoingFile(job.upload.handle)  # a fresh hash for each stream
         try:
             if conn is None:
                 raise ConnectionClosed("not connected")
@@ -279,9 +286,9 @@ class Transfers:
     # -- receiving -----------------------------------------------------------------------------
     async def _probe(self, subject: Job | Batch, job: Job | None) -> None:
         held = 0
-        inc = job.inbound if job is not None else None
+        inc = _file(job) if job is not None else None
         try:
-            if inc is not None and isinstance(subject, Batch):
+            if inc is not None and inc.top_folder is not None and isinstance(subject, Batch):
                 held = await asyncio.to_thread(
                     batch_partial_bytes, inc.download_dir, inc.top_folder, inc.peer_id, subject.wire_id
                 )
@@ -296,7 +303,7 @@ class Transfers:
 
     async def _prepare(self, job: Job, root: Path | None) -> None:
         work = self._work_of(job)
-        inc = job.inbound
+        inc = _file(job)
         folder = None
         try:
             batch = self.engine.batch_of(job)
@@ -320,14 +327,17 @@ class Transfers:
             folders = self._folders.setdefault(wire_id, {})
             if top is not None and top not in folders:
                 folders[top] = claim_batch_folder(root, top, inc.peer_id, wire_id)
-        inc.relocate(root, folders.get(top))
-        return root / folders[top] if top is not None else root
+        if top is None:
+            inc.relocate(root, None)
+            return root
+        inc.relocate(root, folders[top])
+        return root / folders[top]
 
-    def _write(self, job: Job, offset: int, data: bytes) -> None:
+    def _write(self, job: Job, offset: int, data: bytes | memoryview) -> None:
         work = self._work_of(job)
         size = len(data)
         work.pending_bytes += size
-        future = asyncio.get_running_loop().run_in_executor(work.lane, job.inbound.write, offset, data)
+        future = asyncio.get_running_loop().run_in_executor(work.lane, _file(job).write, offset, data)
         work.pending.append(future)
         future.add_done_callback(lambda f: self._written(job, work, f, size))
 
@@ -340,7 +350,7 @@ class Transfers:
             reason = exc.reason if isinstance(exc, TransferError) else str(exc)
             self.engine.write_failed(job, reason, self._now())
         else:
-            self.engine.written(job, job.inbound.received, self._now())
+            self.engine.written(job, _file(job).received, self._now())
         self._carry_out()
 
     @staticmethod
@@ -358,7 +368,7 @@ class Transfers:
         if job.final:
             return
         try:
-            path = await work.run(job.inbound.finish, sha256)
+            path = await work.run(_file(job).finish, sha256)
         except TransferError as exc:
             self.engine.verify_failed(job, exc.reason, self._now())
         else:

@@ -130,7 +130,7 @@ class Trust:
             self._refuse(conn)
             raise PeerRefused(self._refusal(decision, conn, hello, peer_id, verdict), final=decision.final)
         if decision.why == "invite":
-            self.invites.redeem(hello.invite)
+            self.invites.redeem(hello.invite or "")
             self.report.notice(
                 f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
                 "is trusted and remembered"
