@@ -60,8 +60,10 @@ class Side:
         self.disk: dict[int, bytearray] = {}  # received bytes by tid
         self.sources: dict[str, bytes] = {}  # what we offer, by name
         self.stream_at_once = True  # False: leave Stream effects for the test to look at
+        self.asked_to_save: list[tuple[str, Path | None]] = []  # downloads made: (name, save as)
 
     def _incoming(self, name, size, key, peer_id, save_as):
+        self.asked_to_save.append((name, save_as))
         return IncomingFile(save_as.parent if save_as else self.downloads, name, size, key, peer_id,
                             self.settings.max_file_size, save_as=save_as)
 
@@ -478,3 +480,142 @@ def test_an_offer_too_big_is_declined_with_the_reason(tmp_path):
     (decline,) = bob.take_sent()
     assert isinstance(decline, FileDecline) and "file too large" in decline.reason
     assert bob.engine.infos() == []
+
+
+# -- answers and their mistakes --------------------------------------------------------------------
+def updates(side: Side) -> list:
+    return [e.transfer for e in side.events if isinstance(e, TransferUpdated)]
+
+
+def test_the_user_cancels_a_download_under_way_and_the_part_file_goes(bob):
+    offered_and_accepted(bob, 1, "big.bin", 10)
+    bob.receive(FileChunk(1, 0, b"abc"))
+    local_id = bob.engine.infos()[0].id
+    bob.engine.cancel(local_id, now=1.0)
+    bob.carry_out()
+    assert bob.take_sent() == [FileCancel(1, "cancelled by bob")]
+    info = bob.engine.infos()[0]
+    assert (info.state, info.reason) == ("cancelled", "cancelled by you")
+    assert bob.halts[-1] == Halt(bob.halts[-1].job, keep_part=False, final=True)
+    with pytest.raises(ValueError, match=f"transfer #{local_id} is already cancelled"):
+        bob.engine.cancel(local_id, now=2.0)
+    with pytest.raises(ValueError, match="no transfer #99"):
+        bob.engine.cancel(99, now=2.0)
+    assert bob.take_sent() == []
+
+
+def test_the_user_cancels_a_batch_and_every_unfinished_file_is_cancelled_once(tmp_path):
+    alice = Side(tmp_path, "alice")
+    alice.connect()
+    local_id = alice.offer(**{"two__a": b"a", "two__b": b"b"})
+    a, b = alice.take_sent(FileOffer)
+    alice.receive(FileDecline(a.tid, "not that one"))
+    alice.engine.cancel(local_id, now=1.0)
+    alice.carry_out()
+    assert alice.take_sent() == [FileCancel(b.tid, "cancelled by alice")]
+    alice.later()
+    assert alice.states() == ["cancelled"]
+    with pytest.raises(ValueError, match="already cancelled"):
+        alice.engine.cancel(local_id, now=3.0)
+
+
+@pytest.mark.parametrize(
+    ("said", "shown"),
+    [("cancelled by mallory", "cancelled by mallory"), ("disk on fire", "cancelled by the peer: disk on fire")],
+)
+def test_a_cancel_from_the_peer_ends_the_download_and_says_who(bob, said, shown):
+    offered_and_accepted(bob, 2, "x.bin", 10)
+    bob.receive(FileCancel(2, said))
+    info = bob.engine.infos()[0]
+    assert (info.state, info.reason) == ("cancelled", shown)
+    assert bob.halts[-1].keep_part is False and bob.take_sent() == []
+
+
+def test_a_disk_that_fails_a_write_fails_the_download_as_our_fault(bob):
+    offered_and_accepted(bob, 3, "x.bin", 10)
+    job = bob.engine.chunk(FileChunk(3, 0, b"ab"), 0.0)
+    assert job is not None
+    bob.engine.write_failed(job, "no space left on the disk", 1.0)
+    bob.carry_out()
+    assert bob.take_sent() == [FileResult(3, False, "no space left on the disk")]
+    assert bob.states() == ["failed"] and bob.halts[-1].keep_part is False
+
+
+def test_only_an_offer_waiting_for_an_answer_can_be_accepted_or_declined(tmp_path, bob):
+    bob.receive(FileOffer(4, "a.txt", 1, "k"))
+    local_id = bob.engine.infos()[0].id
+    bob.engine.decline(local_id, "no thanks", now=0.0)
+    bob.carry_out()
+    assert bob.take_sent() == [FileDecline(4, "no thanks")]
+    for answer in (bob.engine.accept, bob.engine.decline):
+        with pytest.raises(ValueError, match=f"transfer #{local_id} is not waiting for an answer"):
+            answer(local_id, now=1.0)
+    alice = Side(tmp_path, "alice")
+    alice.connect()
+    ours = alice.offer(**{"mine.txt": b"x"})
+    with pytest.raises(ValueError, match="not waiting for an answer"):
+        alice.engine.accept(ours, now=0.0)
+
+
+def test_accept_as_saves_under_the_name_chosen(tmp_path, bob):
+    bob.receive(FileOffer(5, "a.txt", 1, "k"))
+    chosen = tmp_path / "elsewhere" / "b.txt"
+    bob.engine.accept(bob.engine.infos()[0].id, chosen, now=0.0)
+    bob.carry_out()
+    assert bob.asked_to_save == [("a.txt", None), ("a.txt", chosen)]
+    assert bob.take_sent() == [FileAccept(5, 0)]
+
+
+def test_a_resumed_upload_says_where_it_resumed_and_counts_from_there(tmp_path):
+    alice = Side(tmp_path, "alice")
+    alice.connect()
+    alice.stream_at_once = False
+    alice.offer(**{"film.mkv": b"x" * 1000})
+    (offer,) = alice.take_sent(FileOffer)
+    alice.receive(FileAccept(offer.tid, 300))
+    (stream,) = alice.streams
+    alice.engine.stream_opened(stream.job, 300, 10.0)
+    alice.carry_out()
+    assert alice.notices == ["film.mkv: resumed at 30%"]
+    info = updates(alice)[-1]
+    assert (info.state, info.done, info.resumed_from, info.reason) == ("active", 300, 300, "")
+    alice.engine.sent(stream.job, 650, 11.0)
+    alice.carry_out()
+    assert updates(alice)[-1].done == 650 and updates(alice)[-1].speed == 350
+    alice.engine.streamed(stream.job, "ab" * 32, 12.0)
+    alice.carry_out()
+    assert alice.take_sent() == [FileDone(offer.tid, "ab" * 32)]
+    info = updates(alice)[-1]
+    assert (info.state, info.done, info.eta) == ("verifying", 1000, 0.0)
+    assert alice.engine.sending()
+    alice.receive(FileResult(offer.tid, True, ""))
+    info = updates(alice)[-1]
+    assert (info.state, info.done, info.speed) == ("done", 1000, 350)  # 700 bytes in 2 s
+    assert not alice.engine.sending()
+
+
+def test_a_download_reports_progress_and_where_it_landed(bob):
+    offered_and_accepted(bob, 6, "x.bin", 4)
+    bob.now = 1.0
+    bob.receive(FileChunk(6, 0, b"ab"))
+    assert updates(bob)[-1].done == 2
+    bob.now = 2.0
+    bob.receive(FileChunk(6, 2, b"cd"), FileDone(6, hashlib.sha256(b"abcd").hexdigest()))
+    info = updates(bob)[-1]
+    assert (info.state, info.done, info.path) == ("done", 4, bob.downloads / "x.bin")
+    assert [h.final for h in bob.halts] == [True] and bob.halts[0].keep_part is None
+
+
+def test_a_batch_is_summed_up_and_started_a_moment_after_its_files_change(bob):
+    batch = OfferBatch(8, 2, 2, "pair/")
+    bob.receive(FileOffer(1, "pair/a", 1, "k1", batch), FileOffer(2, "pair/b", 1, "k2", batch))
+    bob.engine.accept(bob.engine.infos()[0].id, now=bob.now)
+    bob.carry_out()
+    bob.later(0.049)
+    assert bob.take_sent() == [] and updates(bob) == []
+    bob.later(0.001)
+    assert bob.take_sent() == [FileAccept(1, 0), FileAccept(2, 0)]
+    bob.later(1)
+    assert [(i.name, i.state, i.file_count) for i in updates(bob)] == [("pair/", "active", 2)]
+    bob.later(1)
+    assert len(updates(bob)) == 1  # nothing changed: nothing said
