@@ -22,7 +22,7 @@ from p2pchat.protocol import (
 )
 from p2pchat.session.events import TransferOffered, TransferUpdated
 from p2pchat.session.transfers import MAX_OPEN_OFFERS, TOO_MANY_OFFERS
-from p2pchat.session.transfers.engine import (
+from p2pchat.session.transfers.effects import (
     Emit,
     Halt,
     Log,
@@ -31,10 +31,10 @@ from p2pchat.session.transfers.engine import (
     Probe,
     Send,
     Stream,
-    TransferEngine,
     Verify,
     Write,
 )
+from p2pchat.session.transfers.engine import TransferEngine
 from p2pchat.session.transfers.jobs import Outbound
 from p2pchat.settings import Settings
 from p2pchat.transfer import IncomingFile

@@ -26,7 +26,7 @@ from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers.batches import Batch
-from p2pchat.session.transfers.engine import (
+from p2pchat.session.transfers.effects import (
     Emit,
     Halt,
     Log,
@@ -35,10 +35,10 @@ from p2pchat.session.transfers.engine import (
     Probe,
     Send,
     Stream,
-    TransferEngine,
     Verify,
     Write,
 )
+from p2pchat.session.transfers.engine import TransferEngine
 from p2pchat.session.transfers.jobs import Job, Outbound
 from p2pchat.settings import Settings
 from p2pchat.transfer import IncomingFile, OutgoingFile, TransferError, expand_send_paths
