@@ -154,6 +154,7 @@ class Side:
             self.outbox.append(FileChunk(job.tid, position, data[position:position + CHUNK]))
             self.engine.sent(job, min(position + CHUNK, len(data)), self.now)
         self.engine.streamed(job, hashlib.sha256(data).hexdigest(), self.now)
+        self.carry_out()
 
 
 class Pair:
@@ -619,3 +620,29 @@ def test_a_batch_is_summed_up_and_started_a_moment_after_its_files_change(bob):
     assert [(i.name, i.state, i.file_count) for i in updates(bob)] == [("pair/", "active", 2)]
     bob.later(1)
     assert len(updates(bob)) == 1  # nothing changed: nothing said
+
+
+def test_a_batch_cut_off_half_way_offers_only_its_unfinished_files_again(pair):
+    files = {f"set__{n}.bin": bytes([n]) * 10 for n in range(3)}
+    pair.a.offer(**files)
+    pair.run()
+    pair.b.later()
+    pair.b.engine.accept(pair.b.engine.infos()[0].id, now=pair.b.now)
+    pair.a.stream_at_once = False
+    pair.b.later()
+    pair.run()
+    first = pair.a.streams[0]
+    pair.a.stream(first)  # one file crosses, the others are cut off
+    pair.run()
+    pair.drop()
+    pair.a.stream_at_once = True
+    pair.a.connect("B" * 52)
+    again = pair.a.take_sent(FileOffer)
+    assert sorted(o.name for o in again) == ["set/1.bin", "set/2.bin"]
+    assert {(o.batch.files, o.batch.size) for o in again} == {(2, 20)}
+    pair.b.connect("A" * 52)
+    pair.a.outbox.extend(again)
+    pair.run()
+    pair.a.later()
+    pair.b.later()
+    assert pair.a.states() == ["done"] and pair.b.states() == ["done"]
