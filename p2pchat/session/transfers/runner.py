@@ -44,6 +44,7 @@ from p2pchat.settings import Settings
 from p2pchat.transfer import IncomingFile, OutgoingFile, TransferError, expand_send_paths
 from p2pchat.transfer.folders import batch_partial_bytes, claim_batch_folder, partial_bytes
 from p2pchat.transfer.lanes import Lane, disk_lane
+from p2pchat.transfer.outgoing import source_key
 
 # Big chunks mean fewer frames, thread hand-offs and events per byte; page-aligned reads.
 SEND_CHUNK = MAX_CHUNK_DATA // 4096 * 4096
@@ -120,8 +121,8 @@ class Transfers:
     async def offer(self, paths: list[Path]) -> list[int]:
         """Offer what one /send names; returns the id the user sees (one)."""
         items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
-        files = [Outbound(out.name, out.size, out.key, item.source, item)
-                 for item, out in ((item, OutgoingFile(item)) for item in items)]
+        files = [Outbound(item.name, item.size, source_key(item.source, item.size, item.mtime_ns), item.source, item)
+                 for item in items]
         # Offered while disconnected: it is for the peer we last talked to, nobody else.
         local_id = self.engine.offer(files, addressee(self.link), self._now())
         self._carry_out()
