@@ -646,3 +646,109 @@ def test_a_batch_cut_off_half_way_offers_only_its_unfinished_files_again(pair):
     pair.a.later()
     pair.b.later()
     assert pair.a.states() == ["done"] and pair.b.states() == ["done"]
+
+
+# -- the connection comes and goes ---------------------------------------------------------------
+def test_a_lost_connection_interrupts_what_moves_and_withdraws_unanswered_offers(bob):
+    offered_and_accepted(bob, 1, "moving.bin", 10)
+    bob.receive(FileOffer(2, "unanswered.txt", 1, "k2"))
+    batch = OfferBatch(9, 2, 2, "later/")
+    bob.receive(FileOffer(3, "later/a", 1, "k3", batch), FileOffer(4, "later/b", 1, "k4", batch))
+    bob.engine.accept(bob.engine.infos()[-1].id, now=0.0)  # accepted, not started yet
+    bob.engine.disconnected(0.01)
+    bob.carry_out()
+    by_name = {info.name: info for info in bob.engine.infos()}
+    assert (by_name["moving.bin"].state, by_name["moving.bin"].reason) == ("interrupted", "waiting for the peer")
+    assert (by_name["unanswered.txt"].state, by_name["unanswered.txt"].reason) == ("cancelled", "the peer disconnected")
+    members = [j.info.state for j in bob.engine.every_file() if j.batched]
+    assert members == ["offered", "offered"]  # accepted with the batch: they wait to be offered again
+    assert [(h.job.info.name, h.keep_part, h.final) for h in bob.halts] == [
+        ("moving.bin", True, False), ("unanswered.txt", None, True)
+    ]
+    assert bob.take_sent() == []  # nothing goes out while disconnected
+
+
+def test_our_uploads_wait_for_the_peer_when_the_connection_is_lost(tmp_path):
+    alice = Side(tmp_path, "alice")
+    alice.connect()
+    alice.stream_at_once = False
+    alice.offer(**{"a.bin": b"x" * 10})
+    alice.offer(**{"b.bin": b"y"})
+    first, _ = alice.take_sent(FileOffer)
+    alice.receive(FileAccept(first.tid, 0))
+    alice.engine.disconnected(1.0)
+    alice.carry_out()
+    assert [(i.state, i.reason) for i in alice.engine.infos()] == [("interrupted", "waiting for the peer")] * 2
+    assert alice.halts[-2].job.info.name == "a.bin" and not alice.halts[-2].final
+    alice.connect()  # each is offered again under its own id; the receiver says where to resume
+    assert sorted(o.tid for o in alice.take_sent(FileOffer)) == sorted(j.tid for j in alice.engine.every_file())
+    assert alice.states() == ["offered", "offered"]
+
+
+def test_a_download_ready_after_the_connection_dropped_waits_with_its_part_file(bob):
+    bob.receive(FileOffer(1, "a.bin", 10, "k"))
+    bob.engine.accept(bob.engine.infos()[0].id, now=0.0)
+    (job,) = list(bob.engine.every_file())
+    bob.engine.peer_id = None  # prepared only once the connection is gone
+    bob.engine.take_effects()
+    bob.engine.prepared(job, 4, None, 1.0)
+    bob.carry_out()
+    assert bob.take_sent() == [] and bob.states() == ["interrupted"]
+    assert bob.halts[-1].keep_part is True and not bob.halts[-1].final
+
+
+def test_a_restarted_sender_offering_a_file_again_replaces_its_interrupted_row(bob):
+    offered_and_accepted(bob, 1, "film.mkv", 10)
+    bob.engine.disconnected(1.0)
+    bob.connect()
+    bob.receive(FileOffer(77, "film.mkv", 10, "key1"))  # same file, a new id after a restart
+    old, new = bob.engine.infos()
+    assert (old.state, old.reason) == ("cancelled", f"offered again: it goes on as #{new.id}")
+    assert new.state == "offered"
+    bob.receive(FileOffer(78, "other.mkv", 10, "key2"))
+    assert bob.engine.infos()[1].state == "offered"  # another file replaces nothing
+
+
+def test_an_interrupted_download_offered_again_resumes_without_asking(bob):
+    offered_and_accepted(bob, 1, "a.bin", 10)
+    bob.receive(FileChunk(1, 0, b"abcd"))
+    bob.engine.disconnected(1.0)
+    bob.connect()
+    bob.receive(FileOffer(1, "a.bin", 10, "key1"))
+    assert bob.take_sent() == [FileAccept(1, 4)]
+    assert bob.notices == ["a.bin: resumed at 40%"]
+
+
+def test_quitting_keeps_the_part_files_of_downloads_under_way_only(bob):
+    offered_and_accepted(bob, 1, "moving.bin", 10)
+    bob.receive(FileOffer(2, "asked.txt", 1, "k2"))
+    bob.engine.shutdown(keep_parts=True)
+    bob.carry_out()
+    assert [(h.job.info.name, h.keep_part, h.final) for h in bob.halts] == [
+        ("moving.bin", True, True), ("asked.txt", None, True)
+    ]
+
+
+def test_with_auto_accept_files_and_batches_start_without_a_question(tmp_path):
+    bob = Side(tmp_path, "bob", auto_accept_files=True)
+    bob.connect()
+    bob.receive(FileOffer(1, "a.txt", 1, "k1"))
+    batch = OfferBatch(5, 1, 1, "f/")
+    bob.receive(FileOffer(2, "f/b", 1, "k2", batch))
+    bob.later()
+    assert bob.take_sent() == [FileAccept(1, 0), FileAccept(2, 0)]
+    assert not [e for e in bob.events if isinstance(e, TransferOffered)]
+
+
+def test_a_file_of_a_batch_that_cannot_be_received_fails_alone(bob):
+    batch = OfferBatch(6, 2, 2, "two/")
+    bob.receive(FileOffer(1, "two/ok", 1, "k1", batch), FileOffer(2, "two/", 1, "k2", batch))  # a folder with bytes
+    (decline,) = bob.take_sent()
+    assert isinstance(decline, FileDecline) and decline.tid == 2
+    bob.engine.accept(bob.engine.infos()[0].id, now=bob.now)
+    bob.later()
+    assert bob.take_sent() == [FileAccept(1, 0)]
+    bob.receive(FileChunk(1, 0, b"x"), FileDone(1, hashlib.sha256(b"x").hexdigest()))
+    bob.later()
+    (info,) = bob.engine.infos()
+    assert info.state == "failed" and info.reason.startswith("1 of 2 files failed, two/: ")
