@@ -26,8 +26,25 @@ class TransferState(TextEnum):
     def live(self) -> bool:
         return not self.final
 
+    @property
+    def moving(self) -> bool:
+        """Accepted and under way: a disk or the link is busy with it."""
+        return self in _MOVING_TRANSFER
+
+    @property
+    def open(self) -> bool:
+        """An offer the other side still holds open: not answered yet, or under way. Counted
+        against the open-offer cap."""
+        return self is TransferState.OFFERED or self.moving
+
+    @property
+    def running(self) -> bool:
+        """Work that quitting now would interrupt: under way, or waiting to go out."""
+        return self is TransferState.WAITING or self.moving
+
 
 _FINAL_TRANSFER = frozenset({TransferState.DONE, TransferState.FAILED, TransferState.DECLINED, TransferState.CANCELLED})
+_MOVING_TRANSFER = frozenset({TransferState.PREPARING, TransferState.ACTIVE, TransferState.VERIFYING})
 
 
 class SessionState(TextEnum):

@@ -42,8 +42,6 @@ from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.transfers import TransfersPanel
 
 SessionFactory = Callable[[Settings], SessionAPI]
-# Transfers that quitting would interrupt: ctrl+q asks first while one of these exists.
-RUNNING_STATES = {"waiting", "preparing", "active", "verifying"}
 QUIT_TIMEOUT = 3.0  # seconds to wait for the bye before leaving anyway
 
 
@@ -217,7 +215,7 @@ class ChatApp(App[int]):
     # -- actions ------------------------------------------------------------------------
     async def action_quit(self) -> None:
         session = self.session
-        running = [t for t in session.transfers if t.state in RUNNING_STATES] if session else []
+        running = [t for t in session.transfers if t.state.running] if session else []
         if running and not self._quit_confirmed:
             screen: Screen[Any] = self.screen
             if isinstance(screen, ConfirmScreen) and screen.id == "quit-confirm":

@@ -56,3 +56,32 @@ async def test_an_id_shown_before_a_restart_is_not_shown_after_it(tmp_path):
             assert await shown(bob, marker, raw) == ["after the restart"]
         finally:
             raw.close()
+
+
+async def texts_until(raw: RawPeer, body: str) -> list[str]:
+    """The bodies of the TEXT frames the session sends, up to and including `body`."""
+    bodies: list[str] = []
+    while not bodies or bodies[-1] != body:
+        bodies.append((await raw.expect(Text)).body)
+    return bodies
+
+
+async def test_lines_queued_before_a_restart_go_out_before_a_line_typed_after_it(tmp_path):
+    # Bob's lines are never acknowledged: the peer goes away, Bob restarts and types one more
+    # line while it is away. When it is back it gets the older lines first, then the new one.
+    async with start_session(tmp_path, "bob", tls=False) as bob:
+        raw = await RawPeer.connect(bob.session.listening_port)
+        try:
+            for body in ("one", "two"):
+                bob.session.send_text(body)
+            assert await texts_until(raw, "two") == ["one", "two"]  # sent, never acknowledged
+        finally:
+            raw.close()
+
+    async with start_session(tmp_path, "bob", tls=False) as bob:  # same home, same history
+        bob.session.send_text("three")  # nobody connected yet
+        raw = await RawPeer.connect(bob.session.listening_port)  # the same peer id comes back
+        try:
+            assert await texts_until(raw, "three") == ["one", "two", "three"]
+        finally:
+            raw.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from p2pchat.session.batches import Batch, batch_name
-from p2pchat.session.transfer_job import TransferJob
+from p2pchat.session.transfers.batches import Batch, batch_name
+from p2pchat.session.transfers.jobs import new_job
 from p2pchat.transfer import ProgressMeter
 
 MiB = 1024 * 1024
@@ -16,12 +16,12 @@ def batch_of(*files: dict) -> Batch:
     batch = Batch(1, 99, "send", "album/", sum(f["size"] for f in files), len(files), "peer")
     for n, changes in enumerate(files):
         moved = changes.pop("moved", None)
-        t = TransferJob(1, n + 1, "send", f"album/{n}", changes["size"], "peer")
+        t = new_job(1, n + 1, "send", f"album/{n}", changes["size"], "peer")
         t.info = replace(t.info, **changes)
         if moved is not None:
             t.meter = ProgressMeter(t.info.size, moved[0], start=t.info.resumed_from)
             t.meter.update(t.info.size, moved[1])
-        t.batch = batch
+        t.batched = True
         batch.members.append(t)
     return batch
 

@@ -15,15 +15,25 @@ from p2pchat.session.events import (
     TransferInfo,
     TransferState,
 )
-from p2pchat.session.transfers import FINAL_STATES
 from p2pchat.settings import AcceptUnknown, Settings
 
 
 def test_every_transfer_state_is_either_final_or_live():
-    assert FINAL_STATES == {"done", "failed", "declined", "cancelled"}
+    final = {state for state in TransferState if state.final}
+    assert final == {"done", "failed", "declined", "cancelled"}
     live = {state for state in TransferState if state.live}
     assert live == {"offered", "waiting", "preparing", "active", "verifying", "interrupted"}
-    assert live.isdisjoint(FINAL_STATES)
+    assert live.isdisjoint(final)
+
+
+def test_what_each_transfer_state_means():
+    def having(predicate):
+        return {state for state in TransferState if getattr(state, predicate)}
+
+    assert having("moving") == {"preparing", "active", "verifying"}
+    assert having("open") == {"offered", "preparing", "active", "verifying"}
+    assert having("running") == {"waiting", "preparing", "active", "verifying"}
+    assert not (having("final") & (having("moving") | having("open") | having("running")))
 
 
 def test_a_state_reads_and_prints_as_its_text():

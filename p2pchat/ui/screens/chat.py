@@ -53,7 +53,7 @@ from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
-from p2pchat.ui.widgets.transfers import LIVE_STATES, TransfersPanel
+from p2pchat.ui.widgets.transfers import TransfersPanel
 
 EVENT_BATCH = 500  # session events handled between two looks at the keyboard
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
@@ -409,7 +409,7 @@ class ChatScreen(Screen[None]):
     def _on_transfer_updated(self, event: TransferUpdated) -> None:
         info: TransferInfo = event.transfer
         self.transfers_panel.update_transfer(info)
-        if info.state in LIVE_STATES or info.id in self._reported:
+        if info.state.live or info.id in self._reported:
             return
         self._reported.add(info.id)
         self.close_offer_screen(info.id)

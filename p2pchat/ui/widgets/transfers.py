@@ -15,9 +15,8 @@ from textual.widget import Widget
 from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.ui.text import clean, human_bytes, human_duration, shorten_middle
 
-LIVE_STATES = frozenset(state for state in TransferState if state.live)
 ARROWS = {"send": "↑", "receive": "↓"}
-STATE_WIDTH = max(len(state) for state in LIVE_STATES)
+STATE_WIDTH = max(len(state) for state in TransferState if state.live)
 NAME_MIN = 16
 BAR_MIN, BAR_MAX = 10, 30
 
@@ -122,7 +121,7 @@ class TransfersPanel(Vertical):
 
     def update_transfer(self, info: TransferInfo) -> None:
         row = self.rows.get(info.id)
-        if info.state not in LIVE_STATES:
+        if info.state.final:
             if row is not None:
                 del self.rows[info.id]
                 row.remove()

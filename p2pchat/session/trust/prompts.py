@@ -37,6 +37,7 @@ from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
 from p2pchat.session.handshake.machine import USED_INVITE, PeerRefused
+from p2pchat.session.trust.policy import Ask, Refuse, decide
 from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0
@@ -144,55 +145,63 @@ class Trust:
                 f"refused {hello.nickname!r} via relay {conn.relay}: it came on an invite's relay token "
                 "without the invite's secret (someone who saw the token, not the one you invited)")
         verdict = self.known.check(peer_id, hello.nickname)
-        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
-            # The invite was the introduction: this key is the one the user invited.
+        holds_invite = self._holds_invite(hello.invite)
+        if verdict.status == "new" and hello.invite and not holds_invite:
+            self._refuse_used_invite(conn, hello)
+        here = None
+        if verdict.status == "new" and dialed and not conn.relay:
+            here = self.known.check(peer_id, hello.nickname, conn.peer_address)
+        decision = decide(
+            verdict.status, self.accept_unknown, interactive=self.interactive, dialed=dialed,
+            named=named == peer_id, invite=holds_invite,
+            verdict_here=here.status if here is not None else None,
+        )
+        if here is not None and here.status != "new":
+            verdict = here
+        if isinstance(decision, Ask):
+            kind = PromptKind.CHANGED if decision.changed else PromptKind.UNKNOWN
+            prompt = IdentityPrompt(self.peer_info(conn, hello, peer_id), kind, verdict.old_fingerprint)
+            if await self._ask(prompt, peer_id):
+                if decision.changed:
+                    self.known.forget(verdict.old_fingerprint)
+                return
+            decision = decision.refusal
+        if isinstance(decision, Refuse):
+            self._refuse(conn)
+            raise PeerRefused(self._refusal(decision, conn, hello, peer_id, verdict), final=decision.final)
+        if decision.why == "invite":
+            self.invites.redeem(hello.invite or "", peer_id)
             self.report.notice(
                 f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "
                 "is trusted and remembered"
             )
-            return
-        if verdict.status == "new" and hello.invite:
-            self._refuse_used_invite(conn, hello)
-        if verdict.status == "new" and dialed and not conn.relay:
-            # Dialed: a known peer at this exact address with another key is as suspicious as a
-            # known name (inbound ports are ephemeral, and a relay is not the peer, so only the
-            # name counts there).
-            verdict = self.known.check(peer_id, hello.nickname, conn.peer_address)
-        if verdict.status == "known":
-            return
-        if dialed and named is not None and named == peer_id:
-            return  # the user typed this very fingerprint
-        info = self.peer_info(conn, hello, peer_id)
-        if verdict.status == "changed":
+        elif decision.why == "unknown":
+            self.report.notice(
+                f"new identity {group_fingerprint(peer_id)} for {hello.nickname}; "
+                "compare the short code with /verify"
+            )
+
+    def _holds_invite(self, secret: str | None) -> bool:
+        """An invite of ours, still pending (using it up is for after the decision)."""
+        if not secret:
+            return False
+        return any(secrets.compare_digest(s.encode(), secret.encode()) for s in self.invites.pending())
+
+    def _refusal(self, refusal: Refuse, conn: Connection, hello: Hello, peer_id: str, verdict) -> str:
+        if refusal.changed:
             old = verdict.old_fingerprint
-            warning = (
+            return (
                 f"WARNING: THE KEY OF {hello.nickname!r} ({conn.peer_address}) HAS CHANGED. "
                 f"On record ({verdict.matched_by}): {group_fingerprint(old)}; "
                 f"presented now: {group_fingerprint(peer_id)}. Someone may be intercepting the chat, "
                 "or the peer made a new identity. Compare fingerprints by voice; to accept the new key "
                 f"deliberately run `p2pchat peers forget {short_fingerprint(old)}` and connect again"
             )
-            if self.interactive and await self._ask(IdentityPrompt(info, PromptKind.CHANGED, old), peer_id):
-                self.known.forget(old)
-                return
-            self._refuse(conn)
-            raise PeerRefused(warning, final=True)
-        policy = self.accept_unknown
-        if policy is AcceptUnknown.ALWAYS or (policy is AcceptUnknown.ASK and not self.interactive):
-            self.report.notice(
-                f"new identity {group_fingerprint(peer_id)} for {hello.nickname}; "
-                "compare the short code with /verify"
-            )
-            return
-        if policy is AcceptUnknown.ASK and await self._ask(IdentityPrompt(info, PromptKind.UNKNOWN), peer_id):
-            return
-        self._refuse(conn)
-        denied = self._no_because.pop(peer_id, "you denied it")
-        why = denied if policy is AcceptUnknown.ASK else f"accept_unknown = {policy}"
-        raise PeerRefused(
+        asked = self.accept_unknown is AcceptUnknown.ASK
+        why = self._no_because.pop(peer_id, "you denied it") if asked else f"accept_unknown = {self.accept_unknown}"
+        return (
             f"refused {hello.nickname!r} ({conn.peer_address}): unknown identity "
-            f"{group_fingerprint(peer_id)} ({why})",
-            final=dialed,
+            f"{group_fingerprint(peer_id)} ({why})"
         )
 
     def _reload_known(self) -> None:

@@ -7,18 +7,13 @@ one result line. The receiver downloads the members in order, a few at a time.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from p2pchat.protocol import OfferBatch
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferState
+from p2pchat.session.transfers.jobs import Job
 
-if TYPE_CHECKING:
-    from p2pchat.session.transfer_job import TransferJob
-
-MOVING = ("preparing", "active", "verifying")
 AT_ONCE = 4  # files of one batch downloading at the same time: small files overlap their turns
 
 
@@ -36,24 +31,21 @@ class Batch:
         self.wire_id = wire_id
         self.peer_id = peer_id
         self.files = files  # members expected: all of them have their own offer
-        self.members: list[TransferJob] = []
-        self.info = TransferInfo(local_id, name, size, direction, "offered", file_count=files)
+        self.members: list[Job] = []
+        self.info = TransferInfo(local_id, name, size, direction, TransferState.OFFERED, file_count=files)
         self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
         self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
-        self.folders: dict[str, str] = {}  # receiver: offered top folder -> the folder it lands in
-        self.placing = threading.Lock()  # worker threads claim `folders` one at a time
-        self.refresh_due = False
 
     @property
     def final(self) -> bool:
-        return self.info.state in ("done", "failed", "declined", "cancelled")
+        return self.info.state.final
 
     def offer_round(self) -> OfferBatch:
         """What the offers of the members not finished yet say about the batch."""
         left = [m for m in self.members if not m.final]
         return OfferBatch(self.wire_id, max(1, len(left)), sum(m.info.size for m in left), self.info.name)
 
-    def next_to_download(self) -> list[TransferJob]:
+    def next_to_download(self) -> list[Job]:
         """Receiver: the files to start now, in the order offered: up to AT_ONCE moving, and
         none while one waits to resume after a lost connection."""
         if self.answer != "accept":
@@ -61,7 +53,7 @@ class Batch:
         states = [m.info.state for m in self.members]
         if "interrupted" in states:
             return []
-        room = AT_ONCE - sum(state in MOVING for state in states)
+        room = AT_ONCE - sum(state.moving for state in states)
         return [m for m in self.members if m.info.state == "offered"][:max(room, 0)]
 
     def summary(self) -> TransferInfo:
@@ -70,7 +62,7 @@ class Batch:
         finished = [m for m in members if m.final]
         done = sum(m.info.done for m in members)
         resumed = sum(m.info.resumed_from for m in members)
-        moving = [m for m in members if m.info.state in MOVING]
+        moving = [m for m in members if m.info.state.moving]
         info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
         if len(finished) >= self.files:
             return self._outcome(info, finished)
@@ -78,15 +70,15 @@ class Batch:
         if moving or (waiting_turn and (self.answer == "accept" or finished)):
             speed = sum(m.info.speed for m in moving)
             eta = (info.size - done) / speed if speed > 0 else None
-            return replace(info, state="active", speed=speed, eta=eta, reason="")
+            return replace(info, state=TransferState.ACTIVE, speed=speed, eta=eta, reason="")
         if any(m.info.state == "interrupted" for m in members):
-            return replace(info, state="interrupted", speed=0.0, reason="waiting for the peer")
+            return replace(info, state=TransferState.INTERRUPTED, speed=0.0, reason="waiting for the peer")
         if members and all(m.info.state == "waiting" for m in members):
-            return replace(info, state="waiting", reason=members[0].info.reason)
-        return replace(info, state="offered", reason="")
+            return replace(info, state=TransferState.WAITING, reason=members[0].info.reason)
+        return replace(info, state=TransferState.OFFERED, reason="")
 
     @staticmethod
-    def _average_speed(members: list[TransferJob]) -> float:
+    def _average_speed(members: list[Job]) -> float:
         """Bytes that crossed over the time during which some file of the batch was moving:
         files that overlap count their time once, and time spent waiting for a peer that was
         away does not count. Files finished in an earlier run are not timed at all."""
@@ -103,18 +95,18 @@ class Batch:
                 reached = end
         return crossed / seconds if seconds > 0.001 else 0.0
 
-    def _outcome(self, info: TransferInfo, finished: list[TransferJob]) -> TransferInfo:
+    def _outcome(self, info: TransferInfo, finished: list[Job]) -> TransferInfo:
         states = [m.info.state for m in finished]
         if all(state == "done" for state in states):
-            return replace(info, state="done", done=info.size, speed=self._average_speed(finished), reason="")
+            return replace(info, state=TransferState.DONE, done=info.size, speed=self._average_speed(finished), reason="")
         if all(state == "declined" for state in states):
-            return replace(info, state="declined", speed=0.0, reason=finished[0].info.reason)
+            return replace(info, state=TransferState.DECLINED, speed=0.0, reason=finished[0].info.reason)
         cancelled = [m for m in finished if m.info.state == "cancelled"]
         if cancelled:
-            return replace(info, state="cancelled", speed=0.0, reason=cancelled[0].info.reason)
+            return replace(info, state=TransferState.CANCELLED, speed=0.0, reason=cancelled[0].info.reason)
         # Some files arrived, some did not (refused by the receiver, failed a check...).
         missing = [m for m in finished if m.info.state != "done"]
         reason = missing[0].info.reason
         if len(states) > 1:
             reason = f"{len(missing)} of {len(states)} files failed, {missing[0].info.name}: {reason}"
-        return replace(info, state="failed", speed=0.0, reason=reason)
+        return replace(info, state=TransferState.FAILED, speed=0.0, reason=reason)
