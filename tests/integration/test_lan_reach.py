@@ -8,11 +8,11 @@ address is refused by that fingerprint."""
 from __future__ import annotations
 
 import pytest
-from helpers import start_session, wait_until
 
 from p2pchat.net.discovery import LanService
 from p2pchat.session.events import Connected, Disconnected, Notice
 from p2pchat.session.lan import LanPeers
+from tests.support.session import start_session, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

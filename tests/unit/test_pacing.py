@@ -155,3 +155,26 @@ def test_a_slow_reader_shrinks_the_receive_window_to_its_pace():
         window.bytes_read(20_000)  # 1 MB/s: the disk or the CPU cannot keep up
         allowed = window.update(0.001, n * 0.02)
     assert allowed == MIN_RECEIVE_WINDOW
+
+
+def test_a_queue_between_a_quarter_of_the_target_and_the_target_grows_the_window_gently():
+    """8 ms of queue (TARGET is 12): grow by what the 4 ms still missing carry, at most a
+    quarter per round trip, never by the fast start's half."""
+    base, queue, rate = 0.040, 0.008, 10e6
+    assert TARGET / 4 < queue < TARGET
+    pacer = BackgroundPacer(0.0)
+    pacer.rtt_sample(base, 0, 0.0)  # the base: the path with nothing queued
+    now, acked, rtt = 0.0, 0, base + queue
+    for _ in range(3):  # then only round trips with the queue, too soon to move the window
+        now += 0.001
+        pacer.rtt_sample(rtt, acked, now)
+    growths = []
+    for _ in range(20):
+        assert not pacer.may_send(int(pacer.window) + 1, 0)  # the window holds the file back
+        before = pacer.window
+        now += rtt + 0.001  # a round trip has passed: the window moves once
+        acked += int(rate * rtt)
+        pacer.rtt_sample(rtt, acked, now)
+        growths.append(pacer.window - before)
+        assert pacer.window - before <= min(0.25 * before, (TARGET - queue) * rate) + 1, growths
+    assert all(growth > 0 for growth in growths), growths
