@@ -212,3 +212,64 @@ async def test_a_router_that_hides_its_address_keeps_the_mapping_unadvertised():
     mapper = PortMapper(7000)
     mapper.mapping = mapping
     assert mapper.public_address is None  # nothing to put in an invite
+
+
+async def test_a_lease_is_renewed_at_half_its_length(monkeypatch):
+    monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)  # the gateway grants 1 s leases
+    maps = natpmp.map_request(7000, 7000, 600)
+    granted = natpmp_gateway(lifetime=1)
+    loop = asyncio.get_running_loop()
+    asked_at: list[float] = []
+
+    def timed(data: bytes) -> list[bytes]:
+        if data == maps:
+            asked_at.append(loop.time())
+        return granted(data)
+
+    async with mapper_on(timed):
+        while len(asked_at) < 3:
+            await asyncio.sleep(0.02)
+    gaps = [later - earlier for earlier, later in zip(asked_at, asked_at[1:], strict=False)]
+    assert all(0.4 <= gap <= 0.8 for gap in gaps), gaps
+
+
+async def test_a_gateway_that_maps_another_internal_port_is_not_used():
+    mapped_elsewhere = natpmp_gateway()
+
+    def reply(data: bytes) -> list[bytes]:
+        answers = mapped_elsewhere(data)
+        if data != b"\x00\x00":  # the mapping: for internal port 7001, not the 7000 asked for
+            answers = [answer[:8] + struct.pack("!H", 7001) + answer[10:] for answer in answers]
+        return answers
+
+    transport, _, port = await udp_server(reply)
+    mapper = PortMapper(7000, routers=[NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", port))])
+    try:
+        mapper.start(delay=0)
+        await mapper._task
+        assert mapper.mapping is None and mapper.public_address is None
+        assert mapper.status == "not mapped (the NAT-PMP router mapped another port than the one asked for)"
+        await mapper.close()
+    finally:
+        transport.close()
+
+
+async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
+    monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)
+    granted = natpmp_gateway(lifetime=1)
+    maps = natpmp.map_request(7000, 7000, 600)
+    asked = {"maps": 0}
+
+    def reply(data: bytes) -> list[bytes]:
+        if data == maps:
+            asked["maps"] += 1
+            if asked["maps"] > 1:  # the renewal: the router has lost its uplink
+                return [struct.pack("!BBHI", 0, 130, 3, 1) + bytes(8)]
+        return granted(data)
+
+    async with mapper_on(reply) as (mapper, mapped, _):
+        assert mapper.public_address == ("203.0.113.11", 7000)
+        while not mapper.status.startswith("renewal failed"):
+            await asyncio.sleep(0.02)
+        assert mapper.mapping is None and mapper.public_address is None
+        assert "the router has no working internet connection" in mapper.status
