@@ -14,6 +14,7 @@ from p2pchat.net.address import PeerAddress
 from p2pchat.net.tls import client_context, server_context
 from p2pchat.protocol.transit import RelayAddress
 from p2pchat.session import reach as reach_module
+from p2pchat.session.link import PeerRefused
 from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, _first_success, reach
 
 
@@ -154,3 +155,26 @@ async def test_the_relay_is_asked_at_once_when_every_direct_attempt_has_failed(i
         with contextlib.suppress(asyncio.CancelledError, ReachError):
             await task
     assert asked and asked[0] - started < 1.0
+
+
+async def test_when_every_path_fails_each_reason_is_given(identity):
+    first, second = refused_address(), refused_address()
+    plan = plan_for(identity, [first, second], RelayAddress("127.0.0.1", 1))
+    plan.tokens = []  # no token could find this peer on a relay: it is not asked
+    with pytest.raises(ReachError) as failed:
+        await reach(plan)
+    assert str(failed.value) == f"nobody is listening at {first} yet; nobody is listening at {second} yet"
+    plan.direct = []
+    with pytest.raises(ReachError, match="^no address to try, and no relay that could find this peer$"):
+        await reach(plan)
+
+
+async def test_the_wrong_identity_is_the_reason_given_over_a_refused_address(identity):
+    def wrong_peer(conn):
+        raise PeerRefused("that is not the peer you invited")
+
+    async with slow_tls_listener(identity, 0) as listening:
+        plan = plan_for(identity, [refused_address(), listening], RelayAddress("127.0.0.1", 1))
+        plan.tokens, plan.check = [], wrong_peer
+        with pytest.raises(PeerRefused, match="not the peer you invited"):
+            await reach(plan)
