@@ -273,3 +273,30 @@ async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
             await asyncio.sleep(0.02)
         assert mapper.mapping is None and mapper.public_address is None
         assert "the router has no working internet connection" in mapper.status
+
+
+async def test_the_next_router_kind_is_asked_when_the_first_fails_and_every_reason_is_kept():
+    silent, _, silent_port = await udp_server(lambda data: [])
+    good, _, good_port = await udp_server(natpmp_gateway())
+    nobody = NatPmpRouter(7000, 600, timeout=0.3, gateway=("127.0.0.1", silent_port))
+    try:
+        mapper = PortMapper(7000, routers=[nobody, NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", good_port))])
+        mapper.start(delay=0)
+        while mapper.mapping is None:
+            await asyncio.sleep(0.01)
+        assert mapper.public_address == ("203.0.113.11", 7000)
+        await mapper.close()
+        failing = PortMapper(7000, routers=[nobody, nobody])
+        failing.start(delay=0)
+        await failing._task
+        assert failing.status == "not mapped (no NAT-PMP router answered; no NAT-PMP router answered)"
+    finally:
+        silent.close()
+        good.close()
+
+
+async def test_a_mapping_without_a_lease_is_not_renewed():
+    async with mapper_on(natpmp_gateway(lifetime=0)) as (mapper, _, gateway):
+        await mapper._task  # nothing left to do: the mapping lasts until removed
+        assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (no lease)"
+        assert gateway.requests.count(natpmp.map_request(7000, 7000, 600)) == 1
