@@ -115,6 +115,7 @@ async def test_a_mapping_is_reported_and_removed_at_quit():
         assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (renewed every 5 min)"
         assert [m.method for m in mapped] == ["NAT-PMP"]
     assert gateway.requests[-1] == natpmp.map_request(7000, 0, 0)  # deleted at close
+    assert mapper._task.done() and mapper.mapping is None and mapper.public_address is None
 
 
 async def test_a_mapping_is_renewed_before_its_lease_ends(monkeypatch):
@@ -256,6 +257,7 @@ async def test_a_gateway_that_maps_another_internal_port_is_not_used():
 
 async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
     monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)
+    monkeypatch.setattr(port_mapping, "RETRY", 0.3)
     granted = natpmp_gateway(lifetime=1)
     maps = natpmp.map_request(7000, 7000, 600)
     asked = {"maps": 0}
@@ -263,7 +265,7 @@ async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
     def reply(data: bytes) -> list[bytes]:
         if data == maps:
             asked["maps"] += 1
-            if asked["maps"] > 1:  # the renewal: the router has lost its uplink
+            if asked["maps"] == 2:  # the first renewal: the router has lost its uplink, for a while
                 return [struct.pack("!BBHI", 0, 130, 3, 1) + bytes(8)]
         return granted(data)
 
@@ -272,7 +274,11 @@ async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
         while not mapper.status.startswith("renewal failed"):
             await asyncio.sleep(0.02)
         assert mapper.mapping is None and mapper.public_address is None
-        assert "the router has no working internet connection" in mapper.status
+        assert mapper.status == ("renewal failed (the NAT-PMP router at 127.0.0.1: the router has no working "
+                                 "internet connection); trying again in 0 min")
+        while mapper.mapping is None:  # asked again after RETRY: the router is back
+            await asyncio.sleep(0.02)
+        assert mapper.public_address == ("203.0.113.11", 7000)
 
 
 async def test_the_next_router_kind_is_asked_when_the_first_fails_and_every_reason_is_kept():

@@ -121,6 +121,14 @@ def test_unsent_bytes_stay_below_one_piece():
     assert not pacer.may_send(0, piece)
 
 
+def test_what_is_in_flight_and_unsent_together_fills_the_window():
+    pacer = BackgroundPacer(0.0)
+    window = int(pacer.window)
+    assert pacer.may_send(window - 1, 0)
+    assert not pacer.may_send(window, 0)
+    assert not pacer.may_send(window - 1024, 2048)  # unsent bytes count as much as those in flight
+
+
 def test_the_base_round_trip_is_forgotten_after_a_few_minutes():
     pacer = BackgroundPacer(0.0)
     pacer.rtt_sample(0.040, 0, 0.0)
