@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from p2pchat.net.discovery import LanService
+from p2pchat.reach.lan import LanPeers
 from p2pchat.session.events import Connected, Disconnected, Notice
-from p2pchat.session.lan import LanPeers
 from tests.support.session import start_session, wait_until
 
 pytestmark = pytest.mark.timeout(60)

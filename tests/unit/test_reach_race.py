@@ -13,9 +13,9 @@ from p2pchat.identity import Identity
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.tls import client_context, server_context
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session import reach as reach_module
-from p2pchat.session.link import PeerRefused
-from p2pchat.session.reach import ReachError, ReachPlan, RelayToken, _first_success, reach
+from p2pchat.reach import race as reach_module
+from p2pchat.reach.race import ReachError, ReachPlan, RelayToken, _first_success, reach
+from p2pchat.reach.refusal import PeerRefused
 
 
 async def test_one_success_wins_and_the_other_is_closed():
