@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fault"))
-from plain_peer import PlainPeer  # noqa: E402
-from test_flood import _flood, round_trip  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
+from tests.support.flood import connection_flood, round_trip  # noqa: E402
+from tests.support.plain_peer import PlainPeer  # noqa: E402
 
 
 async def chat_while(flood: asyncio.Task | None, alice, bob, first: int, least: int) -> list[float]:
@@ -51,7 +51,7 @@ def main() -> None:
             quiet = asyncio.run(chat_while(None, alice, bob, 0, 50))
 
             async def flooded() -> list[float]:
-                flood = asyncio.create_task(_flood(port, args.connections, random.Random(1234)))
+                flood = asyncio.create_task(connection_flood(port, args.connections, random.Random(1234)))
                 return await chat_while(flood, alice, bob, 1000, 10)
 
             busy = asyncio.run(flooded())

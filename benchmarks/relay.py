@@ -25,11 +25,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT / "tests" / "fault"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT)]
 
 from lab import NatLab, why_not  # noqa: E402
-from plain_peer import PlainPeer  # noqa: E402
 from transfer import make_source, parse_size  # noqa: E402  (benchmarks/transfer.py)
+
+from tests.support.plain_peer import PlainPeer  # noqa: E402
 
 
 @contextlib.contextmanager

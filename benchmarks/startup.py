@@ -74,7 +74,7 @@ def main() -> None:
     if args.netns:
         compare(args.runs, args.netns)
         return
-    sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT / "tests")]
+    sys.path[:0] = [str(ROOT / "tests" / "nat"), str(ROOT)]
     from homes import UPNP_HOME, Home, StunServer
     from lab import NatLab
 

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "fault"))
+sys.path[:0] = [str(Path(__file__).parents[1] / "tests" / "fault"), str(Path(__file__).parents[1])]
 from netns_link import ADDRESS_A, ADDRESS_B, Link, LinkUnavailable  # noqa: E402
 from transfer import make_source, parse_size, percentile, run_p2pchat, run_socat  # noqa: E402
 

@@ -1,16 +1,33 @@
 """Shared fixtures. Every test runs with P2PCHAT_HOME in a fresh temporary folder,
-so no test can read or write the user's real settings, keys, history or downloads."""
+so no test can read or write the user's real settings, keys, history or downloads.
+
+Tests under tests/nat, tests/fault and tests/e2e carry the marker of their folder, so
+`pytest -m "not nat and not fault and not e2e"` is the quick run."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+from tests.support.plain_peer import PlainPeer
+
+SUITE_MARKERS = ("nat", "fault", "e2e")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = Path(item.path).parent.name
+        if folder in SUITE_MARKERS:
+            item.add_marker(folder)
 
 
 @pytest.fixture(autouse=True)
 def p2pchat_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("p2pchat-home")
     monkeypatch.setenv("P2PCHAT_HOME", str(home))
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("P2PCHAT_") and key != "P2PCHAT_HOME":
             monkeypatch.delenv(key)
     # No test asks a real router for a port or announces itself on this machine's network,
@@ -19,3 +36,20 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("P2PCHAT_DISCOVERABLE", "false")
     monkeypatch.setenv("P2PCHAT_STUN", "")  # nor a public STUN server
     return home
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """spawn(name, *args, home=None, netns=None, env=None) starts a real `p2pchat --plain`
+    process (in namespace `netns` if given); every one is stopped at the end of the test."""
+    started: list[PlainPeer] = []
+
+    def start(name: str, *args: str, home: Path | None = None, netns: str | None = None,
+              env: dict[str, str] | None = None) -> PlainPeer:
+        peer = PlainPeer(name, home or tmp_path / name, *args, netns=netns, env=env).start()
+        started.append(peer)
+        return peer
+
+    yield start
+    for peer in started:
+        peer.stop()

@@ -1,7 +1,7 @@
 """Send numbered messages through a link that is cut three times; the receiver must end
 with exactly 1..N in order. Run directly for timings:
 
-    python tests/fault/cut_three_times.py [N]
+    python -m tests.fault.cut_three_times [N]
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from cut_proxy import CutProxy  # noqa: E402
-from plain_peer import PlainPeer  # noqa: E402
+from tests.fault.cut_proxy import CutProxy
+from tests.support.plain_peer import PlainPeer
 
 
 def run(workdir: Path, count: int = 10_000, cuts: int = 3) -> dict[str, float]:

@@ -16,14 +16,13 @@ Anything missing (root, `ip`, `tc`, `nft`, `iptables`) raises LinkUnavailable.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.support.netns import Namespaces, NetnsUnavailable, run, why_not
 
 ADDRESS_A, ADDRESS_B = "198.51.100.1", "198.51.100.66"
 _ROUTER_A, _ROUTER_B = "198.51.100.2", "198.51.100.65"
@@ -32,16 +31,11 @@ DELAY_QUEUE = "1"
 PACKET_DELAY = Path(__file__).with_name("packet_delay.py")
 
 
-class LinkUnavailable(Exception):
-    """This machine cannot build the link; the message says what is missing."""
-
-
-def _run(command: list[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(command, input=stdin, capture_output=True, text=True, check=check, timeout=10)
+LinkUnavailable = NetnsUnavailable  # this machine cannot build the link; the message says why
 
 
 def run_in(netns: str, *command: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    return _run(["ip", "netns", "exec", netns, *command], stdin=stdin, check=check)
+    return run(*command, netns=netns, stdin=stdin, check=check, timeout=10)
 
 
 class Link:
@@ -59,38 +53,24 @@ class Link:
         self.ends = ((self.ns_a, self.dev_a), (self.ns_b, self.dev_b))
         self.shaping = ""
         self.delayers: list[subprocess.Popen] = []
+        self.namespaces = Namespaces()
 
     def create(self) -> None:
-        if os.geteuid() != 0:
-            raise LinkUnavailable("network namespaces need root")
-        missing = [tool for tool in ("ip", "tc", "nft", "iptables") if shutil.which(tool) is None]
-        if missing:
-            raise LinkUnavailable(f"missing {', '.join(missing)} (packages iproute2, nftables, iptables)")
-        try:
-            _run(["ip", "netns", "add", self.ns_a])
-        except subprocess.CalledProcessError as exc:
-            raise LinkUnavailable(f"cannot create network namespaces here: {exc.stderr.strip()}") from exc
-        for ns in (self.ns_r, self.ns_b):
-            _run(["ip", "netns", "add", ns])
-        _run(["ip", "link", "add", self.dev_a, "netns", self.ns_a, "type", "veth", "peer", "name", self.dev_ra, "netns", self.ns_r])
-        _run(["ip", "link", "add", self.dev_b, "netns", self.ns_b, "type", "veth", "peer", "name", self.dev_rb, "netns", self.ns_r])
-        for ns, dev, address in ((self.ns_a, self.dev_a, ADDRESS_A), (self.ns_r, self.dev_ra, _ROUTER_A),
-                                 (self.ns_r, self.dev_rb, _ROUTER_B), (self.ns_b, self.dev_b, ADDRESS_B)):
-            run_in(ns, "ip", "link", "set", "lo", "up")
-            run_in(ns, "ip", "addr", "add", f"{address}/26", "dev", dev)
-            run_in(ns, "ip", "link", "set", dev, "up")
-        run_in(self.ns_a, "ip", "route", "add", "default", "via", _ROUTER_A)
-        run_in(self.ns_b, "ip", "route", "add", "default", "via", _ROUTER_B)
-        run_in(self.ns_r, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        self._wait_for_carrier()
-
-    def _wait_for_carrier(self) -> None:
-        """A new veth reports its carrier up to a second late; packets sent before are lost."""
-        deadline = time.monotonic() + 5
-        while "NO-CARRIER" in run_in(self.ns_r, "ip", "-br", "link").stdout:
-            if time.monotonic() > deadline:
-                raise LinkUnavailable("the veth pairs never came up")
-            time.sleep(0.05)
+        reason = why_not("tc", "nft", "iptables")
+        if reason:
+            raise LinkUnavailable(reason)
+        ns = self.namespaces
+        for name in (self.ns_a, self.ns_r, self.ns_b):
+            ns.add(name)
+        ns.veth(self.ns_a, self.dev_a, self.ns_r, self.dev_ra)
+        ns.veth(self.ns_b, self.dev_b, self.ns_r, self.dev_rb)
+        for name, dev, address in ((self.ns_a, self.dev_a, ADDRESS_A), (self.ns_r, self.dev_ra, _ROUTER_A),
+                                   (self.ns_r, self.dev_rb, _ROUTER_B), (self.ns_b, self.dev_b, ADDRESS_B)):
+            ns.address(name, dev, f"{address}/26")
+        ns.default_route(self.ns_a, _ROUTER_A)
+        ns.default_route(self.ns_b, _ROUTER_B)
+        ns.router(self.ns_r)
+        ns.wait_for_carrier(self.ns_r)
 
     def shape(self, rate_mbit: float | None, rtt_ms: float, loss_percent: float = 0) -> None:
         """`rate_mbit` each way at the router (None: unlimited), `rtt_ms` round trip, and
@@ -149,7 +129,7 @@ class Link:
         """Cut (False) or restore (True) the path at a's end."""
         run_in(self.ns_a, "ip", "link", "set", self.dev_a, "up" if up else "down")
         if up:  # the default route went with the device
-            run_in(self.ns_a, "ip", "route", "replace", "default", "via", _ROUTER_A)
+            self.namespaces.default_route(self.ns_a, _ROUTER_A)
 
     def remove(self) -> None:
         for delayer in self.delayers:
@@ -160,5 +140,4 @@ class Link:
             except subprocess.TimeoutExpired:
                 delayer.kill()
                 delayer.communicate()
-        for ns in (self.ns_a, self.ns_r, self.ns_b):
-            _run(["ip", "netns", "del", ns], check=False)  # takes its veth ends, rules and qdiscs along
+        self.namespaces.remove()  # takes the veth ends, rules and qdiscs along

@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 
 import pytest
 
+from tests.support.flood import connection_flood, round_trip
+
 pytestmark = pytest.mark.fault
 
 RSS_MARGIN_KIB = 20 * 1024
-
-
-async def _connect_and_close(port: int) -> None:
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.close()
-
-
-async def _send_garbage(port: int, rng: random.Random) -> None:
-    _, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(os.urandom(rng.randint(1, 4096)))
-    if rng.random() < 0.5:
-        writer.transport.abort()  # half of them vanish without a FIN
-        return
-    await writer.drain()
-    writer.close()
-
-
-async def _flood(port: int, count: int, rng: random.Random, parallel: int = 40) -> int:
-    """`count` bare connections and `count` garbage ones, mixed; returns how many failed to open."""
-    jobs = [_connect_and_close] * count + [_send_garbage] * count
-    rng.shuffle(jobs)
-    limit = asyncio.Semaphore(parallel)
-    failures = 0
-
-    async def one(job) -> None:
-        nonlocal failures
-        async with limit:
-            try:
-                await (job(port) if job is _connect_and_close else job(port, rng))
-            except OSError:
-                failures += 1
-
-    await asyncio.gather(*(one(job) for job in jobs))
-    return failures
-
-
-def round_trip(sender, receiver, body: str, timeout: float = 30) -> float:
-    """Type `body` and wait until the other side shows it; returns the seconds it took."""
-    started = time.perf_counter()
-    sender.type(body)
-    receiver.wait_line(rf"> {body}$", timeout, start=max(0, len(receiver.lines) - 5))
-    return time.perf_counter() - started
 
 
 def test_connection_flood_does_not_disturb_the_chat_or_grow_memory(spawn):
@@ -62,14 +21,14 @@ def test_connection_flood_does_not_disturb_the_chat_or_grow_memory(spawn):
     bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{port}")
     alice.wait_line(r"^\* connected to bob")
     rng = random.Random(1234)
-    asyncio.run(_flood(port, 300, rng))  # let the allocator reach its working size first
+    asyncio.run(connection_flood(port, 300, rng))  # let the allocator reach its working size first
     time.sleep(0.5)
     rss_before = alice.rss_kib()
 
     async def flood_while_chatting() -> tuple[int, int]:
         """Messages go both ways, one at a time, until the flood is over; how fast is for
         benchmarks/flood.py. Returns (connections that failed to open, messages each way)."""
-        flood = asyncio.create_task(_flood(port, 1000, rng))
+        flood = asyncio.create_task(connection_flood(port, 1000, rng))
         n = 0
         while not flood.done() or n < 10:
             n += 1

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from test_hostile_transfer import RawPeer  # noqa: E402
 
 from p2pchat.protocol import (  # noqa: E402
     Ack,
@@ -26,6 +22,7 @@ from p2pchat.protocol import (  # noqa: E402
     encode,
 )
 from p2pchat.session.transfers import MAX_OPEN_OFFERS  # noqa: E402
+from tests.support.raw_peer import RawPeer
 
 pytestmark = pytest.mark.fault
 

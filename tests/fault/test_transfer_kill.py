@@ -6,7 +6,8 @@ import hashlib
 import os
 
 import pytest
-from cut_proxy import CutProxy
+
+from tests.fault.cut_proxy import CutProxy
 
 pytestmark = pytest.mark.fault
 

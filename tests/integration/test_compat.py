@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import struct
 
-from helpers import start_session, wait_until
-from test_hostile_transfer import RawPeer
-
 from p2pchat.protocol import MAGIC, Decoder, Error, Hello, Ready, encode
 from p2pchat.session.events import Dialing, Notice
+from tests.support.raw_peer import RawPeer
+from tests.support.session import start_session, wait_until
 
 
 async def test_newer_version_dialing_us_is_told_why_and_we_say_so(tmp_path):

@@ -13,9 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import helpers
 import pytest
-from helpers import free_port, make_session, start_session, two_sessions, wait_until
 
 from p2pchat.identity import Identity
 from p2pchat.net.tls import client_context
@@ -33,6 +31,8 @@ from p2pchat.session.events import (
     Notice,
     RttMeasured,
 )
+from tests.support import session as helpers
+from tests.support.session import free_port, make_session, start_session, two_sessions, wait_until
 
 
 async def assert_chat_works(a, b, text: str = "still here") -> None:

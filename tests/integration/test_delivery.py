@@ -7,9 +7,6 @@ import asyncio
 import os
 import sys
 
-from helpers import free_port, session_paths, start_session, two_sessions, wait_until
-from test_hostile_transfer import RawPeer
-
 from p2pchat.history import History
 from p2pchat.protocol import Ready, Text
 from p2pchat.session.events import (
@@ -20,6 +17,8 @@ from p2pchat.session.events import (
     MessageReceived,
     MessageSent,
 )
+from tests.support.raw_peer import RawPeer
+from tests.support.session import free_port, session_paths, start_session, two_sessions, wait_until
 
 
 def bodies(peer) -> list[str]:

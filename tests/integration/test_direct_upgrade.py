@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import start_session, wait_until
 from test_connection import assert_chat_works
 from test_relay import relay, relay_only  # noqa: F401 - the fixture
-from transit_relay import twist_command
 
 from p2pchat.session.events import Connected, Notice
+from tests.support.relay import twist_command
+from tests.support.session import start_session, wait_until
 
 pytestmark = pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-transit-relay not installed")
 

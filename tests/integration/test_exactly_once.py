@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import secrets
 
-from helpers import start_session
-from test_hostile_transfer import RawPeer
-
 from p2pchat.protocol import Ack, Text
 from p2pchat.session.events import MessageReceived
+from tests.support.raw_peer import RawPeer
+from tests.support.session import start_session
 
 
 async def send_and_wait_for_ack(peer: RawPeer, frame: Text) -> None:

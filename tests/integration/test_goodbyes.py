@@ -8,12 +8,13 @@ import contextlib
 import os
 import threading
 
-from helpers import start_session, wait_until
-from test_hostile_transfer import RawPeer, offer_accepted
+from test_hostile_transfer import offer_accepted
 
 from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, FileChunk, Hello, Ping, Ready, encode
 from p2pchat.session.events import Connected, Dialing, Disconnected, Notice
 from p2pchat.transfer.lanes import DISK_THREADS, disk_lane
+from tests.support.raw_peer import RawPeer
+from tests.support.session import start_session, wait_until
 
 
 async def _frames_until_closed(peer: RawPeer) -> list:

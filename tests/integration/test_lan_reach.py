@@ -8,11 +8,11 @@ address is refused by that fingerprint."""
 from __future__ import annotations
 
 import pytest
-from helpers import start_session
 
 from p2pchat.net.discovery import LanService
 from p2pchat.reach.lan import LanPeers
 from p2pchat.session.events import Connected, Dialing, Disconnected, Notice
+from tests.support.session import start_session
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from helpers import free_port
 from test_plain import PlainProcess, listening_port
-from transit_relay import TransitRelay, twist_command
+
+from tests.support.relay import TransitRelay, twist_command
+from tests.support.session import free_port
 
 pytestmark = pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-transit-relay not installed")
 

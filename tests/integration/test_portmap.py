@@ -117,6 +117,7 @@ async def test_a_mapping_is_reported_and_removed_at_quit():
         assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (renewed every 5 min)"
         assert [m.method for m in mapped] == ["NAT-PMP"]
     assert gateway.requests[-1] == natpmp.map_request(7000, 0, 0)  # deleted at close
+    assert mapper._task.done() and mapper.mapping is None and mapper.public_address is None
 
 
 async def test_a_mapping_is_renewed_before_its_lease_ends(monkeypatch):
@@ -279,3 +280,94 @@ async def test_a_natpmp_claim_of_loopback_is_not_advertised():
 def test_no_route_to_the_router_is_a_port_mapping_error():
     with pytest.raises(PortMapError, match="no route to the router at 255.255.255.255"):
         _source_address("255.255.255.255")
+async def test_a_lease_is_renewed_at_half_its_length(monkeypatch):
+    monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)  # the gateway grants 1 s leases
+    maps = natpmp.map_request(7000, 7000, 600)
+    granted = natpmp_gateway(lifetime=1)
+    loop = asyncio.get_running_loop()
+    asked_at: list[float] = []
+
+    def timed(data: bytes) -> list[bytes]:
+        if data == maps:
+            asked_at.append(loop.time())
+        return granted(data)
+
+    async with mapper_on(timed):
+        while len(asked_at) < 3:
+            await asyncio.sleep(0.02)
+    gaps = [later - earlier for earlier, later in zip(asked_at, asked_at[1:], strict=False)]
+    assert all(0.4 <= gap <= 0.8 for gap in gaps), gaps
+
+
+async def test_a_gateway_that_maps_another_internal_port_is_not_used():
+    mapped_elsewhere = natpmp_gateway()
+
+    def reply(data: bytes) -> list[bytes]:
+        answers = mapped_elsewhere(data)
+        if data != b"\x00\x00":  # the mapping: for internal port 7001, not the 7000 asked for
+            answers = [answer[:8] + struct.pack("!H", 7001) + answer[10:] for answer in answers]
+        return answers
+
+    transport, _, port = await udp_server(reply)
+    mapper = PortMapper(7000, routers=[NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", port))])
+    try:
+        mapper.start(delay=0)
+        await mapper._task
+        assert mapper.mapping is None and mapper.public_address is None
+        assert mapper.status == "not mapped (the NAT-PMP router mapped another port than the one asked for)"
+        await mapper.close()
+    finally:
+        transport.close()
+
+
+async def test_a_failed_renewal_drops_the_mapping_and_info_says_so(monkeypatch):
+    monkeypatch.setattr(port_mapping, "MIN_RENEW", 0.05)
+    monkeypatch.setattr(port_mapping, "RETRY", 0.3)
+    granted = natpmp_gateway(lifetime=1)
+    maps = natpmp.map_request(7000, 7000, 600)
+    asked = {"maps": 0}
+
+    def reply(data: bytes) -> list[bytes]:
+        if data == maps:
+            asked["maps"] += 1
+            if asked["maps"] == 2:  # the first renewal: the router has lost its uplink, for a while
+                return [struct.pack("!BBHI", 0, 130, 3, 1) + bytes(8)]
+        return granted(data)
+
+    async with mapper_on(reply) as (mapper, mapped, _):
+        assert mapper.public_address == ("203.0.113.11", 7000)
+        while not mapper.status.startswith("renewal failed"):
+            await asyncio.sleep(0.02)
+        assert mapper.mapping is None and mapper.public_address is None
+        assert mapper.status == ("renewal failed (the NAT-PMP router at 127.0.0.1: the router has no working "
+                                 "internet connection); trying again in 0 min")
+        while mapper.mapping is None:  # asked again after RETRY: the router is back
+            await asyncio.sleep(0.02)
+        assert mapper.public_address == ("203.0.113.11", 7000)
+
+
+async def test_the_next_router_kind_is_asked_when_the_first_fails_and_every_reason_is_kept():
+    silent, _, silent_port = await udp_server(lambda data: [])
+    good, _, good_port = await udp_server(natpmp_gateway())
+    nobody = NatPmpRouter(7000, 600, timeout=0.3, gateway=("127.0.0.1", silent_port))
+    try:
+        mapper = PortMapper(7000, routers=[nobody, NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", good_port))])
+        mapper.start(delay=0)
+        while mapper.mapping is None:
+            await asyncio.sleep(0.01)
+        assert mapper.public_address == ("203.0.113.11", 7000)
+        await mapper.close()
+        failing = PortMapper(7000, routers=[nobody, nobody])
+        failing.start(delay=0)
+        await failing._task
+        assert failing.status == "not mapped (no NAT-PMP router answered; no NAT-PMP router answered)"
+    finally:
+        silent.close()
+        good.close()
+
+
+async def test_a_mapping_without_a_lease_is_not_renewed():
+    async with mapper_on(natpmp_gateway(lifetime=0)) as (mapper, _, gateway):
+        await mapper._task  # nothing left to do: the mapping lasts until removed
+        assert mapper.status == "203.0.113.11:7000 forwarded by NAT-PMP (no lease)"
+        assert gateway.requests.count(natpmp.map_request(7000, 7000, 600)) == 1

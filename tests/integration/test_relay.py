@@ -7,12 +7,12 @@ import contextlib
 import shutil
 
 import pytest
-from helpers import free_port, start_session, wait_until
 from test_connection import assert_chat_works
-from transit_relay import TransitRelay, twist_command
 
 from p2pchat.protocol.invite import format_invite, parse_invite
 from p2pchat.session.events import Connected, Dialing, IdentityPrompt, Notice
+from tests.support.relay import TransitRelay, twist_command
+from tests.support.session import free_port, start_session, wait_until
 
 pytestmark = pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-transit-relay not installed")
 

@@ -8,9 +8,7 @@ import asyncio
 import contextlib
 
 import pytest
-from helpers import free_port, start_session
 from test_relay import relay_only
-from transit_relay import TransitRelay, twist_command
 
 from p2pchat.identity import Identity, KnownPeers
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
@@ -19,6 +17,8 @@ from p2pchat.protocol import Bye, Hello
 from p2pchat.protocol.invite import parse_invite, relay_token
 from p2pchat.protocol.transit import RelayAddress, derived_token, new_side, tls_client_over_relay
 from p2pchat.session.events import Connected, Notice
+from tests.support.relay import TransitRelay, twist_command
+from tests.support.session import free_port, start_session
 
 pytestmark = [
     pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-transit-relay not installed"),

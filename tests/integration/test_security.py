@@ -12,7 +12,6 @@ import os
 import shutil
 
 import pytest
-from helpers import Peer, make_session, start_session, two_sessions, wait_until
 from proxies import InterceptingProxy, RecordingProxy
 
 from p2pchat import cli
@@ -33,6 +32,7 @@ from p2pchat.session.events import (
     MessageReceived,
     Notice,
 )
+from tests.support.session import Peer, make_session, start_session, two_sessions, wait_until
 
 MARKER = "the eagle lands at midnight 7f3a"
 SETTLE = 0.5  # seconds for a connection that should not happen to show up

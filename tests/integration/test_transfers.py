@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import free_port, start_session, two_sessions, wait_until
 
 from p2pchat.display import offer_line, result_line
 from p2pchat.session.events import (
@@ -26,6 +25,7 @@ from p2pchat.session.events import (
 )
 from p2pchat.session.transfers import SEND_CHUNK
 from p2pchat.transfer import source_key
+from tests.support.session import free_port, start_session, two_sessions, wait_until
 
 FINAL = ("done", "failed", "declined", "cancelled")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from helpers import start_session, wait_until
-
 from p2pchat.protocol.invite import format_invite, parse_invite
 from p2pchat.session.events import Connected, Dialing, IdentityPrompt, Notice
+from tests.support.session import start_session, wait_until
 
 
 def direct_only(line: str, port: int) -> str:

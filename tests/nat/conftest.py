@@ -1,15 +1,10 @@
-"""Fixtures of the NAT lab: the lab itself (once per module) and plain peers inside it."""
+"""Fixtures of the NAT lab: the lab itself and its extra homes, once per module. Peers start in
+the lab's namespaces with `spawn(name, *args, netns=...)` (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fault"))  # plain_peer
-from lab import NatLab, why_not  # noqa: E402
-from plain_peer import PlainPeer  # noqa: E402
+from lab import NatLab, why_not
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +19,6 @@ def lab():
         yield built
     finally:
         built.destroy()
-
-
-@pytest.fixture
-def spawn(tmp_path):
-    """spawn(name, netns, *args) starts a plain peer in a namespace; all are killed at the end."""
-    started: list[PlainPeer] = []
-
-    def start(name: str, netns: str, *args: str, env: dict | None = None) -> PlainPeer:
-        peer = PlainPeer(name, tmp_path / name, *args, netns=netns, env=env).start()
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        peer.stop()
 
 
 @pytest.fixture(scope="module")

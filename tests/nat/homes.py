@@ -19,7 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab import INTERNET, RELAY_ADDRESS, NatLab, router_rules, run
+from lab import INTERNET, RELAY_ADDRESS, NatLab, router_rules
+
+from tests.support.netns import run
 
 STUN_PORT = 3478
 UPNP_HOME = 3
@@ -105,24 +107,20 @@ class Home:
         self._files = Path(tempfile.mkdtemp(prefix=f"p2pc-nat-upnp-{tag}-"))
 
     def create(self) -> Home:
-        lab = self.lab
-        lab._netns(self.router)
+        lab, ns = self.lab, self.lab.namespaces
+        ns.add(self.router)
         lab._to_internet(self.router, self.wan, self.public_address)
-        run("ip", "link", "add", self.lan, "type", "bridge", netns=self.router)
-        run("ip", "addr", "add", f"{self.gateway}/{self.prefix}", "dev", self.lan, netns=self.router)
-        run("ip", "link", "set", self.lan, "up", netns=self.router)
-        run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns=self.router)
+        ns.bridge(self.router, self.lan, f"{self.gateway}/{self.prefix}")
+        ns.router(self.router)
         rules = _upnp_rules(self.wan, self.lan) if self.upnp else router_rules(self.wan, self.lan, self.subnet)
         run("nft", "-f", "-", netns=self.router, stdin=rules)
         for n, (machine, address) in enumerate(zip(self.machines, self.addresses, strict=True)):
-            lab._netns(machine)
+            ns.add(machine)
             port, inside = f"nq{self.index}{n}{lab.tag}", f"ni{self.index}{n}{lab.tag}"
-            run("ip", "link", "add", inside, "netns", machine, "type", "veth", "peer", "name", port,
-                "netns", self.router)
-            run("ip", "link", "set", port, "master", self.lan, "up", netns=self.router)
-            run("ip", "addr", "add", f"{address}/{self.prefix}", "dev", inside, netns=machine)
-            run("ip", "link", "set", inside, "up", netns=machine)
-            run("ip", "route", "add", "default", "via", self.gateway, netns=machine)
+            ns.veth(machine, inside, self.router, port)
+            ns.attach(self.router, port, self.lan)
+            ns.address(machine, inside, f"{address}/{self.prefix}")
+            ns.default_route(machine, self.gateway)
         if self.upnp:
             self._start_miniupnpd()
         return self

@@ -15,17 +15,15 @@ interface is on TEST-NET-1, which the lab does not touch.
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: transit_relay
-from transit_relay import TransitRelay, twist_command  # noqa: E402
+from tests.support.netns import Namespaces, NetnsUnavailable, run
+from tests.support.netns import why_not as netns_why_not
+from tests.support.relay import TransitRelay, twist_command
 
 INTERNET = "203.0.113"
 RELAY_ADDRESS = f"{INTERNET}.1"
@@ -34,22 +32,11 @@ PUBLIC_ADDRESS = f"{INTERNET}.20"
 HOMES = {1: ("198.51.100.1", "198.51.100.2", 26), 2: ("198.51.100.65", "198.51.100.66", 26)}
 
 
-def run(*command: str, netns: str | None = None, stdin: str | None = None, check: bool = True):
-    if netns is not None:
-        command = ("ip", "netns", "exec", netns, *command)
-    done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=15)
-    if check and done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)}: {done.stderr.strip()}")
-    return done
-
-
 def why_not() -> str | None:
     """The reason the lab cannot run here, or None."""
-    if os.geteuid() != 0:
-        return "the NAT lab needs root (network namespaces and nftables)"
-    for tool in ("ip", "nft"):
-        if shutil.which(tool) is None:
-            return f"the NAT lab needs {tool} (packages iproute2, nftables)"
+    reason = netns_why_not("nft")
+    if reason:
+        return f"the NAT lab: {reason}"
     if twist_command() is None:
         return "magic-wormhole-transit-relay is not installed (pip install -e '.[test]')"
     return None
@@ -95,50 +82,41 @@ class NatLab:
         self.public = f"p2pc-nat-pub-{tag}"
         self.bridge = f"nb{tag}"
         self.relay = TransitRelay(RELAY_ADDRESS, RELAY_PORT, netns=self.inet)
-        self._namespaces: list[str] = []
+        self.namespaces = Namespaces()
 
     @property
     def relay_setting(self) -> str:
         return f"tcp:{RELAY_ADDRESS}:{RELAY_PORT}"
 
-    def _netns(self, name: str) -> None:
-        run("ip", "netns", "add", name)
-        self._namespaces.append(name)
-        run("ip", "link", "set", "lo", "up", netns=name)
-
     def _to_internet(self, netns: str, device: str, address: str) -> None:
         """A veth from `netns` to the internet bridge, with `address` on its end."""
         outside = f"{device}x"
-        run("ip", "link", "add", device, "netns", netns, "type", "veth", "peer", "name", outside, "netns", self.inet)
-        run("ip", "link", "set", outside, "master", self.bridge, "up", netns=self.inet)
-        run("ip", "addr", "add", f"{address}/24", "dev", device, netns=netns)
-        run("ip", "link", "set", device, "up", netns=netns)
+        self.namespaces.veth(netns, device, self.inet, outside)
+        self.namespaces.attach(self.inet, outside, self.bridge)
+        self.namespaces.address(netns, device, f"{address}/24")
 
     def create(self) -> NatLab:
+        ns = self.namespaces
         try:
-            self._netns(self.inet)
-        except RuntimeError as exc:
-            pytest.skip(f"cannot create network namespaces here: {exc}")
-        run("ip", "link", "add", self.bridge, "type", "bridge", netns=self.inet)
-        run("ip", "addr", "add", f"{RELAY_ADDRESS}/24", "dev", self.bridge, netns=self.inet)
-        run("ip", "link", "set", self.bridge, "up", netns=self.inet)
+            ns.add(self.inet)
+        except NetnsUnavailable as exc:
+            pytest.skip(str(exc))
+        ns.bridge(self.inet, self.bridge, f"{RELAY_ADDRESS}/24")
         # br_netfilter sends bridged frames through this namespace's forward hook, which has
         # no rules here: they pass.
         for i, (gateway, host, prefix) in HOMES.items():
             router, home = self.routers[i], self.homes[i]
             wan, lan, inside = f"nw{i}{self.tag}", f"nl{i}{self.tag}", f"nh{i}{self.tag}"
-            self._netns(router)
-            self._netns(home)
+            ns.add(router)
+            ns.add(home)
             self._to_internet(router, wan, f"{INTERNET}.1{i}")
-            run("ip", "link", "add", lan, "netns", router, "type", "veth", "peer", "name", inside, "netns", home)
-            run("ip", "addr", "add", f"{gateway}/{prefix}", "dev", lan, netns=router)
-            run("ip", "link", "set", lan, "up", netns=router)
-            run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns=router)
+            ns.veth(router, lan, home, inside)
+            ns.address(router, lan, f"{gateway}/{prefix}")
+            ns.router(router)
             run("nft", "-f", "-", netns=router, stdin=router_rules(wan, lan))
-            run("ip", "addr", "add", f"{host}/{prefix}", "dev", inside, netns=home)
-            run("ip", "link", "set", inside, "up", netns=home)
-            run("ip", "route", "add", "default", "via", gateway, netns=home)
-        self._netns(self.public)
+            ns.address(home, inside, f"{host}/{prefix}")
+            ns.default_route(home, gateway)
+        ns.add(self.public)
         self._to_internet(self.public, f"np{self.tag}", PUBLIC_ADDRESS)
         return self
 
@@ -147,8 +125,8 @@ class NatLab:
         gateway, old, prefix = HOMES[i]
         device = f"nh{i}{self.tag}"
         run("ip", "addr", "flush", "dev", device, netns=self.homes[i])
-        run("ip", "addr", "add", f"{host}/{prefix}", "dev", device, netns=self.homes[i])
-        run("ip", "route", "replace", "default", "via", gateway, netns=self.homes[i])
+        self.namespaces.address(self.homes[i], device, f"{host}/{prefix}")
+        self.namespaces.default_route(self.homes[i], gateway)
 
     def randomise_ports(self, i: int, on: bool = True) -> None:
         """Make home `i`'s router map every connection to a random public port ("symmetric")."""
@@ -204,5 +182,4 @@ table inet p2pchat_block {{
 
     def destroy(self) -> None:
         self.relay.stop()
-        for name in reversed(self._namespaces):
-            run("ip", "netns", "del", name, check=False)
+        self.namespaces.remove()

@@ -27,11 +27,11 @@ def fingerprint_of(peer) -> str:
 
 
 def connect_through_nat(lab, spawn, env: dict | None = None, port: int = 7000):
-    alice = spawn("alice", lab.homes[1], "--port", str(port), "--relay", lab.relay_setting,
-                  "--auto-accept", env={"P2PCHAT_ACCEPT_UNKNOWN": "never", **(env or {})})
+    alice = spawn("alice", "--port", str(port), "--relay", lab.relay_setting, "--auto-accept",
+                  env={"P2PCHAT_ACCEPT_UNKNOWN": "never", **(env or {})}, netns=lab.homes[1])
     alice.port()
     invite = invite_of(alice)
-    bob = spawn("bob", lab.homes[2], "--port", str(port), "--connect", invite, env=env)
+    bob = spawn("bob", "--port", str(port), "--connect", invite, env=env, netns=lab.homes[2])
     return alice, bob
 
 
@@ -81,25 +81,25 @@ def test_a_peer_on_a_new_address_is_found_again_through_the_derived_token(lab, s
 
 
 def test_direct_wins_when_the_inviter_is_public(lab, spawn):
-    alice = spawn("alice", lab.public, "--port", "7000", "--relay", lab.relay_setting)
+    alice = spawn("alice", "--port", "7000", "--relay", lab.relay_setting, netns=lab.public)
     alice.port()
     invite = invite_of(alice)
-    bob = spawn("bob", lab.homes[2], "--port", "7000", "--connect", invite)
+    bob = spawn("bob", "--port", "7000", "--connect", invite, netns=lab.homes[2])
     bob.wait_line(rf"^\* connected to alice at {PUBLIC_ADDRESS}:7000, direct \(encrypted", 30)
 
 
 def test_a_relay_that_glues_a_stranger_is_refused_by_fingerprint(lab, spawn):
-    alice = spawn("alice", lab.homes[1], "--port", "7000", "--relay", lab.relay_setting)
+    alice = spawn("alice", "--port", "7000", "--relay", lab.relay_setting, netns=lab.homes[1])
     alice.port()
     invite = invite_of(alice)
     alice.finish()
     # Mallory, on the internet, waits on the relay with the invite's token (as the relay's
     # operator could), but with her own key.
-    mallory = spawn("mallory", lab.public, "--port", "7000", "--relay", lab.relay_setting)
+    mallory = spawn("mallory", "--port", "7000", "--relay", lab.relay_setting, netns=lab.public)
     mallory.home.joinpath("data").mkdir(parents=True, exist_ok=True)
     shutil.copy(alice.home / "data" / "invites.json", mallory.home / "data" / "invites.json")
     mallory.wait_line(r"relay .*: waiting for the peer", 20)
-    bob = spawn("bob", lab.homes[2], "--port", "7000", "--connect", invite)
+    bob = spawn("bob", "--port", "7000", "--connect", invite, netns=lab.homes[2])
     bob.wait_line(r"IDENTITY MISMATCH at 203\.0\.113\.1:4001: the address expects", 30)
     assert not any("connected to" in line for line in bob.lines + mallory.lines)
 
@@ -107,9 +107,9 @@ def test_a_relay_that_glues_a_stranger_is_refused_by_fingerprint(lab, spawn):
 def test_a_relay_that_never_answers_is_a_clear_status(lab, spawn):
     silent = lab.silent_server(RELAY_PORT + 1)
     try:
-        bob = spawn("bob", lab.homes[2], "--port", "7000", "--relay", f"tcp:{RELAY_ADDRESS}:{RELAY_PORT + 1}",
+        bob = spawn("bob", "--port", "7000", "--relay", f"tcp:{RELAY_ADDRESS}:{RELAY_PORT + 1}",
                     "--connect", f"p2pchat://{HOMES[1][1]}:7000/{'A' * 52}",
-                    env={"P2PCHAT_HANDSHAKE_TIMEOUT": "2"})
+                    env={"P2PCHAT_HANDSHAKE_TIMEOUT": "2"}, netns=lab.homes[2])
         bob.wait_line(r"relay 203\.0\.113\.1:4002: the peer did not arrive in time "
                       r"\(or the relay never answered\); retrying", 30)
     finally:

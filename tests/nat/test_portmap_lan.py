@@ -45,14 +45,14 @@ def peers_line(peer, pattern: str, timeout: float = 20) -> re.Match:
 def test_behind_a_upnp_router_a_peer_on_the_internet_dials_in_directly(lab, upnp_home, spawn):
     public = upnp_home.public_address
     assert not lab.reachable(lab.public, public, 7000)  # nothing is forwarded yet
-    alice = spawn("alice", upnp_home.machines[0], "--port", "7000", env=MAPPING_ON)
+    alice = spawn("alice", "--port", "7000", env=MAPPING_ON, netns=upnp_home.machines[0])
     alice.wait_line(rf"^\* reachable from the internet at {public}:7000 \(port forwarded by the router, UPnP\)", 30)
     info_line(alice, "port mapping", rf"{public}:7000 forwarded by UPnP \(renewed every 30 min\)")
     assert "dport 7000" in upnp_home.forwarded_ports()
     invite = invite_of(alice)
     assert alice.wait_line(r"invite \(good for one peer within 24 hours: (\S+),").group(1) == f"{public}:7000"
 
-    bob = spawn("bob", lab.public, "--port", "7000", "--connect", invite)  # no relay anywhere
+    bob = spawn("bob", "--port", "7000", "--connect", invite, netns=lab.public)  # no relay anywhere
     bob.wait_line(rf"^\* connected to alice at {public}:7000, direct \(encrypted", 30)
     alice.wait_line(r"^\* connected to bob at 203\.0\.113\.20:\d+, direct", 30)
     bob.type("through the router's forward")
@@ -64,7 +64,7 @@ def test_behind_a_upnp_router_a_peer_on_the_internet_dials_in_directly(lab, upnp
 
 
 def test_with_port_mapping_off_nothing_is_asked(lab, upnp_home, spawn):
-    alice = spawn("alice", upnp_home.machines[0], "--port", "7001", "--no-port-mapping", env=MAPPING_ON)
+    alice = spawn("alice", "--port", "7001", "--no-port-mapping", env=MAPPING_ON, netns=upnp_home.machines[0])
     alice.port()
     alice.type("/info")
     alice.wait_line(r"^\* log file: ")
@@ -73,10 +73,10 @@ def test_with_port_mapping_off_nothing_is_asked(lab, upnp_home, spawn):
 
 
 def test_a_router_without_upnp_leaves_the_chat_to_the_relay(lab, spawn):
-    alice = spawn("alice", lab.homes[1], "--port", "7000", "--relay", lab.relay_setting, env=MAPPING_ON)
+    alice = spawn("alice", "--port", "7000", "--relay", lab.relay_setting, env=MAPPING_ON, netns=lab.homes[1])
     alice.port()
     invite = invite_of(alice)
-    bob = spawn("bob", lab.homes[2], "--port", "7000", "--connect", invite, env=MAPPING_ON)
+    bob = spawn("bob", "--port", "7000", "--connect", invite, env=MAPPING_ON, netns=lab.homes[2])
     bob.wait_line(rf"^\* connected to alice via relay {RELAY_ADDRESS}:{RELAY_PORT}", 30)
     info_line(alice, "port mapping",
               r"not mapped \(no UPnP router answered; no NAT-PMP router answered\)$")
@@ -86,8 +86,8 @@ def test_a_router_without_upnp_leaves_the_chat_to_the_relay(lab, spawn):
 
 def test_two_machines_on_one_lan_find_each_other_and_connect_checked(lab, lan_home, spawn):
     (a, b, _), (address_a, _, _) = lan_home.machines, lan_home.addresses
-    alice = spawn("alice", a, "--port", "7000", env=DISCOVERABLE)
-    bob = spawn("bob", b, "--port", "7000", env=DISCOVERABLE)
+    alice = spawn("alice", "--port", "7000", env=DISCOVERABLE, netns=a)
+    bob = spawn("bob", "--port", "7000", env=DISCOVERABLE, netns=b)
     alice.port(), bob.port()
     fingerprint = fingerprint_of(alice)
     short = fingerprint[:9]
@@ -104,7 +104,7 @@ def test_two_machines_on_one_lan_find_each_other_and_connect_checked(lab, lan_ho
 
 def test_the_connect_screen_lists_a_lan_peer_and_enter_connects_to_it(lab, lan_home, spawn, tmp_path):
     (a, b, _), (address_a, _, _) = lan_home.machines, lan_home.addresses
-    alice = spawn("alice", a, "--port", "7000", env=DISCOVERABLE)
+    alice = spawn("alice", "--port", "7000", env=DISCOVERABLE, netns=a)
     alice.port()
     fingerprint = fingerprint_of(alice).replace("-", "")
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
@@ -121,18 +121,18 @@ def test_the_connect_screen_lists_a_lan_peer_and_enter_connects_to_it(lab, lan_h
 
 def test_a_spoofed_announcement_is_refused_by_fingerprint(lab, lan_home, spawn, tmp_path):
     (a, b, c), (_, _, address_c) = lan_home.machines, lan_home.addresses
-    alice = spawn("alice", a, "--port", "7000")  # not discoverable: only her fingerprint is used
+    alice = spawn("alice", "--port", "7000", netns=a)  # not discoverable: only her fingerprint is used
     alice.port()
     fingerprint = fingerprint_of(alice).replace("-", "")
     alice.finish()
-    mallory = spawn("mallory", c, "--port", "7000")  # her own key, answering on 7000
+    mallory = spawn("mallory", "--port", "7000", netns=c)  # her own key, answering on 7000
     mallory.port()
     spoof = subprocess.Popen(
         ["ip", "netns", "exec", c, sys.executable, str(Path(__file__).with_name("spoof_announcer.py")),
          address_c, "7000", "alice", fingerprint], stdout=subprocess.PIPE, text=True)
     try:
         spoof.stdout.readline()
-        bob = spawn("bob", b, "--port", "7000", env=DISCOVERABLE)
+        bob = spawn("bob", "--port", "7000", env=DISCOVERABLE, netns=b)
         peers_line(bob, rf"^\* 1\. alice \({fingerprint[:4]}-{fingerprint[4:8]}, new\) at {address_c}:7000$")
         bob.type("/peers")
         bob.wait_line(r"^\* /peers N connects")

@@ -107,10 +107,10 @@ def test_a_symmetric_router_keeps_the_chat_on_the_relay_and_says_why(lab, spawn,
 def test_a_home_whose_router_forwards_the_port_is_simply_dialed(lab, upnp_home, spawn, stun):
     """Connection reversal: bob's router forwards his port (UPnP), alice's forwards nothing. Bob
     reaches alice only through the relay; then alice dials bob's forwarded port."""
-    alice = spawn("alice", lab.homes[1], "--port", "7200", "--relay", lab.relay_setting, env=stun)
+    alice = spawn("alice", "--port", "7200", "--relay", lab.relay_setting, env=stun, netns=lab.homes[1])
     alice.port()
     invite = invite_of(alice)
-    bob = spawn("bob", upnp_home.machines[0], "--port", "7200", env={**stun, "P2PCHAT_PORT_MAPPING": "true"})
+    bob = spawn("bob", "--port", "7200", netns=upnp_home.machines[0], env={**stun, "P2PCHAT_PORT_MAPPING": "true"})
     bob.wait_line(rf"^\* reachable from the internet at {upnp_home.public_address}:7200 ", 30)
     bob.type(f"/connect {invite}")
     bob.wait_line(rf"^\* connected to alice {VIA_RELAY}", 30)

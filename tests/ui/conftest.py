@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from app_harness import Harness  # noqa: E402
+from app_harness import Harness
 
 
 @pytest.fixture(autouse=True)

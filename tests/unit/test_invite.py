@@ -122,3 +122,38 @@ def test_derived_token_is_the_same_from_both_sides():
         b"p2pchat relay token v1\n" + "\n".join(sorted((a, b))).encode() + b"\n"
     ).hexdigest()
     assert derived_token(a, b) == expected
+
+
+# Known answers, computed from PROTOCOL.md (section 9) rather than from the code under test.
+SECRET = "00112233445566778899aabbccddeeff"
+
+
+def test_relay_token_is_the_labelled_hash_protocol_md_defines():
+    expected = hashlib.sha256(b"p2pchat invite relay token v1\n" + bytes.fromhex(SECRET)).hexdigest()
+    assert relay_token(SECRET) == expected
+    assert relay_token(SECRET) == "fbbb5667a519459420d2cdb1f4520035128816cb5edf2dadc2f15ba30d575fa3"
+
+
+def invite_bytes(version: int = 1) -> bytes:
+    """SAMPLE laid out byte by byte as PROTOCOL.md's table says, check included."""
+    body = bytes([version]) + base64.b32decode(FP + "=" * (-len(FP) % 8)) + bytes.fromhex(SECRET)
+    body += (1_900_000_000).to_bytes(4, "big")
+    body += bytes([2, 4, 192, 168, 1, 20]) + (8080).to_bytes(2, "big")
+    body += bytes([6]) + bytes.fromhex("20010db8000000000000000000000007") + (8080).to_bytes(2, "big")
+    host = b"relay.example.org"
+    body += bytes([1, len(host)]) + host + (4001).to_bytes(2, "big")
+    return body + hashlib.sha256(b"p2pchat invite v1" + body).digest()[:4]
+
+
+def as_line(data: bytes) -> str:
+    return "p2pchat1" + base64.b32encode(data).decode("ascii").rstrip("=").lower()
+
+
+def test_an_invite_is_the_byte_layout_protocol_md_defines():
+    assert format_invite(SAMPLE) == as_line(invite_bytes())
+    assert parse_invite(as_line(invite_bytes())) == SAMPLE
+
+
+def test_a_version_2_invite_with_a_valid_check_is_refused_for_its_version():
+    with pytest.raises(InviteError, match="version 2"):
+        parse_invite(as_line(invite_bytes(version=2)))

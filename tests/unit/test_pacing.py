@@ -121,6 +121,14 @@ def test_unsent_bytes_stay_below_one_piece():
     assert not pacer.may_send(0, piece)
 
 
+def test_what_is_in_flight_and_unsent_together_fills_the_window():
+    pacer = BackgroundPacer(0.0)
+    window = int(pacer.window)
+    assert pacer.may_send(window - 1, 0)
+    assert not pacer.may_send(window, 0)
+    assert not pacer.may_send(window - 1024, 2048)  # unsent bytes count as much as those in flight
+
+
 def test_the_base_round_trip_is_forgotten_after_a_few_minutes():
     pacer = BackgroundPacer(0.0)
     pacer.rtt_sample(0.040, 0, 0.0)
@@ -132,7 +140,8 @@ def test_the_base_round_trip_is_forgotten_after_a_few_minutes():
 
 def test_the_receive_window_is_two_round_trips_of_what_the_app_reads_plus_a_little():
     window = ReceiveWindow(0.0)
-    window.bytes_read(1_000_000)
+    window.bytes_read(600_000)
+    window.bytes_read(400_000)  # every read of the round trip counts
     assert window.update(0.040, 0.039) is None  # not yet a round trip
     allowed = window.update(0.040, 0.040)
     assert allowed == pytest.approx(25e6 * (2 * 0.040 + RECEIVE_SLACK), rel=0.01)
@@ -155,3 +164,26 @@ def test_a_slow_reader_shrinks_the_receive_window_to_its_pace():
         window.bytes_read(20_000)  # 1 MB/s: the disk or the CPU cannot keep up
         allowed = window.update(0.001, n * 0.02)
     assert allowed == MIN_RECEIVE_WINDOW
+
+
+def test_a_queue_between_a_quarter_of_the_target_and_the_target_grows_the_window_gently():
+    """8 ms of queue (TARGET is 12): grow by what the 4 ms still missing carry, at most a
+    quarter per round trip, never by the fast start's half."""
+    base, queue, rate = 0.040, 0.008, 10e6
+    assert TARGET / 4 < queue < TARGET
+    pacer = BackgroundPacer(0.0)
+    pacer.rtt_sample(base, 0, 0.0)  # the base: the path with nothing queued
+    now, acked, rtt = 0.0, 0, base + queue
+    for _ in range(3):  # then only round trips with the queue, too soon to move the window
+        now += 0.001
+        pacer.rtt_sample(rtt, acked, now)
+    growths = []
+    for _ in range(20):
+        assert not pacer.may_send(int(pacer.window) + 1, 0)  # the window holds the file back
+        before = pacer.window
+        now += rtt + 0.001  # a round trip has passed: the window moves once
+        acked += int(rate * rtt)
+        pacer.rtt_sample(rtt, acked, now)
+        growths.append(pacer.window - before)
+        delivered = rate * rtt / (rtt + 0.001)  # bytes/s acknowledged over the round trip
+        assert pacer.window - before == pytest.approx(min(0.25 * before, (TARGET - queue) * delivered)), growths
