@@ -77,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bind", metavar="ADDR", help='address to listen on (default "::", all)')
     parser.add_argument("--connect", type=_address, metavar="HOST:PORT",
                         help="dial this peer at start (HOST:PORT, [v6]:PORT, p2pchat://... "
-                        "address or an invite line)")
+                        "address, an invite line, or a code such as 7-crossover-clockwork)")
+    parser.add_argument("--rendezvous", metavar="URL",
+                        help="magic-wormhole mailbox server for codes (ws://HOST:PORT/v1; "
+                        '"" turns codes off)')
     parser.add_argument("--relay", metavar="tcp:HOST:PORT",
                         help="transit relay(s) to use when no direct connection works "
                         "(comma-separated, tried in order)")
@@ -141,7 +144,7 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["port"] = args.port
         overrides["port_explicit"] = True
     for option, key in (("bind", "bind"), ("nickname", "nickname"), ("relay", "relay"),
-                        ("download_dir", "download_dir"), ("log_level", "log_level")):
+                        ("rendezvous", "rendezvous"), ("download_dir", "download_dir"), ("log_level", "log_level")):
         if getattr(args, option) is not None:
             overrides[key] = getattr(args, option)
     if args.connect is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from p2pchat import settings
+
 
 @pytest.fixture(autouse=True)
 def p2pchat_home(tmp_path_factory, monkeypatch):
@@ -17,4 +19,9 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
     # the NAT lab turns both on inside its own namespaces.
     monkeypatch.setenv("P2PCHAT_PORT_MAPPING", "false")
     monkeypatch.setenv("P2PCHAT_DISCOVERABLE", "false")
+    # Nor does any reach the public rendezvous or relay: both default to nothing here, for
+    # Settings() made in the test and for p2pchat processes it starts.
+    monkeypatch.setenv("P2PCHAT_RENDEZVOUS", "")
+    monkeypatch.setenv("P2PCHAT_RELAY", "")
+    monkeypatch.setattr(settings, "SERVER_DEFAULTS", {"rendezvous": "", "relay": ""})
     return home

@@ -33,8 +33,8 @@ CLOSE_TIMEOUT = 2.0  # seconds to wait for the server to confirm release and clo
 MAX_SERVER_MESSAGE = 64 * 1024  # bytes; a mailbox server's messages are far smaller
 
 
-class RendezvousError(Exception):
-    """The meeting failed; str() is one line for the user."""
+class RendezvousError(ValueError):
+    """The meeting failed; str() is one line for the user (a ValueError, as a bad address is)."""
 
 
 class Unreachable(RendezvousError):
@@ -161,7 +161,7 @@ class CodeMeeting:
                 self.machine.close("happy")
                 self._resolve(self._theirs, event.data)
             elif isinstance(event, WrongCode):
-                self._settle(CodeMismatch("the code did not match"))
+                self._settle(CodeMismatch("the code did not match (one of you typed it wrong; it is spent now)"))
             elif isinstance(event, NoPeer):
                 self._settle(NobodyCame("nobody is waiting on that code (it was used already, or its number is wrong)"))
             elif isinstance(event, Failed):

@@ -25,6 +25,7 @@ from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.session.caller import Caller
 from p2pchat.session.chat import Chat
+from p2pchat.session.codes import CodeInvite, Codes
 from p2pchat.session.events import (
     Connected,
     Disconnected,
@@ -80,6 +81,7 @@ class Session:
         self._claimed: set[str] = set()  # peers with a connection waiting for READY
         self.routes = Routes(self)  # relays, the router's port mapping, the LAN
         self.caller = Caller(self)  # what we dial, and the dial loop
+        self.codes = Codes(self)  # short codes through a mailbox server
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
@@ -243,6 +245,8 @@ class Session:
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
+        if target.code is not None:
+            target = await self.codes.meet(target.code)
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
         if self._conn is not None:  # the chat goes on; only the address to redial changes
@@ -388,6 +392,10 @@ class Session:
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
         return self.routes.invite(self._listener.port)
+
+    async def invite(self) -> CodeInvite:
+        """A code for a peer to type (if a rendezvous server answers) and the invite line."""
+        return await self.codes.offer()
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:

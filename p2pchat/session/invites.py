@@ -24,22 +24,23 @@ class Invites:
         self.path = path
         self.clock = clock
 
-    def _load(self) -> dict[str, int]:
-        """secret -> expiry (Unix seconds), expired ones dropped."""
+    def _load(self) -> dict[str, dict]:
+        """secret -> {"expires": Unix seconds, "peer": the fingerprint a code introduced, if
+        any}, expired ones dropped."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             now = self.clock()
             return {
-                str(item["secret"]): int(item["expires"])
+                str(item["secret"]): {"expires": int(item["expires"]), "peer": item.get("peer")}
                 for item in raw.get("invites", [])
                 if int(item["expires"]) > now
             }
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}  # no file, or one we cannot read: no invite is pending
 
-    def _save(self, pending: dict[str, int]) -> None:
+    def _save(self, pending: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"invites": [{"secret": s, "expires": e} for s, e in pending.items()]}
+        data = {"invites": [{"secret": s, **{k: v for k, v in item.items() if v}} for s, item in pending.items()]}
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -51,22 +52,34 @@ class Invites:
         fingerprint: str,
         addresses: list[tuple[str, int]],
         relays: list[RelayAddress],
+        lifetime: int = INVITE_LIFETIME,
     ) -> Invite:
         pending = self._load()
         secret = new_secret()
-        expires = int(self.clock()) + INVITE_LIFETIME
-        pending[secret] = expires
+        expires = int(self.clock()) + lifetime
+        pending[secret] = {"expires": expires, "peer": None}
         self._save(pending)
         return Invite(fingerprint, secret, expires, tuple(addresses), tuple(relays))
 
     def pending(self) -> list[str]:
         return list(self._load())
 
-    def redeem(self, secret: str) -> bool:
-        """True, once, for a pending invite's secret; the invite is gone afterwards."""
+    def expect(self, secret: str, fingerprint: str) -> None:
+        """Only `fingerprint` may redeem this invite now: a code introduced that identity."""
+        pending = self._load()
+        if secret in pending:
+            pending[secret]["peer"] = fingerprint
+            self._save(pending)
+
+    def redeem(self, secret: str, fingerprint: str | None = None) -> bool:
+        """True, once, for a pending invite's secret presented by `fingerprint` (if the invite
+        expects one); the invite is gone afterwards."""
         pending = self._load()
         match = next((s for s in pending if secrets.compare_digest(s.encode(), secret.encode())), None)
         if match is None:
+            return False
+        expected = pending[match]["peer"]
+        if expected is not None and expected != fingerprint:
             return False
         del pending[match]
         self._save(pending)
@@ -75,18 +88,18 @@ class Invites:
 
 def make_invite(
     invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress],
-    public: tuple[str, int] | None = None, *, bind: str = "::",
+    public: tuple[str, int] | None = None, *, bind: str = "::", lifetime: int = INVITE_LIFETIME,
 ) -> tuple[str, str]:
     """A new invite line, and one line saying what it allows (for the user). `public` is the
     address the router forwards to us, tried first."""
     host = bound_host(bind)  # bound to one address: the only one that answers
     local = [(address, port) for address in ([host] if host else local_addresses())]
     addresses = ([public] if public else []) + local
-    invite = invites.create(fingerprint, addresses, relays)
-    hours = INVITE_LIFETIME // 3600
+    invite = invites.create(fingerprint, addresses, relays, lifetime)
+    within = f"{lifetime // 3600} hours" if lifetime >= 3600 else f"{lifetime // 60} minutes"
     ways = ", ".join([f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in addresses]) or "no direct address"
     if relays:
         ways += "; relay " + ", ".join(str(r) for r in relays)
     else:
         ways += "; no relay set (the peer must reach an address above directly)"
-    return format_invite(invite), f"good for one peer within {hours} hours: {ways}"
+    return format_invite(invite), f"good for one peer within {within}: {ways}"

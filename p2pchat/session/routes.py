@@ -86,12 +86,12 @@ class Routes:
     def lan_peers(self) -> list[LanPeer]:
         return self.lan.peers() if self.lan is not None else []
 
-    def invite(self, port: int) -> tuple[str, str]:
+    def invite(self, port: int, **lifetime: int) -> tuple[str, str]:
         """A new one-time invite line, with the public address the router gave us if any."""
         session = self.session
         public = self._port_mapper.public_address if self._port_mapper is not None else None
         return make_invite(session.invites, session.own_fingerprint, port, self.relays, public,
-                           bind=session.settings.bind)
+                           bind=session.settings.bind, **lifetime)
 
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""

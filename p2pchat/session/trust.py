@@ -107,7 +107,7 @@ class Trust:
             return
         self._reload_known()
         verdict = self.known.check(peer_id, hello.nickname)
-        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite):
+        if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
             # The invite was the introduction: this key is the one the user invited.
             self.report.notice(
                 f"{hello.nickname} came with your invite: identity {group_fingerprint(peer_id)} "

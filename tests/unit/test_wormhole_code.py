@@ -38,8 +38,9 @@ def test_malformed_codes_are_one_clear_error(typed):
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("7-crossover-clockwork", True), ("7 crossover", True), ("10.0.0.1:4000", False), ("host:4000", False),
-     ("p2pchat1abc", False), ("[::1]:5000", False), ("7", False)],
+    [("7-crossover-clockwork", True), ("7 crossover", True), ("crossover-clockwork", True), ("7", True),
+     ("10.0.0.1:4000", False), ("host:4000", False), ("[::1]:5000", False), ("p2pchat://h:1/x", False),
+     ("example.org", False), ("localhost", False)],
 )
 def test_codes_are_told_from_addresses_and_invites(text, expected):
     assert looks_like_code(text) is expected

@@ -21,8 +21,12 @@ class CodeError(ValueError):
 
 
 def looks_like_code(text: str) -> bool:
-    """A number, a hyphen, then a letter: what no address or invite starts with."""
-    return re.match(r"^\s*[0-9]+[-\s]+[A-Za-z]", text) is not None
+    """Meant as a code: words or a bare number, without the `:` `.` `/` `[` of an address or link
+    (an invite is told apart first)."""
+    stripped = text.strip()
+    if not stripped or any(c in stripped for c in ":./[@"):
+        return False
+    return "-" in stripped or " " in stripped or stripped.isdigit()
 
 
 def normalize_code(text: str) -> str:

@@ -1,0 +1,100 @@
+"""Short codes on the session: making one for /invite, and meeting with one the user typed.
+
+The websockets client is imported on first use, so a session that never makes or uses a code
+starts without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from p2pchat.identity.fingerprints import group_fingerprint
+from p2pchat.protocol.invite import parse_invite
+
+if TYPE_CHECKING:
+    from p2pchat.reach.rendezvous import CodeMeeting
+    from p2pchat.session.core import Session
+    from p2pchat.session.target import DialTarget
+
+GUEST_INVITE_LIFETIME = 600  # seconds the invite a code's user sends back stays good
+
+
+@dataclass(frozen=True)
+class CodeInvite:
+    """What /invite shows: the code first (None if none could be made, and why), then the line."""
+
+    code: str | None
+    line: str
+    summary: str
+    no_code: str = ""  # why there is no code: one line
+
+
+class Codes:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def offer(self) -> CodeInvite:
+        """An invite line, and a code that delivers it, waiting in the background for its user."""
+        session = self.session
+        line, summary = session.create_invite()
+        url = session.settings.rendezvous
+        if not url:
+            return CodeInvite(None, line, summary, "no code: no rendezvous server is set (rendezvous = \"\")")
+        from p2pchat.reach.codes import offer_code
+        from p2pchat.reach.rendezvous import RendezvousError
+
+        try:
+            meeting = await offer_code(url, line)
+        except RendezvousError as error:
+            return CodeInvite(None, line, summary, f"no code: {error}")
+        session._spawn(self._await_guest(meeting, parse_invite(line).secret), "code-invite")
+        assert meeting.code is not None
+        return CodeInvite(meeting.code, line, summary)
+
+    async def _await_guest(self, meeting: CodeMeeting, secret: str) -> None:
+        from p2pchat.reach.codes import read_guest
+        from p2pchat.reach.rendezvous import CodeMismatch, RendezvousError
+
+        code, session = meeting.code, self.session
+        try:
+            guest = await read_guest(meeting)
+        except CodeMismatch:
+            session.notice(
+                f"someone tried the code {code} with the wrong words: the code is spent "
+                "(/invite makes a new one; the invite line still works)", "warning",
+            )
+        except RendezvousError as error:
+            session.notice(f"the code {code} can no longer be used: {error}", "warning")
+        else:
+            if guest.fingerprint == session.own_fingerprint:
+                session.notice(f"the code {code} was used by this same identity: nothing to do", "warning")
+                return
+            session.invites.expect(secret, guest.fingerprint)
+            session.notice(
+                f"the code {code} was used: identity {group_fingerprint(guest.fingerprint)} is "
+                "introduced and is dialing in"
+            )
+
+    async def meet(self, code: str) -> DialTarget:
+        """Meet the code's maker; what to dial. ValueError (one line) if the code fails."""
+        from p2pchat.reach.codes import use_code
+        from p2pchat.session.target import invite_target
+
+        session = self.session
+        url = session.settings.rendezvous
+        if not url:
+            raise ValueError("codes need a rendezvous server (rendezvous is empty): ask for the invite line")
+        port = session.listening_port
+        if port is None:
+            raise ValueError("codes need TLS and a running listener")
+        line, _ = session.routes.invite(port, lifetime=GUEST_INVITE_LIFETIME)
+        session.notice(f"meeting the maker of the code {code} through {url}")
+        try:
+            invite = await use_code(url, code, line)
+        except ValueError:
+            session.invites.redeem(parse_invite(line).secret)  # nobody will use ours now
+            raise
+        if invite.fingerprint == session.own_fingerprint:
+            raise ValueError("that is your own code: give it to your peer")
+        return invite_target(invite)

@@ -1,0 +1,87 @@
+"""Two sessions meet with a short code through a real mailbox server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers import free_port, start_session, wait_until
+from mailbox_server import MailboxServer
+from test_connection import assert_chat_works
+from transit_relay import twist_command
+
+from p2pchat.reach.codes import APPID
+from p2pchat.reach.rendezvous import CodeMeeting
+from p2pchat.session.events import Connected, IdentityPrompt, Notice
+
+pytestmark = pytest.mark.skipif(twist_command() is None, reason="magic-wormhole-mailbox-server not installed")
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    server = MailboxServer("127.0.0.1", free_port()).start()
+    yield server
+    server.stop()
+
+
+def noticed(peer, fragment: str):
+    return peer.events.find(Notice, lambda e: fragment in e.text)
+
+
+async def test_a_code_introduces_two_peers_that_refuse_strangers(tmp_path, mailbox):
+    strict = dict(rendezvous=mailbox.url, accept_unknown="never")
+    async with start_session(tmp_path, "alice", **strict) as a, start_session(tmp_path, "bob", **strict) as b:
+        offer = await a.session.invite()
+        assert offer.code and offer.line.startswith("p2pchat1") and not offer.no_code
+        await b.session.connect(offer.code)
+        await a.events.wait_for(Connected)
+        await b.events.wait_for(Connected)
+        assert b.session.peer.fingerprint == a.session.own_fingerprint
+        assert a.session.peer.fingerprint == b.session.own_fingerprint
+        assert a.events.find(IdentityPrompt) is None and b.events.find(IdentityPrompt) is None
+        await assert_chat_works(a, b)
+        await wait_until(lambda: noticed(a, f"the code {offer.code} was used"))
+
+
+async def test_a_wrong_code_tells_both_and_pins_nothing(tmp_path, mailbox, monkeypatch):
+    monkeypatch.setattr("p2pchat.reach.codes.WAIT_FOR_INVITER", 2.0)
+    async with start_session(tmp_path, "alice", rendezvous=mailbox.url) as a, \
+            start_session(tmp_path, "bob", rendezvous=mailbox.url) as b:
+        offer = await a.session.invite()
+        nameplate = offer.code.split("-")[0]
+        with pytest.raises(ValueError, match="the code did not match"):
+            await b.session.connect(f"{nameplate}-wrong-words")
+        await wait_until(lambda: noticed(a, "with the wrong words: the code is spent"))
+        assert b.session.invites.pending() == []  # the invite bob sent back is withdrawn
+        known = b.session.paths.known_peers_file
+        assert not known.exists() or a.session.own_fingerprint not in known.read_text()
+        await asyncio.sleep(0.3)
+        assert a.events.find(Connected) is None and b.events.find(Connected) is None
+        # the spent code: the right words come too late
+        with pytest.raises(ValueError, match="nobody is waiting on that code"):
+            await asyncio.wait_for(b.session.connect(offer.code), 10)
+
+
+async def test_without_a_rendezvous_server_the_invite_line_still_comes(tmp_path):
+    with __import__("socket").socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{closed.getsockname()[1]}/v1"
+        async with start_session(tmp_path, "alice", rendezvous=url) as a:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            offer = await a.session.invite()
+            assert loop.time() - start < 5
+            assert offer.code is None and offer.line.startswith("p2pchat1")
+            assert "cannot be reached" in offer.no_code
+    async with start_session(tmp_path, "carol") as c:  # the suite's default: no server at all
+        offer = await c.session.invite()
+        assert offer.code is None and "no rendezvous server is set" in offer.no_code
+
+
+async def test_a_stranger_on_the_mailbox_with_a_non_p2pchat_message_is_refused(tmp_path, mailbox):
+    async with start_session(tmp_path, "alice", rendezvous=mailbox.url) as a:
+        offer = await a.session.invite()
+        stranger = CodeMeeting(mailbox.url, APPID, b"not an introduction", code=offer.code)
+        await stranger.open()
+        await stranger.exchange()
+        await wait_until(lambda: noticed(a, "not a p2pchat introduction"))
