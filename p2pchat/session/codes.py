@@ -6,6 +6,7 @@ starts without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from p2pchat.protocol.invite import parse_invite
 if TYPE_CHECKING:
     from p2pchat.reach.rendezvous import CodeMeeting
     from p2pchat.session.core import Session
+    from p2pchat.session.invites import Invites
     from p2pchat.session.target import DialTarget
 
 GUEST_INVITE_LIFETIME = 600  # seconds the invite a code's user sends back stays good
@@ -38,43 +40,14 @@ class Codes:
         """An invite line, and a code that delivers it, waiting in the background for its user."""
         session = self.session
         line, summary = session.create_invite()
-        url = session.settings.rendezvous
-        if not url:
-            return CodeInvite(None, line, summary, "no code: no rendezvous server is set (rendezvous = \"\")")
-        from p2pchat.reach.codes import offer_code
-        from p2pchat.reach.rendezvous import RendezvousError
-
-        try:
-            meeting = await offer_code(url, line)
-        except RendezvousError as error:
-            return CodeInvite(None, line, summary, f"no code: {error}")
-        session._spawn(self._await_guest(meeting, parse_invite(line).secret), "code-invite")
+        meeting, no_code = await open_code(session.settings.rendezvous, line)
+        if meeting is None:
+            return CodeInvite(None, line, summary, no_code)
+        introduced = introduce(meeting, session.invites, parse_invite(line).secret, session.own_fingerprint,
+                               session.notice)
+        session._spawn(introduced, "code-invite")
         assert meeting.code is not None
         return CodeInvite(meeting.code, line, summary)
-
-    async def _await_guest(self, meeting: CodeMeeting, secret: str) -> None:
-        from p2pchat.reach.codes import read_guest
-        from p2pchat.reach.rendezvous import CodeMismatch, RendezvousError
-
-        code, session = meeting.code, self.session
-        try:
-            guest = await read_guest(meeting)
-        except CodeMismatch:
-            session.notice(
-                f"someone tried the code {code} with the wrong words: the code is spent "
-                "(/invite makes a new one; the invite line still works)", "warning",
-            )
-        except RendezvousError as error:
-            session.notice(f"the code {code} can no longer be used: {error}", "warning")
-        else:
-            if guest.fingerprint == session.own_fingerprint:
-                session.notice(f"the code {code} was used by this same identity: nothing to do", "warning")
-                return
-            session.invites.expect(secret, guest.fingerprint)
-            session.notice(
-                f"the code {code} was used: identity {group_fingerprint(guest.fingerprint)} is "
-                "introduced and is dialing in"
-            )
 
     async def meet(self, code: str) -> DialTarget:
         """Meet the code's maker; what to dial. ValueError (one line) if the code fails."""
@@ -98,3 +71,43 @@ class Codes:
         if invite.fingerprint == session.own_fingerprint:
             raise ValueError("that is your own code: give it to your peer")
         return invite_target(invite)
+
+
+async def open_code(url: str, invite_line: str) -> tuple[CodeMeeting | None, str]:
+    """A meeting with its code allocated, or None and why not (one line)."""
+    if not url:
+        return None, 'no code: no rendezvous server is set (rendezvous = "")'
+    from p2pchat.reach.codes import offer_code
+    from p2pchat.reach.rendezvous import RendezvousError
+
+    try:
+        return await offer_code(url, invite_line), ""
+    except RendezvousError as error:
+        return None, f"no code: {error}"
+
+
+async def introduce(
+    meeting: CodeMeeting, invites: Invites, secret: str, own_fingerprint: str, say: Callable[[str, str], None],
+) -> bool:
+    """Wait for the code's user; its identity is the only one the invite then admits. True if
+    someone was introduced; `say(text, level)` tells the user what happened either way."""
+    from p2pchat.reach.codes import read_guest
+    from p2pchat.reach.rendezvous import CodeMismatch, RendezvousError
+
+    code = meeting.code
+    try:
+        guest = await read_guest(meeting)
+    except CodeMismatch:
+        say(f"someone tried the code {code} with the wrong words: the code is spent "
+            "(/invite makes a new one; the invite line still works)", "warning")
+        return False
+    except RendezvousError as error:
+        say(f"the code {code} can no longer be used: {error}", "warning")
+        return False
+    if guest.fingerprint == own_fingerprint:
+        say(f"the code {code} was used by this same identity: nothing to do", "warning")
+        return False
+    invites.expect(secret, guest.fingerprint)
+    say(f"the code {code} was used: identity {group_fingerprint(guest.fingerprint)} is introduced "
+        "and may connect", "info")
+    return True

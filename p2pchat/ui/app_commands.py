@@ -12,6 +12,7 @@ from dataclasses import replace
 from rich.text import Text
 
 from p2pchat import commands, dispatch
+from p2pchat.display import invite_lines
 from p2pchat.session.events import TransferInfo
 from p2pchat.ui.screens.confirm import ConfirmScreen
 from p2pchat.ui.share import own_address
@@ -127,12 +128,15 @@ class AppCommands:
         self._refresh_status()
 
     def _command_invite(self, command: commands.Command) -> None:
+        self.run_worker(self._show_invite(), exit_on_error=False, group="invite")
+
+    async def _show_invite(self) -> None:
         try:
-            line, summary = self.session.create_invite()
+            offer = await self.session.invite()  # up to 5 s when the rendezvous server is away
         except ValueError as error:
             self.log_view.add_system(f"/invite: {error}", "error")
             return
-        self.copy_to_clipboard(line)
-        self.log_view.add_system(f"invite ({summary}); your peer pastes it into p2pchat --connect "
-                                 "or the connect screen (copied to the clipboard if the terminal allows):")
-        self.log_view.add_system(line)
+        self.copy_to_clipboard(offer.code or offer.line)
+        where = "p2pchat --connect, /connect or the connect screen; copied to the clipboard"
+        for text, level in invite_lines(offer, where):
+            self.log_view.add_system(text, level)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 
 import pytest
 from helpers import free_port, start_session, wait_until
 from mailbox_server import MailboxServer
+from test_cli import ROOT
 from test_connection import assert_chat_works
 from transit_relay import twist_command
 
-from p2pchat.reach.codes import APPID
+from p2pchat.reach.codes import APPID, read_introduction
 from p2pchat.reach.rendezvous import CodeMeeting
 from p2pchat.session.events import Connected, IdentityPrompt, Notice
 
@@ -85,3 +88,56 @@ async def test_a_stranger_on_the_mailbox_with_a_non_p2pchat_message_is_refused(t
         await stranger.open()
         await stranger.exchange()
         await wait_until(lambda: noticed(a, "not a p2pchat introduction"))
+
+
+async def test_the_invite_command_prints_the_code_then_the_line_and_waits_for_its_use(tmp_path, mailbox):
+    from p2pchat.paths import get_paths
+    from p2pchat.protocol.invite import parse_invite
+    from p2pchat.reach.codes import introduction
+    from p2pchat.session.invites import Invites
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "p2pchat", "--rendezvous", mailbox.url, "invite",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )
+    code = (await asyncio.wait_for(process.stdout.readline(), 15)).decode().strip()
+    line = (await process.stdout.readline()).decode().strip()
+    assert code.split("-")[0].isdigit() and line.startswith("p2pchat1")
+    async with start_session(tmp_path, "bob") as guest:
+        own_line, _ = guest.session.create_invite()
+        meeting = CodeMeeting(mailbox.url, APPID, introduction(own_line), code=code)
+        await meeting.open()
+        assert read_introduction(await meeting.exchange()) == parse_invite(line)
+    assert await asyncio.wait_for(process.wait(), 15) == 0
+    assert "was used: identity" in (await process.stderr.read()).decode()
+    invites = Invites(get_paths().invites_file)
+    secret = parse_invite(line).secret
+    assert invites.redeem(secret, "SOMEONE-ELSE") is False
+    assert invites.redeem(secret, guest.session.own_fingerprint) is True
+
+
+def test_plain_mode_invites_with_a_code_and_connects_with_it(tmp_path, mailbox):
+    from test_plain import PlainProcess
+
+    alice = PlainProcess(tmp_path / "alice", "--port", "0", "--nickname", "alice", "--rendezvous", mailbox.url)
+    bob = None
+    try:
+        alice.wait_line(r"listening")
+        alice.process.stdin.write(b"/invite\n")
+        alice.process.stdin.flush()
+        code = alice.wait_line(r"^\* code: (\d+-[a-z]+-[a-z]+)  \(your peer types it into").group(1)
+        alice.wait_line(r"^\* or this invite line \(good for one peer")
+        alice.wait_line(r"^p2pchat1[a-z0-9]+$")
+        bob = PlainProcess(tmp_path / "bob", "--port", "0", "--nickname", "bob", "--rendezvous", mailbox.url,
+                           "--connect", code)
+        bob.wait_line(r"^\* connected to alice")
+        alice.wait_line(r"^\* connected to bob")
+        bob.process.stdin.write(b"hello by code\n")
+        bob.process.stdin.flush()
+        alice.wait_line(r"<bob> hello by code$")
+    finally:
+        for process in (alice, bob):
+            if process is not None:
+                process.process.kill()
+                process.process.wait(10)

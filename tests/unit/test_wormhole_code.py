@@ -52,6 +52,8 @@ def test_completion_offers_odd_words_first_then_even_words():
     assert all(c.endswith("-") for c in complete_code("7-a"))
     assert not any(c.endswith("-") for c in complete_code("7-crossover-a"))
     assert complete_code("7-crossover-clockwork-") == []
+    assert complete_code("7-crossover-clockwork") == []
+    assert complete_code("7-crossover") == ["7-crossover-"]
     assert complete_code("7") == [] and complete_code("cross") == []
 
 

@@ -67,7 +67,8 @@ def complete_code(prefix: str, count: int = WORDS_IN_A_CODE) -> list[str]:
     words = ODD_WORDS if typed % 2 == 0 else EVEN_WORDS
     head, _, partial = prefix.rpartition("-")
     suffix = "-" if typed + 1 < count else ""
-    return sorted(f"{head}-{word}{suffix}" for word in words if word.startswith(partial.lower()))
+    options = sorted(f"{head}-{word}{suffix}" for word in words if word.startswith(partial.lower()))
+    return [] if options == [prefix] else options  # a whole last word: nothing to add
 
 
 def unknown_words(code: str) -> list[str]:
