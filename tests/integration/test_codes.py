@@ -139,5 +139,4 @@ def test_plain_mode_invites_with_a_code_and_connects_with_it(tmp_path, mailbox):
     finally:
         for process in (alice, bob):
             if process is not None:
-                process.process.kill()
-                process.process.wait(10)
+                process.stop()
