@@ -73,6 +73,8 @@ class Scene:
             accept_unknown="always",
             download_dir=self.downloads,
             theme="textual-dark",
+            relay="",
+            rendezvous="",
         )
         return ChatApp(settings, cursor_blink=False, **options)
 
@@ -80,7 +82,7 @@ class Scene:
         root = self.root / home
         paths = Paths(root / "config", root / "data", root / "logs", root / "downloads")
         settings = Settings(
-            nickname="Bob", port=0, bind="127.0.0.1", connect=f"127.0.0.1:{port}"
+            nickname="Bob", port=0, bind="127.0.0.1", connect=f"127.0.0.1:{port}", relay="", rendezvous=""
         )
         return Session(settings, paths=paths, interactive=False)
 

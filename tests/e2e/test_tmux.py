@@ -60,7 +60,8 @@ def panes(tmp_path):
     def start(nickname: str, *args: str) -> Pane:
         home = tmp_path / nickname
         env = {"P2PCHAT_HOME": str(home), "P2PCHAT_ACCEPT_UNKNOWN": "always",
-               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "TERM": "xterm-256color"}
+               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "TERM": "xterm-256color",
+               "P2PCHAT_RELAY": "", "P2PCHAT_RENDEZVOUS": ""}
         command = f"{sys.executable} -m p2pchat --nickname {nickname} " + " ".join(args)
         pane = Pane(f"p2pchat-{nickname}-{uuid.uuid4().hex[:6]}", command, env)
         made.append(pane)
