@@ -56,7 +56,7 @@ async def test_connect_screen_takes_a_code_and_tab_completes_its_words(tmp_path)
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = harness.app.screen
-        assert "a code such as 7-crossover-clockwork" in str(screen.query_one("#connect-help").render())
+        assert "e.g. 7-crossover-clockwork; empty: wait for a call" in str(screen.query_one("#connect-help").render())
         field = screen.query_one("#connect-peer", Input)
         await pilot.press(*"7-crosso", "tab")
         assert field.value == "7-crossover-" and harness.app.focused is field
@@ -71,6 +71,7 @@ async def test_connect_screen_takes_a_code_and_tab_completes_its_words(tmp_path)
         assert harness.sessions == []
         assert "is not a code" in str(screen.query_one("#connect-error").render())
         field.value = "7-crossover-clockwork"
-        await pilot.click("#connect-go")
+        field.focus()
+        await pilot.press("enter")
         await pilot.pause()
         assert harness.fake.settings.connect == "7-crossover-clockwork"

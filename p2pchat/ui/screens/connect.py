@@ -87,8 +87,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
                 yield Label("Peer", classes="connect-label")
                 yield PeerInput(self._peer, id="connect-peer", placeholder="a code, HOST:PORT, p2pchat://… or an invite line",
                                 compact=True)
-            yield Label("a code such as 7-crossover-clockwork (Tab completes its words); empty: wait for a call",
-                        id="connect-help", classes="connect-help")
+            yield Label("e.g. 7-crossover-clockwork; empty: wait for a call", id="connect-help", classes="connect-help")
             with Horizontal(classes="connect-row"):
                 yield Label("Your nickname", classes="connect-label")
                 yield Input(self._nickname, id="connect-nick", max_length=32, compact=True)
