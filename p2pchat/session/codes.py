@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from p2pchat.session.invites import Invites
     from p2pchat.session.target import DialTarget
 
-GUEST_INVITE_LIFETIME = 600  # seconds the invite a code's user sends back stays good
+GUEST_INVITE_LIFETIME = 600  # seconds the invite a code's user sends back says it is good for
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,10 @@ class Codes:
         session.notice(f"meeting the maker of the code {code} through {url}")
         try:
             invite = await use_code(url, code, line)
-        except ValueError:
-            session.invites.redeem(parse_invite(line).secret)  # nobody will use ours now
-            raise
+        finally:
+            # The maker of the code does not dial us (we dial it), so our invite is not kept
+            # pending: no relay connection waits for it.
+            session.invites.redeem(parse_invite(line).secret)
         if invite.fingerprint == session.own_fingerprint:
             raise ValueError("that is your own code: give it to your peer")
         return invite_target(invite)

@@ -44,6 +44,7 @@ async def test_a_code_introduces_two_peers_that_refuse_strangers(tmp_path, mailb
         assert a.events.find(IdentityPrompt) is None and b.events.find(IdentityPrompt) is None
         await assert_chat_works(a, b)
         await wait_until(lambda: noticed(a, f"the code {offer.code} was used"))
+        assert a.session.invites.pending() == [] and b.session.invites.pending() == []
 
 
 async def test_a_wrong_code_tells_both_and_pins_nothing(tmp_path, mailbox, monkeypatch):
@@ -55,7 +56,7 @@ async def test_a_wrong_code_tells_both_and_pins_nothing(tmp_path, mailbox, monke
         with pytest.raises(ValueError, match="the code did not match"):
             await b.session.connect(f"{nameplate}-wrong-words")
         await wait_until(lambda: noticed(a, "with the wrong words: the code is spent"))
-        assert b.session.invites.pending() == []  # the invite bob sent back is withdrawn
+        assert b.session.invites.pending() == []  # the invite bob sent back is not kept
         known = b.session.paths.known_peers_file
         assert not known.exists() or a.session.own_fingerprint not in known.read_text()
         await asyncio.sleep(0.3)
