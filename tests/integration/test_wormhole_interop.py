@@ -159,3 +159,13 @@ async def test_a_websocket_that_speaks_garbage_or_closes_is_one_line(reply):
             await asyncio.wait_for(CodeMeeting(f"ws://127.0.0.1:{port}/v1", APPID, b"x").open(), 10)
     expected = "not the wormhole protocol" if reply else "closed the connection"
     assert expected in str(caught.value) and "\n" not in str(caught.value)
+
+
+async def test_the_library_with_a_wrong_code_is_told_and_so_are_we(mailbox):
+    meeting = CodeMeeting(mailbox.url, APPID, b"not for a guesser")
+    code = await meeting.open()
+    nameplate = code.split("-")[0]
+    async with LibraryPeer(mailbox.url, f"{nameplate}-wrong-guess", "a guess") as peer:
+        with pytest.raises(CodeMismatch):
+            await asyncio.wait_for(meeting.exchange(), 20)
+        assert "WrongPasswordError" in await peer.line("error")
