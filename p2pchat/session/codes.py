@@ -1,7 +1,8 @@
 """Short codes on the session: making one for /invite, and meeting with one the user typed.
 
-The websockets client is imported on first use, so a session that never makes or uses a code
-starts without it.
+Everything but `CodeInvite` is imported on first use: the front ends import this module before
+their first frame, and a session that never makes or uses a code never loads the websockets
+client.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from p2pchat.identity.fingerprints import group_fingerprint
-from p2pchat.protocol.invite import parse_invite
 
 if TYPE_CHECKING:
     from p2pchat.reach.rendezvous import CodeMeeting
@@ -38,6 +36,8 @@ class Codes:
 
     async def offer(self) -> CodeInvite:
         """An invite line, and a code that delivers it, waiting in the background for its user."""
+        from p2pchat.protocol.invite import parse_invite
+
         session = self.session
         line, summary = session.create_invite()
         meeting, no_code = await open_code(session.settings.rendezvous, line)
@@ -51,6 +51,7 @@ class Codes:
 
     async def meet(self, code: str) -> DialTarget:
         """Meet the code's maker; what to dial. ValueError (one line) if the code fails."""
+        from p2pchat.protocol.invite import parse_invite
         from p2pchat.reach.codes import use_code
         from p2pchat.session.target import invite_target
 
@@ -92,6 +93,7 @@ async def introduce(
 ) -> bool:
     """Wait for the code's user; its identity is the only one the invite then admits. True if
     someone was introduced; `say(text, level)` tells the user what happened either way."""
+    from p2pchat.identity.fingerprints import group_fingerprint
     from p2pchat.reach.codes import read_guest
     from p2pchat.reach.rendezvous import CodeMismatch, RendezvousError
 

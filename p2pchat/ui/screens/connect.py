@@ -16,7 +16,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from p2pchat.protocol.wormhole.code import complete_code
 from p2pchat.session.events import LanPeer
 from p2pchat.ui.text import clean
 
@@ -28,6 +27,8 @@ class PeerInput(Input):
     BINDINGS = [Binding("tab", "complete_code", "Complete the code", show=False, id="connect.complete_code")]
 
     def _options(self) -> list[str]:
+        from p2pchat.protocol.wormhole.code import complete_code  # not before the first frame
+
         return complete_code(self.value.strip()) if self.cursor_at_end else []
 
     def action_complete_code(self) -> None:

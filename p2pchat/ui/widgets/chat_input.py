@@ -13,8 +13,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
-from p2pchat.protocol.wormhole.code import complete_code
-
 
 def complete_path(fragment: str) -> list[str]:
     """Completions for a file path fragment; directories end with a separator."""
@@ -225,6 +223,8 @@ class ChatInput(Input):
             head, fragment = split_last_argument(value)
             options = complete_path(fragment)
         elif value.startswith("/connect ") and value.count(" ") == 1:
+            from p2pchat.protocol.wormhole.code import complete_code  # not before the first frame
+
             head, fragment = "/connect ", value[len("/connect ") :]
             options = complete_code(fragment)  # the words of a code, as `wormhole receive` does
         else:
