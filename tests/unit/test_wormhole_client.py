@@ -219,3 +219,20 @@ def test_a_lost_connection_before_the_end_is_a_failure():
     client.connected(0.0)
     client.lost()
     assert events(client) == [Failed("the rendezvous server closed the connection"), Closed()]
+
+
+def test_a_peer_that_agrees_a_key_and_then_falls_silent_times_out():
+    mailbox = Mailbox()
+    maker = WormholeClient(APPID, "aaaa")  # sends its pake, never any message of its own
+    maker.connected(0.0)
+    mailbox.pump(maker)
+    (ready,) = events(maker)
+    guest = WormholeClient(APPID, "bbbb", code=ready.code, peer_timeout=20.0)
+    guest.connected(0.0)
+    mailbox.pump(maker, guest, now=5.0)
+    assert [type(e) for e in events(guest)] == [KeyAgreed, PeerConfirmed]
+    guest.tick(24.0)
+    assert events(guest) == []
+    guest.tick(25.0)
+    mailbox.pump(guest)
+    assert events(guest) == [Failed("the other side of the code stopped answering"), Closed()]

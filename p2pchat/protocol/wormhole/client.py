@@ -234,7 +234,7 @@ class WormholeClient:
         elif side != self._their_side:
             return
         if phase == "pake":
-            self._got_pake(body)
+            self._got_pake(body, now)
         elif self._key is None:
             self._held.append((phase, body))
         else:
@@ -250,7 +250,7 @@ class WormholeClient:
 
     # --- the client-to-client part ------------------------------------------------------
 
-    def _got_pake(self, body: bytes) -> None:
+    def _got_pake(self, body: bytes, now: float) -> None:
         if self._pake is None or self._key is not None:
             return
         try:
@@ -258,7 +258,9 @@ class WormholeClient:
         except BadMessage:
             self._wrong_code()
             return
-        self._deadline = None
+        if self._peer_timeout is not None:  # someone came; now its introduction must follow
+            self._deadline = now + self._peer_timeout
+            self._deadline_event = Failed("the other side of the code stopped answering")
         self._events.append(KeyAgreed(verifier(self._key)))
         self._add("version", self._seal("version", json.dumps(self._versions).encode("utf-8")))
         for data in self._to_send:
@@ -285,6 +287,7 @@ class WormholeClient:
             self._confirmed = True
             self._events.append(PeerConfirmed(versions if isinstance(versions, dict) else {}))
         elif phase.isdigit():
+            self._deadline = None
             self._events.append(Received(int(phase), plaintext))
         # other phases (dilation, newer versions) are not ours: ignored, as the library does
 
