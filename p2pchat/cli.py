@@ -49,7 +49,7 @@ def _port(text: str) -> int:
 
 
 def _address(text: str) -> str:
-    from p2pchat.session.target import parse_target
+    from p2pchat.reach.target import parse_target
 
     try:
         parse_target(text)
@@ -255,7 +255,7 @@ def _identity(args: argparse.Namespace) -> int:
 def _invite(args: argparse.Namespace) -> int:
     from p2pchat.identity import Identity, IdentityError
     from p2pchat.protocol.transit import parse_relays
-    from p2pchat.session.invites import Invites, make_invite
+    from p2pchat.reach.invites import Invites, make_invite
 
     settings, _sources = load_settings(_cli_overrides(args), args.config_path)
     if not settings.tls:
@@ -281,7 +281,7 @@ def _invite(args: argparse.Namespace) -> int:
 async def _serve_code(url: str, invites, line: str, summary: str, fingerprint: str) -> int:
     """Print the code and the line, then wait until the code is used: 0 if someone was introduced."""
     from p2pchat.protocol.invite import parse_invite
-    from p2pchat.session.codes import introduce, open_code
+    from p2pchat.reach.codes import introduce, open_code
 
     meeting, no_code = await open_code(url, line)
     if meeting is None:

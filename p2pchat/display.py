@@ -9,12 +9,8 @@ the window or hide text.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from p2pchat.session.events import LanPeer, TransferInfo, TransferState
-
-if TYPE_CHECKING:
-    from p2pchat.session.codes import CodeInvite
+from p2pchat.session.events import CodeInvite, LanPeer, TransferInfo, TransferState
 
 
 def format_size(n: int | float) -> str:

@@ -9,9 +9,12 @@ the code introduced, and the secret is presented inside TLS.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from p2pchat.identity.fingerprints import group_fingerprint
 from p2pchat.protocol.invite import Invite, InviteError, parse_invite
-from p2pchat.reach.rendezvous import CodeMeeting, RendezvousError
+from p2pchat.reach.invites import Invites
+from p2pchat.reach.rendezvous import CodeMeeting, CodeMismatch, RendezvousError
 
 # Our AppID: the mailbox server keeps the nameplates of each AppID apart, so p2pchat's codes
 # never meet magic-wormhole's file transfers. Written in PROTOCOL.md; never change it.
@@ -54,3 +57,37 @@ async def use_code(url: str, code: str, invite_line: str) -> Invite:
     )
     await meeting.open()
     return read_introduction(await meeting.exchange())
+
+
+async def open_code(url: str, invite_line: str) -> tuple[CodeMeeting | None, str]:
+    """A meeting with its code allocated, or None and why not (one line)."""
+    if not url:
+        return None, 'no code: no rendezvous server is set (rendezvous = "")'
+    try:
+        return await offer_code(url, invite_line), ""
+    except RendezvousError as error:
+        return None, f"no code: {error}"
+
+
+async def introduce(
+    meeting: CodeMeeting, invites: Invites, secret: str, own_id: str, say: Callable[[str, str], None],
+) -> bool:
+    """Wait for the code's user; its identity is then the only one the invite admits. True if
+    someone was introduced; `say(text, level)` tells the user what happened either way."""
+    code = meeting.code
+    try:
+        guest = await read_guest(meeting)
+    except CodeMismatch:
+        say(f"someone tried the code {code} with the wrong words: the code is spent "
+            "(/invite makes a new one; the invite line still works)", "warning")
+        return False
+    except RendezvousError as error:
+        say(f"the code {code} can no longer be used: {error}", "warning")
+        return False
+    if guest.fingerprint == own_id:
+        say(f"the code {code} was used by this same identity: nothing to do", "warning")
+        return False
+    invites.expect(secret, guest.fingerprint)
+    say(f"the code {code} was used: identity {group_fingerprint(guest.fingerprint)} is introduced "
+        "and may connect", "info")
+    return True

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.codes import CodeInvite
-from p2pchat.session.events import Event, LanPeer, PeerInfo, SessionState, TransferInfo
+from p2pchat.session.events import CodeInvite, Event, LanPeer, PeerInfo, SessionState, TransferInfo
 
 
 class SessionAPI(Protocol):

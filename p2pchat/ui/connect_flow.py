@@ -23,7 +23,7 @@ LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
 def real_lan_factory(on_change: Callable[[list[LanPeer]], None]):
     # Imported here, once the connect screen is up: the first frame does not wait for them.
     from p2pchat.identity import IdentityError, KnownPeers
-    from p2pchat.session.lan import LanPeers
+    from p2pchat.reach.lan import LanPeers
 
     try:
         known = KnownPeers.load(get_paths().known_peers_file)

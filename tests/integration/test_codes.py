@@ -95,7 +95,7 @@ async def test_the_invite_command_prints_the_code_then_the_line_and_waits_for_it
     from p2pchat.paths import get_paths
     from p2pchat.protocol.invite import parse_invite
     from p2pchat.reach.codes import introduction
-    from p2pchat.session.invites import Invites
+    from p2pchat.reach.invites import Invites
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     process = await asyncio.create_subprocess_exec(

@@ -10,15 +10,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from p2pchat.session.codes import CodeInvite
 from p2pchat.session.events import (
     ChatMessage,
+    CodeInvite,
     Connected,
     Event,
     MessageSent,
     NickChanged,
     Notice,
     PeerInfo,
+    SessionState,
     TransferInfo,
     TransferUpdated,
 )
@@ -72,8 +73,8 @@ class FakeSession:
         return self._peer
 
     @property
-    def state(self) -> str:
-        return self._state
+    def state(self) -> SessionState:
+        return SessionState(self._state)  # the typed state, as Session reports it
 
     @property
     def rtt_ms(self) -> float | None:

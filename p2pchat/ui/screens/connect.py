@@ -136,7 +136,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             error.update("Please choose a nickname.")
             return None
         if peer is not None:
-            from p2pchat.session.target import (
+            from p2pchat.reach.target import (
                 parse_target,  # the network stack, after the first frame
             )
 

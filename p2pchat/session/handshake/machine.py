@@ -26,6 +26,7 @@ from p2pchat.protocol import (
     is_decider,
     new_session_id,
 )
+from p2pchat.reach.refusal import MetItself, PeerRefused  # raised here, defined below dialing too
 
 CAPS = ["acks", "files", "resume"]
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
@@ -35,21 +36,6 @@ DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second conne
 ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
 # An ERROR with one of these codes will not go away by dialing again.
 FINAL_ERROR_CODES = frozenset({"tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch"})
-
-
-class PeerRefused(Exception):
-    """We will not talk to this peer (or it will not talk to us). `final`: stop dialing.
-    `reply`: the frame to send before closing, if the peer is to be told."""
-
-    def __init__(self, message: str, *, final: bool = False, reply=None) -> None:
-        super().__init__(message)
-        self.final = final
-        self.reply = reply
-
-
-class MetItself(PeerRefused):
-    """The peer presented our own identity: we dialed ourselves, or another instance shares
-    our identity files. The session words the message: it knows what it dialed."""
 
 
 @dataclass

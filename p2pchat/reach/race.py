@@ -18,19 +18,14 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error, dial
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session.link import PeerRefused
+from p2pchat.reach.plan import RelayToken
+from p2pchat.reach.refusal import PeerRefused
 
 HEAD_START = 1.0  # seconds the direct addresses have before the relays are tried
 
 
 class ReachError(Exception):
     """No path led to the peer; the message gives each path's reason."""
-
-
-@dataclass(frozen=True)
-class RelayToken:
-    token: str
-    tls_client: bool  # our TLS role on a connection glued with this token
 
 
 @dataclass
