@@ -91,3 +91,20 @@ def test_without_the_mailbox_server_the_invite_line_comes_within_five_seconds(la
     assert time.monotonic() - start < 6.5  # 5 s, and the time a plain process takes to print
     alice.type("/info")
     alice.wait_line(r"^\* you: ")  # the session still answers
+
+
+def test_with_the_mailbox_server_stopped_the_invite_line_still_comes(lab, mailbox, spawn):
+    mailbox.stop()
+    try:
+        alice = spawn("alice", lab.homes[1], *strict(lab, mailbox))
+        alice.port()
+        alice.type("/invite")
+        alice.wait_line(rf"^\* no code: the rendezvous server {mailbox.url} cannot be reached", 10)
+        alice.wait_line(r"^p2pchat1[a-z2-7]+$", 5)
+        bob = spawn("bob", lab.homes[2], *strict(lab, mailbox))
+        bob.port()
+        bob.type("/connect 7-crossover-clockwork")
+        bob.wait_line(rf"^\* cannot connect to 7-crossover-clockwork: the rendezvous server {mailbox.url} "
+                      "cannot be reached", 10)
+    finally:
+        mailbox.start()
