@@ -141,3 +141,16 @@ def test_plain_mode_invites_with_a_code_and_connects_with_it(tmp_path, mailbox):
         for process in (alice, bob):
             if process is not None:
                 process.stop()
+
+
+async def test_quitting_with_a_code_still_waiting_lets_it_go_at_once(tmp_path, mailbox):
+    loop = asyncio.get_running_loop()
+    async with start_session(tmp_path, "alice", rendezvous=mailbox.url) as a:
+        offer = await a.session.invite()
+        assert offer.code
+        start = loop.time()
+    assert loop.time() - start < 3  # the mailbox closed (lonely) and the WebSocket with it
+    third = CodeMeeting(mailbox.url, APPID, b"late", code=offer.code, peer_timeout=1.0)
+    await third.open()
+    with pytest.raises(ValueError, match="nobody is waiting on that code"):
+        await third.exchange()

@@ -196,7 +196,10 @@ def test_a_server_that_does_not_answer_times_out():
     assert isinstance(got[0], Failed) and got[-1] == Closed()
 
 
-@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"no": "type"}', '{"type": "message", "side": 1}'])
+@pytest.mark.parametrize("text", [
+    "not json", "[1, 2]", '{"no": "type"}', '{"type": "message", "side": 1}',
+    '{"type": "allocated", "nameplate": "\u0661\u0662"}', '{"type": "allocated", "nameplate": "7\u001b[2J"}',
+])
 def test_garbage_from_the_server_is_one_failure(text):
     client = WormholeClient(APPID, "aaaa")
     client.connected(0.0)

@@ -17,6 +17,7 @@ spent, since the nameplate was released. Time only moves when the caller says so
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from p2pchat.protocol.wormhole.keys import BadMessage, Pake, decrypt, encrypt, p
 
 REPLY_TIMEOUT = 10.0  # seconds the server may take to answer bind, allocate or claim
 MAX_SERVER_TEXT = 200  # characters of a server's explanation shown to the user
+_NAMEPLATE = re.compile(r"^[0-9]{1,12}$")  # ASCII digits (str.isdigit() would take any script's)
 
 
 @dataclass(frozen=True)
@@ -202,8 +204,8 @@ class WormholeClient:
 
     def _rx_allocated(self, message: dict, now: float) -> None:
         nameplate = message["nameplate"]
-        if self.code is not None or not isinstance(nameplate, str) or not nameplate.isdigit():
-            raise ValueError(nameplate)
+        if self.code is not None or not isinstance(nameplate, str) or not _NAMEPLATE.match(nameplate):
+            raise ValueError(nameplate)  # shown to the user as part of the code: digits only
         self.code = make_code(nameplate)
         self._events.append(CodeReady(self.code))
         self._claim(nameplate)
