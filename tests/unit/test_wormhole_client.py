@@ -55,12 +55,18 @@ class Mailbox:
         if kind == "bind":
             assert message["appid"] == APPID
             self.sides[id(client)] = message["side"]
+        elif kind == "list":
+            nameplates = [{"id": n} for n, holders in self.nameplates.items() if holders]
+            self.reply(client, now, type="nameplates", nameplates=nameplates)
         elif kind == "allocate":
             nameplate = str(len(self.nameplates) + 1)
-            self.nameplates[nameplate] = []
+            self.nameplates[nameplate] = [client.side]  # the server claims it for the allocator
             self.reply(client, now, type="allocated", nameplate=nameplate)
         elif kind == "claim":
             holders = self.nameplates.setdefault(message["nameplate"], [])
+            if client.side in holders:
+                self.reply(client, now, type="claimed", mailbox="mb" + message["nameplate"])
+                return
             if len(holders) >= 2:
                 self.reply(client, now, type="error", error="crowded", orig=message)
                 return
@@ -78,6 +84,9 @@ class Mailbox:
             for listener in self.listeners[name]:
                 self.reply(listener, now, type="message", **stored)
         elif kind == "release":
+            holders = self.nameplates.get(message["nameplate"], [])
+            if client.side in holders:
+                holders.remove(client.side)
             self.reply(client, now, type="released")
         elif kind == "close":
             self.listeners[message["mailbox"]].remove(client)
@@ -164,10 +173,10 @@ def test_a_wrong_code_is_detected_on_both_sides_and_nothing_is_delivered():
     assert [m["mood"] for m in closes] == ["scary", "scary"]
 
 
-def test_a_third_side_on_a_used_nameplate_is_told_it_is_crowded():
-    mailbox, inviter, guest, code = meet()
-    mailbox.pump(inviter, guest)
-    third = WormholeClient(APPID, "cccc", code=code)
+def test_a_third_side_on_a_nameplate_two_others_hold_is_told_it_is_crowded():
+    mailbox = Mailbox()
+    mailbox.nameplates["9"] = ["aaaa", "bbbb"]  # both still hold it (neither has released yet)
+    third = WormholeClient(APPID, "cccc", code="9-crossover-clockwork")
     third.connected(2.0)
     mailbox.pump(third)
     got = events(third)
@@ -239,3 +248,15 @@ def test_a_peer_that_agrees_a_key_and_then_falls_silent_times_out():
     guest.tick(25.0)
     mailbox.pump(guest)
     assert events(guest) == [Failed("the other side of the code stopped answering"), Closed()]
+
+
+def test_a_code_whose_nameplate_is_not_listed_meets_nobody_at_once():
+    mailbox = Mailbox()
+    other = WormholeClient(APPID, "aaaa")  # someone else's code keeps the list from being empty
+    other.connected(0.0)
+    mailbox.pump(other)
+    guest = WormholeClient(APPID, "bbbb", code="5-crossover-clockwork", peer_timeout=30.0)
+    guest.connected(0.0)
+    mailbox.pump(guest)
+    assert events(guest) == [NoPeer(), Closed()]
+    assert not any(m["type"] == "claim" for side, m in mailbox.log if side == "bbbb")

@@ -3,6 +3,7 @@
 One object plays one side of one meeting, as the magic-wormhole library does:
 
     bind{appid, side} -> allocate -> allocated{nameplate}        (the side that makes the code)
+    bind{appid, side} -> list -> nameplates{[{id}, ...]}         (the side that typed it)
     claim{nameplate} -> claimed{mailbox} -> open{mailbox}         (both sides)
     add{phase: "pake", body: {"pake_v1": hex}}                    (SPAKE2 over the whole code)
     add{phase: "version", body: SecretBox({"app_versions": ...})} (as soon as the key is agreed)
@@ -120,7 +121,9 @@ class WormholeClient:
         if self.code is None:
             self._tx("allocate")
         else:
-            self._claim(nameplate_of(self.code))
+            # Ask which nameplates are in use before claiming ours: a claim would create a
+            # spent one anew and wait there for nobody.
+            self._tx("list")
         self._expect_reply(now)
 
     def receive(self, text: str | bytes, now: float) -> None:
@@ -201,6 +204,20 @@ class WormholeClient:
             self._fail("that code is being used by two others already")
         else:
             self._fail(f"the rendezvous server says: {error}")
+
+    def _rx_nameplates(self, message: dict, now: float) -> None:
+        if self.code is None or self._nameplate is not None:
+            return
+        listed = {item["id"] for item in message["nameplates"]}
+        nameplate = nameplate_of(self.code)
+        if listed and nameplate not in listed:
+            # Others are waiting, not the maker of this code. (An empty list may be a server
+            # that keeps its list to itself: claim and wait then.)
+            self._events.append(NoPeer())
+            self.close("lonely")
+            return
+        self._claim(nameplate)
+        self._expect_reply(now)
 
     def _rx_allocated(self, message: dict, now: float) -> None:
         nameplate = message["nameplate"]
