@@ -169,7 +169,7 @@ class PlainFrontEnd:
         return []
 
 
-def undelivered(session: Session) -> str:
+def undelivered(session: SessionAPI) -> str:
     """`2 message(s)`, `1 transfer(s)`, or both: what is still on its way."""
     sending = [t for t in session.transfers if t.direction == "send" and not t.state.final]
     parts = [f"{session.unacked_count} message(s)"] if session.unacked_count or not sending else []

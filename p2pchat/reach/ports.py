@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from p2pchat.identity.known import KnownPeers
@@ -15,7 +15,7 @@ from p2pchat.net.connection import Connection
 from p2pchat.reach.invites import Invites
 
 # Carries a fresh connection through the handshake (it becomes the session, or raises).
-Handshake = Callable[[Connection, "str | None"], Awaitable[None]]
+Handshake = Callable[[Connection, "str | None"], Coroutine[Any, Any, None]]
 # Runs a coroutine as a background task of the session, named for the log.
 Spawn = Callable[[Coroutine[Any, Any, Any], str], asyncio.Task]
 Notice = Callable[..., None]  # notice(text, level="info")

@@ -82,12 +82,11 @@ class CodeMeeting:
         for future in (self._code, self._theirs):  # a failure nobody awaits is not an error
             future.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
-            async with asyncio.timeout(self.connect_timeout):
-                self._ws = await connect(
-                    self.url, open_timeout=None, proxy=None, max_size=MAX_SERVER_MESSAGE,
-                    compression=None, user_agent_header=None,
-                )
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ValueError) as error:
+            self._ws = await asyncio.wait_for(connect(
+                self.url, open_timeout=None, proxy=None, max_size=MAX_SERVER_MESSAGE,
+                compression=None, user_agent_header=None,
+            ), self.connect_timeout)
+        except (OSError, asyncio.TimeoutError, InvalidHandshake, InvalidURI, ValueError) as error:
             raise Unreachable(f"the rendezvous server {self.url} cannot be reached ({_why(error)})") from None
         self.machine.connected(self.clock())
         self._pump = asyncio.create_task(self._run(), name="rendezvous")
@@ -113,9 +112,8 @@ class CodeMeeting:
         if not self.machine.finished:
             self.machine.close("happy" if self.confirmed else "lonely")
             await self._flush()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await self._closed.wait()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), CLOSE_TIMEOUT)
         self._pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._pump
@@ -131,9 +129,8 @@ class CodeMeeting:
                 deadline = self.machine.deadline
                 wait = None if deadline is None else max(0.0, deadline - self.clock())
                 try:
-                    async with asyncio.timeout(wait):
-                        text = await self._ws.recv()
-                except TimeoutError:
+                    text = await asyncio.wait_for(self._ws.recv(), wait)
+                except asyncio.TimeoutError:
                     self.machine.tick(self.clock())
                 else:
                     self.machine.receive(text, self.clock())
@@ -182,7 +179,7 @@ class CodeMeeting:
 
 
 def _why(error: BaseException) -> str:
-    if isinstance(error, TimeoutError):
+    if isinstance(error, asyncio.TimeoutError):
         return "no answer"
     if isinstance(error, InvalidURI):
         return "not a ws:// address"

@@ -36,6 +36,7 @@ from p2pchat.session.events import (
     LanPeersChanged,
     NickChanged,
     Notice,
+    NoticeLevel,
     PeerInfo,
     RttMeasured,
     SessionState,
@@ -52,7 +53,14 @@ from p2pchat.settings import Settings
 
 
 class StartError(Exception):
-    """The session could not start (port in use, bad identity...): one line for the user."""
+    """The session could not start (port in use, bad identity...): one line for the user.
+
+    `reason` is what went wrong; the message adds `advice` in command-line terms, which a
+    front end with a form of its own may leave out."""
+
+    def __init__(self, reason: str, advice: str = "") -> None:
+        super().__init__(f"{reason}; {advice}" if advice else reason)
+        self.reason = reason
 
 
 def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
@@ -217,7 +225,7 @@ class Session:
             logger.exception("front end failed to handle {}", type(event).__name__)
 
     def notice(self, text: str, level: str = "info") -> None:
-        notice = Notice(text, level)
+        notice = Notice(text, NoticeLevel(level))
         logger.log("WARNING" if notice.level.problem else "INFO", text)
         self.emit(notice)
 
@@ -253,8 +261,8 @@ class Session:
         except PortInUse:
             if settings.port_explicit:
                 raise StartError(
-                    f"port {settings.port} is already in use (is another p2pchat running?); "
-                    "choose another with --port N, or --port 0 for any free port"
+                    f"port {settings.port} is already in use (is another p2pchat running?)",
+                    "choose another with --port N, or --port 0 for any free port",
                 ) from None
             sock = open_listening_socket(settings.bind, 0)
             note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"

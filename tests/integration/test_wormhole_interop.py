@@ -44,24 +44,25 @@ class LibraryPeer:
         return self
 
     async def line(self, kind: str) -> str:
+        return await asyncio.wait_for(self._line(kind), 20)
+
+    async def _line(self, kind: str) -> str:
         assert self.process.stdout is not None
-        async with asyncio.timeout(20):
-            while True:
-                raw = await self.process.stdout.readline()
-                if not raw:
-                    err = await self.process.stderr.read()  # type: ignore[union-attr]
-                    raise AssertionError(f"the library side ended early: {err.decode()[-2000:]}")
-                word, _, rest = raw.decode().strip().partition(" ")
-                if word == kind or word == "error":
-                    assert word == kind, rest
-                    return rest
+        while True:
+            raw = await self.process.stdout.readline()
+            if not raw:
+                err = await self.process.stderr.read()  # type: ignore[union-attr]
+                raise AssertionError(f"the library side ended early: {err.decode()[-2000:]}")
+            word, _, rest = raw.decode().strip().partition(" ")
+            if word == kind or word == "error":
+                assert word == kind, rest
+                return rest
 
     async def __aexit__(self, *exc) -> None:
         if self.process.returncode is None:
             try:
-                async with asyncio.timeout(10):
-                    await self.process.wait()
-            except TimeoutError:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except asyncio.TimeoutError:
                 self.process.kill()
                 await self.process.wait()
 

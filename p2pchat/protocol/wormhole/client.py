@@ -193,19 +193,19 @@ class WormholeClient:
 
     # --- server messages ----------------------------------------------------------------
 
-    def _rx_welcome(self, message: dict, now: float) -> None:
+    def _rx_welcome(self, message: dict[str, Any], now: float) -> None:
         welcome = message["welcome"]
         if isinstance(welcome, dict) and "error" in welcome:
             self._fail(f"the rendezvous server refuses us: {_clean(welcome['error'])}", mood="unwelcome")
 
-    def _rx_error(self, message: dict, now: float) -> None:
+    def _rx_error(self, message: dict[str, Any], now: float) -> None:
         error = _clean(message.get("error", "an unnamed error"))
         if error == "crowded":
             self._fail("that code is being used by two others already")
         else:
             self._fail(f"the rendezvous server says: {error}")
 
-    def _rx_nameplates(self, message: dict, now: float) -> None:
+    def _rx_nameplates(self, message: dict[str, Any], now: float) -> None:
         if self.code is None or self._nameplate is not None:
             return
         listed = {item["id"] for item in message["nameplates"]}
@@ -219,7 +219,7 @@ class WormholeClient:
         self._claim(nameplate)
         self._expect_reply(now)
 
-    def _rx_allocated(self, message: dict, now: float) -> None:
+    def _rx_allocated(self, message: dict[str, Any], now: float) -> None:
         nameplate = message["nameplate"]
         if self.code is not None or not isinstance(nameplate, str) or not _NAMEPLATE.match(nameplate):
             raise ValueError(nameplate)  # shown to the user as part of the code: digits only
@@ -228,7 +228,7 @@ class WormholeClient:
         self._claim(nameplate)
         self._expect_reply(now)
 
-    def _rx_claimed(self, message: dict, now: float) -> None:
+    def _rx_claimed(self, message: dict[str, Any], now: float) -> None:
         mailbox = message["mailbox"]
         if not isinstance(mailbox, str) or self._mailbox is not None or self.code is None:
             raise ValueError(mailbox)
@@ -241,7 +241,7 @@ class WormholeClient:
         else:
             self._deadline, self._deadline_event = now + self._peer_timeout, NoPeer()
 
-    def _rx_message(self, message: dict, now: float) -> None:
+    def _rx_message(self, message: dict[str, Any], now: float) -> None:
         side, phase, body = message["side"], message["phase"], bytes.fromhex(message["body"])
         if not isinstance(side, str) or not isinstance(phase, str):
             raise TypeError(side)
@@ -259,11 +259,11 @@ class WormholeClient:
         else:
             self._got_sealed(phase, body)
 
-    def _rx_released(self, message: dict, now: float) -> None:
+    def _rx_released(self, message: dict[str, Any], now: float) -> None:
         self._awaiting_release = False
         self._maybe_closed()
 
-    def _rx_closed(self, message: dict, now: float) -> None:
+    def _rx_closed(self, message: dict[str, Any], now: float) -> None:
         self._awaiting_close = False
         self._maybe_closed()
 

@@ -40,7 +40,8 @@ class Pake:
         """The shared key from the other side's `pake` body; BadMessage if it is not one."""
         try:
             theirs = bytes.fromhex(json.loads(body.decode("utf-8"))["pake_v1"])
-            return self._spake.finish(theirs)
+            key: bytes = self._spake.finish(theirs)
+            return key
         except Exception as error:  # noqa: BLE001 - any malformed body is the same mistake
             raise BadMessage("the other side's key exchange message is malformed") from error
 
