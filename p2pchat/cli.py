@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "peers", help="list the peers whose keys you know, or forget one",
         description="Without a subcommand: list the peers whose keys you know.",
     )  # fmt: skip
+    peers.add_argument("--full", action="store_true",
+                       help="whole fingerprints and when each peer was first seen (a wide table)")
     peer_actions = peers.add_subparsers(dest="peers_action", metavar="ACTION")
     forget = peer_actions.add_parser(
         "forget", help="forget a peer's key, so that a new key of that peer can be accepted",
@@ -309,18 +311,20 @@ def _seen(when) -> str:
     return when.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _list_peers(known) -> int:
+def _list_peers(known, full: bool) -> int:
     from p2pchat.display import clean
-    from p2pchat.identity import group_fingerprint
+    from p2pchat.identity import group_fingerprint, short_fingerprint
 
     records = known.all()
     if not records:
         print(f"no known peers yet ({known.path})")
         return 0
-    rows = [("NICKNAME", "FINGERPRINT", "ADDRESS", "FIRST SEEN", "LAST SEEN", "VERIFIED")]
+    # 80 columns by default: the fingerprint's start names a peer for `peers forget`.
+    rows = [("NICKNAME", "FINGERPRINT", "ADDRESS", *(("FIRST SEEN",) if full else ()), "LAST SEEN", "VERIFIED")]
     rows += [
-        (clean(peer.nickname, single_line=True), group_fingerprint(peer.fingerprint),
-         peer.address or "-", _seen(peer.first_seen), _seen(peer.last_seen),
+        (clean(peer.nickname, single_line=True),
+         group_fingerprint(peer.fingerprint) if full else short_fingerprint(peer.fingerprint),
+         peer.address or "-", *((_seen(peer.first_seen),) if full else ()), _seen(peer.last_seen),
          "yes" if peer.verified else "no")
         for peer in records
     ]  # fmt: skip
@@ -358,19 +362,19 @@ def _peers(args: argparse.Namespace) -> int:
     known = _known_peers()
     if args.peers_action == "forget":
         return _forget_peer(known, args.prefix)
-    return _list_peers(known)
+    return _list_peers(known, args.full)
 
 
 # -- the app ---------------------------------------------------------------------------
 
 
-def _run_front_end(settings: Settings) -> int:
+def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
     module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
     try:
         if settings.plain:
-            from p2pchat.plain import run_plain as run
+            from p2pchat.plain import run_plain
         else:
-            from p2pchat.ui.app import run_app as run
+            from p2pchat.ui.app import run_app
     except ModuleNotFoundError as error:
         if error.name is None or not module.startswith(error.name):
             raise
@@ -379,7 +383,10 @@ def _run_front_end(settings: Settings) -> int:
         from p2pchat.log import setup_logging
 
         setup_logging(settings, get_paths())
-    return run(settings)
+        return run_plain(settings)
+    # The connect screen opens unless the command line said whom to call or where to listen
+    # (a port from the settings file is only its starting value).
+    return run_app(settings, show_connect_screen=settings.connect is None and not port_on_command_line)
 
 
 def _printed(code: int) -> int:
@@ -404,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "peers":
             return _printed(_peers(args))
         settings, _sources = load_settings(_cli_overrides(args), args.config_path)
-        return _run_front_end(settings)
+        return _run_front_end(settings, port_on_command_line=args.port is not None)
     except (UsageError, ConfigError) as error:
         message = " ".join(str(error).split())  # one line, whatever the cause held
         print(f"{PROG}: error: {message}", file=sys.stderr)

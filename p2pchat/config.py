@@ -16,6 +16,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from p2pchat.bindings import check_binding_ids
 from p2pchat.paths import get_paths
 from p2pchat.settings import Settings, parse_keymap, positive_size
 
@@ -157,8 +158,8 @@ def _from_text(spec: Key, text: str) -> Any:
         return parse_size(text)
     if kind == "path":
         return _download_dir(text)
-    if kind == "keymap":
-        return parse_keymap(text)
+    if kind == "keymap":  # typed by a person: an unknown binding id is a mistake to name now
+        return check_binding_ids(parse_keymap(text))
     return spec.check(text)
 
 
@@ -292,6 +293,8 @@ def load_settings(
     for key, value in cli_overrides.items():
         setattr(settings, key, _cli_value(key, value))
         sources[key] = "command line"
+    if sources["port"] != "default":  # only the built-in default may move to a free port
+        settings.port_explicit = True
     return settings, sources
 
 

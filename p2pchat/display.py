@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p2pchat.session.events import CodeInvite, LanPeer, TransferInfo, TransferState
+from p2pchat.session.events import CodeInvite, LanPeer, PeerInfo, TransferInfo, TransferState
 
 
 def format_size(n: int | float) -> str:
@@ -109,13 +109,25 @@ def describe(info: TransferInfo) -> str:
     arrow = "->" if info.direction == "send" else "<-"
     done = f"{format_size(info.done)}/{format_size(info.size)}"
     files = f" ({info.files_done}/{info.file_count} files)" if info.file_count > 1 else ""
-    line = f"#{info.id} {arrow} {info.name}{files} {done} {info.state}"
+    line = f"#{info.id} {arrow} {info.name}{files} {done} "
     if info.state is TransferState.ACTIVE:
         speed = f"{format_size(info.speed)}/s" if info.speed > 0 else "speed not measured yet"
-        line += f", {speed}, {human_duration(info.eta)} left"
-    elif info.reason and info.reason != info.state:
-        line += f" ({info.reason})"
-    return line
+        return line + f"{info.state}, {speed}, {human_duration(info.eta)} left"
+    if info.reason.startswith(info.state + " "):  # `cancelled by bob`: the reason says the state
+        return line + info.reason
+    if info.reason and info.reason != info.state:
+        return line + f"{info.state} ({info.reason})"
+    return line + str(info.state)
+
+
+def peer_whereabouts(peer: PeerInfo) -> str:
+    """`at HOST:PORT`, or `via relay HOST:PORT`: a relayed peer's address is the relay's."""
+    return f"at {peer.address}" if peer.route == "direct" else peer.route
+
+
+def nick_changed_line(old: str, new: str, by_peer: bool) -> str:
+    """`bob is now known as robert`, or `you are now known as robert` for your own change."""
+    return f"{old} is now known as {new}" if by_peer else f"you are now known as {new} (was {old})"
 
 
 def transfer_lines(transfers: list[TransferInfo]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 from pathlib import Path
 
 from loguru import logger
@@ -20,6 +21,19 @@ from p2pchat.settings import Settings
 ROTATION = "5 MB"
 RETENTION = 3  # rotated files kept besides the current one
 FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level:<8} | {process} | {name}:{line} | {message}"
+
+
+# C0 and C1 control characters and DEL; a tab stays. Peer-supplied text (an invite's relay
+# name, a nickname) must not reach a terminal that `tail`s the log as escape sequences.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _escape_message(record) -> None:
+    record["message"] = escape_controls(record["message"])
 
 
 class _ToLoguru(logging.Handler):
@@ -48,6 +62,7 @@ def setup_logging(settings: Settings, paths: Paths) -> Path:
     a log must never be the reason the chat fails to start or writes to the terminal.
     """
     logger.remove()  # loguru's default sink writes to stderr
+    logger.configure(patcher=_escape_message)
     level = _level(settings)
     log_file = paths.log_file
     try:

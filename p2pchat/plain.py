@@ -18,7 +18,16 @@ import threading
 import time
 
 from p2pchat import commands, dispatch
-from p2pchat.display import clean, describe, format_size, invite_lines, offer_line, result_line
+from p2pchat.display import (
+    clean,
+    describe,
+    format_size,
+    invite_lines,
+    nick_changed_line,
+    offer_line,
+    peer_whereabouts,
+    result_line,
+)
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.settings import Settings
@@ -79,12 +88,12 @@ class PlainFrontEnd:
             p = event.peer
             security = f"encrypted, fingerprint {p.short_fingerprint}" if p.encrypted else "UNENCRYPTED"
             again = "reconnected" if event.resumed else "connected"
-            where = f"at {p.address}, direct" if p.route == "direct" else p.route
+            where = peer_whereabouts(p) + (", direct" if p.route == "direct" else "")
             self.say(f"{again} to {clean(p.nickname, single_line=True)} {where} ({security})")
         elif isinstance(event, ev.Disconnected):
             self.say(clean(event.reason, single_line=True))
         elif isinstance(event, ev.NickChanged) and event.by_peer:
-            self.say(f"{clean(event.old, single_line=True)} is now known as {clean(event.new, single_line=True)}")
+            self.say(clean(nick_changed_line(event.old, event.new, by_peer=True), single_line=True))
         elif isinstance(event, ev.RttMeasured) and self._pinged:
             self._pinged = False
             self.say(f"round trip {event.rtt_ms:.2f} ms")

@@ -116,6 +116,10 @@ def _rendezvous(value: str) -> str:
 PUBLIC_RENDEZVOUS = "ws://relay.magic-wormhole.io:4000/v1"
 PUBLIC_RELAY = "tcp:transit.magic-wormhole.io:4001"
 SERVER_DEFAULTS = {"rendezvous": PUBLIC_RENDEZVOUS, "relay": PUBLIC_RELAY}
+def _stun_servers(value: str) -> str:
+    from p2pchat.protocol.stun import parse_servers
+
+    return ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in parse_servers(value))
 
 
 def setting(
@@ -148,7 +152,8 @@ class Settings:
     port: int = setting(
         8080, kind="int", check=_port,
         help="TCP port to listen on; 0 picks a free one. If the default port is\n"
-        "taken another is used; a port given with --port must be free.",
+        "taken another is used; a port set here, in P2PCHAT_PORT or with --port\n"
+        "must be free.",
     )
     bind: str = setting(
         "::", kind="str", check=_not_empty,
@@ -167,6 +172,12 @@ class Settings:
         help="The magic-wormhole mailbox server through which a short code (/invite)\n"
         'introduces two peers, as "ws://HOST:PORT/v1". The default is the magic-wormhole\n'
         "project's public server; empty: no codes (invite lines still work).",
+    )
+    stun: str = setting(
+        "stun.cloudflare.com:3478, stun.l.google.com:19302", kind="str", check=_stun_servers,
+        help='STUN servers asked for your public address once a relay carries a chat,\n'
+        'to move it to a direct connection; "HOST:PORT" separated by commas (two tell\n'
+        'whether your router keeps port numbers). Empty: never asked.',
     )
     tls: bool = setting(
         True, kind="bool", help="Encrypt with TLS. Both sides must agree; false is for testing only."
@@ -238,7 +249,7 @@ class Settings:
     # Set from the command line only.
     plain: bool = False
     debug: bool = False
-    port_explicit: bool = False  # the user asked for this port: a taken port is an error
+    port_explicit: bool = False  # the port was chosen (not the default): a taken port is an error
 
     def __post_init__(self) -> None:
         self.accept_unknown = AcceptUnknown(self.accept_unknown)

@@ -15,7 +15,7 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
     for key in list(__import__("os").environ):
         if key.startswith("P2PCHAT_") and key != "P2PCHAT_HOME":
             monkeypatch.delenv(key)
-    # No test asks a real router for a port or announces itself on this machine's network;
+    # No test asks a real router for a port or announces itself on this machine's network,
     # the NAT lab turns both on inside its own namespaces.
     monkeypatch.setenv("P2PCHAT_PORT_MAPPING", "false")
     monkeypatch.setenv("P2PCHAT_DISCOVERABLE", "false")
@@ -24,4 +24,5 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("P2PCHAT_RENDEZVOUS", "")
     monkeypatch.setenv("P2PCHAT_RELAY", "")
     monkeypatch.setattr(settings, "SERVER_DEFAULTS", {"rendezvous": "", "relay": ""})
+    monkeypatch.setenv("P2PCHAT_STUN", "")  # nor a public STUN server
     return home

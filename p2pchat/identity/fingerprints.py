@@ -14,8 +14,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-FINGERPRINT_LENGTH = 52  # base32 of 32 bytes, padding removed
-_BASE32 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+from p2pchat.protocol.share_check import BASE32, FINGERPRINT_LENGTH, with_check
+
 _SHORT_CODE_CONTEXT = b"p2pchat short code v1\x00"
 
 # 256 distinct, easy-to-say words: one per byte of the short code hash (order matters).
@@ -71,7 +71,7 @@ def normalise_fingerprint(text: str) -> str:
 
 def is_fingerprint(text: str) -> bool:
     """True for a full, normalised fingerprint (52 base32 characters)."""
-    return len(text) == FINGERPRINT_LENGTH and set(text) <= _BASE32
+    return len(text) == FINGERPRINT_LENGTH and set(text) <= BASE32
 
 
 def group_fingerprint(fp: str) -> str:
@@ -93,7 +93,8 @@ def short_code(fp_a: str, fp_b: str) -> str:
 
 
 def share_address(host: str, port: int, fp: str) -> str:
-    """The one string a peer needs to reach us and check our key."""
+    """The one string a peer needs to reach us and check our key; the fingerprint is followed
+    by its check, so a typo in it is named as one."""
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"p2pchat://{host}:{port}/{group_fingerprint(fp)}"
+    return f"p2pchat://{host}:{port}/{group_fingerprint(with_check(normalise_fingerprint(fp)))}"

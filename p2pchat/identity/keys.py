@@ -25,6 +25,7 @@ from p2pchat.identity.fingerprints import (
     group_fingerprint,
     short_fingerprint,
 )
+from p2pchat.identity.pairing import pair_secret
 
 KEY_FILE = "key.pem"
 CERT_FILE = "cert.pem"
@@ -196,6 +197,10 @@ class Identity:
     @property
     def short_fingerprint(self) -> str:
         return short_fingerprint(self.fingerprint)
+
+    def pair_secret(self, peer_key: bytes) -> bytes:
+        """The secret only we and the holder of `peer_key` can compute (see pairing)."""
+        return pair_secret(_read_key(self.key_path), peer_key)
 
     @classmethod
     def load_or_create(cls, directory: Path) -> Identity:

@@ -3,6 +3,7 @@ a loud verdict when a familiar nickname shows up with a different key."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Literal
 
 import tomlkit
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from tomlkit.exceptions import TOMLKitError
 
 from p2pchat.identity.fingerprints import (
     FINGERPRINT_LENGTH,
     IdentityError,
+    fingerprint_of_public_key,
     group_fingerprint,
     is_fingerprint,
     normalise_fingerprint,
@@ -39,6 +42,7 @@ class KnownPeer:
     first_seen: dt.datetime
     last_seen: dt.datetime
     verified: bool = False  # the user compared fingerprints or the short code
+    key: bytes = b""  # the raw Ed25519 public key (hashes to the fingerprint); empty: not yet seen
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,14 @@ class KnownPeers:
         return TrustVerdict("new", fp)
 
     def remember(
-        self, fp: str, nickname: str, address: str, *, now: dt.datetime | None = None
+        self, fp: str, nickname: str, address: str, *, now: dt.datetime | None = None, key: bytes = b""
     ) -> KnownPeer:
-        """Record that we talked to `fp`; keeps first_seen and verified of an existing record."""
+        """Record that we talked to `fp`; keeps first_seen and verified of an existing record.
+        `key`, the peer's raw public key as TLS showed it, is kept when it is `fp`'s."""
         fp = _require_fingerprint(fp)
         when = now or _now()
+        if key and not key_matches(fp, key):
+            raise IdentityError("a public key that is not this peer's fingerprint")
 
         def change(peers: tomlkit.items.Table) -> None:
             entry = peers.get(fp)
@@ -127,6 +134,8 @@ class KnownPeers:
                 entry["nickname"] = nickname
                 entry["address"] = address
                 entry["last_seen"] = when
+            if key:
+                entry["key"] = base64.b64encode(key).decode("ascii")
 
         self._update(change)
         return self._peers[fp]
@@ -141,6 +150,18 @@ class KnownPeers:
 
         self._update(change)
         return self._peers[fp]
+
+    def touch(self, fp: str, *, now: dt.datetime | None = None) -> None:
+        """The chat with `fp` went on until now: its last_seen says so (a peer not on
+        record is left alone)."""
+        fp = normalise_fingerprint(fp)
+        when = now or _now()
+
+        def change(peers: tomlkit.items.Table) -> None:
+            if fp in peers:
+                peers[fp]["last_seen"] = when
+
+        self._update(change)
 
     def forget(self, fp: str) -> bool:
         """Remove a peer; False if it was not known."""
@@ -225,7 +246,11 @@ def _parse_peers(path: Path, doc: tomlkit.TOMLDocument) -> dict[str, KnownPeer]:
         for name, kind in fields.items():
             if not isinstance(entry.get(name), kind):
                 raise bad(f"[peers.{fp}] needs {name} as a {kind.__name__}")
+        key = _parse_key(fp, entry.get("key", ""))
+        if key is None:
+            raise bad(f"[peers.{fp}] has a key that is not this fingerprint's (remove the key line)")
         result[fp] = KnownPeer(
+            key=key,
             fingerprint=fp,
             nickname=str(entry["nickname"]),
             address=str(entry["address"]),
@@ -234,6 +259,26 @@ def _parse_peers(path: Path, doc: tomlkit.TOMLDocument) -> dict[str, KnownPeer]:
             verified=bool(entry["verified"]),
         )
     return result
+
+
+def key_matches(fp: str, key: bytes) -> bool:
+    """Whether `key` (raw Ed25519 public key) is the one `fp` names."""
+    try:
+        public = ed25519.Ed25519PublicKey.from_public_bytes(key)
+    except ValueError:
+        return False
+    return fingerprint_of_public_key(public) == fp
+
+
+def _parse_key(fp: str, text: object) -> bytes | None:
+    """The stored key, b"" when there is none, None when it is not `fp`'s."""
+    if text == "":
+        return b""
+    try:
+        key = base64.b64decode(str(text), validate=True)
+    except ValueError:
+        return None
+    return key if key_matches(fp, key) else None
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from dataclasses import dataclass
 
+from p2pchat.protocol.share_check import checked_fingerprint
+
 SCHEME = "p2pchat://"
-_FINGERPRINT = re.compile(r"^[A-Z2-7-]{8,}$")
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,12 @@ def parse_address(text: str) -> PeerAddress:
     if raw.lower().startswith(SCHEME):
         raw = raw[len(SCHEME):]
         raw, _, fp = raw.partition("/")
-        fp = fp.strip("/").upper()
+        fp = fp.strip("/")
         if fp:
-            if not _FINGERPRINT.match(fp):
-                raise ValueError(f"{fp!r} is not a p2pchat fingerprint")
-            fingerprint = fp.replace("-", "")
+            fingerprint = checked_fingerprint(fp)
+    elif "://" in raw:
+        scheme = raw.partition("://")[0]
+        raise ValueError(f"{text!r} is a {scheme}:// address, not a peer's: give HOST:PORT or a p2pchat:// address")
     if raw.startswith("["):
         host, sep, rest = raw[1:].partition("]")
         if not sep or not rest.startswith(":"):

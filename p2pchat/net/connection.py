@@ -23,6 +23,7 @@ import ctypes
 import platform
 import socket
 import ssl
+import struct
 
 from p2pchat.net import tcp_info
 from p2pchat.net.file_lane import FileLane
@@ -237,6 +238,7 @@ class Connection:
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
+        self.invite_secret: str | None = None  # glued on this pending invite's relay token
         self.file_lane = FileLane(transport, transport.get_extra_info("socket"))
 
     @property
@@ -301,6 +303,16 @@ class Connection:
     def abort(self) -> None:
         self.transport.abort()
         self.protocol._finish(ConnectionClosed("closed by us"))
+
+    def reset(self) -> None:
+        """Abort a connection found dead with a reset: the kernel forgets it at once instead of
+        retrying its goodbye for minutes, so its address pair is free to dial again (a hole
+        punched from the listening port reuses the very same pair)."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.abort()
 
     async def wait_closed(self, timeout: float = 2.0) -> None:
         try:

@@ -10,10 +10,17 @@ from p2pchat.net.connection import Connection, ConnectionClosed, FrameProtocol
 from p2pchat.net.listener import TLS_UNEXPECTED
 
 
+def answered_without_tls(exc: BaseException) -> bool:
+    """Our TLS hello was answered with something that is not TLS (a `--no-tls` peer)."""
+    if not isinstance(exc, ssl.SSLError):
+        return False
+    text = f"{exc.reason or exc}".upper()
+    return "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text
+
+
 def describe_dial_error(exc: BaseException, address: str) -> str:
     if isinstance(exc, ssl.SSLError):
-        text = f"{exc.reason or exc}".upper()
-        if "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text:
+        if answered_without_tls(exc):
             return f"{address} answered without TLS: {TLS_UNEXPECTED}"
         return f"TLS handshake with {address} failed: {exc.reason or exc}"
     if isinstance(exc, ConnectionRefusedError):

@@ -21,6 +21,10 @@ from loguru import logger
 from p2pchat.protocol.lan import SERVICE_TYPE, instance_name, parse_txt, txt_properties
 
 RESOLVE_TIMEOUT = 3.0  # seconds to wait for a service's address and TXT record
+MAX_SERVICES = 64  # announcements kept; a LAN flooding more is not listened to past that
+MAX_RESOLVING = 16  # records being resolved at once
+MAX_HOSTS = 4  # addresses kept (and so dialed) per announcement
+SETTLE = 0.25  # seconds of quiet before `on_change` runs: a burst of changes is one call
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def service_from(name: str, properties: dict, addresses: list[str], port: int | 
     except ValueError as exc:
         logger.info("LAN: ignoring the announcement {!r}: {}", name, exc)
         return None
-    hosts = tuple(a for a in addresses if a and ":" not in a)  # IPv4: what we announce too
+    hosts = tuple(a for a in addresses if a and ":" not in a)[:MAX_HOSTS]  # IPv4: what we announce too
     if not hosts or not port or not 0 < port < 65536:
         logger.info("LAN: ignoring the announcement {!r}: no usable address or port", name)
         return None
@@ -47,8 +51,10 @@ def service_from(name: str, properties: dict, addresses: list[str], port: int | 
 
 
 class LanDiscovery:
-    """Announce (optional) and browse `_p2pchat._tcp`; `on_change()` runs after every change
-    to `services` (on the event loop)."""
+    """Announce (optional) and browse `_p2pchat._tcp`; `on_change()` runs on the event loop
+    once changes to `services` settle. What a LAN can cost is bounded: at most MAX_SERVICES
+    kept, MAX_RESOLVING resolutions at once, MAX_HOSTS addresses each, and one `on_change`
+    per burst however many records arrive."""
 
     def __init__(self, on_change: Callable[[], None], interfaces: list[str] | None = None) -> None:
         self.on_change = on_change
@@ -60,6 +66,8 @@ class LanDiscovery:
         self._announced: Any = None
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
+        self._pending_change: asyncio.TimerHandle | None = None
+        self._turned_away = 0  # announcements not kept because of the caps (logged once)
 
     async def start(self, announce: tuple[str, str, int, list[str]] | None = None) -> None:
         """Browse, and if `announce` is (nickname, fingerprint, port, addresses), announce."""
@@ -92,11 +100,37 @@ class LanDiscovery:
     def _changed(self, zeroconf, service_type: str, name: str, state_change) -> None:
         if state_change.name == "Removed":
             if self.services.pop(name, None) is not None:
-                self.on_change()
+                self._settle()
+            return
+        if len(self._tasks) >= MAX_RESOLVING or (name not in self.services and len(self.services) >= MAX_SERVICES):
+            self._turn_away(name)
             return
         task = asyncio.ensure_future(self._resolve(name))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _turn_away(self, name: str) -> None:
+        self._turned_away += 1
+        if self._turned_away == 1:
+            logger.info("LAN: more announcements than p2pchat keeps; not listening to {!r} and later ones", name)
+
+    def found(self, service: LanService) -> None:
+        """Keep a resolved announcement (within the caps)."""
+        if self.services.get(service.name) == service:
+            return
+        if service.name not in self.services and len(self.services) >= MAX_SERVICES:
+            self._turn_away(service.name)
+            return
+        self.services[service.name] = service
+        self._settle()
+
+    def _settle(self) -> None:
+        if self._pending_change is None and not self._closed:
+            self._pending_change = asyncio.get_running_loop().call_later(SETTLE, self._report)
+
+    def _report(self) -> None:
+        self._pending_change = None
+        self.on_change()
 
     async def _resolve(self, name: str) -> None:
         from zeroconf.asyncio import AsyncServiceInfo
@@ -110,12 +144,13 @@ class LanDiscovery:
         if not found or self._closed:
             return
         service = service_from(name, info.properties or {}, info.parsed_addresses(), info.port)
-        if service is not None and self.services.get(name) != service:
-            self.services[name] = service
-            self.on_change()
+        if service is not None:
+            self.found(service)
 
     async def close(self) -> None:
         self._closed = True
+        if self._pending_change is not None:
+            self._pending_change.cancel()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -52,6 +52,10 @@ def open_listening_socket(bind: str, port: int) -> socket.socket:
                     pass
             sock.bind(addr)
             sock.listen(64)
+            if hasattr(socket, "SO_REUSEPORT"):
+                # Set after the bind, so another listener on this port is still refused: only a
+                # socket that dials from our port to punch a hole (net/punch.py) may share it.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             sock.setblocking(False)
             return sock
         except OSError as exc:

@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from loguru import logger
 
@@ -29,6 +30,7 @@ _WAN_SERVICES = ("urn:schemas-upnp-org:service:WANIPConnection:",
                  "urn:schemas-upnp-org:service:WANPPPConnection:")
 _CONFLICT, _ONLY_PERMANENT = 718, 725  # UPnP error codes of AddPortMapping
 PORT_TRIES = 3  # the listening port itself, then random ones when that is taken
+MAX_BODY = 256 * 1024  # bytes of one UPnP answer (routers' descriptions are a few KB)
 
 
 class PortMapError(Exception):
@@ -57,11 +59,26 @@ def private_external(address: str) -> bool:
     return ip.version == 4 and any(ip in ipaddress.ip_network(block) for block in blocks)
 
 
+def could_be_public(address: str) -> bool:
+    """Whether a router's claim to be reachable at `address` could be true: not loopback,
+    unspecified, link-local, multicast, nor behind another NAT. Anything else is not shown or
+    advertised (a lying device on the LAN must not put 127.0.0.1 into an invite)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    odd = ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast
+    return not odd and not private_external(address)
+
+
 def _source_address(router: str) -> str:
     """Our address on the way to the router (no packet is sent)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect((router, 9))
-        return probe.getsockname()[0]
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((router, 9))
+            return probe.getsockname()[0]
+    except OSError as exc:
+        raise PortMapError(f"no route to the router at {router}: {exc.strerror or exc}") from None
 
 
 def default_gateway(route_file: Path = Path("/proc/net/route")) -> str | None:
@@ -86,14 +103,22 @@ async def load_upnp() -> None:
 
 async def find_igd(timeout: float, target: tuple[str, int] | None = None) -> str:
     """The description URL of the first Internet Gateway Device that answers an SSDP search
-    (multicast, or unicast to `target`)."""
+    (multicast, or unicast to `target`). Only the router may answer: the default gateway (or
+    `target`), with a description on its own address; any other device on the LAN is ignored."""
     from async_upnp_client.search import SsdpSearchListener
 
+    router = target[0] if target else default_gateway()
+    if router is None:
+        raise PortMapError("no default gateway to ask for UPnP")
     found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def answer(headers) -> None:
         location = headers.get("location") or ""
-        if location.startswith("http://") and not found.done():
+        sender = headers.get("_host") or ""
+        if sender != router or not location.startswith("http://") or urlsplit(location).hostname != router:
+            logger.debug("port mapping: ignored an SSDP answer from {} ({!r})", sender, location[:80])
+            return
+        if not found.done():
             found.set_result(location)
 
     listener = SsdpSearchListener(callback=answer, target=target, timeout=max(1, int(timeout)),
@@ -108,6 +133,54 @@ async def find_igd(timeout: float, target: tuple[str, int] | None = None) -> str
         raise PortMapError("no UPnP router answered") from None
     finally:
         listener.async_stop()
+
+
+def _claimed_external(address: str, router: str) -> str:
+    """The router's claimed public address, or "" when no one could dial it there (a private
+    one is kept: it is how another NAT in front of the router shows)."""
+    behind_another_nat = private_external(address) and _parses(address)
+    if address and not could_be_public(address) and not behind_another_nat:
+        logger.info("port mapping: the router at {} claims the public address {!r}; not used", router, address[:64])
+        return ""
+    return address
+
+
+def _parses(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _router_only_requester(router: str, timeout: float):
+    """A UPnP HTTP client that talks to `router` alone (a description may name control URLs
+    anywhere) and reads at most MAX_BODY bytes of each answer."""
+    import aiohttp
+    from async_upnp_client.client import UpnpRequester
+    from async_upnp_client.const import HttpResponse
+    from async_upnp_client.exceptions import UpnpCommunicationError, UpnpConnectionError
+
+    class RouterOnly(UpnpRequester):
+        async def async_http_request(self, http_request):
+            host = urlsplit(http_request.url).hostname
+            if host != router:
+                raise UpnpCommunicationError(f"refused to send a request to {host}: it is not the router")
+            try:
+                async with aiohttp.ClientSession() as session, session.request(
+                    http_request.method, http_request.url, headers=http_request.headers,
+                    data=http_request.body, timeout=aiohttp.ClientTimeout(total=max(1.0, timeout)),
+                ) as response:
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(64 * 1024):
+                        body += chunk
+                        if len(body) > MAX_BODY:
+                            raise UpnpCommunicationError(f"an answer larger than {MAX_BODY // 1024} KB")
+                    return HttpResponse(response.status, dict(response.headers), body.decode("utf-8", "replace"))
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                raise UpnpConnectionError(repr(exc)) from exc
+
+    return RouterOnly()
 
 
 def _upnp_reason(exc: BaseException) -> str:
@@ -139,13 +212,12 @@ class UpnpRouter:
 
     async def _connect(self) -> None:
         await load_upnp()
-        from async_upnp_client.aiohttp import AiohttpRequester
         from async_upnp_client.client_factory import UpnpFactory
         from async_upnp_client.exceptions import UpnpError
 
         location = await find_igd(self.timeout, self.target)
-        self._router = location.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-        factory = UpnpFactory(AiohttpRequester(timeout=max(1, int(self.timeout))), non_strict=True)
+        self._router = urlsplit(location).hostname or ""
+        factory = UpnpFactory(_router_only_requester(self._router, self.timeout), non_strict=True)
         try:
             device = await asyncio.wait_for(factory.async_create_device(location), self.timeout * 2)
         except asyncio.TimeoutError:
@@ -181,7 +253,7 @@ class UpnpRouter:
             self._external_port = port
             try:  # the mapping stands (and is removed at quit) even if the router hides its address
                 result = await self._call("GetExternalIPAddress")
-                external = str(result.get("NewExternalIPAddress") or "")
+                external = _claimed_external(str(result.get("NewExternalIPAddress") or ""), self._router)
             except PortMapError as exc:
                 logger.info("port mapping: {}", exc)
                 external = ""
@@ -268,7 +340,8 @@ class NatPmpRouter:
         if mapped.internal_port != self.internal_port or not mapped.external_port:
             raise PortMapError("the NAT-PMP router mapped another port than the one asked for")
         self._external_port = mapped.external_port
-        return Mapping("NAT-PMP", self._router()[0], address.address, mapped.external_port,
+        router = self._router()[0]
+        return Mapping("NAT-PMP", router, _claimed_external(address.address, router), mapped.external_port,
                        self.internal_port, mapped.lifetime)
 
     async def remove(self) -> None:

@@ -13,8 +13,9 @@ import socket
 import ssl
 from collections.abc import Callable
 
-from p2pchat.net.connection import Connection, FrameProtocol
+from p2pchat.net.connection import Connection
 from p2pchat.net.dialer import describe_dial_error
+from p2pchat.net.punch import tls_on_socket
 from p2pchat.protocol.transit import RelayAddress, RelayRefused, read_answer, request_line
 
 __all__ = ["RelayError", "open_relay", "tls_over_relay"]
@@ -90,6 +91,8 @@ async def open_relay(
         sock = await _connect(relay, timeout)
     except (OSError, asyncio.TimeoutError) as exc:
         raise RelayError(describe_dial_error(exc, where)) from None
+    except UnicodeError:  # a name the resolver cannot encode (a label over 63 characters)
+        raise RelayError(f"{where}: not a usable host name") from None
     loop = asyncio.get_running_loop()
     try:
         _keepalive(sock)
@@ -121,24 +124,9 @@ async def tls_over_relay(
     timeout: float,
 ) -> Connection:
     """The p2pchat connection over a glued relay socket: TLS as `tls_client` says."""
-    loop = asyncio.get_running_loop()
-    glued_at = loop.time()  # the handshake deadline counts from here, as from a TCP connect
     try:
-        if tls_client:
-            transport, protocol = await loop.create_connection(
-                FrameProtocol, sock=sock, ssl=context, server_hostname="p2pchat",
-                ssl_handshake_timeout=timeout,
-            )
-        else:
-            transport, protocol = await loop.connect_accepted_socket(
-                FrameProtocol, sock, ssl=context, ssl_handshake_timeout=timeout,
-            )
+        conn = await tls_on_socket(sock, context, tls_client=tls_client, dialed=dialed, timeout=timeout)
     except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
-        sock.close()
         raise RelayError(describe_dial_error(exc, f"the peer via relay {relay}")) from None
-    except BaseException:
-        sock.close()
-        raise
-    conn = Connection(transport, protocol, dialed=dialed, opened_at=glued_at)
     conn.relay = str(relay)
     return conn

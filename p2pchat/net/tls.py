@@ -18,6 +18,7 @@ from typing import Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 
 class CertificateHolder(Protocol):
@@ -72,6 +73,14 @@ def peer_fingerprint(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b32encode(hashlib.sha256(spki).digest()).decode("ascii").rstrip("=")
+
+
+def peer_public_key(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> bytes:
+    """The peer's raw Ed25519 public key (b"" for another kind of key)."""
+    key = x509.load_der_x509_certificate(_peer_certificate(ssl_object)).public_key()
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        return b""
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def tls_summary(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> dict[str, str]:

@@ -22,6 +22,8 @@ from p2pchat.protocol.frames import (
     Ack,
     Busy,
     Bye,
+    Candidate,
+    Candidates,
     Error,
     FileAccept,
     FileCancel,
@@ -38,6 +40,7 @@ from p2pchat.protocol.frames import (
     Ping,
     Pong,
     Ready,
+    Sync,
     Text,
 )
 from p2pchat.protocol.heartbeat import Heartbeat
@@ -67,6 +70,8 @@ __all__ = [
     "Ack",
     "Busy",
     "Bye",
+    "Candidate",
+    "Candidates",
     "Decoder",
     "Error",
     "FileAccept",
@@ -86,6 +91,7 @@ __all__ = [
     "Pong",
     "ProtocolError",
     "Ready",
+    "Sync",
     "Text",
     "encode",
     "encode_chunk_header",

@@ -7,6 +7,7 @@ spans reads is assembled in its own buffer, which the decoded `FileChunk.data` t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
@@ -18,12 +19,15 @@ from typing import Any, cast
 from p2pchat.protocol.frames import (
     HEADER_SIZE,
     MAGIC,
+    MAX_CANDIDATES,
     MAX_CHUNK_DATA,
     MAX_FRAME,
     MAX_TEXT_BYTES,
     Ack,
     Busy,
     Bye,
+    Candidate,
+    Candidates,
     Error,
     FileAccept,
     FileCancel,
@@ -40,6 +44,7 @@ from p2pchat.protocol.frames import (
     Ping,
     Pong,
     Ready,
+    Sync,
     Text,
 )
 from p2pchat.protocol.rules import MAX_TRANSFER_ID, has_hidden_characters, validate_nickname
@@ -205,6 +210,49 @@ def _batch(value: object, label: str) -> OfferBatch | dict[str, object] | None:
     return checked if encoding else OfferBatch(**checked)
 
 
+CANDIDATE_KINDS = frozenset({"public", "mapped", "local"})
+
+
+def _candidate_host(value: object, label: str) -> str:
+    value = _chars(2, 45)(value, label)
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise _bad(f"{label} must be an IP address") from None
+
+
+def _candidate(fields: object, label: str) -> Candidate:
+    if type(fields) is not dict:
+        raise _bad(f"{label} must hold objects")
+    for name in ("host", "port", "kind"):
+        if name not in fields:
+            raise _bad(f"{label}[].{name} is missing")
+    return Candidate(
+        _candidate_host(fields["host"], f"{label}[].host"),
+        _integer(1, 0xFFFF)(fields["port"], f"{label}[].port"),
+        _chars(1, 16)(fields["kind"], f"{label}[].kind"),
+    )
+
+
+def _candidates(value: object, label: str) -> tuple[Candidate, ...] | list[dict[str, object]]:
+    """CANDIDATES.addresses: a list of objects decoded into Candidates (those of a kind we do not
+    know are skipped), or Candidates checked for encoding (into JSON objects)."""
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_CANDIDATES:
+        raise _bad(f"{label} must be a list of at most {MAX_CANDIDATES} addresses")
+    if value and type(value[0]) is Candidate:
+        checked = [_candidate({"host": c.host, "port": c.port, "kind": c.kind}, label) for c in value]
+        return [{"host": c.host, "port": c.port, "kind": c.kind} for c in checked]
+    found = (_candidate(item, label) for item in value)
+    return tuple(c for c in found if c.kind in CANDIDATE_KINDS)
+
+
+def _held(value: object, label: str) -> float:
+    held = _timestamp(value, label)
+    if not 0 <= held <= 3600:
+        raise _bad(f"{label} must be from 0 to 3600 seconds")
+    return held
+
+
 _cap = _chars(1, 64)
 _id_length = _chars(1, 128)
 
@@ -252,6 +300,10 @@ _JSON_FIELDS: dict[Any, tuple[tuple[str, Callable[[object, str], object]], ...]]
     FileCancel: (("tid", _tid), ("reason", _reason)),
     Ping: (("ts", _timestamp),),
     Pong: (("ts", _timestamp),),
+    Candidates: (
+        ("attempt", _integer(1, 0xFFFF)), ("nat", _chars(1, 32)), ("addresses", _candidates), ("held", _held),
+    ),
+    Sync: (("attempt", _integer(1, 0xFFFF)),),
     Busy: (("reason", _reason),),
     Bye: (("reason", _reason),),
     Error: (("code", _chars(1, 64)), ("message", _reason)),

@@ -14,6 +14,7 @@ CHUNK_OVERHEAD = HEADER_SIZE + 16  # header + u64 tid + u64 offset in front of a
 MAX_CHUNK_DATA = MAX_FRAME - 16
 MAX_TEXT_BYTES = 65536
 MAX_NICK = 32
+MAX_CANDIDATES = 8  # addresses in one CANDIDATES frame
 
 
 class FrameType(IntEnum):
@@ -31,6 +32,8 @@ class FrameType(IntEnum):
     FILE_CANCEL = 0x26
     PING = 0x30
     PONG = 0x31
+    CANDIDATES = 0x50
+    SYNC = 0x51
     BUSY = 0x40
     BYE = 0x41
     ERROR = 0x42
@@ -158,6 +161,37 @@ class Pong:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """An address a peer may be reached at directly: `kind` says how the sender knows it."""
+
+    host: str  # an IP address, as text
+    port: int
+    kind: str  # "public" (seen by STUN), "mapped" (the router forwards it), "local" (an interface)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The sender's direct addresses, to try to move a relayed session onto a direct path."""
+
+    attempt: int
+    nat: str  # the sender's router as STUN saw it (protocol/stun.py's Mapping names)
+    addresses: tuple[Candidate, ...]
+    held: float = 0.0  # seconds an answer waited after the frame it answers arrived
+    TYPE: ClassVar[FrameType] = FrameType.CANDIDATES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "addresses", tuple(self.addresses))
+
+
+@dataclass(frozen=True, slots=True)
+class Sync:
+    """Dial now: the initiator dials half a round trip after sending it."""
+
+    attempt: int
+    TYPE: ClassVar[FrameType] = FrameType.SYNC
+
+
+@dataclass(frozen=True, slots=True)
 class Busy:
     reason: str
     TYPE: ClassVar[FrameType] = FrameType.BUSY
@@ -191,6 +225,8 @@ Frame = (
     | FileCancel
     | Ping
     | Pong
+    | Candidates
+    | Sync
     | Busy
     | Bye
     | Error

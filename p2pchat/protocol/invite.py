@@ -25,7 +25,7 @@ import secrets
 import struct
 from dataclasses import dataclass, field
 
-from p2pchat.protocol.transit import RelayAddress
+from p2pchat.protocol.transit import RelayAddress, relay_host_problem
 
 PREFIX = "p2pchat1"
 VERSION = 1
@@ -121,6 +121,13 @@ class _Reader:
         return port
 
 
+def _count(reader: _Reader, what: str) -> int:
+    count = reader.byte()
+    if count > MAX_ITEMS:
+        raise InviteError(f"the invite lists {count} {what}; an invite holds at most {MAX_ITEMS}")
+    return count
+
+
 def parse_invite(text: str) -> Invite:
     """Read a pasted invite (whitespace and case do not matter); raise InviteError."""
     compact = "".join(text.split()).lower()
@@ -144,20 +151,22 @@ def parse_invite(text: str) -> Invite:
     secret = reader.take(SECRET_BYTES).hex()
     expires = struct.unpack(">I", reader.take(4))[0]
     addresses = []
-    for _ in range(reader.byte()):
+    for _ in range(_count(reader, "addresses")):
         family = reader.byte()
         if family not in (4, 6):
             raise InviteError("the invite holds an address of an unknown kind")
-        host = str(ipaddress.ip_address(reader.take(4 if family == 4 else 16)))
-        addresses.append((host, reader.port()))
+        address = ipaddress.ip_address(reader.take(4 if family == 4 else 16))
+        if address.is_unspecified or address.is_multicast or address.is_link_local:
+            raise InviteError(f"the invite holds {address}, which is no peer's address")
+        addresses.append((str(address), reader.port()))
     relays = []
-    for _ in range(reader.byte()):
+    for _ in range(_count(reader, "relays")):
         raw = reader.take(reader.byte())
         try:
             host = raw.decode("ascii")
         except UnicodeDecodeError:
             raise InviteError("the invite holds a relay name that is not ASCII") from None
-        if not host or any(c.isspace() or c in "/@" for c in host):
+        if relay_host_problem(host):
             raise InviteError("the invite holds an unusable relay name")
         relays.append(RelayAddress(host, reader.port()))
     if reader.pos != len(body):

@@ -10,6 +10,7 @@ speaks TLS as the client is fixed by `tls_client_over_relay()`.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ _TOKEN = re.compile(r"[0-9a-f]{64}")
 _SIDE = re.compile(r"[0-9a-f]{16}")
 _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 DERIVED_LABEL = b"p2pchat relay token v1"
+PAIR_LABEL = b"p2pchat pair relay token v1"
 
 # What the relay's known answers mean, for the user.
 _ANSWERS = {
@@ -45,6 +47,24 @@ class RelayAddress:
         return f"tcp:{self}"
 
 
+def relay_host_problem(host: str) -> str | None:
+    """Why `host` (without brackets) cannot be a relay's host, or None. A name is letters,
+    digits, dots and hyphens in labels of at most 63; an address may not be one that names no
+    machine on a path between two homes (unspecified, multicast, link-local: the last is where
+    cloud metadata services answer)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.fullmatch(host) or host.startswith("[") or ":" in host:
+            return "letters, digits, dots and hyphens only"
+        if any(not 1 <= len(label) <= 63 for label in host.rstrip(".").split(".")):
+            return "each part of a host name is 1 to 63 characters"
+        return None
+    if address.is_unspecified or address.is_multicast or address.is_link_local:
+        return f"{address} is not an address a relay can have"
+    return None
+
+
 def parse_relay(text: str) -> RelayAddress:
     """`tcp:HOST:PORT` (IPv6 in brackets); raise ValueError with a one-line reason."""
     raw = text.strip()
@@ -55,6 +75,9 @@ def parse_relay(text: str) -> RelayAddress:
         raise ValueError(f"{raw!r} is not a relay address: write tcp:HOST:PORT (IPv6 as tcp:[::1]:4001)")
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise ValueError(f"{raw!r}: the relay port must be a number from 1 to 65535")
+    problem = relay_host_problem(host.strip("[]"))
+    if problem:
+        raise ValueError(f"{raw!r} is not a relay address: {problem}")
     return RelayAddress(host.strip("[]"), int(port_text))
 
 
@@ -97,6 +120,17 @@ def derived_token(fingerprint_a: str, fingerprint_b: str) -> str:
     fingerprints, each line-terminated."""
     low, high = sorted((fingerprint_a, fingerprint_b))
     data = DERIVED_LABEL + b"\n" + low.encode("ascii") + b"\n" + high.encode("ascii") + b"\n"
+    return hashlib.sha256(data).hexdigest()
+
+
+def pair_token(secret: bytes, fingerprint_a: str, fingerprint_b: str) -> str:
+    """The relay token of two peers that know each other's keys: SHA-256 over a label, the
+    32-byte secret only they can compute (p2pchat.identity.pairing) and both sorted
+    fingerprints, each line-terminated. Nobody else can wait under it."""
+    if len(secret) != 32:
+        raise ValueError("a pair secret is 32 bytes")
+    low, high = sorted((fingerprint_a, fingerprint_b))
+    data = PAIR_LABEL + b"\n" + secret + b"\n" + low.encode("ascii") + b"\n" + high.encode("ascii") + b"\n"
     return hashlib.sha256(data).hexdigest()
 
 

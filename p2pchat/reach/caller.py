@@ -20,6 +20,7 @@ from p2pchat.reach.backoff import backoff
 from p2pchat.reach.ports import DialReport, Handshake, PresenceView, Spawn
 from p2pchat.reach.race import ReachError, ReachPlan, reach
 from p2pchat.reach.refusal import PeerRefused
+from p2pchat.reach.repeats import RepeatedWarnings
 from p2pchat.reach.target import DialTarget, parse_target
 
 FIRST_RETRY = 0.5  # seconds after the first failed attempt; doubling up to the reconnect setting
@@ -47,6 +48,7 @@ class Caller:
         self.target: DialTarget | None = None  # what we call, and call again after a drop
         self._task: asyncio.Task | None = None
         self.own_ends: set[tuple] = set()  # local (host, port) of our dials in progress
+        self._refusals = RepeatedWarnings()
 
     def call(self, target: DialTarget, *, first_delay: float = 0.0, why: str = "dialer") -> None:
         """Call `target` from now on (retrying until it answers), instead of any earlier call."""
@@ -92,10 +94,11 @@ class Caller:
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
-                report.notice(str(exc), "error")
                 if exc.final:
+                    report.notice(str(exc), "error")
                     report.gave_up()
                     return
+                self._refused(exc)
                 reason = str(exc)
             except ReachError as exc:
                 reason = str(exc)
@@ -106,10 +109,11 @@ class Caller:
                     await self._handshake(conn, pinned(conn))
                 except PeerRefused as exc:
                     conn.abort()
-                    report.notice(str(exc), "error")
                     if exc.final:
+                        report.notice(str(exc), "error")
                         report.gave_up()
                         return
+                    self._refused(exc)
                     reason = str(exc)
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
@@ -121,6 +125,12 @@ class Caller:
             delay = backoff(attempt, first=FIRST_RETRY, cap=self.cap)
             logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
             report.retrying(str(target), attempt, delay, reason)
+
+    def _refused(self, exc: PeerRefused) -> None:
+        """One path showed the wrong identity: warn (repeats merged), and dialing goes on."""
+        line = self._refusals.say(str(exc))
+        if line:
+            self.report.notice(line, "warning")
 
     def met_itself(self, conn: Connection) -> PeerRefused:
         """The peer presented our own identity: we dialed ourselves, or another p2pchat

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from p2pchat.protocol.invite import Invite, relay_token
-from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
+from p2pchat.protocol.transit import RelayAddress, derived_token, pair_token, tls_client_over_relay
 
 
 class Address(Protocol):  # a net.address.PeerAddress, without importing the socket layer
@@ -36,11 +36,21 @@ class Target(Protocol):  # a reach.target.DialTarget
     @property
     def invite(self) -> Invite | None: ...
 
+    @property
+    def named(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class RelayToken:
     token: str
     tls_client: bool  # our TLS role on a connection glued with this token
+
+
+def known_peer_token(own_id: str, peer: str, secret: bytes | None) -> RelayToken:
+    """The token two known peers meet under: from their pair secret, or (while one of them has
+    not yet seen the other's key) derived from the two fingerprints alone."""
+    token = pair_token(secret, own_id, peer) if secret else derived_token(own_id, peer)
+    return RelayToken(token, tls_client_over_relay(own_id, peer, invited=None))
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,12 @@ class DialPlan:
     pinned_id: str | None  # the identity the user named, if any
     peer: str | None  # whom we expect: the one named, or the last peer
     lan_hosts: frozenset[tuple[str, int]]  # direct addresses the LAN gave (pinned to `peer`)
+    typed_hosts: frozenset[tuple[str, int]] = frozenset()  # addresses typed with the fingerprint
+
+    def refusal_is_final(self, *, relayed: bool, host: str, port: int) -> bool:
+        """A wrong key ends the dialing only at an address the user typed with its fingerprint;
+        anywhere else (a relay, the LAN, an invite's addresses) it is one failed path."""
+        return not relayed and (host, port) in self.typed_hosts
 
     def expected(self, *, relayed: bool, host: str, port: int) -> str | None:
         """The identity a connection must show: the one named, or (on a relay or a LAN
@@ -70,18 +86,26 @@ def plan(
     lan: Callable[[str], Sequence[Address]],
     relays: Sequence[RelayAddress],
     now: float,
+    pair_secret: Callable[[str], bytes | None] = lambda peer: None,
 ) -> DialPlan:
-    """`lan(fingerprint)`: where the local network says that identity listens."""
+    """`lan(fingerprint)`: where the local network (or the peer itself, over an earlier
+    session) says that identity listens; `pair_secret(fingerprint)`: the secret we share with
+    that known peer, if any."""
     peer = target.fingerprint or last_peer
     tokens: list[RelayToken] = []
     via: list[RelayAddress] = []
-    if tls and peer and peer != own_id:
+    # Relays only for a target that names whom it wants: a bare HOST:PORT is that host, and
+    # asking the relays for the last peer could connect someone other than the host typed.
+    named = target.fingerprint
+    if tls and named and named != own_id:
         via = list(dict.fromkeys([*target.relays, *relays]))
-        tokens.append(RelayToken(derived_token(own_id, peer), tls_client_over_relay(own_id, peer, invited=None)))
+        tokens.append(known_peer_token(own_id, named, pair_secret(named)))
         invite = target.invite
         if invite is not None and not invite.expired(now):
             tokens.append(RelayToken(relay_token(invite.secret), True))
-    # Where the LAN says this peer is comes first (and is pinned to it, as a relay is).
+    # Where the LAN (or the peer) says this peer is comes first (pinned to it, as a relay is).
     on_lan = list(lan(peer)) if peer else []
     direct = list({(a.host, a.port): a for a in [*on_lan, *target.direct]}.values())
-    return DialPlan(direct, via, tokens, target.fingerprint, peer, frozenset((a.host, a.port) for a in on_lan))
+    typed = frozenset((a.host, a.port) for a in target.direct) if target.named else frozenset()
+    lan_hosts = frozenset((a.host, a.port) for a in on_lan)
+    return DialPlan(direct, via, tokens, target.fingerprint, peer, lan_hosts, typed - lan_hosts)

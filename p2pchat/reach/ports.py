@@ -63,4 +63,7 @@ class Credentials(Protocol):
 
     def server_context(self) -> ssl.SSLContext | None: ...
 
-    def check_expected(self, conn: Connection, expected: str | None) -> None: ...  # PeerRefused
+    def check_expected(self, conn: Connection, expected: str | None, *, final: bool = True) -> None:
+        """PeerRefused (ending the dialing when `final`) for a connection not showing `expected`."""
+
+    def pair_secret(self, peer_id: str) -> bytes | None: ...  # None until we have seen its key

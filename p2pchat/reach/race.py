@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.dialer import describe_dial_error, dial
+from p2pchat.net.dialer import answered_without_tls, describe_dial_error, dial
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
 from p2pchat.reach.plan import Address, RelayToken
@@ -107,7 +107,16 @@ async def _direct(plan: ReachPlan, address: Address) -> Connection:
     try:
         return await _checked(plan, dial(address.host, address.port, plan.client_context, plan.timeout))
     except (OSError, asyncio.TimeoutError, ConnectionError, ConnectionClosed) as exc:
-        raise ReachError(describe_dial_error(exc, str(address))) from None
+        reason = describe_dial_error(exc, str(address))
+        if answered_without_tls(exc) and _only_path(plan):
+            # A setting mismatch does not heal itself: say it once and stop. With other
+            # addresses to try, the answer may come from some other service: keep trying.
+            raise PeerRefused(f"{reason}; stopped dialing", final=True) from None
+        raise ReachError(reason) from None
+
+
+def _only_path(plan: ReachPlan) -> bool:
+    return len(plan.direct) == 1 and not (plan.relays and plan.tokens)
 
 
 async def _relays(plan: ReachPlan, direct_failed: asyncio.Event) -> Connection:

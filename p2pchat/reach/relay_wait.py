@@ -15,9 +15,12 @@ from loguru import logger
 
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.invite import relay_token
-from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
+from p2pchat.protocol.transit import RelayAddress, tls_client_over_relay
 from p2pchat.reach.backoff import backoff
+from p2pchat.reach.plan import known_peer_token
 from p2pchat.reach.ports import Credentials, Handshake, Notice, Spawn
+from p2pchat.reach.refusal import PeerRefused
+from p2pchat.reach.repeats import RepeatedWarnings
 
 REFRESH = 1.0  # seconds between looks at the invites file and the session's state
 FIRST_RETRY = 1.0
@@ -48,16 +51,23 @@ class RelayWaiter:
         self._waiting: dict[tuple[RelayAddress, str], asyncio.Task] = {}
         self._watch: asyncio.Task | None = None
         self.status: dict[RelayAddress, str] = {}  # what /info says about each relay
+        self._refusals = RepeatedWarnings()
+        self._closed = False
 
     def start(self) -> None:
         if self.relays:
             self._watch = asyncio.create_task(self._watch_loop(), name="relay-waiter")
 
     async def close(self) -> None:
+        self._closed = True
         tasks = [t for t in (self._watch, *self._waiting.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        while tasks:
+            for task in tasks:
+                task.cancel()
+            # Python 3.11's wait_for can swallow a cancellation that races its inner result
+            # (the task then waits on the relay again): cancel until every task has ended.
+            _, pending = await asyncio.wait(tasks, timeout=0.5)
+            tasks = list(pending)
         self._waiting.clear()
 
     async def _watch_loop(self) -> None:
@@ -65,16 +75,18 @@ class RelayWaiter:
             self.refresh()
             await asyncio.sleep(REFRESH)
 
-    def wanted(self) -> dict[str, tuple[bool, str | None]]:
-        """token -> (our TLS role is client, the fingerprint expected there or None)."""
+    def wanted(self) -> dict[str, tuple[bool, str | None, str | None]]:
+        """token -> (our TLS role is client, the fingerprint expected there or None, the
+        pending invite's secret the token stands for or None)."""
         own = self.credentials.own_id
-        tokens: dict[str, tuple[bool, str | None]] = {
-            relay_token(secret): (tls_client_over_relay(own, "", invited=False), None)
+        tokens: dict[str, tuple[bool, str | None, str | None]] = {
+            relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
             for secret in self.credentials.invites.pending()
         }
         peer = self._peer()
         if peer is not None and peer != own:
-            tokens[derived_token(own, peer)] = (tls_client_over_relay(own, peer, invited=None), peer)
+            known = known_peer_token(own, peer, self.credentials.pair_secret(peer))
+            tokens[known.token] = (known.tls_client, peer, None)
         return tokens
 
     def refresh(self) -> None:
@@ -84,9 +96,8 @@ class RelayWaiter:
             if key not in keys:
                 self._waiting.pop(key).cancel()
         for relay, token in keys - set(self._waiting):
-            tls_client, expected = wanted[token]
             self._waiting[(relay, token)] = asyncio.create_task(
-                self._wait(relay, token, tls_client, expected), name=f"relay-wait {relay}"
+                self._wait(relay, token, *wanted[token]), name=f"relay-wait {relay}"
             )
 
     def _report(self, relay: RelayAddress, status: str, notice: str, level: str = "info") -> None:
@@ -95,10 +106,12 @@ class RelayWaiter:
             self.status[relay] = status
             self._notice(notice, level)
 
-    async def _wait(self, relay: RelayAddress, token: str, tls_client: bool, expected: str | None) -> None:
+    async def _wait(
+        self, relay: RelayAddress, token: str, tls_client: bool, expected: str | None, invite: str | None
+    ) -> None:
         credentials, timeout = self.credentials, self.timeout
         failures = 0
-        while True:
+        while not self._closed:
             try:
                 sock = await open_relay(
                     relay, token, self.side, timeout=timeout, wait=None,
@@ -115,6 +128,16 @@ class RelayWaiter:
                 self._report(relay, str(exc), f"{exc}; trying again every {delay:.0f} to {RETRY_CAP:.0f} s",
                              "warning")
                 await asyncio.sleep(delay)
+                continue
+            conn.invite_secret = invite  # the handshake admits only the peer that brings it
+            try:
+                credentials.check_expected(conn, expected, final=False)
+            except PeerRefused as exc:  # someone else waits under this token: back off, warn rarely
+                failures += 1
+                line = self._refusals.say(str(exc))
+                if line:
+                    self._notice(line, "warning")
+                await asyncio.sleep(backoff(failures, first=FIRST_RETRY, cap=RETRY_CAP))
                 continue
             failures = 0
             logger.info("a peer arrived through relay {}", relay)

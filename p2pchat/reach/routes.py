@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from loguru import logger
 
+from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection
 from p2pchat.net.interfaces import local_addresses
 from p2pchat.protocol.invite import INVITE_LIFETIME
@@ -44,6 +45,7 @@ class Routes:
         found: Callable[[str], None],
         lan_peers_changed: Callable[[list[LanPeer]], None],
         clock: Callable[[], float],
+        learned: Callable[[str], list[PeerAddress]] = lambda peer: [],
     ) -> None:
         self.settings = settings
         self.credentials = credentials
@@ -57,6 +59,7 @@ class Routes:
         self._found = found  # the peer we want is on the LAN at this address: call it there
         self._lan_peers_changed = lan_peers_changed
         self._clock = clock
+        self._learned = learned  # a peer's own direct addresses, told over an earlier session
         self.side = new_side()  # ours on every relay: our own connections never pair up
         self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in configure()
         self._relay_waiter: RelayWaiter | None = None
@@ -109,9 +112,14 @@ class Routes:
 
     def invite(self, port: int, lifetime: int = INVITE_LIFETIME) -> tuple[str, str]:
         """A new one-time invite line, with the public address the router gave us if any."""
-        public = self._port_mapper.public_address if self._port_mapper is not None else None
+        public = self.public_mapping
         return make_invite(self.credentials.invites, self.credentials.own_id, port, self.relays, public,
                            bind=self.settings.bind, lifetime=lifetime)
+
+    @property
+    def public_mapping(self) -> tuple[str, int] | None:
+        """The public address and port the router forwards to our listener, if it does."""
+        return self._port_mapper.public_address if self._port_mapper is not None else None
 
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""
@@ -124,7 +132,8 @@ class Routes:
         credentials = self.credentials
         routes = plan(
             target, own_id=credentials.own_id, tls=credentials.tls, last_peer=self.presence.last_peer_id,
-            lan=self.lan.addresses_of if self.lan is not None else lambda _peer: [],
+            pair_secret=credentials.pair_secret,
+            lan=lambda peer: [*(self.lan.addresses_of(peer) if self.lan is not None else []), *self._learned(peer)],
             relays=self.relays, now=self._clock(),
         )
 
@@ -132,7 +141,8 @@ class Routes:
             return routes.expected(relayed=bool(conn.relay), host=conn.peer_host, port=conn.peer_port)
 
         def check(conn: Connection) -> None:
-            credentials.check_expected(conn, pinned(conn))
+            final = routes.refusal_is_final(relayed=bool(conn.relay), host=conn.peer_host, port=conn.peer_port)
+            credentials.check_expected(conn, pinned(conn), final=final)
 
         reach_plan = ReachPlan(
             routes.direct, routes.relays, routes.tokens, credentials.client_context(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.protocol.invite import Invite, looks_like_invite, parse_invite
@@ -17,6 +17,11 @@ class DialTarget:
     relays: tuple[RelayAddress, ...] = ()  # the invite's relays; the settings' are added on use
     invite: Invite | None = None
     code: str | None = None  # a short code: the mailbox server introduces us before any dial
+    named: bool = False  # the user typed the fingerprint with the address (a p2pchat:// link)
+
+    def pinned_to(self, peer: str) -> DialTarget:
+        """This target, expecting `peer` there from now on (the peer it reached)."""
+        return self if self.fingerprint else replace(self, fingerprint=peer)
 
     def __str__(self) -> str:
         if self.code is not None:
@@ -33,7 +38,7 @@ def parse_target(text: str) -> DialTarget:
     if looks_like_code(text):
         return DialTarget((), code=parse_code(text))
     address = parse_address(text)
-    return DialTarget((address,), address.fingerprint)
+    return DialTarget((address,), address.fingerprint, named=address.fingerprint is not None)
 
 
 def invite_target(invite: Invite) -> DialTarget:

@@ -17,6 +17,7 @@ from p2pchat.protocol import (
     Ack,
     Busy,
     Bye,
+    Candidates,
     Error,
     FileChunk,
     Heartbeat,
@@ -26,6 +27,7 @@ from p2pchat.protocol import (
     Pong,
     ProtocolError,
     Ready,
+    Sync,
     Text,
 )
 from p2pchat.session.chat import Chat
@@ -46,6 +48,7 @@ class LiveConnection:
         on_rtt: Callable[[float], None],
         on_nick: Callable[[str], None],
         on_lost: Callable[[Connection, str, bool], None],
+        on_upgrade: Callable[[Connection, Candidates | Sync], None] = lambda conn, frame: None,
     ) -> None:
         self.conn = conn
         self._heartbeat = heartbeat
@@ -55,6 +58,13 @@ class LiveConnection:
         self._on_rtt = on_rtt  # seconds
         self._on_nick = on_nick
         self._lost = on_lost  # (connection, reason, said by the peer)
+        self._on_upgrade = on_upgrade  # the frames of a move to a direct path
+        self._retired = False  # the session moved to another connection: chat only
+
+    def retire(self) -> None:
+        """The session moved to a new connection: only chat is still taken from this one (file
+        frames are dropped; the transfers resume on the new connection)."""
+        self._retired = True
 
     async def read_loop(self) -> None:
         conn = self.conn
@@ -65,7 +75,8 @@ class LiveConnection:
                 frame = await conn.recv()
                 self._heartbeat.frame_received(loop.time())
                 if isinstance(frame, FileChunk):
-                    await self.transfers_engine.on_chunk(frame)
+                    if not self._retired:
+                        await self.transfers_engine.on_chunk(frame)
                     continue
                 if isinstance(frame, Bye):
                     reason, by_peer = frame.reason, True
@@ -99,7 +110,10 @@ class LiveConnection:
             conn.close()
         elif isinstance(frame, (Hello, Ready, Busy)):
             raise ProtocolError("unexpected_frame", f"{type(frame).__name__} after the handshake")
-        else:
+        elif isinstance(frame, (Candidates, Sync)):
+            if not self._retired:
+                self._on_upgrade(conn, frame)
+        elif not self._retired:
             self.transfers_engine.on_frame(conn, frame)
 
     async def heartbeat_loop(self, timeout: float) -> None:
@@ -109,7 +123,7 @@ class LiveConnection:
         while not conn.is_closing:
             now = loop.time()
             if hb.expired(now):
-                conn.abort()
+                conn.reset()
                 self._lost(conn, f"connection lost: no heartbeat for {timeout:g} s", False)
                 return
             if hb.ping_due(now):

@@ -190,6 +190,9 @@ class Receiving:
 
     async def _prepare(self, t: TransferJob) -> None:
         inc = t.incoming
+        if t.settling is not None:  # an offer again right after a drop: the part file is closed first
+            await asyncio.wait([t.settling])
+            t.settling = None
         try:
             if t.batch is not None:
                 path = await t.run(self._place_in_batch, t.batch, inc)

@@ -25,6 +25,7 @@ from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.protocol.invite import INVITE_LIFETIME
 from p2pchat.reach.caller import Caller
+from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
 from p2pchat.reach.routes import Routes
 from p2pchat.reach.target import DialTarget, parse_target
@@ -50,6 +51,8 @@ from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
 from p2pchat.settings import Settings
+
+RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
 
 class StartError(Exception):
@@ -105,6 +108,7 @@ class Session:
         self._conn: Connection | None = None  # the live connection, while presence.connected
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
+        self._live: LiveConnection | None = None
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self.trust = Trust(
@@ -118,6 +122,7 @@ class Session:
             listening_port=lambda: self.listening_port, dial_target=lambda: self.caller.target,
             found=lambda address: self.caller.call_found(address),
             lan_peers_changed=lambda peers: self.emit(LanPeersChanged(tuple(peers))), clock=clock,
+            learned=lambda peer: self.direct.addresses_of(peer),
         )
         self.caller = Caller(  # what we dial, and the dial loop
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
@@ -126,6 +131,12 @@ class Session:
         self.codes = Codes(  # short codes through a mailbox server
             settings, self.trust.invites, self.trust.own_id, invite=self._invite_line, notice=self.notice,
             spawn=self._spawn,
+        )
+        self.direct = DirectPath(  # our public address; a relayed session moved to a direct path
+            settings.stun, self.trust, handshake=self._on_inbound, live_connection=lambda: self._conn,
+            listening_port=lambda: self.listening_port, public_mapping=lambda: self.routes.public_mapping,
+            peer_nickname=lambda: self.presence.peer.nickname if self.presence.peer else "the peer",
+            notice=self.notice, spawn=self._spawn, handshake_timeout=settings.handshake_timeout, clock=clock,
         )
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
         self._greeter = Greeter(
@@ -199,7 +210,7 @@ class Session:
         if self._conn is not None and peer is not None:
             relayed = peer.route != "direct"  # the relay's address is not the peer's
             lines["peer"] = peer.nickname if relayed else f"{peer.nickname} at {peer.address}"
-            lines["path"] = peer.route
+            lines.update(self.direct.info(peer.route))
             lines.update(self.trust.describe_connection(self._conn, self.presence.peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
@@ -302,6 +313,7 @@ class Session:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
+            self.trust.seen(self.presence.last_peer_id)
         if self._listener is not None:
             await self._listener.close()
         await self.routes.close()
@@ -359,9 +371,12 @@ class Session:
             return
         old = self._conn
         if old is not None and old is not conn:
-            for task in self._conn_tasks:
-                task.cancel()
-            old.abort()
+            if old.relay and not conn.relay and peer_id == self.presence.peer_id:
+                self._retire(old)  # moving to a direct path: what the relay still carries arrives
+            else:
+                for task in self._conn_tasks:
+                    task.cancel()
+                old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         self._conn = conn
         now = asyncio.get_running_loop().time()
@@ -374,7 +389,9 @@ class Session:
         live = LiveConnection(
             conn, heartbeat, chat=self.chat, transfers=self.transfers_engine, report=self,
             on_rtt=self._rtt_measured, on_nick=self._peer_renamed, on_lost=self._lost,
+            on_upgrade=self.direct.receive,
         )
+        self._live = live
         self._conn_tasks = [
             self._spawn(live.read_loop(), "reader"),
             self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
@@ -382,6 +399,17 @@ class Session:
         emit_all(self.emit, events)
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
+        self.direct.session_up(conn, hello, peer_id)
+
+    def _retire(self, old: Connection) -> None:
+        """The relayed connection a session moved away from: its reader goes on for a while, for
+        chat already on the way (files resume on the new connection), then it is closed."""
+        _reader, *others = self._conn_tasks
+        for task in others:
+            task.cancel()
+        if self._live is not None:
+            self._live.retire()
+        asyncio.get_running_loop().call_later(RELAY_GRACE, old.close)
 
     def _rtt_measured(self, rtt: float) -> None:
         self._rtt_ms = rtt * 1000
@@ -402,11 +430,16 @@ class Session:
                 task.cancel()
         self._conn_tasks = []
         self._conn = None
+        self.trust.seen(self.presence.peer_id)
+        self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)
         if events and self.presence.state is SessionState.RECONNECTING:
-            self.caller.call(self.caller.target, first_delay=0.2, why="reconnect")
+            target, peer = self.caller.target, self.presence.last_peer_id
+            if target is not None and self.trust.tls and peer is not None:
+                target = target.pinned_to(peer)  # the peer it reached: its relays count now
+            self.caller.call(target, first_delay=0.2, why="reconnect")
 
     def create_invite(self) -> tuple[str, str]:
         """A new one-time invite line for a peer, and a line saying what it allows."""

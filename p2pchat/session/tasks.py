@@ -35,6 +35,10 @@ class Tasks:
     async def cancel_all(self) -> None:
         """Cancel every task but the caller's own, and wait for them to end."""
         others = [task for task in self._running if task is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        while others:
+            for task in others:
+                task.cancel()
+            # Python 3.11's wait_for can swallow a cancellation that races its inner result:
+            # cancel again until every task has ended.
+            _, pending = await asyncio.wait(others, timeout=0.5)
+            others = list(pending)

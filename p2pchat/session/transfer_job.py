@@ -26,6 +26,7 @@ class TransferJob:
         self.meter: ProgressMeter | None = None
         self.executor = disk_lane()
         self.task: asyncio.Task | None = None
+        self.settling: asyncio.Task | None = None  # incoming: the part file being closed after a drop
         self.outgoing: OutgoingFile | None = None
         self.incoming: IncomingFile | None = None
         self.pending: list[asyncio.Future] = []  # incoming writes not yet on disk

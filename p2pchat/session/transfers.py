@@ -43,6 +43,7 @@ from p2pchat.transfer import (
     OutgoingFile,
     ProgressMeter,
     TransferError,
+    describe_skipped,
     expand_send_paths,
 )
 
@@ -190,7 +191,10 @@ class Transfers(Receiving):
     async def offer(self, paths: list[Path]) -> list[int]:
         """Offer what one /send names: a single file on its own, a folder or several files as
         one batch. Returns the id the user sees (one)."""
-        items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd())
+        skipped: list[str] = []
+        items = await asyncio.to_thread(expand_send_paths, [str(p) for p in paths], Path.cwd(), skipped)
+        if skipped:
+            self.report.notice(describe_skipped(skipped), "warning")
         # Offered while disconnected: it is for the peer we last talked to, nobody else.
         peer_id = addressee(self.link)
         batch = None
@@ -367,7 +371,7 @@ class Transfers(Receiving):
                     with contextlib.suppress(Exception):
                         await asyncio.to_thread(inc.abort, True)
 
-                self._background(keep())
+                t.settling = self._background(keep())
                 self._update(t, state="interrupted", reason="waiting for the peer")
             elif t.info.state == "offered":
                 self._finish(t, "cancelled", "the peer disconnected")

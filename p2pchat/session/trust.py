@@ -22,14 +22,21 @@ from p2pchat.identity import (
     short_code,
     short_fingerprint,
 )
+from p2pchat.identity.pairing import PairingError
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
+from p2pchat.net.tls import (
+    client_context,
+    peer_fingerprint,
+    peer_public_key,
+    server_context,
+    tls_summary,
+)
 from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
 from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import USED_INVITE, PeerRefused
 from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0
@@ -54,6 +61,8 @@ class Trust:
         self._client_ctx: ssl.SSLContext | None = None
         self._prompt: asyncio.Future | None = None
         self._prompt_peer: str | None = None
+        self._no_because: dict[str, str] = {}  # peer id -> why it got no answer but "you denied it"
+        self._pair_secrets: dict[str, tuple[bytes, bytes]] = {}  # peer id -> (its key, our secret)
 
     def load(self) -> None:
         if not self.tls:
@@ -71,9 +80,22 @@ class Trust:
     def client_context(self) -> ssl.SSLContext | None:
         return self._client_ctx
 
+    def pair_secret(self, peer_id: str) -> bytes | None:
+        """The secret only we and `peer_id` can compute, once we have kept its key."""
+        peer = self.known.get(peer_id) if self.known is not None else None
+        if peer is None or not peer.key or self.identity is None:
+            return None
+        if self._pair_secrets.get(peer_id, (b"", b""))[0] != peer.key:
+            try:
+                self._pair_secrets[peer_id] = (peer.key, self.identity.pair_secret(peer.key))
+            except (PairingError, IdentityError):
+                return None
+        return self._pair_secrets[peer_id][1]
+
     # -- during the handshake --------------------------------------------------------
-    def check_expected(self, conn: Connection, expected: str | None) -> None:
-        """The address named a fingerprint: anyone else is refused before we say a word."""
+    def check_expected(self, conn: Connection, expected: str | None, *, final: bool = True) -> None:
+        """The address named a fingerprint: anyone else is refused before we say a word.
+        Not `final`: a path the user did not type (a relay, the LAN), one of several."""
         if not expected:
             return
         expected = normalise_fingerprint(expected)
@@ -86,6 +108,12 @@ class Trust:
         actual = peer_fingerprint(conn.ssl_object)
         if actual != expected:
             conn.abort()
+            if not final:
+                where = f"relay {conn.relay}" if conn.relay else conn.peer_address
+                raise PeerRefused(
+                    f"IDENTITY MISMATCH through {where}: expected {short_fingerprint(expected)}, "
+                    f"someone else ({short_fingerprint(actual)}) answered; refused that path, "
+                    "still trying the others")
             raise PeerRefused(
                 f"IDENTITY MISMATCH at {conn.peer_address}: the address expects "
                 f"{group_fingerprint(expected)} but the peer presented {group_fingerprint(actual)}. "
@@ -106,6 +134,15 @@ class Trust:
         if not conn.encrypted or self.known is None:
             return
         self._reload_known()
+        if conn.invite_secret is not None and not (
+            hello.invite and secrets.compare_digest(hello.invite.encode(), conn.invite_secret.encode())
+        ):
+            # The relay token is a hash of the secret: the relay and its path know it. Only the
+            # secret itself, inside TLS, shows the one who was invited.
+            self._refuse(conn)
+            raise PeerRefused(
+                f"refused {hello.nickname!r} via relay {conn.relay}: it came on an invite's relay token "
+                "without the invite's secret (someone who saw the token, not the one you invited)")
         verdict = self.known.check(peer_id, hello.nickname)
         if verdict.status != "changed" and hello.invite and self.invites.redeem(hello.invite, peer_id):
             # The invite was the introduction: this key is the one the user invited.
@@ -114,6 +151,8 @@ class Trust:
                 "is trusted and remembered"
             )
             return
+        if verdict.status == "new" and hello.invite:
+            self._refuse_used_invite(conn, hello)
         if verdict.status == "new" and dialed and not conn.relay:
             # Dialed: a known peer at this exact address with another key is as suspicious as a
             # known name (inbound ports are ephemeral, and a relay is not the peer, so only the
@@ -148,9 +187,11 @@ class Trust:
         if policy is AcceptUnknown.ASK and await self._ask(IdentityPrompt(info, PromptKind.UNKNOWN), peer_id):
             return
         self._refuse(conn)
+        denied = self._no_because.pop(peer_id, "you denied it")
+        why = denied if policy is AcceptUnknown.ASK else f"accept_unknown = {policy}"
         raise PeerRefused(
             f"refused {hello.nickname!r} ({conn.peer_address}): unknown identity "
-            f"{group_fingerprint(peer_id)} (accept_unknown = {policy})",
+            f"{group_fingerprint(peer_id)} ({why})",
             final=dialed,
         )
 
@@ -165,6 +206,7 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             if self._prompt_peer == peer_id:
                 return await asyncio.shield(self._prompt)
+            self._no_because[peer_id] = "another new peer's question was open"
             return False  # one question at a time; a second stranger is refused
         question = asyncio.get_running_loop().create_future()
         self._prompt, self._prompt_peer = question, peer_id
@@ -173,6 +215,7 @@ class Trust:
             return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
         except asyncio.TimeoutError:
             self.report.emit(IdentityPromptExpired(prompt.peer))
+            self._no_because[peer_id] = "not answered in time"
             return False
         finally:
             if not question.done():
@@ -184,10 +227,25 @@ class Trust:
         if self._prompt is not None and not self._prompt.done():
             self._prompt.set_result(bool(accept))
 
+    def _refuse_used_invite(self, conn: Connection, hello: Hello) -> None:
+        """A stranger with an invite someone already redeemed: it may have leaked. Both
+        sides are told; the question about a new peer is not asked."""
+        used_by = self.invites.used_by(hello.invite or "")
+        if used_by is None:
+            return  # not one of ours (or expired): an ordinary new peer
+        record = self.known.get(used_by) if used_by and self.known is not None else None
+        who = f" by {record.nickname!r} ({short_fingerprint(used_by)})" if record else ""
+        self._refuse(conn, USED_INVITE)
+        raise PeerRefused(
+            f"refused {hello.nickname!r} ({conn.peer_address}): it came with an invite already "
+            f"used{who}. The invite may have leaked; make a new one for the peer you expect",
+            final=True,
+        )
+
     @staticmethod
-    def _refuse(conn: Connection) -> None:
+    def _refuse(conn: Connection, reason: str = "identity refused") -> None:
         try:
-            conn.send(Bye("identity refused"))
+            conn.send(Bye(reason))
         except ConnectionClosed:
             pass  # the peer hung up while the user was deciding: the refusal still stands
         finally:
@@ -215,10 +273,21 @@ class Trust:
             if conn is not None and (not conn.dialed or conn.relay):
                 existing = self.known.get(peer_id)
                 address = existing.address if existing else ""  # inbound ports are ephemeral; a relay is not the peer
+            key = peer_public_key(conn.ssl_object) if conn is not None and conn.ssl_object is not None else b""
             try:
-                self.known.remember(peer_id, peer.nickname, address)
+                self.known.remember(peer_id, peer.nickname, address, key=key)
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.report.notice(f"could not save known peers: {exc}", "warning")
+
+    def seen(self, peer_id: str | None) -> None:
+        """The chat with this peer ends now: `p2pchat peers` shows it last seen now, not when
+        the connection began."""
+        if peer_id is None or self.known is None or not self.tls:
+            return
+        try:
+            self.known.touch(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
 
     def verify(self, peer_id: str | None) -> bool:
         """Record that the user compared the short code; False if there is nothing to verify."""

@@ -17,6 +17,7 @@ from p2pchat.transfer.outgoing import (
     OutgoingFile,
     SendItem,
     SendPathError,
+    describe_skipped,
     expand_send_paths,
     source_key,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "TransferError",
     "UnsafeName",
     "describe_os_error",
+    "describe_skipped",
     "expand_send_paths",
     "format_size",
     "resolve_inside",

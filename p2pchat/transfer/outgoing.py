@@ -45,34 +45,45 @@ class SendPathError(TransferError):
         self.problems = problems
 
 
-def expand_send_paths(args: list[str], cwd: Path) -> list[SendItem]:
+def expand_send_paths(args: list[str], cwd: Path, skipped: list[str] | None = None) -> list[SendItem]:
     """Turn what the user typed into items: `~` expanded, globs matched, folders walked.
 
     A folder gives one item per file (named `folder/sub/file`) plus one per empty
-    folder (`folder/empty/`); symlinked folders inside are not followed (loops).
+    folder (`folder/empty/`). Inside a folder, what cannot be sent as a file of that folder is
+    left out and named in `skipped` (`proj/pipe (a FIFO)`): special files, links to folders
+    (loops), links that lead out of the folder (the peer would get an outside file's content
+    under an inside name) and broken links. Links to files inside the folder are followed.
     Raises SendPathError listing every path that is missing, unreadable or not a
     regular file; nothing is returned then.
     """
     items: list[SendItem] = []
     problems: list[str] = []
+    skipped = [] if skipped is None else skipped
     for arg in args:
         pattern = os.path.expanduser(arg)
         path = Path(cwd, pattern)  # an absolute pattern replaces cwd
         if os.path.lexists(path) or not _GLOB_CHARS & set(pattern):
-            _add_path(path, items, problems, shown=arg)
+            _add_path(path, items, problems, skipped, shown=arg)
             continue
         matches = sorted(glob.glob(pattern, root_dir=cwd))
         if not matches:
             problems.append(f"{arg}: no files match")
         for match in matches:
-            _add_path(Path(cwd, match), items, problems)
+            _add_path(Path(cwd, match), items, problems, skipped)
     if problems:
         raise SendPathError(problems)
     unique = dict.fromkeys(items)  # the same file named twice is sent once
     return list(unique)
 
 
-def _add_path(path: Path, items: list[SendItem], problems: list[str], shown: str = "") -> None:
+def describe_skipped(skipped: list[str], shown: int = 4) -> str:
+    """One line for the sender: what a folder send left out, the first few and a count."""
+    more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"not sent (only files inside the folder are): {', '.join(skipped[:shown])}{more}"
+
+
+def _add_path(path: Path, items: list[SendItem], problems: list[str], skipped: list[str],
+              shown: str = "") -> None:
     shown = shown or str(path)
     path = Path(os.path.abspath(path))
     try:
@@ -86,7 +97,7 @@ def _add_path(path: Path, items: list[SendItem], problems: list[str], shown: str
         return
     if stat.S_ISDIR(info.st_mode):
         base = path.resolve().name or "files"
-        _walk_folder(path, base, items, problems)
+        _walk_folder(path, base, items, problems, skipped)
     else:
         _add_file(path, path.name, info, items, problems, shown)
 
@@ -100,27 +111,53 @@ def _add_file(path, name, info, items, problems, shown) -> None:
         items.append(SendItem(path, name, info.st_size, info.st_mtime_ns))
 
 
-def _walk_folder(top: Path, base: str, items: list[SendItem], problems: list[str]) -> None:
+_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+            (stat.S_ISBLK, "a device"))  # fmt: skip
+
+
+def _left_out(path: Path, real_top: str) -> tuple[str, os.stat_result | None]:
+    """Why a folder's entry is not sent ("" if it is), and its status when it is."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "a broken link", None
+    if path.is_symlink() and os.path.commonpath([os.path.realpath(path), real_top]) != real_top:
+        return "a link out of the folder", None
+    for test, kind in _SPECIAL:
+        if test(info.st_mode):
+            return kind, None
+    return "", info
+
+
+def _walk_folder(top: Path, base: str, items: list[SendItem], problems: list[str],
+                 skipped: list[str]) -> None:
     def on_error(error: OSError) -> None:
         problems.append(f"{error.filename or top}: {describe_os_error(error)}")
 
     if not os.access(top, os.R_OK | os.X_OK):
         problems.append(f"{top}: permission denied")
         return
+    real_top = os.path.realpath(top)
     for folder, dirs, files in os.walk(top, onerror=on_error):
         dirs.sort()
         rel = Path(folder).relative_to(top).as_posix()
         prefix = base if rel == "." else f"{base}/{rel}"
-        real_dirs = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        linked = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        skipped.extend(f"{prefix}/{d} (a link to a folder)" for d in linked)
+        sent = 0
         for file_name in sorted(files):
             path = Path(folder, file_name)
             try:
-                info = path.stat()
+                why, info = _left_out(path, real_top)
             except OSError as error:
                 problems.append(f"{path}: {describe_os_error(error)}")
                 continue
+            if why:
+                skipped.append(f"{prefix}/{file_name} ({why})")
+                continue
             _add_file(path, f"{prefix}/{file_name}", info, items, problems, str(path))
-        if not files and not real_dirs:
+            sent += 1
+        if not sent and len(dirs) == len(linked):  # nothing else will name this folder
             info = Path(folder).stat()
             items.append(SendItem(Path(folder), prefix + "/", 0, info.st_mtime_ns))
 

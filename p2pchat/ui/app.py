@@ -33,7 +33,9 @@ from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.chat import ChatScreen
 from p2pchat.ui.screens.confirm import ConfirmScreen
 from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen, LanFactory, real_lan_factory
-from p2pchat.ui.screens.help import HelpScreen
+from p2pchat.ui.screens.help import HelpScreen, key_lines
+from p2pchat.ui.screens.identity import Question
+from p2pchat.ui.screens.offer import OfferScreen
 from p2pchat.ui.share import own_address
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
@@ -269,18 +271,12 @@ class ChatApp(App[int]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        keys = [
-            (self.keymap.get(b.id or "", b.key), b.description)
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and b.description
-        ]
-        keys += [
-            ("ctrl+p", "Command palette"),
-            ("up / down", "Your earlier lines"),
-            ("tab", "Complete"),
-            ("ctrl+j", "New line (a multi-line message)"),
-            ("tab, a / d", "Answer a new peer's question"),
-        ]
+        keymap = self.keymap
+        keys = key_lines(self.BINDINGS, keymap) + [("ctrl+p", "Command palette")]
+        keys += key_lines(ChatInput.BINDINGS, keymap, " (message box)")
+        keys += [("tab", "Focus a new peer's question, to answer it")]
+        keys += key_lines(Question.BINDINGS, keymap, " (new peer question)")
+        keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
         self.push_screen(HelpScreen(commands.help_text(), keys))
 
     def action_clear(self) -> None:

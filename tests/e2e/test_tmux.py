@@ -3,14 +3,18 @@ each message appears on the other screen."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.e2e,
@@ -60,8 +64,10 @@ def panes(tmp_path):
     def start(nickname: str, *args: str) -> Pane:
         home = tmp_path / nickname
         env = {"P2PCHAT_HOME": str(home), "P2PCHAT_ACCEPT_UNKNOWN": "always",
-               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "TERM": "xterm-256color",
-               "P2PCHAT_RELAY": "", "P2PCHAT_RENDEZVOUS": ""}
+               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "P2PCHAT_STUN": "", "P2PCHAT_RELAY": "", "P2PCHAT_RENDEZVOUS": "",
+               "TERM": "xterm-256color",
+               # A pane gets the tmux server's environment, not ours: name the code under test.
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         command = f"{sys.executable} -m p2pchat --nickname {nickname} " + " ".join(args)
         pane = Pane(f"p2pchat-{nickname}-{uuid.uuid4().hex[:6]}", command, env)
         made.append(pane)
@@ -142,3 +148,13 @@ def test_lines_joined_by_ctrl_j_in_one_burst_stay_whole_and_in_order(panes):
     lines = [line.strip() for line in screen.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.endswith("Alice: alpha one"))
     assert lines[start + 1 : start + 3] == ["alpha two", "alpha three"], lines
+
+
+@pytest.mark.timeout(60)
+def test_a_port_from_the_settings_file_still_opens_the_connect_screen(panes, tmp_path):
+    port = free_port()
+    (tmp_path / "Carol" / "config").mkdir(parents=True)
+    (tmp_path / "Carol" / "config" / "config.toml").write_text(f"port = {port}\n")
+    carol = panes("Carol")
+    screen = carol.wait_for("Start a chat")
+    assert f"Listen on port  {port}" in screen

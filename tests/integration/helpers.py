@@ -83,7 +83,7 @@ SESSION_DEFAULTS: dict = {}
 
 def make_session(root: Path, nickname: str, **settings) -> Peer:
     values = dict(nickname=nickname, port=0, bind="127.0.0.1", accept_unknown="always",
-                  port_mapping=False, discoverable=False)  # no router, no LAN announcement
+                  port_mapping=False, discoverable=False, stun="")  # no router, LAN announcement or STUN
     values.update(SESSION_DEFAULTS)
     values.update(settings)
     events = EventRecorder()

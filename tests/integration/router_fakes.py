@@ -119,7 +119,9 @@ def soap_fault(code: int, text: str) -> bytes:
             f"<errorDescription>{text}</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>").encode()
 
 
-async def fake_igd(control: Callable[[str, bytes], tuple[str, bytes]]) -> tuple[asyncio.Server, int, list[str]]:
+async def fake_igd(
+    control: Callable[[str, bytes], tuple[str, bytes]], description: bytes = IGD_DESCRIPTION, host: str = "127.0.0.1",
+) -> tuple[asyncio.Server, int, list[str]]:
     """An IGD over HTTP on loopback: a real description, and `control(action, body)` giving the
     (status, body) of every SOAP call. Returns the server, its port and the actions called."""
     called: list[str] = []
@@ -132,7 +134,7 @@ async def fake_igd(control: Callable[[str, bytes], tuple[str, bytes]]) -> tuple[
                            if line.lower().startswith("content-length:")), 0)
             body = await reader.readexactly(length) if length else b""
             if path == "/rootDesc.xml":
-                status, answer = "200 OK", IGD_DESCRIPTION
+                status, answer = "200 OK", description
             elif path == "/scpd.xml":
                 status, answer = "200 OK", _scpd()
             else:
@@ -148,5 +150,5 @@ async def fake_igd(control: Callable[[str, bytes], tuple[str, bytes]]) -> tuple[
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(serve, host, 0)
     return server, server.sockets[0].getsockname()[1], called

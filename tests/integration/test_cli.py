@@ -41,6 +41,8 @@ def assert_usage_error(result: subprocess.CompletedProcess[str], fragment: str) 
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["--connect", "example.org"], "'example.org' is not HOST:PORT"),
         (["--connect", "::1:8080"], "write IPv6 addresses in brackets"),
+        (["--connect", "http://example.org:8080"], "is a http:// address, not a peer's: give HOST:PORT"),
+        (["config", "set", "keymap", '{"app.quit"="ctrl+x"}'], "is not binding-id=keys"),
         (["--connect", "host:0"], "cannot connect to port 0"),
         (["--connect", "crossover-clockwork"], "is not a code: a code is a number and words"),
         (["--connect", "7"], "'7' is not a code"),
@@ -225,3 +227,32 @@ def test_a_reader_that_leaves_early_gets_no_traceback(command):
 def test_id_bound_to_one_address_hands_out_that_address():
     result = p2pchat("--bind", "127.0.0.1", "--port", "7357", "id")
     assert "share:       p2pchat://127.0.0.1:7357/" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["file", "env"])
+def test_a_taken_port_from_the_settings_file_or_environment_stops_the_start(where):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"P2PCHAT_PORT": str(port)}
+        if where == "file":
+            env = {}
+            get_paths().config_file.parent.mkdir(parents=True, exist_ok=True)
+            get_paths().config_file.write_text(f"port = {port}\n")
+        result = p2pchat("--plain", "--bind", "127.0.0.1", "--no-history", env=env)
+    assert result.returncode != 0, result
+    assert f"port {port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_only_the_built_in_default_port_may_move(monkeypatch):
+    get_paths().config_file.parent.mkdir(parents=True, exist_ok=True)
+    get_paths().config_file.write_text("port = 9000\n")
+    assert settings_from_args([])[0].port_explicit
+    get_paths().config_file.write_text("nickname = \"x\"\n")
+    assert not settings_from_args([])[0].port_explicit
+    monkeypatch.setenv("P2PCHAT_PORT", "9001")
+    assert settings_from_args([])[0].port_explicit

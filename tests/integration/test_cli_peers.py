@@ -33,8 +33,19 @@ def test_no_known_peers_says_so():
     assert str(get_paths().known_peers_file) in result.stdout
 
 
-def test_list_shows_every_field(known):
+def test_the_list_fits_80_columns_with_the_fingerprints_start(known):
     result = p2pchat("peers")
+    assert result.returncode == 0, result
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NICKNAME", "FINGERPRINT", "ADDRESS", "LAST", "SEEN", "VERIFIED"]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    alice = rows[2].split()
+    assert alice[:3] == ["alice", group_fingerprint(ALICE)[:9], "192.168.1.20:8080"]
+    assert alice[-1] == "yes"
+
+
+def test_list_shows_every_field(known):
+    result = p2pchat("peers", "--full")
     assert result.returncode == 0, result
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["NICKNAME", "FINGERPRINT", "ADDRESS", "FIRST", "SEEN", "LAST", "SEEN", "VERIFIED"]

@@ -474,3 +474,21 @@ async def test_reconnect_while_the_decider_still_holds_the_old_connection(tmp_pa
         assert not decider.events.of(Disconnected)
         await assert_chat_works(a, b, "after the move")
         stale.transport.abort()
+
+
+async def test_last_seen_is_when_the_chat_ended_not_when_it_began(tmp_path):
+    from p2pchat.identity import KnownPeers
+
+    async with start_session(tmp_path, "alice") as a:
+        async with start_session(tmp_path, "bob") as b:
+            await b.session.connect(a.address)
+            await a.events.wait_for(Connected)
+            await b.events.wait_for(Connected)
+            began = KnownPeers.load(a.session.paths.known_peers_file).get(b.session.own_fingerprint).last_seen
+            await asyncio.sleep(1.1)  # last_seen counts whole seconds
+            await b.session.quit()
+            await a.events.wait_for(Disconnected)
+        ended = KnownPeers.load(a.session.paths.known_peers_file).get(b.session.own_fingerprint).last_seen
+        assert ended > began  # the side that was left
+    mine = KnownPeers.load(b.session.paths.known_peers_file).get(a.session.own_fingerprint)
+    assert mine.last_seen > began  # the side that quit

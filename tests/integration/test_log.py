@@ -91,3 +91,17 @@ def test_the_log_rotates_and_keeps_three_old_files(tmp_path):
     files = list(get_paths().log_dir.iterdir())
     assert len(files) == 4, files  # the current file and three rotated ones
     assert all(path.stat().st_size <= 5_100_000 for path in files)
+
+
+def test_control_characters_in_a_message_are_escaped_in_the_file(tmp_path):
+    program = (
+        "import sys\nfrom loguru import logger\nfrom p2pchat.log import setup_logging\n"
+        "from p2pchat.paths import get_paths\nfrom p2pchat.settings import Settings\n"
+        "print(setup_logging(Settings(), get_paths()))\n"
+        "logger.warning('relay {} failed', 'evil\\x1b]0;owned\\x07\\x00host')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=30)
+    text = Path(result.stdout.strip()).read_text(encoding="utf-8")
+    assert "relay evil\\x1b]0;owned\\x07\\x00host failed" in text
+    assert "\x1b" not in text and "\x07" not in text and "\x00" not in text

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 from router_fakes import (
+    IGD_DESCRIPTION,
     fake_igd,
     http_server,
     natpmp_gateway,
@@ -22,6 +23,7 @@ from p2pchat.net.portmap import (
     NatPmpRouter,
     PortMapError,
     UpnpRouter,
+    _source_address,
     default_gateway,
     private_external,
 )
@@ -212,3 +214,68 @@ async def test_a_router_that_hides_its_address_keeps_the_mapping_unadvertised():
     mapper = PortMapper(7000)
     mapper.mapping = mapping
     assert mapper.public_address is None  # nothing to put in an invite
+
+
+# -- a hostile device on the LAN -----------------------------------------------------------
+
+
+async def test_an_answer_naming_a_description_on_another_host_is_ignored():
+    server, _, called = await fake_igd(lambda action, body: ("200 OK", soap_answer(action, {})), host="127.0.0.2")
+    port = server.sockets[0].getsockname()[1]
+    try:
+        reason = await upnp_failure(lambda data: [ssdp_answer(f"http://127.0.0.2:{port}/rootDesc.xml")])
+    finally:
+        server.close()
+    assert reason == "no UPnP router answered" and called == []
+
+
+async def test_control_urls_pointing_away_from_the_router_are_not_called():
+    elsewhere, away_port, called_elsewhere = await fake_igd(lambda a, b: ("200 OK", soap_answer(a, {})), host="127.0.0.2")
+    description = IGD_DESCRIPTION.replace(b"<controlURL>/ctl</controlURL>",
+                                          f"<controlURL>http://127.0.0.2:{away_port}/ctl</controlURL>".encode())
+    server, http_port, called = await fake_igd(lambda a, b: ("200 OK", soap_answer(a, {})), description)
+    transport, _, ssdp_port = await udp_server(lambda data: [ssdp_answer(f"http://127.0.0.1:{http_port}/rootDesc.xml")])
+    try:
+        with pytest.raises(PortMapError, match="not the router|offers no port mapping"):
+            await UpnpRouter(7000, 600, timeout=2.0, target=("127.0.0.1", ssdp_port)).add()
+    finally:
+        transport.close()
+        server.close()
+        elsewhere.close()
+    assert called_elsewhere == [] and called == []
+
+
+async def test_a_huge_description_is_cut_off_with_a_reason():
+    server, http_port = await http_server(b"<root>" + b" " * (3 * 1024 * 1024))
+    try:
+        reason = await upnp_failure(lambda data: [ssdp_answer(f"http://127.0.0.1:{http_port}/rootDesc.xml")])
+    finally:
+        server.close()
+    assert "larger than 256 KB" in reason and "\n" not in reason
+
+
+@pytest.mark.parametrize("claimed", ["127.0.0.1", "0.0.0.0", "169.254.169.254", "224.0.0.1", "::1", "nonsense"])
+async def test_a_public_address_no_one_could_dial_is_neither_shown_nor_advertised(claimed):
+    def control(action, body):
+        values = {"NewExternalIPAddress": claimed} if action == "GetExternalIPAddress" else {}
+        return "200 OK", soap_answer(action, values)
+
+    mapping, _, _ = await igd_mapping(control)
+    assert mapping.external_address == ""
+    mapper = PortMapper(7000)
+    mapper.mapping = mapping
+    assert mapper.public_address is None
+
+
+async def test_a_natpmp_claim_of_loopback_is_not_advertised():
+    transport, _, port = await udp_server(natpmp_gateway(external=bytes([127, 0, 0, 1])))
+    try:
+        mapping = await NatPmpRouter(7000, 600, timeout=1.0, gateway=("127.0.0.1", port)).add()
+    finally:
+        transport.close()
+    assert mapping.external_address == ""
+
+
+def test_no_route_to_the_router_is_a_port_mapping_error():
+    with pytest.raises(PortMapError, match="no route to the router at 255.255.255.255"):
+        _source_address("255.255.255.255")

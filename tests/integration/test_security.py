@@ -247,7 +247,8 @@ async def test_unknown_peer_with_ask_prompts_the_user(tmp_path, accept):
             await alice.events.wait_for(Connected)
             await bob.events.wait_for(Connected)
         else:
-            await alice.events.wait_for(Notice, lambda e: "unknown identity" in e.text)
+            refused = await alice.events.wait_for(Notice, lambda e: "unknown identity" in e.text)
+            assert refused.text.endswith("(you denied it)") and "accept_unknown" not in refused.text
             await assert_never_connects(alice, bob)
 
 
@@ -297,11 +298,13 @@ async def test_tls_dialer_to_plain_listener(tmp_path):
         start_session(tmp_path, "bob", tls=True) as bob,
     ):
         await bob.session.connect(alice.address)
-        failed = await bob.events.wait_for(Dialing, lambda e: bool(e.reason))
-        assert "without TLS" in failed.reason and "--no-tls" in failed.reason, failed.reason
+        told = await bob.events.wait_for(Notice, lambda e: "without TLS" in e.text)
+        assert told.level == "error" and "--no-tls" in told.text and "stopped dialing" in told.text
         warned = await alice.events.wait_for(Notice, lambda e: "with TLS" in e.text)
         assert warned.level == "warning" and "--no-tls" in warned.text
-        await assert_never_connects(alice, bob)
+        await assert_never_connects(alice, bob, refused_dialer=bob)  # a setting does not heal itself
+        assert [e.text for e in bob.events.of(Notice) if "without TLS" in e.text] == [told.text]  # once
+        assert len([e for e in alice.events.of(Notice) if "with TLS" in e.text]) == 1
 
 
 # -- /info and /verify -----------------------------------------------------------------------

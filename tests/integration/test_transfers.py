@@ -111,6 +111,26 @@ async def test_a_folder_tree_with_an_empty_folder(tmp_path):
     assert (root / "empty").is_dir() and not any((root / "empty").iterdir())
 
 
+async def test_a_folder_with_a_fifo_and_an_outside_link_sends_the_rest_and_tells_the_sender(tmp_path):
+    tree = tmp_path / "out" / "project"
+    data = write_random(tree / "readme.txt", 100)
+    write_random(tmp_path / "secret.txt", 10)
+    os.mkfifo(tree / "pipe")
+    os.symlink(tmp_path / "secret.txt", tree / "notes.txt")
+    async with two_sessions(tmp_path, auto_accept_files=True) as (a, b):
+        await a.session.offer_files([tree])
+        (done,) = await wait_final(b, 1)
+        assert (done.state, done.file_count) == ("done", 1)
+        told = [e for e in a.events.of(Notice) if "not sent" in e.text]
+        assert len(told) == 1 and told[0].level == "warning", told
+        assert "project/notes.txt (a link out of the folder)" in told[0].text
+        assert "project/pipe (a FIFO)" in told[0].text
+        assert not [e for e in b.events.of(Notice) if "not sent" in e.text]
+    root = tmp_path / "bob" / "downloads" / "project"
+    assert sorted(p.name for p in root.iterdir()) == ["readme.txt"]
+    assert (root / "readme.txt").read_bytes() == data
+
+
 def make_tree(top: Path, count: int, size: int = 1000) -> dict[str, bytes]:
     return {f"f{n}.txt": write_random(top / f"f{n}.txt", size) for n in range(count)}
 

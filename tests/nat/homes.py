@@ -158,10 +158,11 @@ class Home:
 
 
 class StunServer:
-    def __init__(self, lab: NatLab) -> None:
+    def __init__(self, lab: NatLab, port: int = STUN_PORT, delay: float = 0.0) -> None:
         script = Path(__file__).with_name("stun_server.py")
+        self.address = f"{RELAY_ADDRESS}:{port}"
         self.process = subprocess.Popen(
-            ["ip", "netns", "exec", lab.inet, sys.executable, str(script), RELAY_ADDRESS, str(STUN_PORT)],
+            ["ip", "netns", "exec", lab.inet, sys.executable, str(script), RELAY_ADDRESS, str(port), str(delay)],
             stdout=subprocess.PIPE, text=True)
         self.process.stdout.readline()  # "ready"
 

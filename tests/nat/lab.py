@@ -56,7 +56,9 @@ def why_not() -> str | None:
 
 
 def router_rules(wan: str, lan: str, lan_subnet: str | None = None) -> str:
-    """A home router: masquerade outbound, forward nothing inward. With `lan_subnet` (a bridged
+    """A home router: masquerade outbound, forward nothing inward, and drop (not refuse) what
+    arrives unasked, as most home routers do (a reset would end the other side's hole punching
+    SYN before its own router let it in). With `lan_subnet` (a bridged
     LAN of several machines) br_netfilter sends frames between them through this forward chain:
     accept them, and mDNS multicast, or the LAN is cut in pieces."""
     lan_to_lan = (
@@ -70,6 +72,10 @@ table ip p2pchat_nat {{
   }}
 }}
 table inet p2pchat_home {{
+  chain input {{
+    type filter hook input priority 0; policy accept;
+    iifname "{wan}" ct state new drop
+  }}
   chain forward {{
     type filter hook forward priority 0; policy drop;
     ct state established,related accept
@@ -143,6 +149,44 @@ class NatLab:
         run("ip", "addr", "flush", "dev", device, netns=self.homes[i])
         run("ip", "addr", "add", f"{host}/{prefix}", "dev", device, netns=self.homes[i])
         run("ip", "route", "replace", "default", "via", gateway, netns=self.homes[i])
+
+    def randomise_ports(self, i: int, on: bool = True) -> None:
+        """Make home `i`'s router map every connection to a random public port ("symmetric")."""
+        wan = f"nw{i}{self.tag}"
+        how = "masquerade fully-random" if on else "masquerade"
+        run("nft", "-f", "-", netns=self.routers[i], stdin=f"""
+flush chain ip p2pchat_nat postrouting
+add rule ip p2pchat_nat postrouting oifname "{wan}" {how}
+""")
+
+    def slow_relay(self, rate: str | None) -> None:
+        """Limit what the relay sends (not what crosses the internet directly) to `rate`
+        ("20mbit"); None lifts the limit."""
+        if rate is None:
+            run("tc", "qdisc", "del", "dev", self.bridge, "root", netns=self.inet, check=False)
+        else:
+            run("tc", "qdisc", "replace", "dev", self.bridge, "root", "tbf", "rate", rate, "burst", "64kb",
+                "latency", "200ms", netns=self.inet)
+
+    def block(self, i: int, address: str, on: bool = True) -> None:
+        """Make home `i`'s router drop everything from `address` (a cut on one path only)."""
+        router = self.routers[i]
+        if on:
+            run("nft", "-f", "-", netns=router, stdin=f"""
+table inet p2pchat_block {{
+  chain prerouting {{
+    type filter hook prerouting priority -300; policy accept;
+    ip saddr {address} drop
+  }}
+}}
+""")
+        else:
+            run("nft", "delete", "table", "inet", "p2pchat_block", netns=router, check=False)
+
+    def connections_to_relay(self) -> list[str]:
+        """The TCP connections the relay holds now, by the address they come from."""
+        listing = run("ss", "-Htn", "state", "established", f"( sport = :{RELAY_PORT} )", netns=self.inet).stdout
+        return [line.split()[-1] for line in listing.splitlines() if line.strip()]
 
     def reachable(self, netns: str, address: str, port: int) -> bool:
         """True if a TCP connection from `netns` to address:port is answered within 2 s."""

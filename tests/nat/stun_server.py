@@ -3,7 +3,9 @@
 miniupnpd asks one when its WAN address is in a reserved range (the lab's are RFC 5737
 documentation addresses): the answer tells it the address is its own, so it maps ports.
 
-    python stun_server.py HOST PORT
+    python stun_server.py HOST PORT [DELAY]
+
+DELAY: seconds before each answer (a slow server), 0 by default.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import socket
 import struct
 import sys
+import threading
 
 MAGIC = 0x2112A442
 BINDING_REQUEST, BINDING_RESPONSE = 0x0001, 0x0101
@@ -34,7 +37,7 @@ def answer(request: bytes, source: tuple[str, int]) -> bytes | None:
     return struct.pack("!HHI", BINDING_RESPONSE, len(attributes), magic) + transaction + attributes
 
 
-def main(host: str, port: int) -> None:
+def main(host: str, port: int, delay: float = 0.0) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
         server.bind((host, port))
         print("ready", flush=True)
@@ -42,8 +45,8 @@ def main(host: str, port: int) -> None:
             request, source = server.recvfrom(2048)
             reply = answer(request, source)
             if reply is not None:
-                server.sendto(reply, source)
+                threading.Timer(delay, server.sendto, (reply, source)).start()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)

@@ -26,12 +26,12 @@ def fingerprint_of(peer) -> str:
     return peer.wait_line(r"^\* you: .* \(fingerprint (\S+)\)$").group(1)
 
 
-def connect_through_nat(lab, spawn):
-    alice = spawn("alice", lab.homes[1], "--port", "7000", "--relay", lab.relay_setting,
-                  "--auto-accept", env={"P2PCHAT_ACCEPT_UNKNOWN": "never"})
+def connect_through_nat(lab, spawn, env: dict | None = None, port: int = 7000):
+    alice = spawn("alice", lab.homes[1], "--port", str(port), "--relay", lab.relay_setting,
+                  "--auto-accept", env={"P2PCHAT_ACCEPT_UNKNOWN": "never", **(env or {})})
     alice.port()
     invite = invite_of(alice)
-    bob = spawn("bob", lab.homes[2], "--port", "7000", "--connect", invite)
+    bob = spawn("bob", lab.homes[2], "--port", str(port), "--connect", invite, env=env)
     return alice, bob
 
 

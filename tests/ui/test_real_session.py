@@ -26,7 +26,7 @@ async def wait_until(pilot, condition, timeout: float = 15.0) -> None:
 
 async def test_chat_with_a_real_peer(tmp_path):
     alice_settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark",
-                              port_mapping=False, discoverable=False)
+                              port_mapping=False, discoverable=False, stun="")
     app = ChatApp(alice_settings)
     bob_root = tmp_path / "bob"
     bob_paths = Paths(bob_root / "config", bob_root / "data", bob_root / "logs", bob_root / "dl")
@@ -43,6 +43,7 @@ async def test_chat_with_a_real_peer(tmp_path):
                 connect=f"127.0.0.1:{port}",
                 port_mapping=False,
                 discoverable=False,
+                stun="",
             ),
             paths=bob_paths,
             on_event=bob_events.append,

@@ -36,6 +36,8 @@ async def test_status_bar_says_the_relay_and_round_trip(harness: Harness):
         text = str(harness.app.query_one("#status").render())
         assert "bob │ ENCRYPTED" in text and "@ 203.0.113.9" not in text
         assert "via relay 203.0.113.9:4001 │ RTT 31 ms" in text
+        bodies = [entry.body for entry in harness.app.log_view.entries]
+        assert "connected to bob via relay 203.0.113.9:4001 (encrypted)" in bodies  # not "at" the relay
 
 
 async def test_connect_screen_checks_an_invite(tmp_path):

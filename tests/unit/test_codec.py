@@ -22,6 +22,8 @@ from p2pchat.protocol import (
     Ack,
     Busy,
     Bye,
+    Candidate,
+    Candidates,
     Decoder,
     Error,
     FileAccept,
@@ -39,6 +41,7 @@ from p2pchat.protocol import (
     Pong,
     ProtocolError,
     Ready,
+    Sync,
     Text,
     encode,
     encode_chunk_header,
@@ -69,6 +72,9 @@ SAMPLES = [
     FileCancel(7, "cancelled"),
     Ping(12.5),
     Pong(-3),
+    Candidates(1, "port-preserving NAT", [Candidate("203.0.113.11", 7000, "public"), Candidate("2001:db8::5", 7000, "local")]),
+    Candidates(3, "unknown", []),
+    Sync(2),
     Busy("already in a chat"),
     Bye("quit"),
     Error("bad_frame", "TEXT.ts must be a number"),
@@ -546,3 +552,36 @@ def test_error_codes_are_the_ones_the_protocol_lists():
     assert set(re.findall(r"`([a-z_]+)`", listed)) == ERROR_CODES
     with pytest.raises(ValueError):
         ProtocolError("no_such_code", "a typo in our own code")
+
+
+# CANDIDATES: addresses only, capped, kinds from a newer peer skipped
+
+
+def test_candidates_of_an_unknown_kind_are_skipped_not_refused():
+    payload = {"attempt": 1, "nat": "x", "held": 0.25,
+               "addresses": [{"host": "203.0.113.11", "port": 7000, "kind": "turn"},
+                             {"host": "203.0.113.11", "port": 7000, "kind": "public"}]}
+    [frame] = decode_all(MAGIC + raw(FrameType.CANDIDATES, payload))
+    assert frame.addresses == (Candidate("203.0.113.11", 7000, "public"),)
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [{"host": "example.org", "port": 7000, "kind": "public"}],  # a name would make us resolve it
+        [{"host": "203.0.113.11", "port": 0, "kind": "public"}],
+        [{"host": "203.0.113.11", "kind": "public"}],
+        [{"host": "203.0.113.11", "port": 1, "kind": "public"}] * 9,  # more than the cap
+        "203.0.113.11:7000",
+    ],
+)
+def test_candidates_that_are_not_addresses_are_refused(addresses):
+    payload = {"attempt": 1, "nat": "x", "addresses": addresses, "held": 0}
+    assert decode_error(MAGIC + raw(FrameType.CANDIDATES, payload)).code == "bad_frame"
+
+
+
+@pytest.mark.parametrize("held", [-1, 3601, "1", None])
+def test_a_held_time_out_of_range_is_refused(held):
+    payload = {"attempt": 1, "nat": "x", "addresses": [], "held": held}
+    assert decode_error(MAGIC + raw(FrameType.CANDIDATES, payload)).code == "bad_frame"

@@ -30,6 +30,7 @@ def built_in_defaults(monkeypatch):
     monkeypatch.delenv("P2PCHAT_DISCOVERABLE")
     monkeypatch.delenv("P2PCHAT_RENDEZVOUS")
     monkeypatch.delenv("P2PCHAT_RELAY")
+    monkeypatch.delenv("P2PCHAT_STUN")
 
 
 def write(path: Path, text: str) -> Path:
@@ -304,3 +305,30 @@ def test_config_set_keymap_writes_a_table_that_reads_back(tmp_path):
     assert settings.keymap == {"app.quit": "ctrl+x"} and settings.port == 9000
     assert 'keymap = {"app.quit" = "ctrl+x"}' in path.read_text()
     assert get_value("keymap", path)[0] == "app.quit=ctrl+x"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"app.quit"="ctrl+x"}', "is not binding-id=keys: write app.quit=ctrl+x"),
+        ("app.nonexist=ctrl+x", "keymap has no binding 'app.nonexist'"),
+        ("app.qiut=ctrl+x", "did you mean app.quit?"),
+    ],
+)
+def test_config_set_keymap_refuses_unknown_binding_ids_and_writes_nothing(tmp_path, text, fragment):
+    path = write(tmp_path / "config.toml", "port = 1\n")
+    with pytest.raises(ConfigError) as refused:
+        set_value(path, "keymap", text)
+    assert fragment in str(refused.value) and "\n" not in str(refused.value)
+    assert path.read_text() == "port = 1\n"
+
+
+def test_the_environment_keymap_is_checked_like_config_set():
+    with pytest.raises(ConfigError, match="P2PCHAT_KEYMAP: keymap has no binding 'app.nope'"):
+        load_settings({}, environ={"P2PCHAT_KEYMAP": "app.nope=f5"})
+
+
+def test_an_unknown_binding_id_in_the_file_is_read_so_the_app_can_warn(tmp_path):
+    path = write(tmp_path / "config.toml", '[keymap]\n"app.nonexist" = "ctrl+x"\n')
+    settings, _ = load_settings({}, path, environ={})
+    assert settings.keymap == {"app.nonexist": "ctrl+x"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2pchat.display import describe, pick_transfer, result_line, transfer_lines
+from p2pchat.display import describe, nick_changed_line, pick_transfer, result_line, transfer_lines
 from p2pchat.session.events import TransferInfo
 
 
@@ -26,6 +26,12 @@ def test_a_finished_transfer_is_one_line():
     assert describe(info(4, "waiting", "send", reason="offered when the peer is back")).endswith(
         "waiting (offered when the peer is back)"
     )
+    assert describe(info(5, "cancelled", reason="cancelled by bob")).endswith("0 B/2.0 KiB cancelled by bob")
+
+
+def test_a_nickname_change_says_whose_it_was():
+    assert nick_changed_line("bob", "robert", by_peer=True) == "bob is now known as robert"
+    assert nick_changed_line("alice", "alicia", by_peer=False) == "you are now known as alicia (was alice)"
 
 
 def test_a_command_without_an_id_means_the_only_transfer_it_fits():

@@ -19,7 +19,7 @@ from p2pchat.protocol.invite import (
     parse_invite,
     relay_token,
 )
-from p2pchat.protocol.transit import RelayAddress, derived_token
+from p2pchat.protocol.transit import RelayAddress, derived_token, relay_host_problem
 
 
 def fingerprint(seed: bytes) -> str:
@@ -78,9 +78,11 @@ def test_truncated_invite_is_refused():
 
 
 hosts = st.one_of(
-    st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(str)
+    st.ip_addresses(v=4), st.ip_addresses(v=6)
+).filter(lambda a: not (a.is_unspecified or a.is_multicast or a.is_link_local)).map(str)
+relay_hosts = st.text("abcdefghijklmnopqrstuvwxyz0123456789.-", min_size=1, max_size=40).filter(
+    lambda host: relay_host_problem(host) is None
 )
-relay_hosts = st.text("abcdefghijklmnopqrstuvwxyz0123456789.-", min_size=1, max_size=40)
 ports = st.integers(1, 65535)
 
 

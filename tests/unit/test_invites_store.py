@@ -68,3 +68,46 @@ def test_a_short_lived_invite_expires_on_time(tmp_path):
     assert invites.pending() == [invite.secret]
     clock.now += 1
     assert invites.pending() == []
+RACER = """
+import sys, time
+from pathlib import Path
+from p2pchat.reach.invites import Invites
+store, role, count = Invites(Path(sys.argv[1])), sys.argv[2], int(sys.argv[3])
+start = float(sys.argv[4])
+while time.time() < start:
+    pass
+if role == "create":
+    for _ in range(count):
+        store.create("A" * 52, [("192.0.2.7", 8080)], [])
+else:
+    redeemed = sum(store.redeem(secret) for secret in sys.argv[5:])
+    print(redeemed)
+"""
+
+
+def _race(tmp_path, *commands):
+    import subprocess
+    import sys
+    import time
+
+    start = str(time.time() + 1.0)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path / "invites.json"), *c[:2], start, *c[2:]],
+                         stdout=subprocess.PIPE, text=True)
+        for c in commands
+    ]  # fmt: skip
+    return [p.communicate(timeout=60)[0] for p in procs]
+
+
+def test_two_processes_creating_at_once_lose_no_invite(tmp_path):
+    _race(tmp_path, ("create", "150"), ("create", "150"))
+    assert len(Invites(tmp_path / "invites.json").pending()) == 300
+
+
+def test_two_processes_redeem_one_secret_once(tmp_path):
+    store = Invites(tmp_path / "invites.json")
+    secrets_ = [store.create(FP, [], []).secret for _ in range(100)]
+    outputs = _race(tmp_path, ("redeem", "0", *secrets_), ("redeem", "0", *secrets_), ("create", "100"))
+    assert int(outputs[0]) + int(outputs[1]) == 100  # each secret redeemed by exactly one
+    assert not set(secrets_) & set(store.pending())  # and none made pending again
+    assert len(store.pending()) == 100  # while the third process's invites all stayed

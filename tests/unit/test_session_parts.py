@@ -49,6 +49,8 @@ class Wire:
         self.peer_address = "192.0.2.7:8080"
         self.peer_host = "192.0.2.7"
         self.relay: str | None = None  # HOST:PORT of a transit relay carrying it
+        self.invite_secret: str | None = None  # glued on this pending invite's relay token
+        self.ssl_object = None  # no TLS object: no key to keep
         self.closed = False
 
     def send(self, frame) -> None:

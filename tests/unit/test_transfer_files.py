@@ -20,6 +20,7 @@ from p2pchat.transfer import (
     ProgressMeter,
     SendPathError,
     TransferError,
+    describe_skipped,
     expand_send_paths,
     format_size,
 )
@@ -436,6 +437,42 @@ def test_expand_reports_every_bad_path(tmp_path):
         "broken: broken symbolic link",
         "pipe: not a regular file",
     ]
+
+
+def test_a_folder_leaves_out_special_files_and_links_that_leave_it_and_says_so(tmp_path):
+    import socket
+
+    proj = tmp_path / "proj"
+    make_file(proj / "a.txt", 3)
+    make_file(tmp_path / "outside.txt", 7)
+    os.mkfifo(proj / "pipe")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(proj / "sock"))
+    os.symlink(tmp_path / "outside.txt", proj / "escape.txt")  # would send an outside file's content
+    os.symlink(proj / "a.txt", proj / "alias.txt")  # inside: followed
+    os.symlink(tmp_path, proj / "up")  # a folder: loops and leaves
+    os.symlink(tmp_path / "gone", proj / "broken")
+    skipped: list[str] = []
+    items = expand_send_paths(["proj"], tmp_path, skipped)
+    listener.close()
+    assert [(i.name, i.size) for i in items] == [("proj/a.txt", 3), ("proj/alias.txt", 3)]
+    assert skipped == [
+        "proj/up (a link to a folder)",
+        "proj/broken (a broken link)",
+        "proj/escape.txt (a link out of the folder)",
+        "proj/pipe (a FIFO)",
+        "proj/sock (a socket)",
+    ]
+    line = describe_skipped(skipped)
+    assert "\n" not in line and line.endswith("proj/pipe (a FIFO) and 1 more")
+
+
+def test_a_folder_holding_only_a_fifo_is_sent_as_an_empty_folder(tmp_path):
+    (tmp_path / "only").mkdir()
+    os.mkfifo(tmp_path / "only" / "pipe")
+    skipped: list[str] = []
+    assert [i.name for i in expand_send_paths(["only"], tmp_path, skipped)] == ["only/"]
+    assert skipped == ["only/pipe (a FIFO)"]
 
 
 def as_unprivileged_user(action):

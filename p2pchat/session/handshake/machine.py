@@ -30,13 +30,14 @@ from p2pchat.protocol import (
 from p2pchat.reach.refusal import MetItself as MetItself  # raised here, defined below dialing too
 from p2pchat.reach.refusal import PeerRefused as PeerRefused
 
-CAPS = ("acks", "files", "resume")
+CAPS = ("acks", "files", "resume", "upgrade")  # upgrade: PROTOCOL.md section 11
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
 APPROVAL_NOTICE_AFTER = 1.0  # seconds without READY before saying we wait for the peer's approval
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
 # Before the session is up: HELLO first, then READY; BUSY, BYE and ERROR at any time.
 ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
 # An ERROR with one of these codes will not go away by dialing again.
+USED_INVITE = "invite already used"  # a BYE reason: the inviter saw this invite redeemed before
 FINAL_ERROR_CODES = frozenset({"tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch"})
 
 
@@ -208,6 +209,10 @@ class Handshake:
             self.state = "done"
             if frame.reason == "identity refused":
                 raise PeerRefused(f"{self.address} refused to talk to this identity", final=True)
+            if frame.reason == USED_INVITE:
+                raise PeerRefused(
+                    f"{self.address}: this invite was already used by another peer, so it may have "
+                    "leaked; ask for a new invite", final=True)
             return PeerClosed(frame.reason)
         if isinstance(frame, Error):
             self.state = "done"

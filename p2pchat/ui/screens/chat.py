@@ -18,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from p2pchat import commands
-from p2pchat.display import offer_line, result_line
+from p2pchat.bindings import describe_unknown, unknown_binding_ids
+from p2pchat.display import nick_changed_line, offer_line, peer_whereabouts, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -113,6 +114,8 @@ class ChatScreen(Screen[None]):
         return self.host.session
 
     def on_mount(self) -> None:
+        if unknown := unknown_binding_ids(self.host.keymap):  # a typo in the settings: say so, go on
+            self.log_view.add_system(f"keymap {describe_unknown(unknown, list_known=False)}; ignored", "warning")
         self.chat_input.cursor_blink = self._cursor_blink
         self.chat_input.focus()
         self.watch(self.log_view, "unseen", self._show_unseen)
@@ -307,7 +310,7 @@ class ChatScreen(Screen[None]):
         peer = event.peer
         verb = "reconnected to" if event.resumed else "connected to"
         security = "encrypted" if peer.encrypted else "UNENCRYPTED"
-        self.log_view.add_system(f"{verb} {peer.nickname} at {peer.address} ({security})")
+        self.log_view.add_system(f"{verb} {peer.nickname} {peer_whereabouts(peer)} ({security})")
         if not peer.encrypted:
             self.log_view.add_system("this connection is not encrypted: anyone on the path can read it", "warning")
 
@@ -318,8 +321,7 @@ class ChatScreen(Screen[None]):
         self._reconnect_at = self.host.clock() + event.retry_in
 
     def _on_nick_changed(self, event: NickChanged) -> None:
-        who = "peer" if event.by_peer else "you"
-        self.log_view.add_system(f"{event.old} is now known as {event.new} ({who})")
+        self.log_view.add_system(nick_changed_line(event.old, event.new, event.by_peer))
 
     def _on_rtt_measured(self, event: RttMeasured) -> None:
         self._status.rtt_ms = event.rtt_ms

@@ -10,6 +10,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
+def key_lines(bindings: list, keymap: dict[str, str], where: str = "") -> list[tuple[str, str]]:
+    """(keys, what they do) for each binding with a description, as remapped; `where` says
+    where the keys work ("in the message box")."""
+    lines = []
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.description:
+            keys = keymap.get(binding.id or "", binding.key).replace(",", " / ")
+            lines.append((keys, f"{binding.description}{where}"))
+    return lines
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,f1", "close", "Close", id="help.close"),
@@ -22,8 +33,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         keys = Text()
+        width = max((len(key) for key, _ in self._keys), default=0) + 2
         for key, description in self._keys:
-            keys.append(f"  {key:<14}", style="bold")
+            keys.append(f"  {key:<{width}}", style="bold")
             keys.append(f"{description}\n")
         with Vertical(classes="dialog", id="help-dialog"):
             yield Static("Help  (Esc closes)", classes="dialog-title")

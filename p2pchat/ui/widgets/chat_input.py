@@ -71,9 +71,9 @@ class ChatInput(Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
     BINDINGS = [
-        Binding("up", "history_previous", "Previous", show=False, id="input.history_previous"),
-        Binding("down", "history_next", "Next", show=False, id="input.history_next"),
-        Binding("tab", "complete", "Complete", show=False, id="input.complete"),
+        Binding("up", "history_previous", "Your previous line", show=False, id="input.history_previous"),
+        Binding("down", "history_next", "Your next line", show=False, id="input.history_next"),
+        Binding("tab", "complete", "Complete a command", show=False, id="input.complete"),
         Binding("ctrl+j,shift+enter", "new_line", "New line", show=False, id="input.new_line"),
         Binding("end", "end", "End of line, then newest message", show=False, id="input.end"),
     ]
