@@ -60,7 +60,7 @@ async def session_pair(root: Path, tls: bool, history: bool):
     for name, handler in (("alice", on_alice), ("bob", on_bob)):
         base = root / f"{name}-{tls}"
         settings = Settings(nickname=name, port=0, bind="127.0.0.1", tls=tls,
-                            accept_unknown="always", save_history=history)
+                            accept_unknown="always", save_history=history, relay="", rendezvous="")
         paths = Paths(base / "c", base / "d", base / "l", base / "dl")
         sessions.append(Session(settings, paths=paths, on_event=handler, interactive=False))
     alice, bob = sessions

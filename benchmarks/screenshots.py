@@ -6,13 +6,14 @@ Alice is the full-screen app over a real `Session`; Bob is a second real `Sessio
 loopback, with real TLS, history and files. They meet and chat, leave, and meet again:
 the second meeting shows the history separator, a file received, and a file offer waiting
 for an answer while Alice is typing. Saved at 80x24 and 120x40, plus the connect screen,
-the help screen and the warning for a changed key.
+the help screen, the warning for a changed key, and /invite's code used by Bob.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -65,7 +66,7 @@ class Scene:
         self.files = self.root / "files"
         self.files.mkdir()
 
-    def alice(self, port: int = 0, **options) -> ChatApp:
+    def alice(self, port: int = 0, rendezvous: str = "", **options) -> ChatApp:
         settings = Settings(
             nickname="Alice",
             port=port,
@@ -73,14 +74,17 @@ class Scene:
             accept_unknown="always",
             download_dir=self.downloads,
             theme="textual-dark",
+            relay="",
+            rendezvous=rendezvous,
         )
         return ChatApp(settings, cursor_blink=False, **options)
 
-    def bob(self, port: int, home: str = "bob") -> Session:
+    def bob(self, port: int, home: str = "bob", rendezvous: str = "", connect: str = "") -> Session:
         root = self.root / home
         paths = Paths(root / "config", root / "data", root / "logs", root / "downloads")
         settings = Settings(
-            nickname="Bob", port=0, bind="127.0.0.1", connect=f"127.0.0.1:{port}"
+            nickname="Bob", port=0, bind="127.0.0.1", connect=connect or f"127.0.0.1:{port}", relay="",
+            rendezvous=rendezvous,
         )
         return Session(settings, paths=paths, interactive=False)
 
@@ -163,11 +167,43 @@ async def connect_screen() -> None:
         await pilot.press("escape")
 
 
+async def code_invite() -> None:
+    """Alice's /invite shows a code; Bob types it and they meet, through a real mailbox server
+    on loopback (the one the tests start)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from mailbox_server import MailboxServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = MailboxServer("127.0.0.1", port).start()
+    try:
+        scene = Scene()
+        app = scene.alice(rendezvous=server.url)
+        async with app.run_test(size=SIZES[0]) as pilot:
+            await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
+            await say(pilot, app, "/invite")
+            await wait_until(pilot, lambda: log_has(app, "code: "))
+            code = next(e.body for e in app.log_view.entries if e.body.startswith("code: ")).split()[1]
+            bob = scene.bob(0, rendezvous=server.url, connect=code)
+            await bob.start()
+            await wait_until(pilot, lambda: app.session.peer is not None)
+            bob.send_text("hi Alice, I typed the code you read out")
+            await wait_until(pilot, lambda: log_has(app, "I typed the code"))
+            await pilot.pause(0.3)
+            save(app, "code-invite")
+            await bob.quit()
+            await pilot.press("ctrl+q")
+    finally:
+        server.stop()
+
+
 def main() -> None:
     logger.remove()  # the sessions' log lines would land between the screens
     for size in SIZES:
         asyncio.run(chat_screens(size))
     asyncio.run(connect_screen())
+    asyncio.run(code_invite())
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ from p2pchat.settings import Settings
 from p2pchat.ui.app import ChatApp
 
 async def main(on):
-    settings = Settings(nickname="bench", port=0, save_history=False, port_mapping=on, discoverable=on)
+    settings = Settings(nickname="bench", port=0, save_history=False, port_mapping=on, discoverable=on,
+                        relay="", rendezvous="")
     setup_logging(settings, get_paths())
     app = ChatApp(settings, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -53,7 +54,8 @@ asyncio.run(main(sys.argv[1] == "on"))
 
 
 def one_run(on: bool, netns: str | None) -> tuple[float, float, dict]:
-    env = dict(os.environ, P2PCHAT_HOME=tempfile.mkdtemp(prefix="p2pchat-startup-"))
+    env = dict(os.environ, P2PCHAT_HOME=tempfile.mkdtemp(prefix="p2pchat-startup-"), P2PCHAT_RELAY="",
+               P2PCHAT_RENDEZVOUS="")  # no public server from a benchmark
     command = [sys.executable, "-c", CHILD, "on" if on else "off"]
     if netns:
         command = ["ip", "netns", "exec", netns, *command]

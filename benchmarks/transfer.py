@@ -91,7 +91,7 @@ class Peer:
     """A `python -m p2pchat --plain` child whose stdout lines arrive on a queue."""
 
     def __init__(self, home: Path, args: list[str], end: tuple[str, str | None] = LOOPBACK) -> None:
-        env = dict(os.environ, P2PCHAT_HOME=str(home), PYTHONUNBUFFERED="1")
+        env = dict(os.environ, P2PCHAT_HOME=str(home), PYTHONUNBUFFERED="1", P2PCHAT_RELAY="", P2PCHAT_RENDEZVOUS="")
         self.proc = subprocess.Popen(
             in_netns(end[1], [sys.executable, "-m", "p2pchat", "--plain", "--bind", end[0], *args]),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

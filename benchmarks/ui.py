@@ -58,7 +58,7 @@ def until_output(command: list[str], marker: bytes | None, timeout: float = 20.0
     what it writes (None: until it exits)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color"}
+    env = {**os.environ, "TERM": "xterm-256color", "P2PCHAT_RELAY": "", "P2PCHAT_RENDEZVOUS": ""}
     started = time.perf_counter()
     process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
                                cwd=tempfile.gettempdir(), start_new_session=True)  # fmt: skip

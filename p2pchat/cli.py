@@ -77,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bind", metavar="ADDR", help='address to listen on (default "::", all)')
     parser.add_argument("--connect", type=_address, metavar="HOST:PORT",
                         help="dial this peer at start (HOST:PORT, [v6]:PORT, p2pchat://... "
-                        "address or an invite line)")
+                        "address, an invite line, or a code such as 7-crossover-clockwork)")
+    parser.add_argument("--rendezvous", metavar="URL",
+                        help="magic-wormhole mailbox server for codes (ws://HOST:PORT/v1; "
+                        '"" turns codes off)')
     parser.add_argument("--relay", metavar="tcp:HOST:PORT",
                         help="transit relay(s) to use when no direct connection works "
                         "(comma-separated, tried in order)")
@@ -117,10 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     identity = commands.add_parser("id", help="print your fingerprint and the address to share")
     _add_config_option(identity, argparse.SUPPRESS)
     invite = commands.add_parser(
-        "invite", help="print a one-time invite line for a new peer (p2pchat --connect LINE)",
-        description="The line holds your fingerprint, addresses and relays, and a secret good for "
-        "one peer within 24 hours. A p2pchat running now or started later waits for that peer.",
+        "invite", help="print a code and a one-time invite line for a new peer (p2pchat --connect CODE)",
+        description="The code (such as 7-crossover-clockwork) is made on the rendezvous server and "
+        "is good for one meeting: this command waits until your peer has used it. The line below it "
+        "holds your fingerprint, addresses and relays, and a secret good for one peer within 24 hours, "
+        "for when no rendezvous server can be reached. A p2pchat running now or started later waits "
+        "for that peer.",
     )  # fmt: skip
+    invite.add_argument("--no-code", action="store_true", help="print the invite line only")
     _add_config_option(invite, argparse.SUPPRESS)
     peers = commands.add_parser(
         "peers", help="list the peers whose keys you know, or forget one",
@@ -143,7 +150,7 @@ def _cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["port"] = args.port
         overrides["port_explicit"] = True
     for option, key in (("bind", "bind"), ("nickname", "nickname"), ("relay", "relay"),
-                        ("download_dir", "download_dir"), ("log_level", "log_level")):
+                        ("rendezvous", "rendezvous"), ("download_dir", "download_dir"), ("log_level", "log_level")):
         if getattr(args, option) is not None:
             overrides[key] = getattr(args, option)
     if args.connect is not None:
@@ -260,13 +267,35 @@ def _invite(args: argparse.Namespace) -> int:
         identity = Identity.load_or_create(paths.identity_dir)
     except IdentityError as error:
         raise UsageError(str(error)) from None
+    invites = Invites(paths.invites_file)
     line, summary = make_invite(
-        Invites(paths.invites_file), identity.fingerprint, settings.port,
-        parse_relays(settings.relay), bind=settings.bind,
+        invites, identity.fingerprint, settings.port, parse_relays(settings.relay), bind=settings.bind,
     )
-    print(f"invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
-    print(line)
-    return 0
+    if args.no_code:
+        print(f"invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
+        print(line)
+        return 0
+    import asyncio
+
+    return asyncio.run(_serve_code(settings.rendezvous, invites, line, summary, identity.fingerprint))
+
+
+async def _serve_code(url: str, invites, line: str, summary: str, fingerprint: str) -> int:
+    """Print the code and the line, then wait until the code is used: 0 if someone was introduced."""
+    from p2pchat.protocol.invite import parse_invite
+    from p2pchat.reach.codes import introduce, open_code
+
+    meeting, no_code = await open_code(url, line)
+    if meeting is None:
+        print(f"{no_code}; invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
+        print(line)
+        return 0
+    print(meeting.code)
+    print(line, flush=True)
+    print(f"your peer runs: p2pchat --connect {meeting.code} (or --connect LINE: {summary}); "
+          "waiting for the code to be used (ctrl+c stops waiting; the line still works)", file=sys.stderr, flush=True)
+    said = lambda text, level: print(text, file=sys.stderr)  # noqa: E731
+    return 0 if await introduce(meeting, invites, parse_invite(line).secret, fingerprint, said) else 1
 
 
 def _known_peers():

@@ -92,8 +92,9 @@ COMMANDS: dict[str, CommandSpec] = {
         "connect to a peer",
         min_args=1,
         max_args=1,
-        details="IPv6 goes in brackets: /connect [::1]:8080. A p2pchat:// link or an invite "
-        "line (from /invite) works too.",
+        details="IPv6 goes in brackets: /connect [::1]:8080. A p2pchat:// link, an invite "
+        "line or a code such as 7-crossover-clockwork (from /invite) works too; Tab completes "
+        "a code's words.",
         title="Connect to…",
     ),
     "peers": CommandSpec(
@@ -106,9 +107,10 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "invite": CommandSpec(
         "/invite",
-        "make a one-time invite line for a new peer to paste",
-        details="The line holds your fingerprint, your addresses and relays, and a secret that "
-        "lets one peer in without the unknown-identity question, within 24 hours.",
+        "make a code (and an invite line) for a new peer",
+        details="The code, such as 7-crossover-clockwork, is good for one meeting through the "
+        "rendezvous server; the line below it holds your fingerprint, your addresses and relays, "
+        "and a secret that lets one peer in without the unknown-identity question, within 24 hours.",
     ),
 }
 

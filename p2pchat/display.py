@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from p2pchat.session.events import LanPeer, PeerInfo, TransferInfo, TransferState
+from p2pchat.session.events import CodeInvite, LanPeer, PeerInfo, TransferInfo, TransferState
 
 
 def format_size(n: int | float) -> str:
@@ -154,3 +154,16 @@ def pick_lan_peer(peers: list[LanPeer], text: str) -> LanPeer:
         raise ValueError(f"no peer number {text} on the local network: /peers lists them"
                          if peers else "nobody announces p2pchat on the local network right now")
     return peers[int(text) - 1]
+
+
+def invite_lines(offer: CodeInvite, where: str) -> list[tuple[str, str]]:
+    """What /invite shows, as (text, level): the code first, then the long line for when no
+    rendezvous server can be reached. `where`: how the peer enters it in this front end."""
+    lines = []
+    if offer.code:
+        lines.append((f"code: {offer.code}  (your peer types it into {where}; good for one meeting)", "system"))
+    else:
+        lines.append((offer.no_code, "warning"))
+    lines.append((f"{'or ' if offer.code else ''}this invite line ({offer.summary}), pasted the same way:", "system"))
+    lines.append((offer.line, "system"))
+    return lines

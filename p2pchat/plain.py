@@ -22,6 +22,7 @@ from p2pchat.display import (
     clean,
     describe,
     format_size,
+    invite_lines,
     nick_changed_line,
     offer_line,
     peer_whereabouts,
@@ -149,9 +150,12 @@ class PlainFrontEnd:
                 self.say(f"short code: {s.short_code}. If your peer reads the same words, type /verify again")
             self._verify_asked = bool(s.short_code) and not self._verify_asked
         elif c.name == "invite":
-            line, summary = s.create_invite()
-            self.say(f"invite ({summary}); your peer pastes the next line into p2pchat --connect:")
-            self.out.write(line + "\n")
+            offer = await s.invite()
+            for text, _level in invite_lines(offer, "p2pchat --connect or /connect"):
+                if text == offer.line:
+                    self.out.write(text + "\n")  # alone on its line, to copy
+                else:
+                    self.say(text)
         return True  # /clear: nothing to clear in a stream of lines
 
     # -- what the shared commands say (dispatch.FrontEnd) -------------------------------------

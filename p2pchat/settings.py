@@ -104,6 +104,18 @@ def _relays(value: str) -> str:
     return ", ".join(relay.setting for relay in parse_relays(value))
 
 
+def _rendezvous(value: str) -> str:
+    value = value.strip()
+    if value and not (value.startswith(("ws://", "wss://")) and len(value.split("/")[2]) > 0):
+        raise ValueError(f"must be a ws:// or wss:// address such as {PUBLIC_RENDEZVOUS}, or empty")
+    return value
+
+
+# The servers the magic-wormhole project runs for any application, as magic-wormhole itself uses
+# them. Tests point SERVER_DEFAULTS at nothing (tests/conftest.py): no test reaches a public host.
+PUBLIC_RENDEZVOUS = "ws://relay.magic-wormhole.io:4000/v1"
+PUBLIC_RELAY = "tcp:transit.magic-wormhole.io:4001"
+SERVER_DEFAULTS = {"rendezvous": PUBLIC_RENDEZVOUS, "relay": PUBLIC_RELAY}
 def _stun_servers(value: str) -> str:
     from p2pchat.protocol.stun import parse_servers
 
@@ -150,10 +162,16 @@ class Settings:
     )
     connect: str | None = None  # HOST:PORT, p2pchat://HOST:PORT/FINGERPRINT or an invite (command line)
     relay: str = setting(
-        "", kind="str", check=_relays,
+        default_factory=lambda: SERVER_DEFAULTS["relay"], kind="str", check=_relays,
         help='Magic-wormhole transit relays that carry the chat when no direct\n'
         'connection works, as "tcp:HOST:PORT", several separated by commas, tried in\n'
-        'order. Empty: none (no public relay is used unless you name one).',
+        "order. The default is the magic-wormhole project's public relay; empty: none.",
+    )
+    rendezvous: str = setting(
+        default_factory=lambda: SERVER_DEFAULTS["rendezvous"], kind="str", check=_rendezvous,
+        help="The magic-wormhole mailbox server through which a short code (/invite)\n"
+        'introduces two peers, as "ws://HOST:PORT/v1". The default is the magic-wormhole\n'
+        "project's public server; empty: no codes (invite lines still work).",
     )
     stun: str = setting(
         "stun.cloudflare.com:3478, stun.l.google.com:19302", kind="str", check=_stun_servers,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from p2pchat import settings
 from tests.support.plain_peer import PlainPeer
 
 SUITE_MARKERS = ("nat", "fault", "e2e")
@@ -34,6 +35,11 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
     # the NAT lab turns both on inside its own namespaces.
     monkeypatch.setenv("P2PCHAT_PORT_MAPPING", "false")
     monkeypatch.setenv("P2PCHAT_DISCOVERABLE", "false")
+    # Nor does any reach the public rendezvous or relay: both default to nothing here, for
+    # Settings() made in the test and for p2pchat processes it starts.
+    monkeypatch.setenv("P2PCHAT_RENDEZVOUS", "")
+    monkeypatch.setenv("P2PCHAT_RELAY", "")
+    monkeypatch.setattr(settings, "SERVER_DEFAULTS", {"rendezvous": "", "relay": ""})
     monkeypatch.setenv("P2PCHAT_STUN", "")  # nor a public STUN server
     return home
 

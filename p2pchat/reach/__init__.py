@@ -1,2 +1,3 @@
 """Finding a peer: dial targets, invites, LAN peers, port mapping, the race over every path,
-and waiting on relays. Below the session, above the network: nothing here imports `session`."""
+waiting on relays, and short codes through a mailbox server. Below the session, above the
+network: nothing here imports `session`."""

@@ -69,11 +69,23 @@ class Invites:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}, []  # no file, or one we cannot read: no invite is pending
 
-    def _save(self, pending: dict[str, int], used: list[dict] | None = None) -> None:
+    def _expected(self) -> dict[str, str]:
+        """secret -> the fingerprint a code introduced: the only one that may redeem it."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8")).get("expected", {})
+            return {str(secret): str(fingerprint) for secret, fingerprint in raw.items()}
+        except (OSError, ValueError, TypeError, AttributeError):
+            return {}
+
+    def _save(
+        self, pending: dict[str, int], used: list[dict] | None = None, expected: dict[str, str] | None = None,
+    ) -> None:
         if used is None:
             used = self._read()[1]
+        expected = {s: fp for s, fp in (self._expected() if expected is None else expected).items() if s in pending}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"invites": [{"secret": s, "expires": e} for s, e in pending.items()], "used": used}
+        data = {"invites": [{"secret": s, "expires": e} for s, e in pending.items()], "used": used,
+                "expected": expected}
         temporary = self.path.with_suffix(".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -85,9 +97,10 @@ class Invites:
         fingerprint: str,
         addresses: list[tuple[str, int]],
         relays: list[RelayAddress],
+        lifetime: int = INVITE_LIFETIME,
     ) -> Invite:
         secret = new_secret()
-        expires = int(self.clock()) + INVITE_LIFETIME
+        expires = int(self.clock()) + lifetime
         with self._locked():
             pending = self._load()
             pending[secret] = expires
@@ -97,13 +110,26 @@ class Invites:
     def pending(self) -> list[str]:
         return list(self._load())
 
+    def expect(self, secret: str, fingerprint: str) -> None:
+        """Only `fingerprint` may redeem this invite now: a code introduced that identity."""
+        with self._locked():
+            pending = self._load()
+            if secret in pending:
+                expected = self._expected()
+                expected[secret] = fingerprint
+                self._save(pending, expected=expected)
+
     def redeem(self, secret: str, by: str = "") -> bool:
-        """True, once, for a pending invite's secret; the invite is then kept as used (by the
-        fingerprint `by`) until it expires, so a second use can be told from a stranger's."""
+        """True, once, for a pending invite's secret presented by the fingerprint `by` (if a code
+        introduced one, only that one); the invite is then kept as used (by `by`) until it
+        expires, so a second use can be told from a stranger's."""
         with self._locked():
             pending, used = self._read()
             match = _find(pending, secret)
             if match is None:
+                return False
+            expected = self._expected().get(match)
+            if expected is not None and expected != by:
                 return False
             used.append({"secret": match, "expires": pending.pop(match), "by": by})
             self._save(pending, used)
@@ -126,18 +152,18 @@ def _find(pending: dict[str, int], secret: str) -> str | None:
 
 def make_invite(
     invites: Invites, fingerprint: str, port: int, relays: list[RelayAddress],
-    public: tuple[str, int] | None = None, *, bind: str = "::",
+    public: tuple[str, int] | None = None, *, bind: str = "::", lifetime: int = INVITE_LIFETIME,
 ) -> tuple[str, str]:
     """A new invite line, and one line saying what it allows (for the user). `public` is the
     address the router forwards to us, tried first."""
     host = bound_host(bind)  # bound to one address: the only one that answers
     local = [(address, port) for address in ([host] if host else local_addresses())]
     addresses = ([public] if public else []) + local
-    invite = invites.create(fingerprint, addresses, relays)
-    hours = INVITE_LIFETIME // 3600
+    invite = invites.create(fingerprint, addresses, relays, lifetime)
+    within = f"{lifetime // 3600} hours" if lifetime >= 3600 else f"{lifetime // 60} minutes"
     ways = ", ".join([f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in addresses]) or "no direct address"
     if relays:
         ways += "; relay " + ", ".join(str(r) for r in relays)
     else:
         ways += "; no relay set (the peer must reach an address above directly)"
-    return format_invite(invite), f"good for one peer within {hours} hours: {ways}"
+    return format_invite(invite), f"good for one peer within {within}: {ways}"

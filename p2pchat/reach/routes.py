@@ -15,6 +15,7 @@ from loguru import logger
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection
 from p2pchat.net.interfaces import local_addresses
+from p2pchat.protocol.invite import INVITE_LIFETIME
 from p2pchat.protocol.transit import RelayAddress, new_side, parse_relays
 from p2pchat.reach.invites import make_invite
 from p2pchat.reach.lan import LanPeers
@@ -109,11 +110,11 @@ class Routes:
     def lan_peers(self) -> list[LanPeer]:
         return self.lan.peers() if self.lan is not None else []
 
-    def invite(self, port: int) -> tuple[str, str]:
+    def invite(self, port: int, lifetime: int = INVITE_LIFETIME) -> tuple[str, str]:
         """A new one-time invite line, with the public address the router gave us if any."""
         public = self.public_mapping
         return make_invite(self.credentials.invites, self.credentials.own_id, port, self.relays, public,
-                           bind=self.settings.bind)
+                           bind=self.settings.bind, lifetime=lifetime)
 
     @property
     def public_mapping(self) -> tuple[str, int] | None:

@@ -1,4 +1,4 @@
-"""What the user asked to connect to: an address, a p2pchat:// link, or an invite."""
+"""What the user asked to connect to: an address, a p2pchat:// link, an invite, or a code."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from p2pchat.net.address import PeerAddress, parse_address
 from p2pchat.protocol.invite import Invite, looks_like_invite, parse_invite
 from p2pchat.protocol.transit import RelayAddress
+from p2pchat.protocol.wormhole.code import looks_like_code, parse_code
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class DialTarget:
     fingerprint: str | None = None  # the identity we expect there, if the user named one
     relays: tuple[RelayAddress, ...] = ()  # the invite's relays; the settings' are added on use
     invite: Invite | None = None
+    code: str | None = None  # a short code: the mailbox server introduces us before any dial
     named: bool = False  # the user typed the fingerprint with the address (a p2pchat:// link)
 
     def pinned_to(self, peer: str) -> DialTarget:
@@ -22,6 +24,8 @@ class DialTarget:
         return self if self.fingerprint else replace(self, fingerprint=peer)
 
     def __str__(self) -> str:
+        if self.code is not None:
+            return f"the code {self.code}"
         if self.direct and self.invite is None:
             return str(self.direct[0])
         return f"the inviter {self.fingerprint[:8]}" if self.fingerprint else "the peer"
@@ -30,8 +34,13 @@ class DialTarget:
 def parse_target(text: str) -> DialTarget:
     """Parse what the user pasted; raise ValueError with a one-line explanation."""
     if looks_like_invite(text):
-        invite = parse_invite(text)
-        direct = tuple(PeerAddress(host, port, invite.fingerprint) for host, port in invite.addresses)
-        return DialTarget(direct, invite.fingerprint, invite.relays, invite)
+        return invite_target(parse_invite(text))
+    if looks_like_code(text):
+        return DialTarget((), code=parse_code(text))
     address = parse_address(text)
     return DialTarget((address,), address.fingerprint, named=address.fingerprint is not None)
+
+
+def invite_target(invite: Invite) -> DialTarget:
+    direct = tuple(PeerAddress(host, port, invite.fingerprint) for host, port in invite.addresses)
+    return DialTarget(direct, invite.fingerprint, invite.relays, invite)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.events import Event, LanPeer, PeerInfo, SessionState, TransferInfo
+from p2pchat.session.events import CodeInvite, Event, LanPeer, PeerInfo, SessionState, TransferInfo
 
 
 class SessionAPI(Protocol):
@@ -42,8 +42,9 @@ class SessionAPI(Protocol):
 
     # -- lifecycle ---------------------------------------------------------------
     async def start(self) -> None: ...  # listen, and dial settings.connect if given
-    async def connect(self, address: str) -> None: ...  # HOST:PORT, p2pchat://HOST:PORT/FP, invite
+    async def connect(self, address: str) -> None: ...  # HOST:PORT, p2pchat://HOST:PORT/FP, invite, code
     def create_invite(self) -> tuple[str, str]: ...  # (invite line, what it allows); ValueError
+    async def invite(self) -> CodeInvite: ...  # a code (within 5 s, or why not) and the invite line
     async def quit(self, reason: str = "quit") -> None: ...  # bye to the peer, close everything
     async def wait_delivered(self, timeout: float) -> bool: ...  # all acked and files arrived
 

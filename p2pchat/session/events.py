@@ -185,3 +185,14 @@ class Stopped(Event):
     """The session has shut down; no more events follow."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class CodeInvite:
+    """What /invite shows (not an event: `SessionAPI.invite()` returns it): the code first, or
+    None and why there is none, then the invite line and what it allows."""
+
+    code: str | None
+    line: str
+    summary: str
+    no_code: str = ""  # one line

@@ -23,12 +23,14 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
+from p2pchat.protocol.invite import INVITE_LIFETIME
 from p2pchat.reach.caller import Caller
 from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
 from p2pchat.reach.routes import Routes
 from p2pchat.reach.target import DialTarget, parse_target
 from p2pchat.session.chat import Chat
+from p2pchat.session.codes import CodeInvite, Codes
 from p2pchat.session.events import (
     Event,
     LanPeer,
@@ -125,6 +127,10 @@ class Session:
         self.caller = Caller(  # what we dial, and the dial loop
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
+        )
+        self.codes = Codes(  # short codes through a mailbox server
+            settings, self.trust.invites, self.trust.own_id, invite=self._invite_line, notice=self.notice,
+            spawn=self._spawn,
         )
         self.direct = DirectPath(  # our public address; a relayed session moved to a direct path
             settings.stun, self.trust, handshake=self._on_inbound, live_connection=lambda: self._conn,
@@ -286,6 +292,8 @@ class Session:
     async def connect(self, address: str) -> None:
         """Dial `address` (retrying until it answers) while still listening."""
         target = parse_target(address)
+        if target.code is not None:
+            target = await self.codes.meet(target.code)
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
         if self._conn is not None:  # the chat goes on; only the address to redial changes
@@ -435,9 +443,16 @@ class Session:
 
     def create_invite(self) -> tuple[str, str]:
         """A new one-time invite line for a peer, and a line saying what it allows."""
+        return self._invite_line(INVITE_LIFETIME)
+
+    def _invite_line(self, lifetime: int) -> tuple[str, str]:
         if not self.trust.tls or self._listener is None:
             raise ValueError("invites need TLS and a running listener")
-        return self.routes.invite(self._listener.port)
+        return self.routes.invite(self._listener.port, lifetime)
+
+    async def invite(self) -> CodeInvite:
+        """A code for a peer to type (if a rendezvous server answers) and the invite line."""
+        return await self.codes.offer()
 
     # -- chat API ------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str:

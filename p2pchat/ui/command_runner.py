@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.app import App
 
 from p2pchat import commands, dispatch
+from p2pchat.display import invite_lines
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import TransferInfo
 from p2pchat.settings import Settings
@@ -167,12 +168,15 @@ class CommandRunner:
         self.chat.refresh_status()
 
     def _command_invite(self, session: SessionAPI, command: commands.Command) -> None:
+        self.chat.run_worker(self._show_invite(session), exit_on_error=False, group="invite")
+
+    async def _show_invite(self, session: SessionAPI) -> None:
         try:
-            line, summary = session.create_invite()
+            offer = await session.invite()  # up to 5 s when the rendezvous server is away
         except ValueError as error:
             self.show(f"/invite: {error}", "error")
             return
-        self.chat.app.copy_to_clipboard(line)
-        self.show(f"invite ({summary}); your peer pastes it into p2pchat --connect "
-                  "or the connect screen (copied to the clipboard if the terminal allows):")
-        self.show(line)
+        self.chat.app.copy_to_clipboard(offer.code or offer.line)
+        where = "p2pchat --connect, /connect or the connect screen; copied to the clipboard"
+        for text, level in invite_lines(offer, where):
+            self.show(text, level)

@@ -64,7 +64,7 @@ def panes(tmp_path):
     def start(nickname: str, *args: str) -> Pane:
         home = tmp_path / nickname
         env = {"P2PCHAT_HOME": str(home), "P2PCHAT_ACCEPT_UNKNOWN": "always",
-               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "P2PCHAT_STUN": "",
+               "P2PCHAT_PORT_MAPPING": "false", "P2PCHAT_DISCOVERABLE": "false", "P2PCHAT_STUN": "", "P2PCHAT_RELAY": "", "P2PCHAT_RENDEZVOUS": "",
                "TERM": "xterm-256color",
                # A pane gets the tmux server's environment, not ours: name the code under test.
                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}

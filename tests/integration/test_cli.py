@@ -44,6 +44,9 @@ def assert_usage_error(result: subprocess.CompletedProcess[str], fragment: str) 
         (["--connect", "http://example.org:8080"], "is a http:// address, not a peer's: give HOST:PORT"),
         (["config", "set", "keymap", '{"app.quit"="ctrl+x"}'], "is not binding-id=keys"),
         (["--connect", "host:0"], "cannot connect to port 0"),
+        (["--connect", "crossover-clockwork"], "is not a code: a code is a number and words"),
+        (["--connect", "7"], "'7' is not a code"),
+        (["--rendezvous", "http://example.org/v1"], "must be a ws:// or wss:// address"),
         (["--port", "70000"], "port 70000 is out of range (0-65535)"),
         (["--port", "eighty"], "port must be a number"),
         (["--nickname", ""], "nickname must be 1 to 32 characters"),
@@ -140,6 +143,20 @@ def test_config_show_tells_where_each_value_came_from():
     assert lines["nickname"].endswith("(command line)") and "carol" in lines["nickname"]
     assert lines["bell"].endswith("(default)")
     assert f"log file:      {get_paths().log_file}" in result.stdout
+
+
+def test_a_fresh_home_names_the_public_rendezvous_and_relay():
+    """The shipped defaults are magic-wormhole's public servers (the suite points both at
+    nothing; a user who starts p2pchat gets these)."""
+    env = {key: value for key, value in os.environ.items() if key not in ("P2PCHAT_RENDEZVOUS", "P2PCHAT_RELAY")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "p2pchat", "config", "show"], capture_output=True, text=True, env=env, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if " = " in line}
+    assert "ws://relay.magic-wormhole.io:4000/v1" in lines["rendezvous"] and lines["rendezvous"].endswith("(default)")
+    assert "tcp:transit.magic-wormhole.io:4001" in lines["relay"] and lines["relay"].endswith("(default)")
 
 
 def test_command_line_flags_set_their_settings():

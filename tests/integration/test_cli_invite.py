@@ -46,3 +46,17 @@ def test_relay_setting_in_the_file_is_checked(tmp_path):
     config.write_text('relay = "tcp:a.example:1, nonsense"\n')
     assert_usage_error(p2pchat("--config", str(config), "--plain"), "nonsense")
 
+
+def test_invite_without_a_reachable_rendezvous_prints_the_line_and_why_there_is_no_code():
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: refused at once
+        url = f"ws://127.0.0.1:{closed.getsockname()[1]}/v1"
+        result = p2pchat("--rendezvous", url, "invite")
+        assert result.returncode == 0, result.stderr
+        parse_invite(result.stdout.strip())
+        assert f"no code: the rendezvous server {url} cannot be reached" in result.stderr
+        quiet = p2pchat("--rendezvous", url, "invite", "--no-code")
+        assert quiet.returncode == 0 and "no code" not in quiet.stderr
+        parse_invite(quiet.stdout.strip())

@@ -92,7 +92,7 @@ async def test_no_history_option_of_the_plain_front_end_writes_nothing(tmp_path)
     home = tmp_path / "home"
     async with start_session(tmp_path, "alice") as a:
         env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
-        env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always")
+        env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always", P2PCHAT_RELAY="", P2PCHAT_RENDEZVOUS="")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "p2pchat", "--plain", "--no-history", "--nickname", "dora",
             "--port", "0", "--bind", "127.0.0.1", "--connect", a.address,
@@ -181,7 +181,7 @@ async def test_messages_written_before_the_first_connection_are_stored_then_go_t
 async def test_lines_piped_into_plain_mode_before_the_first_connection_are_stored(tmp_path):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
-    env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always")
+    env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always", P2PCHAT_RELAY="", P2PCHAT_RENDEZVOUS="")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "p2pchat", "--plain", "--nickname", "dora", "--port", "0",
         "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{free_port()}",

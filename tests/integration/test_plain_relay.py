@@ -25,7 +25,8 @@ def test_invite_in_plain_mode_connects_through_the_relay(tmp_path):
         alice.process.stdin.write(b"/invite\n")
         alice.process.stdin.flush()
         # Bound to 127.0.0.1 (PlainProcess binds there), that is the address the invite names.
-        alice.wait_line(rf"^\* invite \(good for one peer within 24 hours: 127\.0\.0\.1:{port};")
+        alice.wait_line(r"^\* no code: no rendezvous server is set")
+        alice.wait_line(rf"^\* this invite line \(good for one peer within 24 hours: 127\.0\.0\.1:{port};")
         # An invite naming a port where nothing listens (made beside the running alice, which
         # reads new invites from its folder): the direct attempt fails, the relay carries the chat.
         made = subprocess.run(

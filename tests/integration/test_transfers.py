@@ -342,7 +342,8 @@ class PlainReceiver:
 
     def __init__(self, home: Path, port: int, downloads: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
-        env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always", PYTHONUNBUFFERED="1")
+        env.update(P2PCHAT_HOME=str(home), P2PCHAT_ACCEPT_UNKNOWN="always", PYTHONUNBUFFERED="1",
+                   P2PCHAT_RELAY="", P2PCHAT_RENDEZVOUS="")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "p2pchat", "--plain", "--nickname", "bob", "--bind", "127.0.0.1",
              "--port", str(port), "--auto-accept", "--download-dir", str(downloads)],

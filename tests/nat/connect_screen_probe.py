@@ -20,7 +20,7 @@ WAIT_STEPS = 300  # of 0.1 s
 
 async def main() -> None:
     settings = Settings(nickname="bob", port=7001, port_mapping=False, discoverable=True, stun="",
-                        accept_unknown="always", theme="textual-dark")
+                        accept_unknown="always", theme="textual-dark", relay="", rendezvous="")
     app = ChatApp(settings, show_connect_screen=True, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         listing = None

@@ -108,7 +108,7 @@ def test_the_connect_screen_lists_a_lan_peer_and_enter_connects_to_it(lab, lan_h
     alice.port()
     fingerprint = fingerprint_of(alice).replace("-", "")
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2PCHAT_")}
-    env["P2PCHAT_HOME"] = str(tmp_path / "bob")
+    env.update(P2PCHAT_HOME=str(tmp_path / "bob"), P2PCHAT_RELAY="", P2PCHAT_RENDEZVOUS="")
     probe = subprocess.run(
         ["ip", "netns", "exec", b, sys.executable, str(Path(__file__).with_name("connect_screen_probe.py"))],
         capture_output=True, text=True, timeout=90, env=env)

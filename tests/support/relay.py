@@ -21,6 +21,8 @@ def twist_command() -> list[str] | None:
 
 
 class TransitRelay:
+    service = "transitrelay"
+
     def __init__(self, host: str, port: int, netns: str | None = None) -> None:
         self.host, self.port, self.netns = host, port, netns
         self.process: subprocess.Popen | None = None
@@ -33,7 +35,7 @@ class TransitRelay:
         command = twist_command()
         if command is None:
             raise RuntimeError("magic-wormhole-transit-relay is not installed (pip install -e '.[test]')")
-        command = [*command, "transitrelay", f"--port=tcp:{self.port}:interface={self.host}"]
+        command = [*command, self.service, f"--port=tcp:{self.port}:interface={self.host}", *self.options()]
         if self.netns:
             command = ["ip", "netns", "exec", self.netns, *command]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -41,9 +43,12 @@ class TransitRelay:
         while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"the transit relay did not start on {self.host}:{self.port}")
+                raise RuntimeError(f"{self.service} did not start on {self.host}:{self.port}")
             time.sleep(0.1)
         return self
+
+    def options(self) -> list[str]:
+        return []
 
     def _answers(self) -> bool:
         if self.netns:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from p2pchat.session.events import (
     ChatMessage,
+    CodeInvite,
     Connected,
     Event,
     MessageSent,
@@ -131,6 +132,11 @@ class FakeSession:
     def create_invite(self) -> tuple[str, str]:
         self.calls.append(("create_invite",))
         return "p2pchat1fakeinvite", "good for one peer within 24 hours: 127.0.0.1:8080"
+
+    async def invite(self) -> CodeInvite:
+        self.calls.append(("invite",))
+        line, summary = self.create_invite()
+        return CodeInvite("7-crossover-clockwork", line, summary)
 
     async def quit(self, reason: str = "quit") -> None:
         self.calls.append(("quit", reason))

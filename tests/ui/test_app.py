@@ -301,6 +301,23 @@ async def test_tab_completes_commands_and_paths(harness: Harness, tmp_path: Path
         assert "/cancel" in completions and "/connect" in completions
 
 
+async def test_tab_completes_the_words_of_a_code(harness: Harness):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        field = harness.app.chat_input
+        field.value = "/connect 7-crosso"
+        await pilot.press("tab")
+        assert field.value == "/connect 7-crossover-"
+        field.value = "/connect 7-crossover-clockw"
+        await pilot.press("tab")
+        assert field.value == "/connect 7-crossover-clockwork"
+        field.value = "/connect 7-crossover-c"
+        await pilot.press("tab")
+        await pilot.pause()
+        completions = str(harness.app.query_one("#completions").render())
+        assert "clockwork" in completions and "7-" not in completions
+
+
 # -- commands ------------------------------------------------------------------------------------
 
 

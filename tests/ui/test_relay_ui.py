@@ -18,8 +18,10 @@ async def test_invite_command_shows_the_line(harness: Harness):
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await type_line(pilot, "/invite")
-        assert ("create_invite",) in harness.fake.calls
+        await pilot.pause()
+        assert ("invite",) in harness.fake.calls
         bodies = [entry.body for entry in harness.app.log_view.entries]
+        assert bodies[-3].startswith("code: 7-crossover-clockwork  (your peer types it into p2pchat --connect")
         assert bodies[-1] == "p2pchat1fakeinvite"
         assert "good for one peer" in bodies[-2]
 
@@ -49,3 +51,29 @@ async def test_connect_screen_checks_an_invite(tmp_path):
         await pilot.pause()
         assert harness.sessions == []  # nothing started, nothing dialled
         assert "typo" in str(screen.query_one("#connect-error").render())
+
+
+async def test_connect_screen_takes_a_code_and_tab_completes_its_words(tmp_path):
+    harness = Harness(tmp_path, show_connect_screen=True)
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = harness.app.screen
+        assert "e.g. 7-crossover-clockwork; empty: wait for a call" in str(screen.query_one("#connect-help").render())
+        field = screen.query_one("#connect-peer", Input)
+        await pilot.press(*"7-crosso", "tab")
+        assert field.value == "7-crossover-" and harness.app.focused is field
+        await pilot.press(*"clockw", "tab")
+        assert field.value == "7-crossover-clockwork"
+        await pilot.press("tab")  # nothing left to complete: on to the next field
+        await pilot.pause()
+        assert harness.app.focused is not field
+        field.value = "crossover-clockwork"
+        await pilot.click("#connect-go")
+        await pilot.pause()
+        assert harness.sessions == []
+        assert "is not a code" in str(screen.query_one("#connect-error").render())
+        field.value = "7-crossover-clockwork"
+        field.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert harness.fake.settings.connect == "7-crossover-clockwork"

@@ -28,6 +28,8 @@ def built_in_defaults(monkeypatch):
     environment that keeps sessions off routers and the LAN."""
     monkeypatch.delenv("P2PCHAT_PORT_MAPPING")
     monkeypatch.delenv("P2PCHAT_DISCOVERABLE")
+    monkeypatch.delenv("P2PCHAT_RENDEZVOUS")
+    monkeypatch.delenv("P2PCHAT_RELAY")
     monkeypatch.delenv("P2PCHAT_STUN")
 
 

@@ -50,6 +50,24 @@ def test_unknown_secrets_and_a_broken_file_redeem_nothing(tmp_path):
     assert invites.pending() == [] and invites.redeem("00" * 16) is False
 
 
+def test_an_invite_a_code_delivered_is_for_the_introduced_identity_only(tmp_path):
+    invites = Invites(tmp_path / "invites.json", Clock())
+    invite = invites.create(FP, [], [])
+    invites.expect(invite.secret, "GUEST")
+    assert invites.redeem(invite.secret, "SOMEONE-ELSE") is False
+    assert invites.redeem(invite.secret) is False
+    assert invites.redeem(invite.secret, "GUEST") is True
+    assert invites.pending() == []
+
+
+def test_a_short_lived_invite_expires_on_time(tmp_path):
+    clock = Clock()
+    invites = Invites(tmp_path / "invites.json", clock)
+    invite = invites.create(FP, [], [], lifetime=600)
+    clock.now += 599
+    assert invites.pending() == [invite.secret]
+    clock.now += 1
+    assert invites.pending() == []
 RACER = """
 import sys, time
 from pathlib import Path

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,30 @@ def real_lan_factory(on_change: Callable[[list[LanPeer]], None]) -> Any:
     except IdentityError:
         known = None
     return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
+
+
+class PeerInput(Input):
+    """The peer field: Tab completes the words of a code (as `wormhole receive` does), and moves
+    on to the next field otherwise."""
+
+    BINDINGS = [Binding("tab", "complete_code", "Complete the code", show=False, id="connect.complete_code")]
+
+    def _options(self) -> list[str]:
+        from p2pchat.protocol.wormhole.code import complete_code  # not before the first frame
+
+        return complete_code(self.value.strip()) if self.cursor_at_end else []
+
+    def action_complete_code(self) -> None:
+        options = self._options()
+        if not options:
+            self.screen.focus_next()  # what Tab does elsewhere
+            return
+        prefix = os.path.commonprefix(options)
+        self.value = prefix if len(options) == 1 or len(prefix) > len(self.value.strip()) else self.value
+        self.cursor_position = len(self.value)
+        if len(options) > 1:
+            words = " ".join(o.rstrip("-").rpartition("-")[2] for o in options[:12])
+            self.screen.query_one("#connect-help", Label).update(f"{words}{' …' if len(options) > 12 else ''}")
 
 
 @dataclass(frozen=True)
@@ -81,8 +106,9 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
                 yield Input(str(self._port), id="connect-port", type="integer", compact=True)
             with Horizontal(classes="connect-row"):
                 yield Label("Peer", classes="connect-label")
-                yield Input(self._peer, id="connect-peer", placeholder="HOST:PORT, p2pchat://… or an invite line", compact=True)
-            yield Label("empty: wait for your peer to call you", classes="connect-help")
+                yield PeerInput(self._peer, id="connect-peer", placeholder="a code, HOST:PORT, p2pchat://… or an invite line",
+                                compact=True)
+            yield Label("e.g. 7-crossover-clockwork; empty: wait for a call", id="connect-help", classes="connect-help")
             with Horizontal(classes="connect-row"):
                 yield Label("Your nickname", classes="connect-label")
                 yield Input(self._nickname, id="connect-nick", max_length=32, compact=True)

@@ -225,9 +225,14 @@ class ChatInput(Input):
         elif value.startswith("/send "):
             head, fragment = split_last_argument(value)
             options = complete_path(fragment)
+        elif value.startswith("/connect ") and value.count(" ") == 1:
+            from p2pchat.protocol.wormhole.code import complete_code  # not before the first frame
+
+            head, fragment = "/connect ", value[len("/connect ") :]
+            options = complete_code(fragment)  # the words of a code, as `wormhole receive` does
         else:
             return
-        quote = quote_path if head else str
+        quote = quote_path if head.startswith("/send ") else str
         if not options:
             self.app.bell()
             return
@@ -237,8 +242,10 @@ class ChatInput(Input):
         prefix = common_prefix(options)
         if len(prefix) > len(fragment):
             self._show(head + quote(prefix))
-        if head:  # paths: the folder is on the input line already, list the names only
+        if head.startswith("/send "):  # paths: the folder is on the input line already, list the names only
             options = [os.path.basename(o.rstrip(os.sep)) + o[len(o.rstrip(os.sep)) :] for o in options]
+        elif head == "/connect ":  # code words: the number is on the input line already
+            options = [o.rstrip("-").rpartition("-")[2] for o in options]
         self.post_message(self.Completions(options))
 
     # -- paste ----------------------------------------------------------------------
