@@ -3,8 +3,9 @@
 A download is made durable by one fsync at the end. Left to itself, the kernel keeps the
 whole file dirty in the page cache until then, and that fsync waits for all of it to reach
 the disk. Here, each time a stretch is complete its writeback is started (Linux's
-sync_file_range, through ctypes: Python has no binding), and the stretch before it is waited
-for, so no more than two stretches are ever dirty and the final fsync has the last one left.
+sync_file_range, through ctypes: Python has no binding), and the writer waits only for what
+lies more than two stretches back, so a short stall of the disk holds nothing up, no more than
+three stretches are ever unwritten, and the final fsync has at most those left.
 Elsewhere the previous stretches are flushed with fdatasync at each stretch boundary.
 Neither replaces the final fsync: they only move its work earlier.
 """
@@ -17,6 +18,7 @@ import sys
 from typing import BinaryIO
 
 STRETCH = 8 * 1024 * 1024  # bytes: large enough that the disk sees long sequential writes
+IN_FLIGHT = 2  # stretches the disk may still be writing before the writer waits for the oldest
 
 # <linux/fs.h>
 _WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4
@@ -68,11 +70,12 @@ class WriteBehind:
         if end - self._started < self._stretch:
             return
         self._file.flush()  # what Python still buffers is invisible to the kernel
-        previous = self._started - self._waited  # the stretch before: wait until it is on the disk
+        wait_to = max(self._waited, end - IN_FLIGHT * self._stretch)
         if self._range is not None and self._call(self._started, end - self._started, _WRITE) and (
-            not previous or self._call(self._waited, previous, _WAIT_BEFORE | _WRITE | _WAIT_AFTER)
+            wait_to <= self._waited
+            or self._call(self._waited, wait_to - self._waited, _WAIT_BEFORE | _WRITE | _WAIT_AFTER)
         ):
-            self._waited, self._started = self._started, end
+            self._waited, self._started = wait_to, end
             return
         _flush_all(self._fd)
         self._started = self._waited = end
