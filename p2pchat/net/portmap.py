@@ -184,6 +184,8 @@ class UpnpRouter:
             self._service, self._control = upnp.control_url(body, location)
         except asyncio.TimeoutError:
             raise PortMapError(f"the UPnP router at {self._router} did not describe itself in time") from None
+        except upnp.NoPortMapping:
+            raise PortMapError(f"the UPnP device at {self._router} offers no port mapping") from None
         except (upnp.UpnpError, OSError) as exc:
             raise PortMapError(f"the UPnP router at {self._router} sent a description that cannot be "
                                f"read: {_reason(exc)}") from None

@@ -32,6 +32,10 @@ class UpnpError(ValueError):
         self.code = code
 
 
+class NoPortMapping(UpnpError):
+    """The description is readable, but names no service that maps ports."""
+
+
 @dataclass(frozen=True)
 class Url:
     host: str
@@ -170,7 +174,9 @@ def control_url(description: bytes, location: Url) -> tuple[str, Url]:
             if kind.startswith(prefix) and control and rank not in found:
                 found[rank] = kind, control
     if not found:
-        raise UpnpError("the device offers no WAN connection service")
+        if not any(_local(element.tag) == "device" for element in root.iter()):
+            raise UpnpError("the description names no device")
+        raise NoPortMapping("the device offers no WAN connection service")
     kind, control = found[min(found)]
     url = parse_url(urljoin(base, control))
     if url.host != location.host:

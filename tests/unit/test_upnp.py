@@ -46,7 +46,8 @@ def test_the_ip_connection_is_chosen_over_ppp_and_its_url_is_resolved():
 
 @pytest.mark.parametrize(("description", "reason"), [
     (b"<root><device>", "not well-formed"),
-    (b"<root/>", "no WAN connection service"),
+    (b"<root/>", "names no device"),
+    (b"<root><device><deviceType>urn:x:device:Basic:1</deviceType></device></root>", "no WAN connection service"),
     (DESCRIPTION.replace(b"/ctl/IPConn", b"http://203.0.113.9/steal"), "not the router"),
     (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><root>&a;</root>', "DOCTYPE"),
 ])
