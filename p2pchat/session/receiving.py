@@ -31,7 +31,7 @@ from p2pchat.transfer import (
 )
 from p2pchat.transfer.folders import batch_partial_bytes, claim_batch_folder, partial_bytes
 
-WRITE_BACKLOG = 4 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
+WRITE_BACKLOG = 2 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
 # Offers of one side still open on the other (neither answered nor ended). A receiver declines
 # offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end. A batch
 # counts as one offer, however many files it has.
