@@ -13,7 +13,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
-from xml.sax.saxutils import escape
 
 SSDP_GROUP = ("239.255.255.250", 1900)
 IGD = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
@@ -197,6 +196,11 @@ def soap_request(url: Url, service: str, action: str, arguments: dict[str, objec
             f'Content-Type: text/xml; charset="utf-8"\r\nSOAPAction: "{service}#{action}"\r\n'
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     return head + body
+
+
+def escape(text: str) -> str:
+    """XML character data (xml.sax.saxutils has this, but importing it brings urllib.request)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _text(value: object) -> str:
