@@ -4,7 +4,8 @@
 
 First, in tmux: `p2pchat --port 0` in a fresh 100x30 window, the clock started by the shell
 that then execs it; the pane is read every 10 ms until a frame says "listening" (the time a
-user waits before the app can be reached and can say where). Then headless:
+user waits before the app can be reached and can say where), interleaved with a one-widget
+Textual app whose first frame says the same (Textual's floor, in the same run). Then headless:
 
 each run is a fresh `python` process that builds the full-screen app with a real session
 (headless) and reports when its first frame is drawn; the time counts from the process
@@ -95,16 +96,35 @@ def main() -> None:
         lab.destroy()
 
 
-def listening_in_tmux(on: bool, netns: str, home: str) -> float:
-    """Seconds from the exec of `p2pchat --port 0` in tmux to the first frame saying "listening"."""
+# Textual's floor: a one-widget app whose first frame says "listening".
+FLOOR = """
+from textual.app import App
+from textual.widgets import Static
+
+class Floor(App):
+    def compose(self):
+        yield Static("listening")
+
+Floor().run()
+"""
+
+
+def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
+    """Seconds from the exec of `p2pchat --port 0` in tmux (None: of the floor app) to the
+    first frame saying "listening"."""
     server = f"p2pchat-startup-{os.getpid()}"
     started = Path(home) / "started"
     started.unlink(missing_ok=True)
-    args = ["--port", "0", "--nickname", "bench", "--no-history"]
-    args += [] if on else ["--no-port-mapping", "--no-discovery"]
+    if on is None:
+        floor = Path(home) / "floor.py"
+        floor.write_text(FLOOR)
+        program = shlex.quote(str(floor))
+    else:
+        args = ["--port", "0", "--nickname", "bench", "--no-history"]
+        program = "-m p2pchat " + " ".join(args + ([] if on else ["--no-port-mapping", "--no-discovery"]))
     command = (f"date +%s.%N > {shlex.quote(str(started))}; "
                f"exec env P2PCHAT_HOME={shlex.quote(home)} PYTHONPATH={shlex.quote(str(ROOT))} "
-               f"{shlex.quote(sys.executable)} -m p2pchat {' '.join(args)}")
+               f"{shlex.quote(sys.executable)} {program}")
     tmux = ["ip", "netns", "exec", netns, "tmux", "-L", server]
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", command], check=True)
     try:
@@ -126,13 +146,13 @@ def compare(runs: int, netns: str) -> None:
     if shutil.which("tmux"):
         home = tempfile.mkdtemp(prefix="p2pchat-startup-")
         listening_in_tmux(False, netns, home)  # makes the identity, warms the file cache
-        listening: dict[bool, list[float]] = {True: [], False: []}
+        listening: dict[bool | None, list[float]] = {None: [], True: [], False: []}
         for _ in range(runs):
-            for on in (False, True):
+            for on in (None, False, True):
                 listening[on].append(listening_in_tmux(on, netns, home))
         shutil.rmtree(home, ignore_errors=True)
-        for on in (False, True):
-            label = "mapping+discovery on " if on else "mapping+discovery off"
+        for on in (None, False, True):
+            label = {None: "one-widget Textual app", True: "mapping+discovery on ", False: "mapping+discovery off"}[on]
             print(f"{label}: in tmux, a frame says 'listening' after median "
                   f"{statistics.median(listening[on]) * 1000:4.0f} ms "
                   f"({', '.join(f'{t * 1000:.0f}' for t in listening[on])})", flush=True)
