@@ -118,7 +118,8 @@ def parse_http_answer(data: bytes) -> tuple[int, bytes]:
 
 
 def _unchunk(body: bytes) -> bytes:
-    pieces, at = [], 0
+    pieces: list[bytes] = []
+    at = 0
     while True:
         end = body.find(b"\r\n", at)
         try:
@@ -219,14 +220,14 @@ def parse_soap_answer(status: int, body: bytes, action: str) -> dict[str, str]:
         raise UpnpError(f"the answer to {action} does not answer it")
     code: int | None = None
     description = f"HTTP status {status}"
-    if body.strip():
-        try:
-            root = _xml(body, f"the fault for {action}")
-        except UpnpError:
-            root = None
-        for element in root.iter() if root is not None else ():
-            if _local(element.tag) == "errorCode" and (element.text or "").strip().isdigit():
-                code = int(element.text.strip())
-            elif _local(element.tag) == "errorDescription" and element.text:
-                description = " ".join(element.text.split())[:200]
+    try:
+        fault = list(_xml(body, f"the fault for {action}").iter()) if body.strip() else []
+    except UpnpError:  # no readable fault: the status says it
+        fault = []
+    for element in fault:
+        text = (element.text or "").strip()
+        if _local(element.tag) == "errorCode" and text.isdigit():
+            code = int(text)
+        elif _local(element.tag) == "errorDescription" and text:
+            description = " ".join(text.split())[:200]
     raise UpnpError(description, code)
