@@ -76,6 +76,8 @@ def make_source(path: Path, size: int) -> str:
             digest.update(piece)
             left -= len(piece)
             block = block[1:] + block[:1]  # not the same MiB over and over
+        out.flush()
+        os.fsync(out.fileno())  # on a disk, a file to send is old and clean, not still dirty
     return digest.hexdigest()
 
 

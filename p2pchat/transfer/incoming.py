@@ -310,7 +310,9 @@ class IncomingFile:
             _unreserve(self.part_path)
 
     def _close(self) -> None:
-        file, self._file, self._behind = self._file, None, None
+        file, self._file, behind, self._behind = self._file, None, self._behind, None
+        if behind is not None:
+            behind.close()  # before the file: its flusher uses the descriptor
         if file is not None:
             try:
                 file.close()

@@ -14,11 +14,12 @@ import mmap
 import os
 import struct
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from p2pchat.transfer import IncomingFile, writeback
+from p2pchat.transfer import IncomingFile
 from p2pchat.transfer.writeback import STRETCH, WriteBehind
 
 PAGE = mmap.PAGESIZE
@@ -87,8 +88,6 @@ def test_a_download_is_on_disk_two_stretches_behind_and_whole_when_finished(disk
         if behind > 0 and incoming.received % STRETCH == 0:
             assert unwritten_pages(incoming.part_path, 0, behind) == 0, f"at {incoming.received}"
             checked += 1
-        elif incoming.received % STRETCH:  # inside a stretch: left to the kernel, still dirty
-            assert unwritten_pages(incoming.part_path, incoming.received - len(data), incoming.received) > 0
     assert checked == 2
     final = incoming.finish(digest.hexdigest())
     assert unwritten_pages(final, 0, size) == 0
@@ -109,13 +108,14 @@ def test_a_resumed_download_writes_behind_from_where_it_resumes(disk: Path) -> N
     assert again.finish(hashlib.sha256(data).hexdigest()).read_bytes() == data
 
 
-def test_without_sync_file_range_each_stretch_is_flushed_whole(disk: Path, monkeypatch) -> None:
-    monkeypatch.setattr(writeback, "_sync_file_range", writeback._unavailable)
-    path = disk / "fallback.bin"
+def test_the_flusher_keeps_up_two_stretches_behind_and_stops_when_closed(disk: Path) -> None:
+    path = disk / "direct.bin"
     with open(path, "wb") as out:
         behind = WriteBehind(out, stretch=2 * CHUNK)
-        for n in range(1, 4):
+        for n in range(1, 9):
             out.write(os.urandom(CHUNK))
             behind.written(n * CHUNK)
-        assert unwritten_pages(path, 0, 2 * CHUNK) == 0
-        assert unwritten_pages(path, 2 * CHUNK, 3 * CHUNK) > 0
+            if n >= 6 and n % 2 == 0:  # a stretch is complete: all but the last two are durable
+                assert unwritten_pages(path, 0, (n - 4) * CHUNK) == 0, f"after {n} MiB"
+        behind.close()
+    assert not any(thread.name == "write-behind" for thread in threading.enumerate())
