@@ -49,7 +49,7 @@ def bind_early(bind: str, port: int) -> int | None:
     session then tries again and says why)."""
     try:
         sock = open_listening_socket(bind, port)
-    except OSError:  # PortInUse included
+    except (OSError, PortInUse):
         return None
     _early[(bind, port)] = sock
     return sock.getsockname()[1]
