@@ -2,7 +2,12 @@
 
     sudo python benchmarks/startup.py [--runs 5] [--netns NAME]
 
-Each run is a fresh `python` process that builds the full-screen app with a real session
+First, in tmux: `p2pchat --port 0` in a fresh 100x30 window, the clock started by the shell
+that then execs it; the pane is read every 10 ms until a frame says "listening" (the time a
+user waits before the app can be reached and can say where), interleaved with a one-widget
+Textual app whose first frame says the same (Textual's floor, in the same run). Then headless:
+
+each run is a fresh `python` process that builds the full-screen app with a real session
 (headless) and reports when its first frame is drawn; the time counts from the process
 start, imports included. It then watches the event loop for 3 s and reports its longest
 stall (what a user would feel as a frozen screen while the router and the LAN are asked).
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -91,7 +98,66 @@ def main() -> None:
         lab.destroy()
 
 
+# Textual's floor: a one-widget app whose first frame says "listening".
+FLOOR = """
+from textual.app import App
+from textual.widgets import Static
+
+class Floor(App):
+    def compose(self):
+        yield Static("listening")
+
+Floor().run()
+"""
+
+
+def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
+    """Seconds from the exec of `p2pchat --port 0` in tmux (None: of the floor app) to the
+    first frame saying "listening"."""
+    server = f"p2pchat-startup-{os.getpid()}"
+    started = Path(home) / "started"
+    started.unlink(missing_ok=True)
+    if on is None:
+        floor = Path(home) / "floor.py"
+        floor.write_text(FLOOR)
+        program = shlex.quote(str(floor))
+    else:
+        args = ["--port", "0", "--nickname", "bench", "--no-history"]
+        program = "-m p2pchat " + " ".join(args + ([] if on else ["--no-port-mapping", "--no-discovery"]))
+    command = (f"date +%s.%N > {shlex.quote(str(started))}; "
+               f"exec env P2PCHAT_HOME={shlex.quote(home)} PYTHONPATH={shlex.quote(str(ROOT))} "
+               f"{shlex.quote(sys.executable)} {program}")
+    tmux = ["ip", "netns", "exec", netns, "tmux", "-L", server]
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", command], check=True)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            pane = subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True).stdout
+            if "listening" in pane:
+                seen = time.time()
+                return seen - float(started.read_text())
+            time.sleep(0.01)
+        raise RuntimeError("no frame said 'listening' within 20 s")
+    finally:
+        subprocess.run([*tmux, "send-keys", "C-q"], capture_output=True)
+        time.sleep(1)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
 def compare(runs: int, netns: str) -> None:
+    if shutil.which("tmux"):
+        home = tempfile.mkdtemp(prefix="p2pchat-startup-")
+        listening_in_tmux(False, netns, home)  # makes the identity, warms the file cache
+        listening: dict[bool | None, list[float]] = {None: [], True: [], False: []}
+        for _ in range(runs):
+            for on in (None, False, True):
+                listening[on].append(listening_in_tmux(on, netns, home))
+        shutil.rmtree(home, ignore_errors=True)
+        for on in (None, False, True):
+            label = {None: "one-widget Textual app", True: "mapping+discovery on ", False: "mapping+discovery off"}[on]
+            print(f"{label}: in tmux, a frame says 'listening' after median "
+                  f"{statistics.median(listening[on]) * 1000:4.0f} ms "
+                  f"({', '.join(f'{t * 1000:.0f}' for t in listening[on])})", flush=True)
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     last_info: dict = {}
     for _ in range(runs):

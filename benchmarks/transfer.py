@@ -14,22 +14,38 @@ The ceiling is `socat` moving the same file between two processes (file -> TCP -
 file), in plain TCP and with `OPENSSL` (a throwaway certificate from `openssl req`).
 Peak RSS is each process's VmHWM, read from /proc just before it exits.
 
-    python benchmarks/transfer.py [--size 1GiB] [--modes plain,tls] [--no-socat]
+The first setting is the one the figures have always been: files on /dev/shm (the disk is not
+measured), port mapping and LAN discovery off (both peers bound to 127.0.0.1). Beside it:
+
+- `--disk DIR`: files (source, socat's copy, the download) on a real file system, e.g. under
+  /var/tmp; socat's copy is in the page cache when it ends, p2pchat's is fsynced.
+- `--defaults`: port mapping and discovery on, as a user runs it: both peers (and socat) in a
+  network namespace whose default route leads to a router namespace where nothing answers UPnP,
+  NAT-PMP or mDNS (needs root), bound to that namespace's address, so nothing counts them off.
+  With both options, also the two together.
+
+Each setting runs `--runs` interleaved pairs (socat, then p2pchat) and reports the medians.
+
+    python benchmarks/transfer.py [--size 1GiB] [--modes plain,tls] [--no-socat] [--runs N]
+                                  [--disk DIR] [--defaults]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import queue
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PING_EVERY = 0.05
@@ -60,6 +76,8 @@ def make_source(path: Path, size: int) -> str:
             digest.update(piece)
             left -= len(piece)
             block = block[1:] + block[:1]  # not the same MiB over and over
+        out.flush()
+        os.fsync(out.fileno())  # on a disk, a file to send is old and clean, not still dirty
     return digest.hexdigest()
 
 
@@ -240,41 +258,107 @@ def run_socat(workdir: Path, source: Path, size: int, tls: bool, receiver_end=LO
     return size / seconds / 1e6
 
 
+@dataclass(frozen=True)
+class Setting:
+    label: str
+    directory: str | None  # None: the default temporary folder
+    end: tuple[str, str | None] = LOOPBACK
+
+
+def settings_to_run(disk: str | None, defaults: tuple[str, str] | None) -> list[Setting]:
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    found = [Setting(f"{shm or 'tmp'}, mapping+discovery off", shm)]
+    if disk:
+        found.append(Setting(f"{disk}, mapping+discovery off", disk))
+    if defaults:
+        found.append(Setting(f"{shm or 'tmp'}, defaults", shm, defaults))
+        if disk:
+            found.append(Setting(f"{disk}, defaults", disk, defaults))
+    return found
+
+
+@contextlib.contextmanager
+def quiet_network(wanted: bool):
+    """(address, namespace) of an end in a namespace with a router that answers nothing."""
+    if not wanted:
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "fault"))
+    from netns_link import ADDRESS_A, Link
+
+    link = Link("p2pb")
+    try:
+        link.create()
+        yield ADDRESS_A, link.ns_a
+    finally:
+        link.remove()
+
+
+def one_pair(workdir: Path, source: Path, digest: str, size: int, tls: bool, socat: bool,
+             setting: Setting) -> dict:
+    ceiling = run_socat(workdir, source, size, tls, setting.end, setting.end) if socat else None
+    result = run_p2pchat(workdir, source, size, tls, setting.end, setting.end)
+    with open(result["path"], "rb") as f:
+        result["identical"] = hashlib.file_digest(f, "sha256").hexdigest() == digest
+    result["path"].unlink()
+    result["socat"] = ceiling
+    return result
+
+
+def report(mode: str, setting: Setting, runs: list[dict]) -> str:
+    def median(key: str) -> float:
+        return statistics.median(run[key] for run in runs)
+
+    rate = median("rate")
+    line = f"{mode:5} {setting.label:40} p2pchat {rate:5.0f} MB/s ({median('seconds'):.2f} s)"
+    if runs[0]["socat"]:
+        ratios = [run["rate"] / run["socat"] for run in runs]
+        line += (f" | socat {statistics.median(run['socat'] for run in runs):5.0f} MB/s"
+                 f" | ratio {statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})")
+    line += (f" | peak RSS sender {median('rss_sender'):.0f} MiB, receiver {median('rss_receiver'):.0f} MiB"
+             f" (max {max(run['rss_receiver'] for run in runs):.0f})"
+             f" | chat rtt p99 {median('rtt_p99'):.1f} ms, e2e p99 {median('e2e_p99'):.1f} ms"
+             f" | identical {all(run['identical'] for run in runs)}")
+    return line
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=parse_size, default=1 << 30, help="file size (default 1GiB)")
     parser.add_argument("--modes", default="plain,tls", help="plain,tls (default both)")
     parser.add_argument("--no-socat", action="store_true", help="skip the socat ceiling")
-    parser.add_argument("--dir", help="where the files go (default /dev/shm if present, so the disk is not measured)")
+    parser.add_argument("--runs", type=int, default=1, help="interleaved pairs per setting (default 1)")
+    parser.add_argument("--disk", metavar="DIR", help="also with the files on this (real) file system")
+    parser.add_argument("--defaults", action="store_true",
+                        help="also with port mapping and discovery on (needs root: a network namespace)")
     args = parser.parse_args()
-    where = args.dir or ("/dev/shm" if os.path.isdir("/dev/shm") else None)
-    workdir = Path(tempfile.mkdtemp(prefix="p2pchat-bench-", dir=where))
-    try:
-        source = workdir / "payload.bin"
-        print(f"making a {args.size / 2**20:.0f} MiB file in {workdir} ...", flush=True)
-        digest = make_source(source, args.size)
-        socat = shutil.which("socat") and not args.no_socat
-        if not socat:
-            print("socat: skipped (" + ("--no-socat" if args.no_socat else "not installed") + ")")
+    socat = shutil.which("socat") and not args.no_socat
+    if not socat:
+        print("socat: skipped (" + ("--no-socat" if args.no_socat else "not installed") + ")")
+    with quiet_network(args.defaults) as defaults, contextlib.ExitStack() as cleanup:
+        workdirs: dict[str | None, tuple[Path, Path, str]] = {}
+        for setting in settings_to_run(args.disk, defaults):
+            if setting.directory not in workdirs:
+                workdir = Path(tempfile.mkdtemp(prefix="p2pchat-bench-", dir=setting.directory))
+                cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+                source = workdir / "payload.bin"
+                print(f"making a {args.size / 2**20:.0f} MiB file in {workdir} ...", flush=True)
+                workdirs[setting.directory] = workdir, source, make_source(source, args.size)
+        results: dict[tuple[str, str], list[dict]] = {}
+        settings = settings_to_run(args.disk, defaults)
+        for _ in range(args.runs):  # round after round, so machine load hits every setting alike
+            for mode in args.modes.split(","):
+                for setting in settings:
+                    workdir, source, digest = workdirs[setting.directory]
+                    run = one_pair(workdir, source, digest, args.size, mode == "tls", socat, setting)
+                    results.setdefault((mode, setting.label), []).append(run)
+                    if not run["identical"]:
+                        print(f"{mode} {setting.label}: the received file differs")
+                        return 1
         for mode in args.modes.split(","):
-            tls = mode == "tls"
-            ceiling = run_socat(workdir, source, args.size, tls) if socat else None
-            result = run_p2pchat(workdir, source, args.size, tls)
-            with open(result["path"], "rb") as f:
-                identical = hashlib.file_digest(f, "sha256").hexdigest() == digest
-            result["path"].unlink()
-            line = f"{mode:5} p2pchat {result['rate']:7.0f} MB/s ({result['seconds']:.2f} s)"
-            if ceiling:
-                line += f" | socat {ceiling:7.0f} MB/s | ratio {result['rate'] / ceiling:.2f}"
-            line += (f" | peak RSS sender {result['rss_sender']:.0f} MiB, receiver {result['rss_receiver']:.0f} MiB"
-                     f" | chat rtt p99 {result['rtt_p99']:.1f} ms, e2e p99 {result['e2e_p99']:.1f} ms"
-                     f" ({result['pings']} pings) | identical {identical}")
-            print(line, flush=True)
-            if not identical:
-                return 1
+            for setting in settings:
+                print(report(mode, setting, results[(mode, setting.label)]), flush=True)
         return 0
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

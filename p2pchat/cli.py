@@ -369,6 +369,12 @@ def _peers(args: argparse.Namespace) -> int:
 
 
 def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
+    if settings.plain or settings.connect is not None or port_on_command_line:
+        # Listen before the front end and the session are imported (the app's first frame
+        # then says so); without these the app asks for a port on its connect screen first.
+        from p2pchat.net.bind import bind_early
+
+        bind_early(settings.bind, settings.port)
     module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
     try:
         if settings.plain:

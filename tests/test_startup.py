@@ -46,7 +46,31 @@ def test_quick_commands_do_not_import_textual(argv):
 def test_the_app_module_leaves_the_session_stack_for_after_the_first_frame():
     modules = modules_after("import p2pchat.ui.app")
     assert "textual.app" in modules
-    assert loaded(modules, HEAVY_FOR_THE_FIRST_FRAME) == []
+    # Only the socket bound before the first frame, on the standard library alone.
+    assert loaded(modules, HEAVY_FOR_THE_FIRST_FRAME) == ["p2pchat.net", "p2pchat.net.bind"]
+
+
+def test_the_command_line_listens_before_it_imports_a_front_end(tmp_path):
+    """The port is bound before the front end (and with it the session stack) is imported, and
+    the session then listens on that very socket."""
+    program = (
+        "import sys\n"
+        "from p2pchat.net import bind\n"
+        "class Watch:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'p2pchat.plain':\n"
+        "            print('BOUND BEFORE THE FRONT END', bind.early_port(), flush=True)\n"
+        "sys.meta_path.insert(0, Watch())\n"
+        "from p2pchat.cli import main\n"
+        "main(['--plain', '--bind', '127.0.0.1', '--port', '0', '--no-history', '--nickname', 'x'])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", program], input="/quit\n", capture_output=True, text=True,
+                            env=env, timeout=60)  # fmt: skip
+    early = next(line for line in result.stdout.splitlines() if line.startswith("BOUND BEFORE"))
+    port = early.split()[-1]
+    assert port.isdigit(), result.stdout + result.stderr
+    assert f"listening on port {port}" in result.stdout, result.stdout + result.stderr
 
 
 def test_the_session_package_loads_its_core_on_first_use():

@@ -9,7 +9,6 @@ of a cryptic handshake failure, and never falls back to plain text itself.
 from __future__ import annotations
 
 import asyncio
-import errno
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -31,39 +30,6 @@ TLS_UNEXPECTED = (
     "this peer runs without TLS (--no-tls); both sides must use the same setting: "
     "use --no-tls on your side too, or remove it on the peer's"
 )
-
-
-class PortInUse(Exception):
-    pass
-
-
-def open_listening_socket(bind: str, port: int) -> socket.socket:
-    """Bind (dual-stack where possible); raise PortInUse for EADDRINUSE."""
-    infos = socket.getaddrinfo(bind or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    last_error: OSError | None = None
-    for family, socktype, proto, _, addr in infos:
-        sock = socket.socket(family, socktype, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                try:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-                except OSError:
-                    pass
-            sock.bind(addr)
-            sock.listen(64)
-            if hasattr(socket, "SO_REUSEPORT"):
-                # Set after the bind, so another listener on this port is still refused: only a
-                # socket that dials from our port to punch a hole (net/punch.py) may share it.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.setblocking(False)
-            return sock
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUse(str(port)) from exc
-            last_error = exc
-    raise last_error or OSError(f"cannot listen on {bind}:{port}")
 
 
 async def _wait_readable(sock: socket.socket) -> None:

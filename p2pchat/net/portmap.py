@@ -1,36 +1,29 @@
-"""Ask the home router to forward a TCP port: UPnP IGD (through async-upnp-client) or NAT-PMP.
+"""Ask the home router to forward a TCP port: UPnP IGD or NAT-PMP, both on the standard
+library alone (the messages are in protocol/upnp.py and protocol/natpmp.py), so that asking
+costs no import and next to no memory, whether a router answers or not.
 
 Each router kind is a class with `add()` (map, or renew the same mapping) and `remove()`.
 Everything a router says is untrusted input: a reply that makes no sense is a `PortMapError`
-with one line saying why, never a crash, and every step has a timeout. async-upnp-client
-(and aiohttp under it) is imported only when a mapping is first tried, off the start-up path.
+with one line saying why, never a crash, and every step has a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import ipaddress
 import secrets
 import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from loguru import logger
 
-from p2pchat.protocol import natpmp
+from p2pchat.protocol import natpmp, upnp
 
 DESCRIPTION = "p2pchat"
-IGD_SEARCH = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
-_WAN_SERVICES = ("urn:schemas-upnp-org:service:WANIPConnection:",
-                 "urn:schemas-upnp-org:service:WANPPPConnection:")
-_CONFLICT, _ONLY_PERMANENT = 718, 725  # UPnP error codes of AddPortMapping
 PORT_TRIES = 3  # the listening port itself, then random ones when that is taken
-MAX_BODY = 256 * 1024  # bytes of one UPnP answer (routers' descriptions are a few KB)
 
 
 class PortMapError(Exception):
@@ -94,45 +87,154 @@ def default_gateway(route_file: Path = Path("/proc/net/route")) -> str | None:
 # -- UPnP IGD ------------------------------------------------------------------------------
 
 
-async def load_upnp() -> None:
-    """Import async-upnp-client (and aiohttp, ~0.4 s) in a thread, not on the event loop."""
-    await asyncio.to_thread(importlib.import_module, "async_upnp_client.client_factory")
-    await asyncio.to_thread(importlib.import_module, "async_upnp_client.aiohttp")
-    await asyncio.to_thread(importlib.import_module, "async_upnp_client.search")
+SEARCH_RESEND = 1.0  # seconds between two M-SEARCHes (UDP: the first may be lost)
 
 
-async def find_igd(timeout: float, target: tuple[str, int] | None = None) -> str:
+async def find_igd(timeout: float, target: tuple[str, int] | None = None) -> upnp.Url:
     """The description URL of the first Internet Gateway Device that answers an SSDP search
-    (multicast, or unicast to `target`). Only the router may answer: the default gateway (or
-    `target`), with a description on its own address; any other device on the LAN is ignored."""
-    from async_upnp_client.search import SsdpSearchListener
-
+    (multicast, or unicast to `target`) within `timeout` seconds. Only the router may answer:
+    the default gateway (or `target`), with a description on its own address; any other device
+    on the LAN is ignored."""
     router = target[0] if target else default_gateway()
     if router is None:
         raise PortMapError("no default gateway to ask for UPnP")
-    found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    def answer(headers) -> None:
-        location = headers.get("location") or ""
-        sender = headers.get("_host") or ""
-        if sender != router or not location.startswith("http://") or urlsplit(location).hostname != router:
-            logger.debug("port mapping: ignored an SSDP answer from {} ({!r})", sender, location[:80])
-            return
-        if not found.done():
-            found.set_result(location)
-
-    listener = SsdpSearchListener(callback=answer, target=target, timeout=max(1, int(timeout)),
-                                  search_target=IGD_SEARCH, connect_callback=lambda: listener.async_search())
+    loop = asyncio.get_running_loop()
     try:
-        await listener.async_start()
+        transport, protocol = await loop.create_datagram_endpoint(
+            _Datagrams, local_addr=("0.0.0.0", 0), family=socket.AF_INET)
     except OSError as exc:
         raise PortMapError(f"cannot search for a UPnP router: {exc.strerror or exc}") from None
+    sock = transport.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 2)
+    deadline = loop.time() + timeout
     try:
-        return await asyncio.wait_for(found, timeout)
-    except asyncio.TimeoutError:
-        raise PortMapError("no UPnP router answered") from None
+        while (left := deadline - loop.time()) > 0:
+            try:
+                transport.sendto(upnp.search_request(max(1, min(int(timeout), 5))), target or upnp.SSDP_GROUP)
+            except OSError as exc:
+                raise PortMapError(f"cannot search for a UPnP router: {exc.strerror or exc}") from None
+            resend = loop.time() + min(left, SEARCH_RESEND)
+            while (wait := resend - loop.time()) > 0:
+                try:
+                    data, sender = await asyncio.wait_for(protocol.received.get(), wait)
+                except asyncio.TimeoutError:
+                    break
+                location = upnp.parse_search_answer(data)
+                try:
+                    url = upnp.parse_url(location) if location is not None and sender == router else None
+                except upnp.UpnpError:
+                    url = None
+                if url is not None and url.host == router:
+                    return url
+                logger.debug("port mapping: ignored an SSDP answer from {} ({!r})", sender, (location or "")[:80])
     finally:
-        listener.async_stop()
+        transport.close()
+    raise PortMapError("no UPnP router answered")
+
+
+async def _http(url: upnp.Url, request: bytes, timeout: float) -> tuple[int, bytes]:
+    """Send one request, read the answer until the router closes (at most MAX_DESCRIPTION)."""
+    async def exchange() -> bytes:
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        try:
+            writer.write(request)
+            data = b""
+            while len(data) <= upnp.MAX_DESCRIPTION and (piece := await reader.read(64 * 1024)):
+                data += piece
+            return data
+        finally:
+            writer.close()
+
+    data = await asyncio.wait_for(exchange(), timeout)
+    if len(data) > upnp.MAX_DESCRIPTION:
+        raise upnp.UpnpError(f"an answer larger than {upnp.MAX_DESCRIPTION // 1024} KB")
+    return upnp.parse_http_answer(data)
+
+
+class UpnpRouter:
+    def __init__(self, internal_port: int, lifetime: int, *, timeout: float = 3.0,
+                 target: tuple[str, int] | None = None) -> None:
+        self.internal_port = internal_port
+        self.lifetime = lifetime
+        self.timeout = timeout
+        self.target = target
+        self._service = ""
+        self._control: upnp.Url | None = None
+        self._router = ""
+        self._external_port: int | None = None
+
+    async def _call(self, action: str, **arguments) -> dict[str, str]:
+        request = upnp.soap_request(self._control, self._service, action, arguments)
+        try:
+            status, body = await _http(self._control, request, self.timeout)
+            return upnp.parse_soap_answer(status, body, action)
+        except asyncio.TimeoutError:
+            raise PortMapError(f"the UPnP router at {self._router} did not answer {action}") from None
+        except (upnp.UpnpError, OSError) as exc:
+            raise PortMapError(f"the UPnP router at {self._router} refused {action}: {_reason(exc)}") from exc
+
+    async def _connect(self) -> None:
+        location = await find_igd(self.timeout, self.target)
+        self._router = location.host
+        try:
+            status, body = await _http(location, upnp.get_request(location), self.timeout * 2)
+            if status != 200:
+                raise upnp.UpnpError(f"HTTP status {status}")
+            self._service, self._control = upnp.control_url(body, location)
+        except asyncio.TimeoutError:
+            raise PortMapError(f"the UPnP router at {self._router} did not describe itself in time") from None
+        except upnp.NoPortMapping:
+            raise PortMapError(f"the UPnP device at {self._router} offers no port mapping") from None
+        except (upnp.UpnpError, OSError) as exc:
+            raise PortMapError(f"the UPnP router at {self._router} sent a description that cannot be "
+                               f"read: {_reason(exc)}") from None
+
+    async def add(self) -> Mapping:
+        if self._control is None:
+            await self._connect()
+        internal = _source_address(self._router)
+        tries = [self._external_port] if self._external_port else [self.internal_port] + [
+            1024 + secrets.randbelow(64511) for _ in range(PORT_TRIES - 1)]
+        lifetime = self.lifetime
+        for port in tries:
+            try:
+                await self._add(port, internal, lifetime)
+            except PortMapError as exc:
+                code = getattr(exc.__cause__, "code", None)
+                if code == upnp.ONLY_PERMANENT and lifetime:
+                    lifetime = 0
+                    await self._add(port, internal, lifetime)
+                elif code == upnp.CONFLICT and port != tries[-1]:
+                    continue
+                else:
+                    raise
+            self._external_port = port
+            try:  # the mapping stands (and is removed at quit) even if the router hides its address
+                result = await self._call("GetExternalIPAddress")
+                external = _claimed_external(result.get("NewExternalIPAddress", ""), self._router)
+            except PortMapError as exc:
+                logger.info("port mapping: {}", exc)
+                external = ""
+            return Mapping("UPnP", self._router, external, port, self.internal_port, lifetime)
+        raise PortMapError("every port tried is taken on the router")
+
+    async def _add(self, port: int, internal: str, lifetime: int) -> None:
+        await self._call(
+            "AddPortMapping", NewRemoteHost="", NewExternalPort=port, NewProtocol="TCP",
+            NewInternalPort=self.internal_port, NewInternalClient=internal, NewEnabled=True,
+            NewPortMappingDescription=DESCRIPTION, NewLeaseDuration=lifetime,
+        )
+
+    async def remove(self) -> None:
+        if self._control is not None and self._external_port:
+            await self._call("DeletePortMapping", NewRemoteHost="", NewExternalPort=self._external_port,
+                             NewProtocol="TCP")
+            self._external_port = None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
 
 
 def _claimed_external(address: str, router: str) -> str:
@@ -153,136 +255,15 @@ def _parses(address: str) -> bool:
     return True
 
 
-def _router_only_requester(router: str, timeout: float):
-    """A UPnP HTTP client that talks to `router` alone (a description may name control URLs
-    anywhere) and reads at most MAX_BODY bytes of each answer."""
-    import aiohttp
-    from async_upnp_client.client import UpnpRequester
-    from async_upnp_client.const import HttpResponse
-    from async_upnp_client.exceptions import UpnpCommunicationError, UpnpConnectionError
-
-    class RouterOnly(UpnpRequester):
-        async def async_http_request(self, http_request):
-            host = urlsplit(http_request.url).hostname
-            if host != router:
-                raise UpnpCommunicationError(f"refused to send a request to {host}: it is not the router")
-            try:
-                async with aiohttp.ClientSession() as session, session.request(
-                    http_request.method, http_request.url, headers=http_request.headers,
-                    data=http_request.body, timeout=aiohttp.ClientTimeout(total=max(1.0, timeout)),
-                ) as response:
-                    body = bytearray()
-                    async for chunk in response.content.iter_chunked(64 * 1024):
-                        body += chunk
-                        if len(body) > MAX_BODY:
-                            raise UpnpCommunicationError(f"an answer larger than {MAX_BODY // 1024} KB")
-                    return HttpResponse(response.status, dict(response.headers), body.decode("utf-8", "replace"))
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                raise UpnpConnectionError(repr(exc)) from exc
-
-    return RouterOnly()
-
-
-def _upnp_reason(exc: BaseException) -> str:
-    code = getattr(exc, "error_code", None)
-    text = str(exc).strip() or type(exc).__name__
-    return f"UPnP error {code}: {text}" if code else text
-
-
-class UpnpRouter:
-    def __init__(self, internal_port: int, lifetime: int, *, timeout: float = 3.0,
-                 target: tuple[str, int] | None = None) -> None:
-        self.internal_port = internal_port
-        self.lifetime = lifetime
-        self.timeout = timeout
-        self.target = target
-        self._service: Any = None  # the router's UPnP service, found on first use
-        self._router = ""
-        self._external_port: int | None = None
-
-    async def _call(self, action: str, **arguments):
-        from async_upnp_client.exceptions import UpnpError
-
-        try:
-            return await asyncio.wait_for(self._service.action(action).async_call(**arguments), self.timeout)
-        except asyncio.TimeoutError:
-            raise PortMapError(f"the UPnP router at {self._router} did not answer {action}") from None
-        except (UpnpError, OSError, KeyError, ValueError, TypeError) as exc:
-            raise PortMapError(f"the UPnP router at {self._router} refused {action}: {_upnp_reason(exc)}") from exc
-
-    async def _connect(self) -> None:
-        await load_upnp()
-        from async_upnp_client.client_factory import UpnpFactory
-        from async_upnp_client.exceptions import UpnpError
-
-        location = await find_igd(self.timeout, self.target)
-        self._router = urlsplit(location).hostname or ""
-        factory = UpnpFactory(_router_only_requester(self._router, self.timeout), non_strict=True)
-        try:
-            device = await asyncio.wait_for(factory.async_create_device(location), self.timeout * 2)
-        except asyncio.TimeoutError:
-            raise PortMapError(f"the UPnP router at {self._router} did not describe itself in time") from None
-        except (UpnpError, OSError, ValueError, KeyError, TypeError) as exc:  # malformed XML included
-            raise PortMapError(f"the UPnP router at {self._router} sent a description that cannot be "
-                               f"read: {_upnp_reason(exc)}") from None
-        for service in device.all_services:
-            if service.service_type.startswith(_WAN_SERVICES) and "AddPortMapping" in service.actions:
-                self._service = service
-                return
-        raise PortMapError(f"the UPnP device at {self._router} offers no port mapping")
-
-    async def add(self) -> Mapping:
-        if self._service is None:
-            await self._connect()
-        internal = _source_address(self._router)
-        tries = [self._external_port] if self._external_port else [self.internal_port] + [
-            1024 + secrets.randbelow(64511) for _ in range(PORT_TRIES - 1)]
-        lifetime = self.lifetime
-        for port in tries:
-            try:
-                await self._add(port, internal, lifetime)
-            except PortMapError as exc:
-                code = getattr(exc.__cause__, "error_code", None)
-                if code == _ONLY_PERMANENT and lifetime:
-                    lifetime = 0
-                    await self._add(port, internal, lifetime)
-                elif code == _CONFLICT and port != tries[-1]:
-                    continue
-                else:
-                    raise
-            self._external_port = port
-            try:  # the mapping stands (and is removed at quit) even if the router hides its address
-                result = await self._call("GetExternalIPAddress")
-                external = _claimed_external(str(result.get("NewExternalIPAddress") or ""), self._router)
-            except PortMapError as exc:
-                logger.info("port mapping: {}", exc)
-                external = ""
-            return Mapping("UPnP", self._router, external, port, self.internal_port, lifetime)
-        raise PortMapError("every port tried is taken on the router")
-
-    async def _add(self, port: int, internal: str, lifetime: int) -> None:
-        await self._call(
-            "AddPortMapping", NewRemoteHost="", NewExternalPort=port, NewProtocol="TCP",
-            NewInternalPort=self.internal_port, NewInternalClient=internal, NewEnabled=True,
-            NewPortMappingDescription=DESCRIPTION, NewLeaseDuration=lifetime,
-        )
-
-    async def remove(self) -> None:
-        if self._service is not None and self._external_port:
-            await self._call("DeletePortMapping", NewRemoteHost="", NewExternalPort=self._external_port,
-                             NewProtocol="TCP")
-            self._external_port = None
-
-
 # -- NAT-PMP -------------------------------------------------------------------------------
 
 
 class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self) -> None:
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
+        self.received: asyncio.Queue[tuple[bytes, str]] = asyncio.Queue()  # (data, sender)
 
     def datagram_received(self, data: bytes, addr) -> None:
-        self.received.put_nowait(data)
+        self.received.put_nowait((data, addr[0]))
 
 
 class NatPmpRouter:
@@ -318,7 +299,7 @@ class NatPmpRouter:
                 resend = min(deadline, loop.time() + wait)
                 while (left := resend - loop.time()) > 0:
                     try:
-                        data = await asyncio.wait_for(protocol.received.get(), left)
+                        data, _ = await asyncio.wait_for(protocol.received.get(), left)
                     except asyncio.TimeoutError:
                         break
                     try:

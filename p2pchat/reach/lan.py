@@ -16,6 +16,7 @@ from loguru import logger
 from p2pchat.identity import short_fingerprint
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.discovery import LanDiscovery
+from p2pchat.net.quiet import until_quiet
 from p2pchat.reach.lan_peer import LanPeer
 
 CLOSE_TIMEOUT = 2.0
@@ -42,7 +43,7 @@ class LanPeers:
         self._task = asyncio.create_task(self._run(delay), name="lan-discovery")
 
     async def _run(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await until_quiet(delay)  # and not while a transfer keeps the process busy
         try:
             await self._discovery.start(self._announce() if self._announce else None)
         except Exception as exc:  # no multicast, no interface...: say why in /info, go on

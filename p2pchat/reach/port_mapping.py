@@ -16,6 +16,7 @@ from typing import Any
 from loguru import logger
 
 from p2pchat.net.portmap import Mapping, NatPmpRouter, PortMapError, UpnpRouter, private_external
+from p2pchat.net.quiet import until_quiet
 
 LEASE = 3600  # seconds asked for; renewed at half
 RETRY = 300.0  # seconds before asking again after a renewal failed
@@ -69,7 +70,7 @@ class PortMapper:
         return True
 
     async def _run(self, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await until_quiet(delay)  # and not while a transfer keeps the process busy
         try:
             mapping = await self._first()
         except PortMapError as exc:

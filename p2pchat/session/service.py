@@ -19,8 +19,9 @@ from pathlib import Path
 
 from loguru import logger
 
+from p2pchat.net.bind import PortInUse, open_listening_socket, take_early
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
+from p2pchat.net.listener import Listener
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.protocol.invite import INVITE_LIFETIME
@@ -268,7 +269,7 @@ class Session:
         settings = self.settings
         note = ""
         try:
-            sock = open_listening_socket(settings.bind, settings.port)
+            sock = take_early(settings.bind, settings.port) or open_listening_socket(settings.bind, settings.port)
         except PortInUse:
             if settings.port_explicit:
                 raise StartError(

@@ -24,6 +24,7 @@ from p2pchat.transfer.names import (
     safe_relative_path,
 )
 from p2pchat.transfer.progress import format_size
+from p2pchat.transfer.writeback import WriteBehind
 
 PART_SUFFIX = ".part"
 SIDECAR_SUFFIX = ".part.json"
@@ -46,7 +47,9 @@ class IncomingFile:
     The constructor validates the offer without touching the disk and raises
     TransferError (the reason suits FILE_DECLINE) for an unsafe name, a bad key
     or a size above `max_size`. Then: `prepare()` -> offset for FILE_ACCEPT,
-    `write()` per FILE_CHUNK, `finish()` on FILE_DONE, or `abort()`.
+    `write()` per FILE_CHUNK, `finish()` on FILE_DONE, or `abort()`. The disk writes each
+    stretch while the next arrives (writeback.py), so the fsync in `finish()`, which makes
+    the file durable before it is reported received, waits for the last stretch only.
     """
 
     def __init__(
@@ -84,6 +87,7 @@ class IncomingFile:
         self._root = Path(download_dir).expanduser()
         self._save_as = Path(save_as).expanduser() if save_as is not None else None
         self._file: BinaryIO | None = None
+        self._behind: WriteBehind | None = None
         self._hasher = hashlib.sha256()
         self._done = False
         self._lock = threading.RLock()
@@ -150,6 +154,7 @@ class IncomingFile:
             raise TransferError(f"data goes past the announced size of {self.size} bytes")
         try:
             self._file.write(data)
+            self._behind.written(self.received + len(data))
         except OSError as error:
             self._fail(error)
         self._hasher.update(data)
@@ -255,6 +260,7 @@ class IncomingFile:
             self._file.truncate(length)
             self.resumed_from = self.received = hash_prefix(self._file, length, self._hasher)
             self._file.seek(self.received)
+            self._behind = WriteBehind(self._file, self.received)
             return True
         return False
 
@@ -273,6 +279,7 @@ class IncomingFile:
                 raise
             self.part_path = part
             self._file = os.fdopen(fd, "r+b")
+            self._behind = WriteBehind(self._file)
             record = {
                 "peer_id": self.peer_id,
                 "key": self.key,
@@ -303,7 +310,9 @@ class IncomingFile:
             _unreserve(self.part_path)
 
     def _close(self) -> None:
-        file, self._file = self._file, None
+        file, self._file, behind, self._behind = self._file, None, self._behind, None
+        if behind is not None:
+            behind.close()  # before the file: its flusher uses the descriptor
         if file is not None:
             try:
                 file.close()

@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
+from p2pchat.net.bind import early_port
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.settings import Settings
@@ -105,6 +106,8 @@ class ChatApp(App[int]):
         self._address_for = address_for  # tests fix the host; None: guessed from the routes
         self._quit_confirmed = False
         self.chat = ChatScreen(self, cursor_blink=cursor_blink)
+        if (port := early_port()) is not None and not self._show_connect_screen:
+            self.chat.listening_early(port)  # the command line bound it: the first frame says so
 
     def get_default_screen(self) -> Screen:
         return self.chat
@@ -179,8 +182,7 @@ class ChatApp(App[int]):
     def _begin(self) -> None:
         self.session = self._session_factory(self.settings)
         self.session.on_event = self.chat.post_event
-        self.chat.refresh_status()
-        self._start_session()
+        self._start_session()  # which shows the status once the session listens (not "idle" first)
 
     @work(exclusive=True, exit_on_error=False, group="session")
     async def _start_session(self) -> None:

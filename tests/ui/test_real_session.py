@@ -125,3 +125,35 @@ async def test_a_taken_port_typed_on_the_connect_screen_is_refused_in_the_form_s
             assert "--port" not in screen_text(app)  # a form, not a command line
             await pilot.press("escape")
             await pilot.pause()
+
+
+async def test_a_port_bound_before_the_app_is_shown_in_its_first_frame_and_used(tmp_path):
+    """The command line binds the port before it imports the app: the app's first frame says
+    so, before the session exists, and the session then listens on that very socket."""
+    from p2pchat.net import bind
+    from p2pchat.ui.app import _real_session_factory
+
+    port = bind.bind_early("127.0.0.1", 0)
+    assert port
+    before_the_session = []
+
+    def session_factory(settings):
+        before_the_session.append(str(app.query_one("#status").render()))
+        return _real_session_factory(settings)
+
+    settings = Settings(nickname="alice", port=0, bind="127.0.0.1", port_explicit=True, theme="textual-dark",
+                        port_mapping=False, discoverable=False)
+    app = ChatApp(settings, session_factory=session_factory)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
+            assert before_the_session and before_the_session[0].startswith("listening")
+            assert f"port {port}" in before_the_session[0]
+            assert app.session.listening_port == port
+            assert bind.early_port() is None  # handed over
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+    finally:
+        leftover = bind.take_early("127.0.0.1", 0)
+        if leftover is not None:
+            leftover.close()

@@ -113,6 +113,11 @@ class ChatScreen(Screen[None]):
     def session(self) -> SessionAPI | None:  # the app's, None until it starts
         return self.host.session
 
+    def listening_early(self, port: int) -> None:
+        """The command line bound `port` before the app was loaded: the status says so until
+        the session, which takes that socket, has started."""
+        self._status.state, self._status.listening_port = "listening", port
+
     def on_mount(self) -> None:
         if unknown := unknown_binding_ids(self.host.keymap):  # a typo in the settings: say so, go on
             self.log_view.add_system(f"keymap {describe_unknown(unknown, list_known=False)}; ignored", "warning")
