@@ -1,0 +1,89 @@
+"""What a long session keeps in memory stays bounded: each store holds what it is for, and
+the history on disk answers for everything older."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+from test_session_parts import BOB, Here
+
+from p2pchat.history import History, StoredMessage
+from p2pchat.protocol import Ack, Text, new_message_id
+from p2pchat.session.chat import Chat
+from p2pchat.session.events import MessageReceived
+from p2pchat.session.store import HistoryStore
+
+
+@pytest.fixture
+def chat(here, tmp_path):
+    part = Chat(here, here, HistoryStore(History.open(tmp_path / "history.sqlite3")), clock=lambda: 1000.0)
+    yield part
+    part.close()
+
+
+@pytest.fixture
+def here():
+    return Here()
+
+
+def receive(chat: Chat, here: Here, frames: list[Text]) -> list[str]:
+    """Bodies shown for these frames; the stand-ins forget what they recorded."""
+    wire = here.connection
+    for frame in frames:
+        chat.on_text(wire, frame)
+    shown = [e.message.body for e in here.of(MessageReceived)]
+    assert wire.sent == [Ack(f.id) for f in frames]  # every one acknowledged, shown or not
+    here.events.clear()
+    wire.sent.clear()
+    return shown
+
+
+def lines(first: int, count: int) -> list[Text]:
+    return [Text(new_message_id(), 5.0, f"line {n}", False) for n in range(first, first + count)]
+
+
+def test_received_messages_leave_nothing_behind_in_memory(chat, here):
+    chat.connected(here.connect(BOB), BOB, show_history=False)
+    receive(chat, here, lines(0, 500))  # caches and statements warmed up
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for start in range(500, 5500, 500):
+            receive(chat, here, lines(start, 500))
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # A remembered id costs about 100 bytes: 5,000 of them would be ~500 KB.
+    assert grown < 64 * 1024
+
+
+def test_an_old_message_sent_again_is_still_shown_once(chat, here, tmp_path):
+    chat.connected(here.connect(BOB), BOB, show_history=False)
+    first = lines(0, 1)
+    assert receive(chat, here, first) == ["line 0"]
+    assert len(receive(chat, here, lines(1, 3000))) == 3000
+    assert receive(chat, here, first) == []  # the history knows it
+    again = Chat(here, here, HistoryStore(History.open(tmp_path / "history.sqlite3")), clock=lambda: 0.0)
+    try:  # and so does the next run
+        again.connected(here.connect(BOB), BOB, show_history=False)
+        assert receive(again, here, first) == []
+        assert receive(again, here, lines(3001, 1)) == ["line 3001"]
+    finally:
+        again.close()
+
+
+def message(n: int, *, outgoing: bool = False, state: str = "delivered") -> StoredMessage:
+    return StoredMessage(f"{n:032x}", "bob", f"line {n}", float(n), outgoing, state=state)
+
+
+def test_with_the_history_off_the_store_keeps_the_latest_and_the_undelivered():
+    with History.memory(keeps=1000) as history:
+        history.add(BOB, message(0, outgoing=True, state="pending"))
+        for n in range(1, 5000):
+            history.add(BOB, message(n))
+        count = history._db.execute("SELECT count(*) FROM messages").fetchone()[0]
+        assert count <= 1000 + 1000 + 1  # the kept ones, one pruning's worth, the pending one
+        assert [m.id for m in history.pending(BOB)] == [message(0).id]
+        assert [m.body for m in history.recent(BOB, 3)] == ["line 4997", "line 4998", "line 4999"]
+        assert not history.add(BOB, message(4500))  # a recent id is still known
