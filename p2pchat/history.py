@@ -218,6 +218,23 @@ class History:
             ).fetchall()
         return [_message(row) for row in reversed(rows)]
 
+    def before(
+        self, peer_id: str, msg_id: str, outgoing: bool, including: bool = False, limit: int = 50
+    ) -> list[StoredMessage]:
+        """Up to `limit` messages with this peer written before the given one (and that
+        one too when `including`), oldest first; none if it is not stored."""
+        if limit <= 0:
+            return []
+        compare = "<=" if including else "<"
+        with self._errors("read"):
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE peer_id = ? AND seq {compare}"
+                " (SELECT seq FROM messages WHERE peer_id = ? AND direction = ? AND msg_id = ?)"
+                " ORDER BY seq DESC LIMIT ?",
+                (peer_id, peer_id, "out" if outgoing else "in", msg_id, limit),
+            ).fetchall()
+        return [_message(row) for row in reversed(rows)]
+
     def pending(self, peer_id: str) -> list[StoredMessage]:
         """Outgoing messages not yet delivered (pending or sent), in the order written."""
         with self._errors("read"):

@@ -101,12 +101,17 @@ class Chat:
 
     def _show_history(self, peer_id: str) -> None:
         earlier = tuple(
-            ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)
-            for m in self.history.recent(peer_id, limit=HISTORY_SHOWN)
-            if m.id not in self.unacked
+            _shown(m) for m in self.history.recent(peer_id, limit=HISTORY_SHOWN) if m.id not in self.unacked
         )
         if earlier:
             self.report.emit(HistoryLoaded(earlier))
+
+    def earlier(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]:
+        """Messages with the peer of the moment (or the last one) before `message_id`."""
+        peer_id = addressee(self.link)
+        if peer_id is None:
+            return []
+        return [_shown(m) for m in self.history.before(peer_id, message_id, outgoing, including, limit)]
 
     def _adopt_unaddressed(self, peer_id: str) -> None:
         """Messages written before anyone connected now belong to this first peer."""
@@ -138,3 +143,7 @@ class Chat:
 
     def close(self) -> None:
         self.history.close()
+
+
+def _shown(m: StoredMessage) -> ChatMessage:
+    return ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)

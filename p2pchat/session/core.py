@@ -26,6 +26,7 @@ from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, v
 from p2pchat.session.caller import Caller
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
+    ChatMessage,
     Connected,
     Disconnected,
     Event,
@@ -394,6 +395,9 @@ class Session:
         if self.chat is None:
             raise ValueError("not started yet")
         return self.chat.send_text(body, action)
+
+    def earlier_messages(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]:
+        return self.chat.earlier(message_id, outgoing, including, limit) if self.chat else []
 
     def change_nick(self, nickname: str) -> None:
         nickname = validate_nickname(nickname)

@@ -43,6 +43,9 @@ class HistoryStore:
     def recent(self, peer_id: str, limit: int = 50) -> list[StoredMessage]:
         return self._history.recent(peer_id, limit)
 
+    def before(self, peer_id: str, msg_id: str, outgoing: bool, including: bool, limit: int) -> list[StoredMessage]:
+        return self._history.before(peer_id, msg_id, outgoing, including, limit)
+
     def pending(self, peer_id: str) -> list[StoredMessage]:
         return self._history.pending(peer_id)
 

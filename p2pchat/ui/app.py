@@ -128,7 +128,9 @@ class ChatApp(ConnectFlow, SessionEventView, AppCommands, App[int]):
     # -- layout ---------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
-        yield MessageLog(clock=self.clock, id="log")
+        yield MessageLog(
+            clock=self.clock, scrollback=self.settings.scrollback, earlier=self._earlier_entries, id="log"
+        )
         yield Static("▼ new messages below (End or PageDown)", id="new-below")
         answer_key = self._key_for("app.answer_offer", "f2").upper()
         yield TransfersPanel(id="transfers", answer_hint=f"{answer_key} to answer")

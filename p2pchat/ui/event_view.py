@@ -6,12 +6,13 @@ its dialogs (a new peer's identity; a file offer, on F2 only).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from p2pchat.display import offer_line, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.events import (
+    ChatMessage,
     Connected,
     Dialing,
     Disconnected,
@@ -35,6 +36,7 @@ from p2pchat.session.events import (
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
 from p2pchat.ui.text import clean
+from p2pchat.ui.widgets.message_log import Entry
 from p2pchat.ui.widgets.transfers import LIVE_STATES
 
 # Events that never change the status bar: skipping it keeps floods of messages cheap.
@@ -52,7 +54,9 @@ class SessionEventView:
     # -- messages -------------------------------------------------------------------------
     def _on_message_received(self, event: MessageReceived) -> None:
         msg = event.message
-        self.log_view.add_message(msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action)
+        self.log_view.add_message(
+            msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action, message_id=msg.id
+        )
         self._alert(msg.sender, msg.body)
 
     def _on_message_sent(self, event: MessageSent) -> None:
@@ -67,16 +71,25 @@ class SessionEventView:
         self.log_view.set_state(event.id, "delivered")
 
     def _on_history_loaded(self, event: HistoryLoaded) -> None:
+        history = self._history_entries(event.messages)
+        if history:
+            self.log_view.add_history(history, "earlier messages above")
+
+    def _history_entries(self, messages: Iterable[ChatMessage]) -> list[Entry]:
         log = self.log_view
-        history = [
+        return [
             log.message_entry(
                 msg.sender, msg.body, outgoing=msg.outgoing, timestamp=msg.timestamp, action=msg.action,
                 state=msg.state if msg.outgoing else "", message_id=msg.id,
             )
-            for msg in event.messages
+            for msg in messages
         ]
-        if history:
-            log.add_history(history, "earlier messages above")
+
+    def _earlier_entries(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[Entry]:
+        """Messages before one in the log, from the history (the log pages them in)."""
+        if self.session is None:
+            return []
+        return self._history_entries(self.session.earlier_messages(message_id, outgoing, including, limit))
 
     def _alert(self, sender: str, body: str) -> None:
         if self._focused and self.log_view.following:
