@@ -58,6 +58,7 @@ def _chunk_size(speed: float) -> int:
 
 
 FINAL_STATES = frozenset(state for state in TransferState if state.final)
+FINISHED_KEPT = 100  # finished transfers /transfers still lists; older ones are forgotten
 BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
 
 
@@ -120,6 +121,22 @@ class Transfers(Receiving):
             self._batch_changed(t.batch)
             if t.final:
                 self._download_next(t.batch)  # at once: a folder of small files is mostly turns
+        if t.final:
+            self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        """Keep the newest FINISHED_KEPT finished transfers (a batch counts once), so a long
+        session's list, and what it holds, stays bounded."""
+        finished = sorted([t.local_id for t in self._by_local.values() if t.final]
+                          + [b.info.id for b in self._batches.values() if b.final])  # fmt: skip
+        for local_id in finished[:-FINISHED_KEPT]:
+            batch = self._batches.pop(local_id, None)
+            files = batch.members if batch else [self._by_local.pop(local_id)]
+            if batch is not None:
+                self._incoming_batches.pop(batch.wire_id, None)
+            for t in files:
+                self._outgoing.pop(t.tid, None)
+                self._incoming.pop(t.tid, None)
 
     def _track_open(self, t: TransferJob) -> None:
         """Keep count of open offers (a batch is one); a sender's ending offer lets a held one go."""

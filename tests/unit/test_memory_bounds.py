@@ -3,6 +3,7 @@ the history on disk answers for everything older."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 
 import pytest
@@ -13,6 +14,8 @@ from p2pchat.protocol import Ack, Text, new_message_id
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import MessageReceived
 from p2pchat.session.store import HistoryStore
+from p2pchat.session.transfers import FINISHED_KEPT, Transfers
+from p2pchat.settings import Settings
 
 
 @pytest.fixture
@@ -87,3 +90,23 @@ def test_with_the_history_off_the_store_keeps_the_latest_and_the_undelivered():
         assert [m.id for m in history.pending(BOB)] == [message(0).id]
         assert [m.body for m in history.recent(BOB, 3)] == ["line 4997", "line 4998", "line 4999"]
         assert not history.add(BOB, message(4500))  # a recent id is still known
+
+
+async def test_finished_transfers_are_a_bounded_list(here, tmp_path):
+    transfers = Transfers(here, here, Settings(), tmp_path / "downloads")
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "folder").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "folder" / name).write_text(name)
+    batch = (await transfers.offer([tmp_path / "folder"]))[0]  # the oldest: a batch of two
+    transfers.cancel(batch)
+    for _ in range(FINISHED_KEPT + 49):
+        (local_id,) = await transfers.offer([tmp_path / "notes.txt"])
+        transfers.cancel(local_id)
+    live = (await transfers.offer([tmp_path / "notes.txt"]))[0]  # still waiting for the peer
+    await asyncio.sleep(0.1)  # the batch's summary
+    (newest,) = await transfers.offer([tmp_path / "notes.txt"])
+    transfers.cancel(newest)
+    shown = [info.id for info in transfers.infos()]
+    assert shown == [*range(newest - FINISHED_KEPT, live), live, newest]
+    assert len(transfers._outgoing) == FINISHED_KEPT + 1  # what is forgotten holds nothing
