@@ -12,7 +12,7 @@ second. Resident memory of both processes is sampled every few seconds. At the e
 - every file arrived identical;
 - resident memory grew by at most `--limit` MB on either side from 60 s to the end.
 
-    python benchmarks/soak.py [--duration 600] [--limit 2] [--tracemalloc]
+    python benchmarks/soak.py [--duration 600] [--limit 2] [--scrollback N] [--tracemalloc]
 
 With --tracemalloc both processes trace their allocations (slower, more memory: the
 RSS figures are then not the real ones) and the run ends with the allocation sites
@@ -160,6 +160,7 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=600, help="seconds of traffic (default 600)")
     parser.add_argument("--limit", type=float, default=2.0, help="MB of RSS growth allowed after 60 s")
+    parser.add_argument("--scrollback", type=int, help="the app's scrollback setting (default: its own)")
     parser.add_argument("--tracemalloc", action="store_true", help="report the allocation sites that grew")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="p2pchat-soak-"))
@@ -171,6 +172,8 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
         (work / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
         env.update(PYTHONPATH=f"{work / 'site'}:{env.get('PYTHONPATH', '')}", PYTHONTRACEMALLOC="4",
                    SOAK_SNAPSHOTS=str(snapshots))  # fmt: skip
+    if args.scrollback:
+        env["P2PCHAT_SCROLLBACK"] = str(args.scrollback)
     port = free_port()
     alice_home = work / "alice"
     app_env = {**env, **DEFAULT_TIMERS, "P2PCHAT_HOME": str(alice_home), "P2PCHAT_ACCEPT_UNKNOWN": "always",

@@ -4,15 +4,17 @@ the history on disk answers for everything older."""
 from __future__ import annotations
 
 import asyncio
+import io
 import tracemalloc
 
 import pytest
 from test_session_parts import BOB, Here
 
 from p2pchat.history import History, StoredMessage
+from p2pchat.plain import PlainFrontEnd
 from p2pchat.protocol import Ack, Text, new_message_id
 from p2pchat.session.chat import Chat
-from p2pchat.session.events import MessageReceived
+from p2pchat.session.events import ChatMessage, MessageReceived, TransferInfo, TransferUpdated
 from p2pchat.session.store import HistoryStore
 from p2pchat.session.transfers import FINISHED_KEPT, Transfers
 from p2pchat.settings import Settings
@@ -110,3 +112,39 @@ async def test_finished_transfers_are_a_bounded_list(here, tmp_path):
     shown = [info.id for info in transfers.infos()]
     assert shown == [*range(newest - FINISHED_KEPT, live), live, newest]
     assert len(transfers._outgoing) == FINISHED_KEPT + 1  # what is forgotten holds nothing
+
+
+class Terminal(io.TextIOBase):
+    """Counts the lines written to it and keeps none."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return len(text)
+
+
+def test_plain_mode_keeps_no_scrollback():
+    out, err = Terminal(), Terminal()
+    front = PlainFrontEnd(Settings(nickname="alice"), out=out, err=err, clock=lambda: 0.0)
+
+    def events(first: int, count: int):
+        for n in range(first, first + count):
+            yield MessageReceived(ChatMessage(new_message_id(), "bob", f"line {n}", 5.0, False, False, "delivered"))
+            if n % 50 == 0:  # and now and then a file, from its first progress line to its result
+                yield TransferUpdated(TransferInfo(n, "a.bin", 10, "receive", "active", done=5))
+                yield TransferUpdated(TransferInfo(n, "a.bin", 10, "receive", "done", done=10))
+
+    for event in events(0, 500):
+        front.on_event(event)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for event in events(500, 5000):
+            front.on_event(event)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert out.lines == 5500 + 110
+    assert grown < 16 * 1024  # a line kept per message would be ~500 KB
