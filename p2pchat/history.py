@@ -29,6 +29,7 @@ SCHEMA_VERSION = 1
 # (and every undelivered one), so a long session does not grow without end.
 MEMORY_KEEPS = 10_000
 PRUNE_EVERY = 1_000  # inserts between two prunings of the in-memory store
+PAGE_CACHE_KIB = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -117,6 +118,9 @@ class History:
                 if wal:
                     self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # Appends touch few pages: a small page cache serves them, and a long
+                # session's history does not fill the default 2 MiB of memory.
+                self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
                 # Checkpoints (which wait for the disk) run apart from writes: see checkpoint().
                 self._db.execute("PRAGMA wal_autocheckpoint=0")
                 self._db.executescript(_SCHEMA)

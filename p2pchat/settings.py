@@ -213,7 +213,7 @@ class Settings:
         '"textual-light", "nord", "gruvbox".',
     )
     scrollback: int = setting(
-        4096, kind="int", check=_scrollback,
+        1000, kind="int", check=_scrollback,
         help="Lines the full-screen log keeps in memory; older messages come back\n"
         "from the history when you scroll up to the top.",
     )

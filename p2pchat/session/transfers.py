@@ -20,7 +20,7 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.connection import Connection, ConnectionClosed, return_free_memory
 from p2pchat.protocol import (
     MAX_CHUNK_DATA,
     FileAccept,
@@ -129,6 +129,8 @@ class Transfers(Receiving):
         session's list, and what it holds, stays bounded."""
         finished = sorted([t.local_id for t in self._by_local.values() if t.final]
                           + [b.info.id for b in self._batches.values() if b.final])  # fmt: skip
+        # What the finished one's buffers held goes back to the system once its lane is done.
+        asyncio.get_running_loop().call_later(1.0, return_free_memory)
         for local_id in finished[:-FINISHED_KEPT]:
             batch = self._batches.pop(local_id, None)
             files = batch.members if batch else [self._by_local.pop(local_id)]

@@ -34,7 +34,10 @@ from textual.strip import Strip
 from p2pchat.ui.text import clean
 
 FREEZE_EVERY = 10_000  # entries added between two gc.freeze() calls
-SCROLLBACK = 4096  # entries kept in memory (weechat's default)
+# Entries kept in memory: a few screens and more. Older messages page back in from the
+# history, so unlike a terminal's (xterm 1024, tmux 2000) or weechat's (4096) the limit
+# loses nothing; each entry costs about 1 KB resident.
+SCROLLBACK = 1000
 PAGE = 200  # earlier messages fetched from the history each time the top is reached
 # Delivery marks share one width so a state change never re-wraps a line.
 MARKS = {"pending": "⋯ ", "sent": "✓ ", "delivered": "✓✓", "failed": "✗ "}
@@ -101,7 +104,8 @@ class MessageLog(ScrollView, can_focus=True):
         self._total = 0
         self._width = 0  # width the counts were computed for
         self._by_id: dict[str, int] = {}
-        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(1024)
+        # Rendered lines cost ~7 KB an entry with Textual's caches on them: a few screens' worth.
+        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(256)
         self._follow = True  # stick to the newest line until the user scrolls up
         self._end_pending = False
         self._flush_pending = False
