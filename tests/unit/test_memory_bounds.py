@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import platform
 import tracemalloc
 
 import pytest
 from test_session_parts import BOB, Here
 
 from p2pchat.history import History, StoredMessage
+from p2pchat.net.connection import keep_big_buffers_in_heap, return_free_memory
 from p2pchat.plain import PlainFrontEnd
 from p2pchat.protocol import Ack, Text, new_message_id
 from p2pchat.session.chat import Chat
@@ -148,3 +150,20 @@ def test_plain_mode_keeps_no_scrollback():
         tracemalloc.stop()
     assert out.lines == 5500 + 110
     assert grown < 16 * 1024  # a line kept per message would be ~500 KB
+
+
+def resident_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's heap")
+def test_freed_transfer_buffers_go_back_to_the_system():
+    keep_big_buffers_in_heap()  # as a connection does: chunk-sized buffers come from the heap
+    buffers = [bytearray(1 << 20) for _ in range(64)]  # touched, so resident
+    pinned = buffers[-1]  # one still in use above the rest keeps the heap from shrinking
+    del buffers
+    before = resident_mib()
+    return_free_memory()
+    assert before - resident_mib() > 32
+    assert len(pinned) == 1 << 20
