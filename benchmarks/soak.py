@@ -160,6 +160,7 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=600, help="seconds of traffic (default 600)")
     parser.add_argument("--limit", type=float, default=2.0, help="MB of RSS growth allowed after 60 s")
+    parser.add_argument("--file-every", type=float, default=FILE_EVERY, help="seconds between files (0: none)")
     parser.add_argument("--scrollback", type=int, help="the app's scrollback setting (default: its own)")
     parser.add_argument("--tracemalloc", action="store_true", help="report the allocation sites that grew")
     args = parser.parse_args()
@@ -207,7 +208,7 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
                     keys += [f"alice {n:06d}", "Enter"]
                 alice.type(*keys)
                 replies = due
-            if elapsed >= files * FILE_EVERY:
+            if args.file_every and elapsed >= files * args.file_every:
                 files += 1
                 path = work / f"soak-{files:03d}.bin"
                 sources[path.name] = make_source(path, FILE_SIZE)
