@@ -49,7 +49,7 @@ def _port(text: str) -> int:
 
 
 def _address(text: str) -> str:
-    from p2pchat.session.target import parse_target
+    from p2pchat.reach.target import parse_target
 
     try:
         parse_target(text)
@@ -248,7 +248,7 @@ def _identity(args: argparse.Namespace) -> int:
 def _invite(args: argparse.Namespace) -> int:
     from p2pchat.identity import Identity, IdentityError
     from p2pchat.protocol.transit import parse_relays
-    from p2pchat.session.invites import Invites, make_invite
+    from p2pchat.reach.invites import Invites, make_invite
 
     settings, _sources = load_settings(_cli_overrides(args), args.config_path)
     if not settings.tls:

@@ -21,7 +21,6 @@ from p2pchat import commands, dispatch
 from p2pchat.display import clean, describe, format_size, offer_line, result_line
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
-from p2pchat.session.transfers import FINAL_STATES
 from p2pchat.settings import Settings
 
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
@@ -94,7 +93,7 @@ class PlainFrontEnd:
             peer = self.session.peer.nickname if self.session.peer else "the peer"
             self.say(clean(offer_line(t, peer), single_line=True) + f": /accept {t.id} or /decline {t.id}")
         elif isinstance(event, ev.TransferUpdated):
-            if event.transfer.state in FINAL_STATES:
+            if event.transfer.state.final:
                 self._progress_at.pop(event.transfer.id, None)
                 self.say(clean(result_line(event.transfer), single_line=True))
             elif event.transfer.state == "active":
@@ -167,9 +166,9 @@ class PlainFrontEnd:
         return []
 
 
-def undelivered(session: Session) -> str:
+def undelivered(session: SessionAPI) -> str:
     """`2 message(s)`, `1 transfer(s)`, or both: what is still on its way."""
-    sending = [t for t in session.transfers if t.direction == "send" and t.state not in FINAL_STATES]
+    sending = [t for t in session.transfers if t.direction == "send" and not t.state.final]
     parts = [f"{session.unacked_count} message(s)"] if session.unacked_count or not sending else []
     if sending:
         parts.append(f"{len(sending)} transfer(s) ({', '.join('#' + str(t.id) for t in sending)})")

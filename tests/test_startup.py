@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY_FOR_THE_FIRST_FRAME = (
-    "loguru", "cryptography", "sqlite3", "p2pchat.session.core", "p2pchat.net", "p2pchat.protocol",
+    "loguru", "cryptography", "sqlite3", "p2pchat.session.service", "p2pchat.net", "p2pchat.protocol",
     "p2pchat.transfer", "p2pchat.identity", "p2pchat.history",
 )  # fmt: skip
 
@@ -51,6 +51,6 @@ def test_the_app_module_leaves_the_session_stack_for_after_the_first_frame():
 
 def test_the_session_package_loads_its_core_on_first_use():
     modules = modules_after("import p2pchat.session.events, p2pchat.session.api")
-    assert loaded(modules, ("p2pchat.session.core", "p2pchat.net")) == []
+    assert loaded(modules, ("p2pchat.session.service", "p2pchat.net")) == []
     modules = modules_after("from p2pchat.session import Session, StartError")
-    assert "p2pchat.session.core" in modules
+    assert "p2pchat.session.service" in modules

@@ -35,7 +35,7 @@ _CERT_NOT_AFTER = dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=_UTC)
 
 
 def _ca_file(name: str) -> bytes:
-    return resources.files("p2pchat").joinpath("net", "ca", name).read_bytes()
+    return (resources.files("p2pchat") / "net" / "ca" / name).read_bytes()
 
 
 def _load_ca() -> tuple[x509.Certificate, ed25519.Ed25519PrivateKey]:

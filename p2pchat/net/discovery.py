@@ -14,6 +14,7 @@ import importlib
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from loguru import logger
 
@@ -53,9 +54,10 @@ class LanDiscovery:
         self.on_change = on_change
         self.interfaces = interfaces  # None: every interface
         self.services: dict[str, LanService] = {}
-        self._zc = None
-        self._browser = None
-        self._announced = None
+        # zeroconf's objects, imported on start() (the first frame does not wait for it)
+        self._zc: Any = None
+        self._browser: Any = None
+        self._announced: Any = None
         self._tasks: set[asyncio.Task] = set()
         self._closed = False
 

@@ -65,7 +65,12 @@ def open_listening_socket(bind: str, port: int) -> socket.socket:
 async def _wait_readable(sock: socket.socket) -> None:
     loop = asyncio.get_running_loop()
     fut = loop.create_future()
-    loop.add_reader(sock.fileno(), lambda: fut.done() or fut.set_result(None))
+
+    def wake() -> None:
+        if not fut.done():
+            fut.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
     try:
         await fut
     finally:
@@ -151,19 +156,19 @@ class Listener:
         except (asyncio.TimeoutError, OSError):
             client.close()
             logger.info("dropped {}: nothing received", address)
-            return
+            return None
         if not first:
             client.close()
-            return
+            return None
         is_tls = looks_like_tls(first)
         if self.ssl_context is not None and first == MAGIC:
             self.on_mismatch(address, "a peer tried to connect without TLS (it runs with --no-tls); refused")
             _send_plain_error(client, "tls_required", TLS_REQUIRED)
-            return
+            return None
         if self.ssl_context is None and is_tls:
             self.on_mismatch(address, "a peer tried to connect with TLS, but you run with --no-tls; refused")
             _send_plain_error(client, "tls_unexpected", TLS_UNEXPECTED)
-            return
+            return None
         loop = asyncio.get_running_loop()
         remaining = max(0.1, self.handshake_timeout - (loop.time() - accepted_at))  # one deadline for all
         try:

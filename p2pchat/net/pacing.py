@@ -91,6 +91,7 @@ class BackgroundPacer:
             return
         current = min(self._recent)
         base = self.base_delay
+        assert base is not None  # _remember_base has just added one
         queue = current - base
         # A queue after fast growth is acted on at once, not a round trip later: each round
         # trip above the link's rate adds more queue.

@@ -17,6 +17,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
@@ -122,7 +123,7 @@ class UpnpRouter:
         self.lifetime = lifetime
         self.timeout = timeout
         self.target = target
-        self._service = None
+        self._service: Any = None  # the router's UPnP service, found on first use
         self._router = ""
         self._external_port: int | None = None
 

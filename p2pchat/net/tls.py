@@ -32,7 +32,7 @@ class CertificateHolder(Protocol):
 
 def ca_certificate_pem() -> str:
     """The well-known CA certificate: the only trust anchor of both contexts."""
-    return resources.files(__package__).joinpath("ca", "ca.pem").read_text(encoding="ascii")
+    return (resources.files(__package__) / "ca" / "ca.pem").read_text(encoding="ascii")
 
 
 def _context(purpose: int, identity: CertificateHolder) -> ssl.SSLContext:

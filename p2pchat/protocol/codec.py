@@ -13,6 +13,7 @@ import re
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 from p2pchat.protocol.frames import (
     HEADER_SIZE,
@@ -135,7 +136,7 @@ def _timestamp(value: object, label: str) -> float:
     if type(value) not in (int, float):
         raise _bad(f"{label} must be a number")
     try:
-        value = float(value)
+        value = float(cast(float, value))
     except OverflowError:
         raise _bad(f"{label} is out of range") from None
     if not math.isfinite(value):
@@ -175,9 +176,9 @@ def _text_body(value: object, label: str) -> str:
 
 
 def _caps(value: object, label: str) -> tuple[str, ...]:
-    if type(value) not in (list, tuple) or len(value) > 32:
+    if type(value) not in (list, tuple) or len(items := cast("list[object]", value)) > 32:
         raise _bad(f"{label} must be a list of at most 32 strings")
-    return tuple(_cap(item, label) for item in value)
+    return tuple(_cap(item, label) for item in items)
 
 
 def _sha256(value: object, label: str) -> str:
@@ -187,7 +188,7 @@ def _sha256(value: object, label: str) -> str:
     return value
 
 
-def _batch(value: object, label: str) -> OfferBatch | dict | None:
+def _batch(value: object, label: str) -> OfferBatch | dict[str, object] | None:
     """FILE_OFFER.batch: an object decoded into OfferBatch, or an OfferBatch checked for encoding
     (into its JSON object). Absent or null: a file offered on its own."""
     if value is None:
@@ -196,7 +197,7 @@ def _batch(value: object, label: str) -> OfferBatch | dict | None:
     fields = {name: getattr(value, name) for name in _BATCH_FIELDS} if encoding else value
     if type(fields) is not dict:
         raise _bad(f"{label} must be an object")
-    checked = {}
+    checked: dict[str, Any] = {}
     for name, check in _BATCH_FIELDS.items():
         if name not in fields:
             raise _bad(f"{label}.{name} is missing")
@@ -227,7 +228,8 @@ _version = _integer(0, 0xFFFF)
 _BATCH_FIELDS = {"id": _tid, "files": _integer(1, MAX_OFFSET), "size": _size, "name": _chars(1, 4096)}
 
 # Every JSON frame's fields, in the order of the dataclass, with the check each one must pass.
-_JSON_FIELDS: dict[type, tuple[tuple[str, Callable[[object, str], object]], ...]] = {
+# (Any: the frame classes, each called with its own fields as keywords.)
+_JSON_FIELDS: dict[Any, tuple[tuple[str, Callable[[object, str], object]], ...]] = {
     Hello: (
         ("version", _version),
         ("nickname", _nickname),
@@ -302,7 +304,7 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _decode_json(frame_type: int, body: bytes | bytearray) -> Frame:
+def _decode_json(frame_type: int, body: bytes | bytearray | memoryview) -> Frame:
     cls, fields = _JSON_TYPES[frame_type]
     try:
         payload = json.loads(str(body, "utf-8"), parse_constant=_refuse_constant)
@@ -319,7 +321,8 @@ def _decode_json(frame_type: int, body: bytes | bytearray) -> Frame:
                 raise _bad(f"{label} is missing") from None
             value = None
         values[name] = check(value, label)
-    return cls(**values)
+    frame: Frame = cls(**values)
+    return frame
 
 
 def _decode_chunk(body: bytes | bytearray | memoryview) -> FileChunk:
@@ -411,9 +414,10 @@ class Decoder:
                 pos = self._fill_body(view, pos, end)
 
     def _fill_body(self, view: memoryview, pos: int, end: int) -> int:
-        body = self._body
+        body, body_view = self._body, self._body_view
+        assert body is not None and body_view is not None  # a body is being filled
         taken = min(len(body) - self._filled, end - pos)
-        self._body_view[self._filled : self._filled + taken] = view[pos : pos + taken]
+        body_view[self._filled : self._filled + taken] = view[pos : pos + taken]
         self._filled += taken
         if self._filled == len(body):
             self._ready.append((self._body_type, body))

@@ -17,11 +17,13 @@ class Heartbeat:
         self._last_received = now
         self.last_rtt: float | None = None
 
-    def _start(self, now: float) -> None:
+    def _start(self, now: float) -> tuple[float, float]:
+        """(last sent, last received), both `now` until the first frame."""
         if self._last_sent is None:
             self._last_sent = now
         if self._last_received is None:
             self._last_received = now
+        return self._last_sent, self._last_received
 
     def frame_sent(self, now: float) -> None:
         self._start(now)
@@ -32,17 +34,17 @@ class Heartbeat:
         self._last_received = now
 
     def ping_due(self, now: float) -> bool:
-        self._start(now)
-        return now - self._last_sent >= self.interval
+        last_sent, _ = self._start(now)
+        return now - last_sent >= self.interval
 
     def expired(self, now: float) -> bool:
-        self._start(now)
-        return now - self._last_received >= self.timeout
+        _, last_received = self._start(now)
+        return now - last_received >= self.timeout
 
     def next_deadline(self, now: float) -> float:
         """The time at which a ping falls due or the peer expires, whichever comes first."""
-        self._start(now)
-        return min(self._last_sent + self.interval, self._last_received + self.timeout)
+        last_sent, last_received = self._start(now)
+        return min(last_sent + self.interval, last_received + self.timeout)
 
     def pong_received(self, ping_ts: float, now: float) -> float:
         """Record and return the round-trip time of the PING whose `ts` the PONG echoed.

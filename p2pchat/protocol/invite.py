@@ -84,10 +84,10 @@ def format_invite(invite: Invite) -> str:
         body += bytes([4 if len(packed) == 4 else 6]) + packed + struct.pack(">H", port)
     body.append(len(invite.relays))
     for relay in invite.relays:
-        host = relay.host.encode("ascii")
-        if not 1 <= len(host) <= 255:
+        name = relay.host.encode("ascii")
+        if not 1 <= len(name) <= 255:
             raise ValueError(f"relay host {relay.host!r} is too long for an invite")
-        body += bytes([len(host)]) + host + struct.pack(">H", relay.port)
+        body += bytes([len(name)]) + name + struct.pack(">H", relay.port)
     body += _check(body)
     return PREFIX + base64.b32encode(bytes(body)).decode("ascii").rstrip("=").lower()
 
@@ -115,7 +115,7 @@ class _Reader:
         return self.take(1)[0]
 
     def port(self) -> int:
-        port = struct.unpack(">H", self.take(2))[0]
+        port = int(struct.unpack(">H", self.take(2))[0])
         if port == 0:
             raise InviteError("the invite names port 0")
         return port

@@ -13,7 +13,9 @@ Anything on the LAN can announce anything: a TXT record is a claim, checked by T
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from p2pchat.protocol.rules import validate_nickname
 
@@ -36,7 +38,7 @@ def txt_properties(nickname: str, fingerprint: str) -> dict[str, str]:
     return {"v": TXT_VERSION, "nick": nickname, "fp": fingerprint}
 
 
-def parse_txt(properties: dict) -> Announcement:
+def parse_txt(properties: Mapping[Any, Any]) -> Announcement:
     """The announcement in a TXT record (keys and values as bytes or text); ValueError if
     it is not one this version understands."""
     def text(key: str) -> str:

@@ -62,7 +62,7 @@ def _header(data: bytes, opcode: int, size: int) -> int:
         raise NatPmpError(RESULTS.get(result, f"the router answered with error {result}"))
     if len(data) < size:
         raise NatPmpError(f"a NAT-PMP answer of {len(data)} bytes is too short (needs {size})")
-    return struct.unpack("!I", data[4:8])[0]
+    return int(struct.unpack("!I", data[4:8])[0])
 
 
 def parse_external_address(data: bytes) -> ExternalAddress:

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 from p2pchat.session.api import SessionAPI
 
 if TYPE_CHECKING:
-    from p2pchat.session.core import Session, StartError
+    from p2pchat.session.service import Session, StartError
 
 __all__ = ["Session", "SessionAPI", "StartError"]
 
 
 def __getattr__(name: str):
     if name in ("Session", "StartError"):
-        from p2pchat.session import core
+        from p2pchat.session import service
 
-        return getattr(core, name)
+        return getattr(service, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from p2pchat.reach.lan_peer import LanPeer
 from p2pchat.session.states import NoticeLevel, PromptKind, SessionState, TransferState
 
-__all__ = ["NoticeLevel", "PromptKind", "SessionState", "TransferState"]  # with the events below
+__all__ = ["LanPeer", "NoticeLevel", "PromptKind", "SessionState", "TransferState"]  # with the events below
 
 
 @dataclass(frozen=True)
@@ -24,23 +25,6 @@ class PeerInfo:
     verified: bool = False
     known: bool = False  # seen before (TOFU record exists)
     route: str = "direct"  # or "via relay HOST:PORT"
-
-
-@dataclass(frozen=True)
-class LanPeer:
-    """Someone announcing p2pchat on the local network (a claim until TLS checks it)."""
-
-    nickname: str
-    fingerprint: str  # the one announced: dialing pins it
-    short_fingerprint: str
-    host: str
-    port: int
-    known: bool  # the fingerprint is a known peer's
-
-    @property
-    def address(self) -> str:
-        """What to dial: this host and port, with the announced fingerprint pinned."""
-        return f"p2pchat://{self.host}:{self.port}/{self.fingerprint}"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from p2pchat.protocol import (
 )
 from p2pchat.session.chat import Chat
 from p2pchat.session.context import Reporter
-from p2pchat.session.greeting import fail
+from p2pchat.session.handshake.greeting import fail
 from p2pchat.session.transfers import Transfers
 
 

@@ -26,10 +26,10 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.tls import client_context, peer_fingerprint, server_context, tls_summary
 from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
+from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
-from p2pchat.session.invites import Invites
-from p2pchat.session.link import PeerRefused
+from p2pchat.session.handshake.machine import PeerRefused
 from p2pchat.settings import AcceptUnknown
 
 PROMPT_TIMEOUT = 110.0

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from p2pchat.transfer.errors import TransferError, UnsafeName, describe_os_error
 from p2pchat.transfer.hashing import EMPTY_SHA256, hash_prefix
@@ -82,7 +83,7 @@ class IncomingFile:
         self.final_path: Path | None = None
         self._root = Path(download_dir).expanduser()
         self._save_as = Path(save_as).expanduser() if save_as is not None else None
-        self._file = None
+        self._file: BinaryIO | None = None
         self._hasher = hashlib.sha256()
         self._done = False
         self._lock = threading.RLock()

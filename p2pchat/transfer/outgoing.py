@@ -14,6 +14,7 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from p2pchat.transfer.errors import TransferError, describe_os_error
 from p2pchat.transfer.hashing import CHUNK_SIZE, hash_prefix
@@ -142,7 +143,7 @@ class OutgoingFile:
         self.size = item.size
         self.key = source_key(item.source, item.size, item.mtime_ns)
         self.sent = 0  # position in the file: the offset of the next chunk
-        self._file = None
+        self._file: BinaryIO | None = None
         self._hasher = hashlib.sha256()
         self._lock = threading.RLock()
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from p2pchat.commands import COMMANDS
 
-if TYPE_CHECKING:
-    from p2pchat.ui.app import ChatApp
+
+class RunsLines(Protocol):
+    """The app, as the palette sees it (the app imports this module, not the reverse)."""
+
+    def run_palette_line(self, line: str) -> None: ...
 
 # (title, help, input line), from the slash commands that have a palette title. A line
 # ending in a space needs an argument: the palette puts it into the input box for the user
@@ -24,8 +27,7 @@ PALETTE_COMMANDS: list[tuple[str, str, str]] = [
 
 class ChatCommandsProvider(Provider):
     def _run(self, line: str) -> None:
-        app: ChatApp = self.app  # type: ignore[assignment]
-        app.run_palette_line(line)
+        cast(RunsLines, self.app).run_palette_line(line)
 
     async def discover(self) -> Hits:
         for title, help_text, line in PALETTE_COMMANDS:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from p2pchat.paths import get_paths
-
 # The identity and network modules are imported on first use: the app's first frame does not
 # wait for them (or for cryptography).
 
@@ -19,13 +17,3 @@ def own_address(port: int | None, fingerprint: str, *, tls: bool = True, bind: s
     if not tls or not fingerprint:
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return share_address(host, port, fingerprint)
-
-
-def stored_fingerprint() -> str:
-    """Our identity's fingerprint before the session starts ("" if it cannot be read)."""
-    from p2pchat.identity import Identity
-
-    try:
-        return Identity.load_or_create(get_paths().identity_dir).fingerprint
-    except Exception:  # unreadable key: the session's start reports it properly
-        return ""

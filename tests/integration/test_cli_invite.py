@@ -7,7 +7,7 @@ from test_cli import assert_usage_error, p2pchat
 
 from p2pchat.paths import get_paths
 from p2pchat.protocol.invite import parse_invite
-from p2pchat.session.invites import Invites
+from p2pchat.reach.invites import Invites
 
 
 def test_invite_prints_one_line_that_parses_and_is_pending():

@@ -77,5 +77,5 @@ async def test_the_decider_ignores_a_session_in_the_other_sides_ready(tmp_path):
         ready = await peer.expect(Ready)
         peer.send(Ready("f" * 32))  # the non-decider's READY names no session; this one is ignored
         await peer.chat_still_works()
-        assert bob.session._session_id == ready.session
+        assert bob.session.presence.session_id == ready.session
         peer.close()

@@ -85,7 +85,7 @@ async def test_both_dial_at_once_keep_exactly_one_session(tmp_path):
             await asyncio.sleep(0.3)  # time for a losing connection to do damage
             context = f"round {round_number}"
             assert a.session.connected and b.session.connected, context
-            assert a.session._session_id == b.session._session_id is not None, context
+            assert a.session.presence.session_id == b.session.presence.session_id is not None, context
             assert len(a.events.of(Connected)) == len(b.events.of(Connected)) == 1, context
             assert not a.events.of(Disconnected) and not b.events.of(Disconnected), context
             await assert_chat_works(a, b, f"round {round_number}")

@@ -11,8 +11,8 @@ import pytest
 from helpers import start_session, wait_until
 
 from p2pchat.net.discovery import LanService
+from p2pchat.reach.lan import LanPeers
 from p2pchat.session.events import Connected, Disconnected, Notice
-from p2pchat.session.lan import LanPeers
 
 pytestmark = pytest.mark.timeout(60)
 

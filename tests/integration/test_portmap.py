@@ -26,8 +26,8 @@ from p2pchat.net.portmap import (
     private_external,
 )
 from p2pchat.protocol import natpmp
-from p2pchat.session import port_mapping
-from p2pchat.session.port_mapping import PortMapper
+from p2pchat.reach import port_mapping
+from p2pchat.reach.port_mapping import PortMapper
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -131,7 +131,7 @@ async def test_the_waiting_side_reports_an_unreachable_relay(tmp_path):
 
 async def test_an_invite_made_from_the_command_line_counts_in_a_running_session(tmp_path, relay):
     from p2pchat.protocol.transit import parse_relays
-    from p2pchat.session.invites import Invites, make_invite
+    from p2pchat.reach.invites import Invites, make_invite
 
     async with start_session(tmp_path, "alice", relay=relay.setting, accept_unknown="never") as a:
         # What `p2pchat invite` does in another process: the same file, another Invites object.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fake_session import ALICE_FINGERPRINT, FIXED_TIME, FakeSession
 
+from p2pchat.identity import share_address
 from p2pchat.settings import Settings
 from p2pchat.ui.app import ChatApp
 
@@ -27,7 +28,7 @@ class Harness:
             session_factory=self._make_session,
             clock=lambda: FIXED_TIME,
             cursor_blink=False,
-            address_for=lambda port: f"p2pchat://192.0.2.7:{port}/{ALICE_FINGERPRINT}",
+            address_for=lambda port: share_address("192.0.2.7", port, ALICE_FINGERPRINT),
             **app_kwargs,
         )
 

@@ -18,6 +18,7 @@ from p2pchat.session.events import (
     NickChanged,
     Notice,
     PeerInfo,
+    SessionState,
     TransferInfo,
     TransferUpdated,
 )
@@ -71,8 +72,8 @@ class FakeSession:
         return self._peer
 
     @property
-    def state(self) -> str:
-        return self._state
+    def state(self) -> SessionState:
+        return SessionState(self._state)  # the typed state, as Session reports it
 
     @property
     def rtt_ms(self) -> float | None:

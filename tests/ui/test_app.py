@@ -572,7 +572,10 @@ async def test_identity_unknown_allow_and_deny(harness: Harness):
         await pilot.pause()
         harness.fake.emit(IdentityPrompt(BOB, "unknown"))
         await pilot.pause()
-        await pilot.press("escape")
+        await pilot.press("escape")  # not an answer while typing goes on
+        await pilot.pause()
+        assert isinstance(harness.app.screen, IdentityScreen)
+        await pilot.press("tab", "escape")
         await pilot.pause()
         assert [c for c in harness.fake.calls if c[0] == "answer_identity"] == [
             ("answer_identity", True),
@@ -595,7 +598,7 @@ async def test_typing_when_the_identity_question_appears_answers_nothing_and_kee
         assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
         assert ("send_text", "hi there", False) in harness.fake.calls
         assert harness.app.chat_input.value == "more"
-        await pilot.press("ctrl+a")
+        await pilot.press("tab", "a")
         await pilot.pause()
         assert ("answer_identity", True) in harness.fake.calls
         assert harness.app.focused is harness.app.chat_input
@@ -608,7 +611,7 @@ async def test_several_lines_typed_under_the_identity_question_reach_the_draft(h
         await pilot.pause()
         await pilot.press(*"one", "ctrl+j", *"two")
         await pilot.pause()
-        await pilot.press("escape")
+        await pilot.press("tab", "d")
         await pilot.pause()
         assert ("answer_identity", False) in harness.fake.calls
         draft = harness.app.query_one("#draft")
@@ -731,3 +734,25 @@ async def test_a_failed_start_from_the_connect_screen_asks_again(tmp_path, monke
         entry = harness.app.log_view.entries[-1]
         assert entry.kind == "error" and entry.body == "cannot start: port 8080 is already in use"
         assert isinstance(harness.app.screen, ConnectScreen)
+
+
+def test_the_app_has_one_base_class():
+    from textual.app import App
+
+    from p2pchat.ui.app import ChatApp
+
+    assert ChatApp.__bases__ == (App,)  # the chat, its events and commands are collaborators
+
+
+async def test_the_new_peer_question_names_its_keys_as_remapped(tmp_path):
+    harness = Harness(tmp_path, keymap={"identity.allow": "y", "identity.deny": "n"})
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert "Y allows · N denies" in screen_text(harness.app)
+        await pilot.press("y")
+        await pilot.pause()
+        assert ("answer_identity", True) in harness.fake.calls

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
+
+from screen_text import screen_text
 
 from p2pchat.paths import Paths
 from p2pchat.session import Session
 from p2pchat.session.events import MessageReceived
 from p2pchat.settings import Settings
 from p2pchat.ui.app import ChatApp
+from p2pchat.ui.screens.connect import ConnectScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 
 
@@ -76,6 +80,50 @@ async def test_chat_with_a_real_peer(tmp_path):
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_value == 0
+
+
+async def test_the_connect_screen_listens_on_another_port_when_the_offered_one_is_taken():
+    with socket.socket() as taken:  # another program holds the port the screen offers
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(nickname="alice", port=port, bind="127.0.0.1", theme="textual-dark",
+                            port_mapping=False, discoverable=False)
+        app = ChatApp(settings, show_connect_screen=True, cursor_blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert isinstance(app.screen, ConnectScreen)
+            assert f":{port}/" not in screen_text(app)  # no address before it listens
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
+            listening = app.session.listening_port
+            assert listening != port and not isinstance(app.screen, ConnectScreen)
+            await wait_until(pilot, lambda: any("your address" in e.body for e in app.log_view.entries))
+            shown = "\n".join(entry.body for entry in app.log_view.entries)
+            assert f"port {port} is in use, listening on {listening} instead" in shown
+            assert f"your address for your peer: p2pchat://127.0.0.1:{listening}/" in shown
+            await pilot.press("ctrl+q")
+            await pilot.pause()
+
+
+async def test_a_taken_port_typed_on_the_connect_screen_is_refused_in_the_form_s_terms():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark",
+                            port_mapping=False, discoverable=False)
+        app = ChatApp(settings, show_connect_screen=True, cursor_blink=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.screen.query_one("#connect-port").value = str(port)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "already in use" in screen_text(app))
+            assert isinstance(app.screen, ConnectScreen)
+            assert f"Cannot start: port {port} is already in use" in screen_text(app)
+            assert "--port" not in screen_text(app)  # a form, not a command line
+            await pilot.press("escape")
+            await pilot.pause()
 
 
 async def test_scrolling_up_past_the_scrollback_brings_older_lines_back_from_the_history(tmp_path):

@@ -129,15 +129,20 @@ async def test_history_on_start_leaves_the_view_at_the_newest_line(harness: Harn
         assert "earlier messages above" in lines[input_top - 1]  # the newest line, in view
 
 
+async def page_up_through(pilot, harness: Harness, pages: int = 1):
+    """Sixty lines from bob, then PageUp `pages` times: the log no longer follows."""
+    for number in range(60):
+        harness.fake.emit(incoming(f"line {number}", number))
+    await pilot.pause()
+    await pilot.press(*["pageup"] * pages)
+    await pilot.pause()
+    return harness.app.log_view
+
+
 async def test_end_while_typing_returns_to_the_newest_line(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        for number in range(60):
-            harness.fake.emit(incoming(f"line {number}", number))
-        await pilot.pause()
-        log = harness.app.log_view
-        await pilot.press("pageup")
-        await pilot.pause()
+        log = await page_up_through(pilot, harness)
         assert not log.following
         await pilot.press(*"draft")
         await pilot.press("end")
@@ -149,15 +154,47 @@ async def test_end_while_typing_returns_to_the_newest_line(harness: Harness):
 async def test_sending_jumps_to_the_newest_line(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        for number in range(60):
-            harness.fake.emit(incoming(f"line {number}", number))
-        await pilot.pause()
-        log = harness.app.log_view
-        await pilot.press("pageup", "pageup")
-        await pilot.pause()
+        log = await page_up_through(pilot, harness, 2)
         await pilot.press(*"back", "enter")
         await settle(pilot, lambda: at_bottom(log))
         assert log.following and log.scroll_y == log.max_scroll_y
+
+
+async def test_the_transfers_panel_opening_keeps_the_newest_lines_in_view(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        for number in range(40):
+            harness.fake.emit(incoming(f"line {number}", number))
+        await pilot.press(*"here it comes", "enter")
+        log = harness.app.log_view
+        await settle(pilot, lambda: at_bottom(log) and "here it comes" in screen_text(harness.app))
+        harness.fake.emit(TransferUpdated(TransferInfo(1, "notes.txt", 12_000, "send", "waiting")))
+        panel = harness.app.transfers_panel
+        await settle(pilot, lambda: panel.display and panel.size.height > 0)
+        await pilot.pause(0.1)
+        assert "here it comes" in screen_text(harness.app)  # not hidden under the panel
+        assert at_bottom(log)
+        harness.fake.emit(incoming("got it", 99))
+        await pilot.pause(0.1)
+        shown = screen_text(harness.app)
+        assert "here it comes" in shown and "got it" in shown
+
+
+async def test_the_transfers_panel_opening_leaves_a_scrolled_up_log_where_it_is(harness: Harness):
+    from p2pchat.session.events import TransferUpdated
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        log = await page_up_through(pilot, harness)
+        where = log.scroll_y
+        harness.fake.emit(TransferUpdated(TransferInfo(1, "notes.txt", 12_000, "send", "waiting")))
+        panel = harness.app.transfers_panel
+        await settle(pilot, lambda: panel.display and panel.size.height > 0)
+        await pilot.pause(0.1)
+        assert not log.following and log.scroll_y == where
 
 
 # -- commands and dialogs say what they do ----------------------------------------------------------
@@ -196,15 +233,24 @@ async def test_the_connect_screen_shows_why_the_start_failed_and_what_esc_does(
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         assert "Esc quits p2pchat" in screen_text(harness.app)
-        assert "p2pchat://" in screen_text(harness.app)  # your address, to give your peer
+        assert ":8080/" not in screen_text(harness.app)  # no address before it listens
         await pilot.press("enter")
         await pilot.pause()
         await pilot.pause()
         assert isinstance(harness.app.screen, ConnectScreen)
         assert "port 8080 is already in use" in screen_text(harness.app)
-        await pilot.press("f3")
+        assert not harness.fake.settings.port_explicit  # the offered port may move
+
+
+async def test_a_port_typed_on_the_connect_screen_is_meant(tmp_path):
+    harness = Harness(tmp_path, show_connect_screen=True)
+    async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()
-        assert harness.app.clipboard.startswith("p2pchat://") and ":8080/" in harness.app.clipboard
+        field = harness.app.screen.query_one("#connect-port")
+        field.value = "9001"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert (harness.fake.settings.port, harness.fake.settings.port_explicit) == (9001, True)
 
 
 async def test_info_shows_your_address_and_f3_copies_it(harness: Harness):
@@ -443,10 +489,39 @@ async def test_typing_into_a_new_peer_question_never_allows_the_peer(harness: Ha
         await pilot.press("a")
         await pilot.pause()
         assert ("answer_identity", True) not in harness.fake.calls
-        await pilot.press("ctrl+a")
-        await pilot.pause()
-        assert ("answer_identity", True) in harness.fake.calls
         assert harness.app.chat_input.value == "ok ma"  # typed on, not lost, not an answer
+
+
+async def test_ctrl_a_under_a_new_peer_question_edits_the_line_and_trusts_nobody(harness: Harness):
+    from fake_session import BOB
+
+    from p2pchat.session.events import IdentityPrompt
+    from p2pchat.ui.screens.identity import IdentityScreen
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        await pilot.press(*"world", "ctrl+a", *"hello ")
+        await pilot.pause()
+        assert harness.app.chat_input.value == "hello world"  # ctrl+a: start of line
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        assert isinstance(harness.app.screen, IdentityScreen)
+        assert "Tab to answer" in screen_text(harness.app)
+        await pilot.press("tab")  # the deliberate step: the question takes the keys
+        await pilot.pause()
+        assert "A allows · D or Esc denies" in screen_text(harness.app)
+        await pilot.press("!")  # answers nothing: back to typing, the key not lost
+        await pilot.pause()
+        assert harness.app.chat_input.value == "hello !world"
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+        await pilot.press("tab")
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert [c for c in harness.fake.calls if c[0] == "answer_identity"] == [("answer_identity", True)]
+        assert harness.app.focused is harness.app.chat_input
+        assert harness.app.chat_input.value == "hello !world"
 
 
 async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(harness: Harness):
@@ -465,3 +540,13 @@ async def test_keys_typed_in_a_burst_with_ctrl_j_all_reach_the_draft_in_order(ha
         await pilot.press("enter")
         await pilot.pause()
         assert ("send_text", "one1\ntwo2\nthree3", False) in harness.fake.calls
+
+
+async def test_shift_end_selects_to_the_end_of_the_line(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press(*"abc", "home", "shift+end")
+        await pilot.pause()
+        selection = harness.app.chat_input.selection
+        assert (selection.start, selection.end) == (0, 3)
+        assert harness.app.is_running

@@ -7,7 +7,7 @@ import hashlib
 import stat
 
 from p2pchat.protocol.invite import INVITE_LIFETIME
-from p2pchat.session.invites import Invites
+from p2pchat.reach.invites import Invites
 
 FP = base64.b32encode(hashlib.sha256(b"me").digest()).decode().rstrip("=")
 

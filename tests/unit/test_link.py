@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import p2pchat.session.link as link
+import p2pchat.session.handshake.machine as link
 from p2pchat.protocol import (
     ERROR_CODES,
     FRAME_CLASSES,
@@ -27,7 +27,7 @@ from p2pchat.protocol import (
     Text,
     is_decider,
 )
-from p2pchat.session.link import (
+from p2pchat.session.handshake.machine import (
     ALLOWED_BEFORE_READY,
     DUPLICATE_WINDOW,
     Abandon,

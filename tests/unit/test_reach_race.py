@@ -6,7 +6,7 @@ import asyncio
 import socket
 
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session.reach import RelayToken, _first_success
+from p2pchat.reach.race import RelayToken, _first_success
 
 
 async def test_one_success_wins_and_the_other_is_closed():

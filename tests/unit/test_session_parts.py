@@ -30,7 +30,7 @@ from p2pchat.session.events import (
     PeerInfo,
     TransferOffered,
 )
-from p2pchat.session.link import PeerRefused
+from p2pchat.session.handshake.machine import PeerRefused
 from p2pchat.session.store import HistoryStore
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust

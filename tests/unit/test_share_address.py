@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from p2pchat.net.address import guess_lan_host
-from p2pchat.session.invites import Invites, make_invite
+from p2pchat.reach.invites import Invites, make_invite
 from p2pchat.ui.share import own_address
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,8 +16,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from p2pchat.paths import get_paths
 from p2pchat.session.events import LanPeer
 from p2pchat.ui.text import clean
+
+# Makes the connect screen's LAN watcher: given a callback for the peer list, an object with
+# start() and async close().
+LanFactory = Callable[[Callable[[list[LanPeer]], None]], Any]
+
+
+def real_lan_factory(on_change: Callable[[list[LanPeer]], None]) -> Any:
+    # Imported here, once the connect screen is up: the first frame does not wait for them.
+    from p2pchat.identity import IdentityError, KnownPeers
+    from p2pchat.reach.lan import LanPeers
+
+    try:
+        known = KnownPeers.load(get_paths().known_peers_file)
+    except IdentityError:
+        known = None
+    return LanPeers("", lambda fp: known is not None and known.get(fp) is not None, on_change)
 
 
 @dataclass(frozen=True)
@@ -24,32 +42,34 @@ class ConnectChoice:
     port: int
     peer: str | None  # None: only listen and wait
     nickname: str
+    port_explicit: bool = False  # typed by the user: a taken port is an error, not moved
+
+
+ADDRESS_LATER = Text("Your address for your peer is shown once p2pchat listens.", style="dim")
 
 
 class ConnectScreen(ModalScreen[ConnectChoice | None]):
-    BINDINGS = [
-        Binding("escape", "dismiss_none", "Quit p2pchat", id="connect.quit"),
-        Binding("f3", "copy_address", "Copy your address", id="connect.copy_address"),
-    ]
+    BINDINGS = [Binding("escape", "dismiss_none", "Quit p2pchat", id="connect.quit")]
 
     def __init__(
         self,
         *,
         port: int,
+        port_explicit: bool = False,
         peer: str | None,
         nickname: str,
-        address_for: Callable[[int], str] = lambda port: "",
         error: str = "",
-        show_lan: bool = False,
+        lan_factory: LanFactory | None = None,
     ) -> None:
         super().__init__()
         self._port = port
+        self._port_explicit = port_explicit
         self._peer = peer or ""
         self._nickname = nickname
-        self._address_for = address_for  # port -> your address for your peer ("" if unknown)
         self._error = error  # why the last start failed
-        self.address = ""
-        self._show_lan = show_lan  # list who announces p2pchat on the LAN
+        self._lan_factory = lan_factory  # None: not discoverable, no LAN list
+        self._show_lan = lan_factory is not None  # list who announces p2pchat on the LAN
+        self._lan_watch: Any = None  # watching the LAN while the screen is up
         self._lan_peers: list[LanPeer] = []
 
     def compose(self) -> ComposeResult:
@@ -69,7 +89,8 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             if self._show_lan:  # kept compact: with it the dialog still fits 80x24
                 yield Static("On this network: looking...", id="connect-lan-title")
                 yield OptionList(id="connect-lan", classes="hidden", compact=True)
-            yield Static("", id="connect-address")
+            # No address yet: the port may be taken, and another one picked when listening.
+            yield Static(ADDRESS_LATER, id="connect-address")
             yield Static(self._error, id="connect-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Connect", id="connect-go", variant="primary", compact=self._show_lan)
@@ -80,23 +101,24 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
-        # After the first frame: the address needs the identity (and cryptography) loaded.
-        self.call_after_refresh(self._show_address, str(self._port))
+        if self._show_lan:
+            # After the first frame: watching the LAN brings the identity and network modules.
+            self.call_after_refresh(self._watch_lan)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "connect-port":
-            self._show_address(event.value.strip())
+    def _watch_lan(self) -> None:
+        if self._lan_factory is not None and self._lan_watch is None and self.is_current:
+            def on_change(peers: list[LanPeer]) -> None:
+                self.call_later(self.show_lan_peers, peers)
 
-    def _show_address(self, port_text: str) -> None:
-        port = int(port_text) if port_text.isdigit() and int(port_text) <= 65535 else 0
-        self.address = self._address_for(port) if port else ""
-        line = Text("Your address for your peer: ")
-        if self.address:
-            line.append(self.address, style="bold")
-            line.append("  (F3 copies it)", style="dim")
-        else:
-            line.append("shown once a port is chosen", style="dim")
-        self.query_one("#connect-address", Static).update(line)
+            self._lan_watch = self._lan_factory(on_change)
+            self._lan_watch.start()
+
+    def _finish(self, choice: ConnectChoice | None) -> None:
+        """Stop watching the LAN (the session does it from now on), then answer."""
+        watch, self._lan_watch = self._lan_watch, None
+        if watch is not None:  # run by the app: this screen's workers end with it
+            self.app.run_worker(watch.close(), exit_on_error=False, group="lan-watch")
+        self.dismiss(choice)
 
     def _choice(self) -> ConnectChoice | None:
         error = self.query_one("#connect-error", Static)
@@ -110,7 +132,7 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             error.update("Please choose a nickname.")
             return None
         if peer is not None:
-            from p2pchat.session.target import (
+            from p2pchat.reach.target import (
                 parse_target,  # the network stack, after the first frame
             )
 
@@ -119,7 +141,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
             except ValueError as problem:
                 error.update(Text(f"Peer: {problem}"))
                 return None
-        return ConnectChoice(int(port_text), peer, nickname)
+        port = int(port_text)
+        # The port offered is a default that moves when taken, as on the command line; one
+        # the user typed is meant and fails clearly.
+        return ConnectChoice(port, peer, nickname, port_explicit=self._port_explicit or port != self._port)
 
     def show_lan_peers(self, peers: list[LanPeer]) -> None:
         """The p2pchat users the LAN announces now (nicknames are the peers' text: cleaned)."""
@@ -158,17 +183,12 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         if event.button.id == "connect-go":
             self._submit()
         else:
-            self.dismiss(None)
+            self._finish(None)
 
     def _submit(self) -> None:
         choice = self._choice()
         if choice is not None:
-            self.dismiss(choice)
-
-    def action_copy_address(self) -> None:
-        if self.address:
-            self.app.copy_to_clipboard(self.address)
-            self.notify(self.address, title="Copied to the clipboard", markup=False)
+            self._finish(choice)
 
     def action_dismiss_none(self) -> None:
-        self.dismiss(None)
+        self._finish(None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from p2pchat.session.events import IdentityPrompt
@@ -16,29 +18,61 @@ from p2pchat.ui.text import clean, group_fingerprint
 CONFIRM_WORD = "accept"
 
 
-# Keys that keep writing the message underneath while nothing in the dialog has the focus.
-TYPING_KEYS = ("enter", "backspace", "ctrl+j")
+# Keys that keep writing the message underneath while nothing in the dialog has the focus,
+# posted to it in order; the message box's other keys (ctrl+a, arrows...) run its bindings there.
+TYPING_KEYS = ("enter", "backspace", "ctrl+j", "shift+enter", "escape")
+# Keys that move the focus into the dialog: the one deliberate way to start answering it.
+FOCUS_KEYS = ("tab", "shift+tab")
+KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space"}  # as the hint names them
+TO_ANSWER = "Tab to answer; until then, typing goes on in the message box."
+ANSWERING = "{allow} allows · {deny} denies · Tab goes back to typing."
+
+
+class Question(Static, can_focus=True):
+    """The new-peer question; its keys work only once it has the focus."""
+
+    BINDINGS = [
+        Binding("a", "screen.allow", "Allow", id="identity.allow"),
+        Binding("d,escape", "screen.deny", "Deny", id="identity.deny"),
+        Binding("tab,shift+tab", "screen.back_to_typing", "Back to typing", show=False),
+    ]
+
+    def __init__(self, body: Text, answering: str = ANSWERING, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._body = body
+        self._answering = answering  # the hint once focused, naming the keys (as remapped)
+
+    def on_mount(self) -> None:
+        self._show_hint(TO_ANSWER)
+
+    def on_focus(self) -> None:
+        self._show_hint(self._answering)
+
+    def on_blur(self) -> None:
+        self._show_hint(TO_ANSWER)
+
+    def _show_hint(self, hint: str) -> None:
+        self.update(self._body + Text("\n" + hint, style="dim" if hint is TO_ANSWER else "bold"))
 
 
 class IdentityScreen(ModalScreen[bool]):
     """Answers True to trust the key, False to refuse it.
 
     The dialog opens by itself, maybe while you type: nothing in it has the focus until you
-    Tab or click into it, and what you type meanwhile (Enter included) goes on into the
-    message box, so no keystroke is lost and none answers the question by accident.
+    Tab or click into it, and every key you type meanwhile (Enter, ctrl+a and the other
+    editing keys included) goes on into the message box, so no keystroke is lost and none
+    answers the question by accident. Answering is deliberate: focus the question, then a key
+    it shows.
     """
 
     AUTO_FOCUS = ""
-    BINDINGS = [
-        Binding("escape", "deny", "Deny", id="identity.deny"),
-        # A chord, not a letter: the dialog opens by itself, maybe while you are typing.
-        Binding("ctrl+a", "allow", "Allow", id="identity.allow"),
-    ]
+    BINDINGS = [Binding("escape", "deny", "Deny", show=False)]
 
-    def __init__(self, prompt: IdentityPrompt) -> None:
+    def __init__(self, prompt: IdentityPrompt, keymap: dict[str, str] | None = None) -> None:
         classes = "identity-changed" if prompt.kind == "changed" else "identity-unknown"
         super().__init__(classes=classes)
         self.prompt = prompt
+        self._keymap = keymap or {}  # binding id -> keys, as the user remapped them
 
     def compose(self) -> ComposeResult:
         peer = self.prompt.peer
@@ -73,13 +107,21 @@ class IdentityScreen(ModalScreen[bool]):
             body.append("Their fingerprint:\n  ")
             body.append(fingerprint, style="bold")
             body.append("\n\nCompare it with your peer (/verify) before sharing secrets.")
-            body.append("\nctrl+a allows; Esc denies; typing goes on in the message box.", style="dim")
             with Vertical(classes="dialog"):
                 yield Static("New peer", classes="dialog-title")
-                yield Static(body, id="identity-body")
+                yield Question(body, self._answering_hint(), id="identity-body")
                 with Horizontal(classes="dialog-buttons"):
-                    yield Button("Allow", id="identity-accept", variant="success")
-                    yield Button("Deny", id="identity-deny", variant="error")
+                    # For the mouse only: Tab and Enter typed for the message box must not
+                    # land on a button and answer.
+                    yield _mouse_only(Button("Allow (A)", id="identity-accept", variant="success"))
+                    yield _mouse_only(Button("Deny (D)", id="identity-deny", variant="error"))
+
+    def _answering_hint(self) -> str:
+        def shown(binding_id: str, default: str) -> str:
+            keys = [key.strip() for key in self._keymap.get(binding_id, default).split(",")]
+            return " or ".join(KEY_NAMES.get(key, key.upper() if len(key) == 1 else key) for key in keys)
+
+        return ANSWERING.format(allow=shown("identity.allow", "a"), deny=shown("identity.deny", "d,escape"))
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -89,15 +131,23 @@ class IdentityScreen(ModalScreen[bool]):
         stack = self.app.screen_stack
         below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
         typing_into = below.focused if below is not None else None  # the input, or the draft
-        if self.focused is not None or typing_into is None:
+        if isinstance(self.focused, Question) and event.is_printable and not self._answers(event.key):
+            self.set_focus(None)  # a letter that answers nothing: typing goes on, nothing lost
+        if self.focused is not None or typing_into is None or below is None:
             return
-        if event.is_printable or event.key in TYPING_KEYS:
-            event.stop()
-            event.prevent_default()
-            if event.key == "backspace":  # queued like the keys, so it stays in their order
-                typing_into.call_later(typing_into.action_delete_left)
-            else:
-                typing_into.post_message(events.Key(event.key, event.character))
+        if event.key in FOCUS_KEYS:
+            return  # the screen's own Tab: focus the question
+        if event.key == "backspace":  # queued like the keys, so it stays in their order
+            typing_into.call_later(self.app.run_action, "delete_left", typing_into)
+        elif event.is_printable or event.key in TYPING_KEYS:
+            typing_into.post_message(events.Key(event.key, event.character))
+        elif (bound := _binding_below(below, typing_into, event.key)) is not None:
+            node, action = bound  # ctrl+a, the arrows...: what the key does in the message box
+            typing_into.call_later(self.app.run_action, action, node)
+        else:
+            return  # the app's keys (F1, ctrl+q...) still work
+        event.stop()
+        event.prevent_default()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         ready = event.value.strip().lower() == CONFIRM_WORD
@@ -112,6 +162,17 @@ class IdentityScreen(ModalScreen[bool]):
         event.stop()
         self.dismiss(event.button.id == "identity-accept")
 
+    def _answers(self, key: str) -> bool:
+        """Whether `key` is bound on the focused question (as remapped)."""
+        chain = self._binding_chain
+        return bool(chain) and key in chain[0][1].key_to_bindings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys answer only a question that has the focus: never one typed into by accident.
+        if action in ("allow", "deny"):
+            return self.focused is not None
+        return True
+
     def action_deny(self) -> None:
         self.dismiss(False)
 
@@ -119,3 +180,21 @@ class IdentityScreen(ModalScreen[bool]):
         # A changed key is only accepted by typing the confirmation word, never by one key.
         if self.prompt.kind != "changed":
             self.dismiss(True)
+
+    def action_back_to_typing(self) -> None:
+        self.set_focus(None)
+
+
+def _mouse_only(button: Button) -> Button:
+    button.can_focus = False
+    return button
+
+
+def _binding_below(screen: Screen, typing_into: Widget, key: str) -> tuple[DOMNode, str] | None:
+    """The action `key` runs in the widget being typed into (or its containers), if any."""
+    for node, bindings in screen._binding_chain:
+        if isinstance(node, (Screen, App)):
+            break
+        for binding in bindings.key_to_bindings.get(key, ()):
+            return node, binding.action
+    return None

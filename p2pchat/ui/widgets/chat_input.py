@@ -178,8 +178,11 @@ class ChatInput(Input):
         for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
             target.post_message(events.Key(key.key, key.character))
 
-    def action_end(self) -> None:
+    def action_end(self, select: bool = False) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
+        if select:  # shift+end: select to the end, as in any input
+            super().action_end(select=True)
+            return
         if self.cursor_position < len(self.value):
             self.cursor_position = len(self.value)
         else:

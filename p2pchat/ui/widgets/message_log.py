@@ -380,6 +380,8 @@ class MessageLog(ScrollView, can_focus=True):
         width = self._wrap_width()
         if width != self._width:
             self._relayout(width)
+        elif self._follow:  # shorter (the transfers panel opened): the newest line stays in view
+            self._scroll_to_end_soon()
 
     def _relayout(self, width: int) -> None:
         self._width = width

@@ -7,6 +7,7 @@ goes first (byte counts, then the bar, then the speed; the time left stays longe
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.containers import Vertical
 from textual.widget import Widget
@@ -46,8 +47,8 @@ def transfer_fields(info: TransferInfo, answer_hint: str = "") -> dict[str, str]
 def transfer_row_text(
     info: TransferInfo,
     width: int,
-    bar_style: str = "",
-    rest_style: str = "",
+    bar_style: str | Style = "",
+    rest_style: str | Style = "",
     answer_hint: str = "",
 ) -> Text:
     head = f"#{info.id} {ARROWS.get(info.direction, '?')} "

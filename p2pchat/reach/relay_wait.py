@@ -9,24 +9,40 @@ handshake, as an inbound connection does; then a fresh one waits in its place.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from loguru import logger
 
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.invite import relay_token
 from p2pchat.protocol.transit import RelayAddress, derived_token, tls_client_over_relay
-
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+from p2pchat.reach.backoff import backoff
+from p2pchat.reach.ports import Credentials, Handshake, Notice, Spawn
 
 REFRESH = 1.0  # seconds between looks at the invites file and the session's state
+FIRST_RETRY = 1.0
 RETRY_CAP = 30.0
 
 
 class RelayWaiter:
-    def __init__(self, session: Session, relays: list[RelayAddress], side: str) -> None:
-        self.session = session
+    def __init__(
+        self,
+        credentials: Credentials,
+        relays: list[RelayAddress],
+        side: str,
+        *,
+        peer: Callable[[], str | None],
+        handshake: Handshake,
+        spawn: Spawn,
+        notice: Notice,
+        timeout: float,
+    ) -> None:
+        self.credentials = credentials
+        self._peer = peer  # whose derived token to wait for, if anyone's
+        self._handshake = handshake  # for a peer that arrives (it handles its own failures)
+        self._spawn = spawn
+        self._notice = notice
+        self.timeout = timeout
         self.relays = relays
         self.side = side
         self._waiting: dict[tuple[RelayAddress, str], asyncio.Task] = {}
@@ -51,13 +67,12 @@ class RelayWaiter:
 
     def wanted(self) -> dict[str, tuple[bool, str | None]]:
         """token -> (our TLS role is client, the fingerprint expected there or None)."""
-        session = self.session
-        own = session.own_fingerprint
+        own = self.credentials.own_id
         tokens: dict[str, tuple[bool, str | None]] = {
             relay_token(secret): (tls_client_over_relay(own, "", invited=False), None)
-            for secret in session.invites.pending()
+            for secret in self.credentials.invites.pending()
         }
-        peer = session.routes.relay_peer()
+        peer = self._peer()
         if peer is not None and peer != own:
             tokens[derived_token(own, peer)] = (tls_client_over_relay(own, peer, invited=None), peer)
         return tokens
@@ -78,12 +93,11 @@ class RelayWaiter:
         """Keep `status` for /info; say `notice` only when the status changes."""
         if self.status.get(relay) != status:
             self.status[relay] = status
-            self.session.notice(notice, level)
+            self._notice(notice, level)
 
     async def _wait(self, relay: RelayAddress, token: str, tls_client: bool, expected: str | None) -> None:
-        session = self.session
-        timeout = session.settings.handshake_timeout
-        delay = 1.0
+        credentials, timeout = self.credentials, self.timeout
+        failures = 0
         while True:
             try:
                 sock = await open_relay(
@@ -91,20 +105,21 @@ class RelayWaiter:
                     on_waiting=lambda: self._report(relay, "waiting for the peer",
                                                     f"relay {relay}: waiting for the peer"),
                 )
-                context = session.trust.client_context() if tls_client else session.trust.server_context()
+                context = credentials.client_context() if tls_client else credentials.server_context()
                 conn = await tls_over_relay(
                     sock, context, relay, tls_client=tls_client, dialed=False, timeout=timeout
                 )
             except RelayError as exc:
+                failures += 1
+                delay = backoff(failures, first=FIRST_RETRY, cap=RETRY_CAP)
                 self._report(relay, str(exc), f"{exc}; trying again every {delay:.0f} to {RETRY_CAP:.0f} s",
                              "warning")
                 await asyncio.sleep(delay)
-                delay = min(RETRY_CAP, delay * 2)
                 continue
-            delay = 1.0
+            failures = 0
             logger.info("a peer arrived through relay {}", relay)
             # Wait for the handshake: an invite it redeems must not be waited for again.
-            await asyncio.shield(session.relayed(conn, expected))
+            await asyncio.shield(self._spawn(self._handshake(conn, expected), "relay-inbound"))
             if token not in self.wanted():
                 self._waiting.pop((relay, token), None)
                 return

@@ -20,14 +20,17 @@ from p2pchat.protocol import (
     Busy,
     Bye,
     Error,
+    Frame,
     Hello,
     ProtocolError,
     Ready,
     is_decider,
     new_session_id,
 )
+from p2pchat.reach.refusal import MetItself as MetItself  # raised here, defined below dialing too
+from p2pchat.reach.refusal import PeerRefused as PeerRefused
 
-CAPS = ["acks", "files", "resume"]
+CAPS = ("acks", "files", "resume")
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
 APPROVAL_NOTICE_AFTER = 1.0  # seconds without READY before saying we wait for the peer's approval
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate
@@ -35,21 +38,6 @@ DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second conne
 ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
 # An ERROR with one of these codes will not go away by dialing again.
 FINAL_ERROR_CODES = frozenset({"tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch"})
-
-
-class PeerRefused(Exception):
-    """We will not talk to this peer (or it will not talk to us). `final`: stop dialing.
-    `reply`: the frame to send before closing, if the peer is to be told."""
-
-    def __init__(self, message: str, *, final: bool = False, reply=None) -> None:
-        super().__init__(message)
-        self.final = final
-        self.reply = reply
-
-
-class MetItself(PeerRefused):
-    """The peer presented our own identity: we dialed ourselves, or another instance shares
-    our identity files. The session words the message: it knows what it dialed."""
 
 
 @dataclass
@@ -114,6 +102,10 @@ class Abandon:
     """Another peer's session came up while this one was being set up: drop this connection."""
 
 
+# What the handshake tells its caller to do next (None: wait for the next frame).
+Decision = Approve | AnswerBusy | CloseDuplicate | SendReady | Activate | PeerClosed | Abandon
+
+
 def refused_as_busy(standing: Standing, peer_id: str, *, claimed_too: bool = False) -> bool:
     """True if a session (or, with `claimed_too`, a handshake) with another peer holds us."""
     busy_with = standing.live_peer
@@ -163,7 +155,7 @@ class Handshake:
         """Our HELLO; `invite`: the secret of the invite we answer, for its maker only."""
         return Hello(PROTOCOL_VERSION, nickname, self.own_id, CAPS, standing.session_id, invite)
 
-    def receive(self, frame, standing: Standing):
+    def receive(self, frame: Frame, standing: Standing) -> Decision | None:
         """The next frame from the peer: returns a decision, or raises."""
         if self.state not in ("hello", "ready"):
             raise RuntimeError(f"no frame expected while {self.state}")
@@ -174,7 +166,7 @@ class Handshake:
         finally:
             self.release()  # whatever came instead of READY, this handshake is over
 
-    def approved(self, standing: Standing, now: float):
+    def approved(self, standing: Standing, now: float) -> Decision:
         """We talk to this peer: BUSY, a duplicate, or READY to send (the claim starts here)."""
         assert self.state == "approving" and self.hello is not None and self.peer_id is not None
         if refused_as_busy(standing, self.peer_id):  # someone else got in while we asked
@@ -192,7 +184,7 @@ class Handshake:
         self.state = "ready"
         return SendReady(Ready(self.session_id if self.decider else None))
 
-    def last_word(self, frame) -> PeerClosed | None:
+    def last_word(self, frame: Frame | None) -> PeerClosed | None:
         """What a BUSY, BYE or ERROR the peer sent just before closing means (our write to it
         may have failed first): raises PeerRefused, or returns PeerClosed or None."""
         return self._refusal(frame) if frame is not None else None
@@ -206,7 +198,7 @@ class Handshake:
             self.state = "done"
 
     # -- steps -------------------------------------------------------------------------
-    def _refusal(self, frame):
+    def _refusal(self, frame: Frame) -> PeerClosed | None:
         """BUSY, BYE and ERROR end a handshake at any step."""
         if isinstance(frame, Busy):
             self.state = "done"
@@ -223,7 +215,7 @@ class Handshake:
             raise PeerRefused(f"{self.address} refused the connection: {frame.message}", final=final)
         return None
 
-    def _on_hello(self, hello, standing: Standing):
+    def _on_hello(self, hello: Frame, standing: Standing) -> Decision:
         if not isinstance(hello, Hello):
             raise ProtocolError("unexpected_frame", f"expected HELLO, got {type(hello).__name__}")
         self.state = "done"  # until approved below
@@ -254,7 +246,7 @@ class Handshake:
             )
         return self.proven_id
 
-    def _on_ready(self, ready, standing: Standing):
+    def _on_ready(self, ready: Frame, standing: Standing) -> Decision:
         if not isinstance(ready, Ready):
             raise ProtocolError("unexpected_frame", f"expected READY, got {type(ready).__name__}")
         if not self.decider:
@@ -263,10 +255,12 @@ class Handshake:
             self.session_id = ready.session
         if standing.live_peer is not None and standing.live_peer != self.peer_id:
             return Abandon()  # another peer won the race while this one was asked
+        assert self.session_id is not None  # the decider's since approved(), or the READY's
         return Activate(self.session_id)
 
     def _busy(self) -> AnswerBusy:
         self.state = "done"
+        assert self.hello is not None  # busy is decided after the HELLO
         if self.dialed:
             return AnswerBusy(f"not connecting to {self.hello.nickname} ({self.address}): already in a chat")
         return AnswerBusy(

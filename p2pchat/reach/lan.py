@@ -16,7 +16,7 @@ from loguru import logger
 from p2pchat.identity import short_fingerprint
 from p2pchat.net.address import PeerAddress
 from p2pchat.net.discovery import LanDiscovery
-from p2pchat.session.events import LanPeer
+from p2pchat.reach.lan_peer import LanPeer
 
 CLOSE_TIMEOUT = 2.0
 START_DELAY = 1.0  # as for port mapping: the first frame first, then the zeroconf import
@@ -51,7 +51,7 @@ class LanPeers:
             return
         self.status = "announced and looking" if self._announce else "looking"
 
-    async def renounce(self) -> None:
+    async def reannounce(self) -> None:
         """Announce again, with what `announce()` gives now (a new nickname)."""
         if self._announce is not None and self.status.startswith("announced"):
             with contextlib.suppress(Exception):

@@ -1,9 +1,10 @@
 """The session: the one service a front end talks to.
 
-It owns the listener and the background tasks, keeps exactly one live connection to
-one peer, and reports what happens as events. The rest is delegated: dialing to
-`Caller`, the ways besides the address typed (relays, port mapping, the LAN) to
-`Routes`, the handshake to `Greeter` (its I/O) and `session/link.py` (its decisions), the
+It is the composition root: it builds the parts and wires them through narrow ports. It owns
+the listener and the background tasks, keeps exactly one live connection to one peer, and
+reports what happens as events. Where the session stands (state, peer, claims) is `Presence`,
+which decides each transition without I/O. The rest is delegated: dialing to `Caller`, the ways besides the address typed (relays, port mapping, the LAN) to
+`Routes`, the handshake to `Greeter` (its I/O) and `session/handshake/machine.py` (its decisions), the
 live connection to `LiveConnection` (reader and heartbeat), and what happens on it
 to `Chat` (messages, exactly once), `Transfers` (files) and `Trust` (identities).
 """
@@ -14,7 +15,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 from loguru import logger
@@ -23,29 +23,28 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.listener import Listener, PortInUse, open_listening_socket
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
-from p2pchat.session.caller import Caller
+from p2pchat.reach.caller import Caller
+from p2pchat.reach.invites import Invites
+from p2pchat.reach.routes import Routes
+from p2pchat.reach.target import DialTarget, parse_target
 from p2pchat.session.chat import Chat
 from p2pchat.session.events import (
     ChatMessage,
-    Connected,
-    Disconnected,
     Event,
     LanPeer,
-    Listening,
+    LanPeersChanged,
     NickChanged,
     Notice,
+    NoticeLevel,
     PeerInfo,
     RttMeasured,
     SessionState,
-    Stopped,
 )
-from p2pchat.session.greeting import Greeter, say_bye
-from p2pchat.session.invites import Invites
-from p2pchat.session.link import PeerRefused, Standing
+from p2pchat.session.handshake.greeting import Greeter, say_bye
+from p2pchat.session.handshake.machine import PeerRefused
 from p2pchat.session.live import LiveConnection
-from p2pchat.session.routes import Routes
+from p2pchat.session.presence import Presence
 from p2pchat.session.store import open_history
-from p2pchat.session.target import DialTarget, parse_target
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
@@ -53,7 +52,37 @@ from p2pchat.settings import Settings
 
 
 class StartError(Exception):
-    """The session could not start (port in use, bad identity...): one line for the user."""
+    """The session could not start (port in use, bad identity...): one line for the user.
+
+    `reason` is what went wrong; the message adds `advice` in command-line terms, which a
+    front end with a form of its own may leave out."""
+
+    def __init__(self, reason: str, advice: str = "") -> None:
+        super().__init__(f"{reason}; {advice}" if advice else reason)
+        self.reason = reason
+
+
+def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
+    for event in events:
+        emit(event)
+
+
+class DialReport:
+    """What the caller reports, turned into the presence's transitions and their events."""
+
+    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None]) -> None:
+        self.presence = presence
+        self._emit = emit
+        self.notice = notice
+
+    def dialing(self, target: str, attempt: int) -> None:
+        emit_all(self._emit, self.presence.dialing(target, attempt))
+
+    def retrying(self, target: str, attempt: int, delay: float, reason: str) -> None:
+        emit_all(self._emit, self.presence.retrying(target, attempt, delay, reason))
+
+    def gave_up(self) -> None:
+        emit_all(self._emit, self.presence.refused())
 
 
 class Session:
@@ -71,29 +100,31 @@ class Session:
         self.on_event = on_event
         self.clock = clock
         self._nickname = validate_nickname(settings.nickname)
-        self._state = "idle"
         self._listener: Listener | None = None
-        self._conn: Connection | None = None
-        self._peer: PeerInfo | None = None
-        self._peer_id: str | None = None
-        self._last_peer_id: str | None = None
-        self._session_id: str | None = None
-        self._claimed: set[str] = set()  # peers with a connection waiting for READY
-        self.routes = Routes(self)  # relays, the router's port mapping, the LAN
-        self.caller = Caller(self)  # what we dial, and the dial loop
+        self._conn: Connection | None = None  # the live connection, while presence.connected
         self._tasks = Tasks(lambda name, exc: self.notice(f"internal error in {name}: {exc}", "error"))
         self._conn_tasks: list[asyncio.Task] = []
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
-        self._stopped = False
-        self._activated_at = 0.0
         self.trust = Trust(
             self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
             interactive=interactive,
         )
+        self.presence = Presence(self.trust.own_id)  # the lifecycle: state, peer, session, claims
+        self.routes = Routes(  # relays, the router's port mapping, the LAN
+            settings, self.trust, self.presence, notice=self.notice, spawn=self._spawn,
+            handshake=self._on_inbound, nickname=lambda: self._nickname,
+            listening_port=lambda: self.listening_port, dial_target=lambda: self.caller.target,
+            found=lambda address: self.caller.call_found(address),
+            lan_peers_changed=lambda peers: self.emit(LanPeersChanged(tuple(peers))), clock=clock,
+        )
+        self.caller = Caller(  # what we dial, and the dial loop
+            self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
+            spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
+        )
         self.transfers_engine = Transfers(self, self, settings, self.paths.downloads_dir)
         self._greeter = Greeter(
-            self.trust, self, self, timeout=settings.handshake_timeout, standing=self._standing,
+            self.trust, self, self, timeout=settings.handshake_timeout, standing=lambda: self.presence.standing,
             target=lambda: self.caller.target,
             activate=self._activate, met_itself=self.caller.met_itself,
         )
@@ -118,11 +149,11 @@ class Session:
 
     @property
     def peer(self) -> PeerInfo | None:
-        return self._peer if self._conn is not None else None
+        return self.presence.peer
 
     @property
     def state(self) -> SessionState:
-        return SessionState(self._state)
+        return self.presence.state
 
     @property
     def rtt_ms(self) -> float | None:
@@ -134,7 +165,7 @@ class Session:
 
     @property
     def short_code(self) -> str:
-        return self.trust.short_code(self._peer_id) if self._conn is not None else ""
+        return self.trust.short_code(self.presence.peer_id) if self.presence.connected else ""
 
     @property
     def transfers(self):
@@ -146,7 +177,7 @@ class Session:
 
     @property
     def connected(self) -> bool:
-        return self._conn is not None
+        return self.presence.connected
 
     @property
     def unacked_count(self) -> int:
@@ -156,14 +187,15 @@ class Session:
         lines = {
             "you": f"{self._nickname} ({self.trust.describe_own()})",
             "listening": f"port {self.listening_port}" if self._listener else "not listening",
-            "state": self._state,
+            "state": self.presence.state.value,
             "log file": str(self.paths.log_file),
         }
-        if self._conn is not None and self._peer is not None:
-            relayed = self._peer.route != "direct"  # the relay's address is not the peer's
-            lines["peer"] = self._peer.nickname if relayed else f"{self._peer.nickname} at {self._peer.address}"
-            lines["path"] = self._peer.route
-            lines.update(self.trust.describe_connection(self._conn, self._peer_id))
+        peer = self.presence.peer
+        if self._conn is not None and peer is not None:
+            relayed = peer.route != "direct"  # the relay's address is not the peer's
+            lines["peer"] = peer.nickname if relayed else f"{peer.nickname} at {peer.address}"
+            lines["path"] = peer.route
+            lines.update(self.trust.describe_connection(self._conn, self.presence.peer_id))
             if self._rtt_ms is not None:
                 lines["round trip"] = f"{self._rtt_ms:.1f} ms"
         lines.update(self.routes.info())
@@ -188,7 +220,7 @@ class Session:
             logger.exception("front end failed to handle {}", type(event).__name__)
 
     def notice(self, text: str, level: str = "info") -> None:
-        notice = Notice(text, level)
+        notice = Notice(text, NoticeLevel(level))
         logger.log("WARNING" if notice.level.problem else "INFO", text)
         self.emit(notice)
 
@@ -201,6 +233,7 @@ class Session:
             self.trust.load()
         except Exception as exc:  # unreadable key, bad permissions, corrupt known peers
             raise StartError(str(exc)) from exc
+        self.presence.own_id = self.trust.own_id
         try:
             self.routes.configure()
         except ValueError as exc:
@@ -223,8 +256,8 @@ class Session:
         except PortInUse:
             if settings.port_explicit:
                 raise StartError(
-                    f"port {settings.port} is already in use (is another p2pchat running?); "
-                    "choose another with --port N, or --port 0 for any free port"
+                    f"port {settings.port} is already in use (is another p2pchat running?)",
+                    "choose another with --port N, or --port 0 for any free port",
                 ) from None
             sock = open_listening_socket(settings.bind, 0)
             note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"
@@ -236,8 +269,7 @@ class Session:
             handshake_timeout=settings.handshake_timeout,
         )
         self._listener.start()
-        self._state = "listening"
-        self.emit(Listening(settings.bind, self._listener.port, note))  # the note is shown with it
+        emit_all(self.emit, self.presence.listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
             logger.warning(note)
 
@@ -247,15 +279,15 @@ class Session:
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
         if self._conn is not None:  # the chat goes on; only the address to redial changes
-            self.caller.retarget(target, self._peer.nickname if self._peer else "the peer")
+            peer = self.presence.peer
+            self.caller.retarget(target, peer.nickname if peer else "the peer")
             return
         self.caller.call(target)
 
     async def quit(self, reason: str = "quit") -> None:
-        if self._stopped:
+        if self.presence.stopped:
             return
-        self._stopped = True
-        self._state = "stopped"
+        stopped = self.presence.stop(reason)
         self.caller.stop()
         conn = self._conn
         await self.transfers_engine.shutdown(keep_parts=True)
@@ -270,7 +302,7 @@ class Session:
         if self.chat is not None:
             with contextlib.suppress(Exception):
                 self.chat.close()
-        self.emit(Stopped(reason))
+        emit_all(self.emit, stopped)
 
     async def wait_delivered(self, timeout: float) -> bool:
         """Wait until every sent message is acknowledged and every file we send has
@@ -283,16 +315,14 @@ class Session:
         return True
 
     # -- handshake -----------------------------------------------------------------
-    def relayed(self, conn: Connection, expected: str | None) -> asyncio.Task:
-        """A peer arrived through a relay we were waiting on: its handshake, as a task."""
-        return self._spawn(self._on_inbound(conn, expected), "relay-inbound")
-
     async def _on_inbound(self, conn: Connection, expected: str | None = None) -> None:
-        if self._stopped:
+        """A connection that reached us (on the listener or a relay we wait on): its handshake,
+        with every failure handled here."""
+        if self.presence.stopped:
             conn.abort()
             return
         try:
-            await self._handshake(conn, expected=expected)
+            await self._greeter.handshake(conn, expected)
         except PeerRefused as exc:
             conn.abort()
             if str(exc):
@@ -304,18 +334,20 @@ class Session:
             say_bye(conn)
             raise
 
-    def _standing(self) -> Standing:
-        return Standing(
-            self.trust.own_id, self._peer_id, self._session_id, self._last_peer_id,
-            self._activated_at, self._claimed,
-        )
-
-    async def _handshake(self, conn: Connection, expected: str | None) -> None:
-        await self._greeter.handshake(conn, expected)
+    async def _dialed_handshake(self, conn: Connection, expected: str | None) -> None:
+        """A connection we dialed: its handshake (the caller handles how it fails)."""
+        try:
+            await self._greeter.handshake(conn, expected)
+        except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
+            if self.presence.stopped:
+                say_bye(conn)
+            else:
+                conn.abort()
+            raise
 
     # -- the live session --------------------------------------------------------
     def _activate(self, conn: Connection, hello: Hello, peer_id: str, session_id: str) -> None:
-        if self._stopped:
+        if self.presence.stopped:
             say_bye(conn)  # the handshake finished as we quit: the peer learns why
             return
         old = self._conn
@@ -324,16 +356,11 @@ class Session:
                 task.cancel()
             old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
-        resumed = peer_id == self._last_peer_id
         self._conn = conn
-        self._activated_at = asyncio.get_running_loop().time()
-        self._peer_id = peer_id
-        self._last_peer_id = peer_id
-        self._session_id = session_id
-        self._state = "connected"
-        self._peer = self.trust.peer_info(conn, hello, peer_id)
-        self.trust.remember(self._peer, peer_id)
         now = asyncio.get_running_loop().time()
+        peer = self.trust.peer_info(conn, hello, peer_id)
+        events = self.presence.activated(peer, peer_id, session_id, now)
+        self.trust.remember(peer, peer_id)
         heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
         heartbeat.frame_received(now)
         heartbeat.frame_sent(now)
@@ -345,8 +372,7 @@ class Session:
             self._spawn(live.read_loop(), "reader"),
             self._spawn(live.heartbeat_loop(self.settings.heartbeat_timeout), "heartbeat"),
         ]
-        if old is None:
-            self.emit(Connected(self._peer, resumed=resumed))
+        emit_all(self.emit, events)
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
 
@@ -355,12 +381,10 @@ class Session:
         self.emit(RttMeasured(self._rtt_ms))
 
     def _peer_renamed(self, nickname: str) -> None:
-        old = self._peer.nickname
-        if nickname == old:
-            return  # nothing changed: no event, no write to the known-peers file
-        self._peer = replace(self._peer, nickname=nickname)
-        self.trust.remember(self._peer, self._peer_id)
-        self.emit(NickChanged(old, nickname, by_peer=True))
+        events = self.presence.renamed(nickname)
+        if events:  # else nothing changed: no event, no write to the known-peers file
+            self.trust.remember(self.presence.peer, self.presence.peer_id)
+        emit_all(self.emit, events)
 
     def _lost(self, conn: Connection, reason: str, by_peer: bool) -> None:
         if conn is not self._conn:
@@ -371,17 +395,10 @@ class Session:
                 task.cancel()
         self._conn_tasks = []
         self._conn = None
-        self._peer_id = None
-        nick = self._peer.nickname if self._peer else "peer"
+        events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
         self.transfers_engine.on_disconnected()
-        if self._stopped:
-            return
-        quit_by_peer = by_peer and reason == "quit"
-        will_reconnect = self.caller.target is not None and not quit_by_peer
-        text = f"{nick} left ({reason})" if by_peer else reason
-        self._state = "reconnecting" if will_reconnect else "listening"
-        self.emit(Disconnected(text, by_peer=by_peer, will_reconnect=will_reconnect))
-        if will_reconnect:
+        emit_all(self.emit, events)
+        if events and self.presence.state is SessionState.RECONNECTING:
             self.caller.call(self.caller.target, first_delay=0.2, why="reconnect")
 
     def create_invite(self) -> tuple[str, str]:
@@ -415,11 +432,11 @@ class Session:
         self._conn.send(Ping(asyncio.get_running_loop().time()))
 
     def verify_peer(self) -> None:
-        if self._conn is None or not self.trust.verify(self._peer_id):
+        if self._conn is None or not self.trust.verify(self.presence.peer_id):
             self.notice("nothing to verify: no encrypted peer connected", "warning")
             return
-        self._peer = replace(self._peer, verified=True)
-        self.notice(f"{self._peer.nickname} is now marked verified")
+        self.presence.verified()
+        self.notice(f"{self.presence.peer.nickname} is now marked verified")
 
     def answer_identity(self, accept: bool) -> None:
         self.trust.answer(accept)
@@ -440,11 +457,11 @@ class Session:
     # -- the PeerLink its parts see ------------------------------------------------------
     @property
     def peer_id(self) -> str | None:
-        return self._peer_id
+        return self.presence.peer_id
 
     @property
     def last_peer_id(self) -> str | None:
-        return self._last_peer_id
+        return self.presence.last_peer_id
 
     @property
     def connection(self) -> Connection | None:

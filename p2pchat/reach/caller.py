@@ -1,33 +1,49 @@
-"""The calling side of the session: what the user asked to dial (and a drop redials), the dial
-loop with its backoff, and telling our own dials apart when they reach ourselves.
+"""The calling side: what the user asked to dial (and a drop redials), the dial loop with its
+backoff, and telling our own dials apart when they reach ourselves.
 
-`Caller` works on the `Session` it is given, as `Routes` does: each attempt goes by every
-route `Routes.plan` names, and a connection that answers goes through the session's handshake.
+`Caller` sees the session only through narrow ports: a view of its presence, a report for its
+attempts, the plan for a target, the handshake, and a spawn. Each attempt goes by every route
+the plan names; a connection that answers goes through the handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from loguru import logger
 
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error
 from p2pchat.protocol import ProtocolError
-from p2pchat.session.events import Dialing, Reconnecting
-from p2pchat.session.greeting import say_bye
-from p2pchat.session.link import PeerRefused
-from p2pchat.session.reach import ReachError, reach
-from p2pchat.session.target import DialTarget, parse_target
+from p2pchat.reach.backoff import backoff
+from p2pchat.reach.ports import DialReport, Handshake, PresenceView, Spawn
+from p2pchat.reach.race import ReachError, ReachPlan, reach
+from p2pchat.reach.refusal import PeerRefused
+from p2pchat.reach.target import DialTarget, parse_target
 
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+FIRST_RETRY = 0.5  # seconds after the first failed attempt; doubling up to the reconnect setting
 
 
 class Caller:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(
+        self,
+        presence: PresenceView,
+        report: DialReport,
+        *,
+        plan: Callable[[DialTarget], tuple[ReachPlan, Callable[[Connection], str | None]]],
+        handshake: Handshake,
+        spawn: Spawn,
+        listening_port: Callable[[], int | None],
+        reconnect_cap: float,
+    ) -> None:
+        self.presence = presence
+        self.report = report
+        self._plan = plan  # how to reach a target, and the identity a connection must show
+        self._handshake = handshake
+        self._spawn = spawn
+        self._listening_port = listening_port
+        self.cap = max(1.0, float(reconnect_cap))
         self.target: DialTarget | None = None  # what we call, and call again after a drop
         self._task: asyncio.Task | None = None
         self.own_ends: set[tuple] = set()  # local (host, port) of our dials in progress
@@ -36,7 +52,7 @@ class Caller:
         """Call `target` from now on (retrying until it answers), instead of any earlier call."""
         self.target = target
         self.stop()
-        self._task = self.session._spawn(self._loop(target, first_delay), why)
+        self._task = self._spawn(self._loop(target, first_delay), why)
 
     def stop(self) -> None:
         if self._task is not None:
@@ -46,41 +62,39 @@ class Caller:
         """Asked to dial while a chat is up: the chat goes on; `target` is called after a drop."""
         previous, self.target = self.target, target
         if previous is not None and str(previous) == str(target):
-            self.session.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
+            self.report.notice(f"already connected to {peer}; {target} stays the address to call if the connection drops")
         else:
             instead = f" instead of {previous}" if previous is not None else ""
-            self.session.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
-                                f"p2pchat will call {target}{instead}")
+            self.report.notice(f"already connected to {peer}; the chat goes on, and if the connection drops "
+                               f"p2pchat will call {target}{instead}")
 
     def call_found(self, address: str) -> None:
         """The peer we want turned up at `address` (on the LAN): call there now, unless a chat
         is up or a handshake is under way."""
-        session = self.session
-        if session.connected or session._stopped or session._claimed:
+        presence = self.presence
+        if presence.connected or presence.stopped or presence.handshaking:
             return
         self.call(self.target or parse_target(address), why="lan-reconnect")
 
     async def _loop(self, target: DialTarget, first_delay: float) -> None:
-        session = self.session
+        presence, report = self.presence, self.report
         attempt = 0
         delay = first_delay
-        cap = max(1.0, float(session.settings.reconnect))
-        while not session._stopped:
+        while not presence.stopped:
             if delay:
                 await asyncio.sleep(delay)
-            if session._conn is not None:
+            if presence.connected:
                 return  # the peer reached us first
             attempt += 1
-            session._state = "dialing" if session._last_peer_id is None else "reconnecting"
-            session.emit(Dialing(str(target), attempt))
-            plan, pinned = session.routes.plan(target)
+            report.dialing(str(target), attempt)
+            plan, pinned = self._plan(target)
             reason = "another connection was being set up"  # the handshake ended without a session
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
-                session.notice(str(exc), "error")
+                report.notice(str(exc), "error")
                 if exc.final:
-                    session._state = "listening"
+                    report.gave_up()
                     return
                 reason = str(exc)
             except ReachError as exc:
@@ -89,38 +103,29 @@ class Caller:
                 own_end = conn.transport.get_extra_info("sockname")[:2]
                 self.own_ends.add(own_end)
                 try:
-                    await session._handshake(conn, expected=pinned(conn))
+                    await self._handshake(conn, pinned(conn))
                 except PeerRefused as exc:
                     conn.abort()
-                    session.notice(str(exc), "error")
+                    report.notice(str(exc), "error")
                     if exc.final:
-                        session._state = "listening"
+                        report.gave_up()
                         return
                     reason = str(exc)
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
                     conn.abort()
-                except asyncio.CancelledError:  # quitting, or dialing elsewhere, mid-handshake
-                    if session._stopped:
-                        say_bye(conn)
-                    else:
-                        conn.abort()
-                    raise
                 finally:  # kept a little: our listener's half may decide later
                     asyncio.get_running_loop().call_later(5, self.own_ends.discard, own_end)
-                if session._conn is not None:
+                if presence.connected:
                     return
-            delay = min(cap, 0.5 * (2 ** min(attempt - 1, 10)))
+            delay = backoff(attempt, first=FIRST_RETRY, cap=self.cap)
             logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
-            session._state = "dialing" if session._last_peer_id is None else "reconnecting"
-            session.emit(Dialing(str(target), attempt, retry_in=delay, reason=reason))
-            if session._last_peer_id is not None:
-                session.emit(Reconnecting(delay, attempt))
+            report.retrying(str(target), attempt, delay, reason)
 
     def met_itself(self, conn: Connection) -> PeerRefused:
         """The peer presented our own identity: we dialed ourselves, or another p2pchat
         shares our identity files. Either way dialing that address again cannot help."""
-        port = self.session.listening_port
+        port = self._listening_port()
         target = self.target
         if conn.dialed and target is not None and any(address.port == port for address in target.direct):
             return PeerRefused(

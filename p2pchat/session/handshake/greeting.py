@@ -1,6 +1,6 @@
 """The handshake's I/O: carries a fresh connection through the handshake.
 
-`session/link.py` decides; this sends, waits (with the handshake's timeouts) and
+`session/handshake/machine.py` decides; this sends, waits (with the handshake's timeouts) and
 closes, and hands a connection that made it to `activate`.
 """
 
@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import Bye, Error, Hello, ProtocolError
+from p2pchat.reach.target import DialTarget
 from p2pchat.session.context import PeerLink, Reporter
-from p2pchat.session.link import (
+from p2pchat.session.handshake.machine import (
     APPROVAL_NOTICE_AFTER,
     READY_TIMEOUT,
     Abandon,
@@ -26,7 +27,6 @@ from p2pchat.session.link import (
     PeerRefused,
     Standing,
 )
-from p2pchat.session.target import DialTarget
 from p2pchat.session.trust import Trust
 
 

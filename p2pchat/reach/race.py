@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from p2pchat.net.address import PeerAddress
 from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error, dial
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
-from p2pchat.session.link import PeerRefused
+from p2pchat.reach.plan import Address, RelayToken
+from p2pchat.reach.refusal import PeerRefused
 
 HEAD_START = 1.0  # seconds the direct addresses have before the relays are tried
 
@@ -27,15 +28,9 @@ class ReachError(Exception):
     """No path led to the peer; the message gives each path's reason."""
 
 
-@dataclass(frozen=True)
-class RelayToken:
-    token: str
-    tls_client: bool  # our TLS role on a connection glued with this token
-
-
 @dataclass
 class ReachPlan:
-    direct: list[PeerAddress]
+    direct: Sequence[Address]  # net.address.PeerAddress, as the plan names them
     relays: list[RelayAddress]
     tokens: list[RelayToken]  # empty: the relays cannot be used for this peer
     client_context: ssl.SSLContext | None
@@ -53,7 +48,11 @@ async def reach(plan: ReachPlan) -> Connection:
         tasks.append(asyncio.ensure_future(_relays(plan, direct_failed)))
     if not tasks:
         raise ReachError("no address to try, and no relay that could find this peer")
-    winner = await _first_success(tasks, on_failure=lambda: all(t.done() for t in direct) and direct_failed.set())
+    def on_failure() -> None:  # once every direct address failed, the relays may stop waiting
+        if all(t.done() for t in direct):
+            direct_failed.set()
+
+    winner = await _first_success(tasks, on_failure=on_failure)
     if isinstance(winner, Connection):
         return winner
     refusals = [r for r in winner if isinstance(r, PeerRefused)]
@@ -62,7 +61,7 @@ async def reach(plan: ReachPlan) -> Connection:
     raise ReachError("; ".join(str(r) for r in winner))
 
 
-async def _first_success(tasks: list[asyncio.Future], on_failure: Callable[[], object] = lambda: None):
+async def _first_success(tasks: Sequence[asyncio.Future[Any]], on_failure: Callable[[], object] = lambda: None):
     """The first task's result that is not an exception (the others cancelled, and anything
     they opened closed), or the list of every task's exception."""
     reasons: list[BaseException] = []
@@ -104,7 +103,7 @@ async def _checked(plan: ReachPlan, opening: Awaitable[Connection]) -> Connectio
     return conn
 
 
-async def _direct(plan: ReachPlan, address: PeerAddress) -> Connection:
+async def _direct(plan: ReachPlan, address: Address) -> Connection:
     try:
         return await _checked(plan, dial(address.host, address.port, plan.client_context, plan.timeout))
     except (OSError, asyncio.TimeoutError, ConnectionError, ConnectionClosed) as exc:

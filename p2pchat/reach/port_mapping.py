@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 from loguru import logger
 
@@ -27,13 +28,13 @@ START_DELAY = 1.0
 
 class PortMapper:
     def __init__(self, port: int, on_mapped: Callable[[Mapping], None] = lambda mapping: None,
-                 routers: list | None = None) -> None:
+                 routers: list[Any] | None = None) -> None:
         self.port = port
         self.on_mapped = on_mapped
-        self.routers = routers if routers is not None else [UpnpRouter(port, LEASE), NatPmpRouter(port, LEASE)]
+        self.routers: list[Any] = routers if routers is not None else [UpnpRouter(port, LEASE), NatPmpRouter(port, LEASE)]
         self.status = "asking the router"  # for /info
         self.mapping: Mapping | None = None
-        self._router = None
+        self._router: Any = None  # the one that mapped the port
         self._task: asyncio.Task | None = None
 
     @property

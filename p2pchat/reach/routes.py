@@ -2,42 +2,60 @@
 router's port mapping, and the local network's announcements.
 
 `Routes` keeps them for the session: it starts and closes them, puts them in /info and in
-invites, and says how to reach a dial target (`plan`). It works on the `Session` it is given,
-as `RelayWaiter` does.
+invites, and says how to reach a dial target (`plan`, from the pure `reach.plan`). It sees the
+session through narrow ports only, as `Caller` and `RelayWaiter` do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from p2pchat.net.connection import Connection
 from p2pchat.net.interfaces import local_addresses
-from p2pchat.protocol.invite import relay_token
-from p2pchat.protocol.transit import (
-    RelayAddress,
-    derived_token,
-    new_side,
-    parse_relays,
-    tls_client_over_relay,
-)
-from p2pchat.session.events import LanPeer, LanPeersChanged
-from p2pchat.session.invites import make_invite
-from p2pchat.session.lan import LanPeers
-from p2pchat.session.port_mapping import PortMapper
-from p2pchat.session.reach import ReachPlan, RelayToken
-from p2pchat.session.relay_wait import RelayWaiter
-from p2pchat.session.target import DialTarget
-
-if TYPE_CHECKING:
-    from p2pchat.session.core import Session
+from p2pchat.protocol.transit import RelayAddress, new_side, parse_relays
+from p2pchat.reach.invites import make_invite
+from p2pchat.reach.lan import LanPeers
+from p2pchat.reach.lan_peer import LanPeer
+from p2pchat.reach.plan import plan
+from p2pchat.reach.port_mapping import PortMapper
+from p2pchat.reach.ports import Credentials, Handshake, Notice, PresenceView, Spawn
+from p2pchat.reach.race import ReachPlan
+from p2pchat.reach.relay_wait import RelayWaiter
+from p2pchat.reach.target import DialTarget
+from p2pchat.settings import Settings
 
 
 class Routes:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: Credentials,
+        presence: PresenceView,
+        *,
+        notice: Notice,
+        spawn: Spawn,
+        handshake: Handshake,
+        nickname: Callable[[], str],
+        listening_port: Callable[[], int | None],
+        dial_target: Callable[[], DialTarget | None],
+        found: Callable[[str], None],
+        lan_peers_changed: Callable[[list[LanPeer]], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.credentials = credentials
+        self.presence = presence
+        self._notice = notice
+        self._spawn = spawn
+        self._handshake = handshake  # for a peer arriving through a relay we wait on
+        self._nickname = nickname
+        self._listening_port = listening_port
+        self._dial_target = dial_target  # what the caller dials, if anything
+        self._found = found  # the peer we want is on the LAN at this address: call it there
+        self._lan_peers_changed = lan_peers_changed
+        self._clock = clock
         self.side = new_side()  # ours on every relay: our own connections never pair up
         self.relays: list[RelayAddress] = []  # from the `relay` setting, checked in configure()
         self._relay_waiter: RelayWaiter | None = None
@@ -47,17 +65,19 @@ class Routes:
 
     def configure(self) -> None:
         """Read the relay setting; ValueError says what is wrong with it."""
-        self.relays = parse_relays(self.session.settings.relay)
+        self.relays = parse_relays(self.settings.relay)
 
     def start(self) -> None:
         """Once listening: map the port, announce on the LAN, wait on the relays."""
-        session = self.session
         self._map_port()
         self._discover()
-        if self.relays and not session.trust.tls:
-            session.notice("relays are not used without TLS: the relay could read and change the chat", "warning")
+        if self.relays and not self.credentials.tls:
+            self._notice("relays are not used without TLS: the relay could read and change the chat", "warning")
         elif self.relays:
-            self._relay_waiter = RelayWaiter(session, self.relays, self.side)
+            self._relay_waiter = RelayWaiter(
+                self.credentials, self.relays, self.side, peer=self.relay_peer, handshake=self._handshake,
+                spawn=self._spawn, notice=self._notice, timeout=self.settings.handshake_timeout,
+            )
             self._relay_waiter.start()
 
     async def close(self) -> None:
@@ -78,7 +98,7 @@ class Routes:
             lines["port mapping"] = self._port_mapper.status
         if self.lan is not None:
             lines["local network"] = f"{self.lan.status} ({len(self.lan.peers())} other p2pchat seen; /peers)"
-        elif not self.session.settings.discoverable:
+        elif not self.settings.discoverable:
             lines["local network"] = "not announced (discoverable = false)"
         return lines
 
@@ -88,104 +108,90 @@ class Routes:
 
     def invite(self, port: int) -> tuple[str, str]:
         """A new one-time invite line, with the public address the router gave us if any."""
-        session = self.session
         public = self._port_mapper.public_address if self._port_mapper is not None else None
-        return make_invite(session.invites, session.own_fingerprint, port, self.relays, public,
-                           bind=session.settings.bind)
+        return make_invite(self.credentials.invites, self.credentials.own_id, port, self.relays, public,
+                           bind=self.settings.bind)
 
     def renamed(self) -> None:
         """Our nickname changed: the LAN hears the new one."""
         if self.lan is not None:
-            self.session._spawn(self.lan.renounce(), "lan-announce")
+            self._spawn(self.lan.reannounce(), "lan-announce")
 
     # -- dialing -------------------------------------------------------------------------
     def plan(self, target: DialTarget) -> tuple[ReachPlan, Callable[[Connection], str | None]]:
         """How to reach the target, and the identity a connection it opens must show."""
-        session, trust = self.session, self.session.trust
-        own = session.own_fingerprint
-        peer = target.fingerprint or session.last_peer_id
-        tokens, relays = [], []
-        if trust.tls and peer and peer != own:
-            relays = list(dict.fromkeys([*target.relays, *self.relays]))
-            tokens.append(RelayToken(derived_token(own, peer), tls_client_over_relay(own, peer, invited=None)))
-            invite = target.invite
-            if invite is not None and not invite.expired(session.clock()):
-                tokens.append(RelayToken(relay_token(invite.secret), True))
-
-        # Where the LAN says this peer is comes first (and is pinned to it, as a relay is).
-        on_lan = self.lan.addresses_of(peer) if self.lan is not None and peer else []
-        lan_hosts = {(a.host, a.port) for a in on_lan}
-        direct = list({(a.host, a.port): a for a in [*on_lan, *target.direct]}.values())
+        credentials = self.credentials
+        routes = plan(
+            target, own_id=credentials.own_id, tls=credentials.tls, last_peer=self.presence.last_peer_id,
+            lan=self.lan.addresses_of if self.lan is not None else lambda _peer: [],
+            relays=self.relays, now=self._clock(),
+        )
 
         def pinned(conn: Connection) -> str | None:
-            routed = conn.relay or (conn.peer_host, conn.peer_port) in lan_hosts
-            return target.fingerprint or (peer if routed else None)
+            return routes.expected(relayed=bool(conn.relay), host=conn.peer_host, port=conn.peer_port)
 
         def check(conn: Connection) -> None:
-            trust.check_expected(conn, pinned(conn))
+            credentials.check_expected(conn, pinned(conn))
 
-        plan = ReachPlan(
-            direct, relays, tokens, trust.client_context(), trust.server_context(), self.side,
-            session.settings.handshake_timeout, check,
+        reach_plan = ReachPlan(
+            routes.direct, routes.relays, routes.tokens, credentials.client_context(),
+            credentials.server_context(), self.side, self.settings.handshake_timeout, check,
         )
-        return plan, pinned
+        return reach_plan, pinned
 
     def relay_peer(self) -> str | None:
         """The peer whose derived token we wait for on the relays: the last one (or, after a
         start, the most recently seen known one) while no chat is up and we are not dialing."""
-        session, trust = self.session, self.session.trust
-        if session.connected or session.dial_target is not None or not trust.tls:
+        presence, credentials = self.presence, self.credentials
+        if presence.connected or self._dial_target() is not None or not credentials.tls:
             return None
-        if session.last_peer_id is not None:
-            return session.last_peer_id
-        known = trust.known.all() if trust.known is not None else []
+        if presence.last_peer_id is not None:
+            return presence.last_peer_id
+        known = credentials.known.all() if credentials.known is not None else []
         return known[0].fingerprint if known else None
 
     # -- background ------------------------------------------------------------------------
     @property
     def _loopback_only(self) -> bool:
         """Listening on loopback only: nothing to forward, nobody on the LAN to tell."""
-        bind = self.session.settings.bind
+        bind = self.settings.bind
         return bind.startswith("127.") or bind == "::1"
 
     def _map_port(self) -> None:
         """Ask the router to forward the port, in the background."""
-        session = self.session
-        if not session.settings.port_mapping or self._loopback_only:
+        if not self.settings.port_mapping or self._loopback_only:
             return
 
         def mapped(mapping) -> None:
             public = self._port_mapper.public_address
             if public is not None:
-                session.notice(f"reachable from the internet at {public[0]}:{public[1]} "
+                self._notice(f"reachable from the internet at {public[0]}:{public[1]} "
                                f"(port forwarded by the router, {mapping.method})")
 
-        self._port_mapper = PortMapper(session.listening_port, mapped)
+        self._port_mapper = PortMapper(self._listening_port(), mapped)
         self._port_mapper.start()
 
     def _discover(self) -> None:
         """Announce ourselves on the LAN and watch who else does, in the background."""
-        session = self.session
-        bind = session.settings.bind
-        if not session.settings.discoverable or not session.trust.tls or self._loopback_only:
+        bind, credentials = self.settings.bind, self.credentials
+        if not self.settings.discoverable or not credentials.tls or self._loopback_only:
             return
 
         def announcement() -> tuple[str, str, int, list[str]]:
             addresses = local_addresses() if bind in ("::", "0.0.0.0", "") else [bind]
-            return session.nickname, session.own_fingerprint, session.listening_port, addresses
+            return self._nickname(), credentials.own_id, self._listening_port(), addresses
 
         def known(fingerprint: str) -> bool:
-            return session.trust.known is not None and session.trust.known.get(fingerprint) is not None
+            return credentials.known is not None and credentials.known.get(fingerprint) is not None
 
-        self.lan = LanPeers(session.own_fingerprint, known, self.lan_changed, announcement)
+        self.lan = LanPeers(credentials.own_id, known, self.lan_changed, announcement)
         self.lan.start()
 
     def lan_changed(self, peers: list[LanPeer]) -> None:
-        session = self.session
-        session.emit(LanPeersChanged(tuple(peers)))
+        self._lan_peers_changed(peers)
         # The peer we would reconnect to (or are dialing, or wait for on the relays).
-        target = session.dial_target
-        wanted = (session.last_peer_id or (target.fingerprint if target else None)
+        target = self._dial_target()
+        wanted = (self.presence.last_peer_id or (target.fingerprint if target else None)
                   or (self.relay_peer() if self._relay_waiter is not None else None))
         seen, appeared = {p.fingerprint for p in peers}, None
         if wanted in seen - self._lan_seen:
@@ -194,4 +200,4 @@ class Routes:
         if appeared is not None:
             # The last peer is on this network: dial it there now rather than wait for the relay.
             logger.info("{} appeared on the local network at {}:{}", appeared.nickname, appeared.host, appeared.port)
-            session.caller.call_found(appeared.address)
+            self._found(appeared.address)

@@ -1,0 +1,1 @@
+"""The handshake: its rules without I/O (`machine`) and the I/O that carries them out (`greeting`)."""
