@@ -119,7 +119,7 @@ async def first_frame() -> float:
 
 
 async def appends_and_keystrokes(count: int, keystrokes: int = 50) -> dict[str, float]:
-    harness = Harness(None)
+    harness = Harness(None, settings={"scrollback": 2 * count})  # all of them in memory: the worst case
     results: dict[str, float] = {}
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -25,6 +25,11 @@ from pathlib import Path
 
 STATES = ("pending", "sent", "delivered", "failed")
 SCHEMA_VERSION = 1
+# With the history off, the store lives in memory and keeps only the latest messages
+# (and every undelivered one), so a long session does not grow without end.
+MEMORY_KEEPS = 10_000
+PRUNE_EVERY = 1_000  # inserts between two prunings of the in-memory store
+PAGE_CACHE_KIB = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -65,10 +70,13 @@ class StoredMessage:
 class History:
     """Use `History.open(path)` or `History.memory()`, then `close()` when done."""
 
-    def __init__(self, connection: sqlite3.Connection, where: str, path: Path | None = None) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, where: str, path: Path | None = None, keeps: int | None = None
+    ) -> None:
         self._db = connection
         self._where = where
         self._path = path  # None for the in-memory store
+        self._keeps = keeps  # messages kept (the in-memory store); None: all of them
 
     # -- opening -------------------------------------------------------------------
     @classmethod
@@ -86,10 +94,14 @@ class History:
         return history
 
     @classmethod
-    def memory(cls) -> History:
-        """A store that lives only as long as this object: nothing touches the disk."""
+    def memory(cls, keeps: int = MEMORY_KEEPS) -> History:
+        """A store that lives only as long as this object: nothing touches the disk.
+
+        It keeps the latest `keeps` messages and every undelivered one.
+        """
         history = cls(
-            sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), "in memory"
+            sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False), "in memory",
+            keeps=keeps,
         )
         history._prepare(wal=False)
         return history
@@ -106,6 +118,9 @@ class History:
                 if wal:
                     self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # Appends touch few pages: a small page cache serves them, and a long
+                # session's history does not fill the default 2 MiB of memory.
+                self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
                 # Checkpoints (which wait for the disk) run apart from writes: see checkpoint().
                 self._db.execute("PRAGMA wal_autocheckpoint=0")
                 self._db.executescript(_SCHEMA)
@@ -160,7 +175,17 @@ class History:
                 " action, timestamp, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
+        if self._keeps is not None and cursor.rowcount == 1 and cursor.lastrowid % PRUNE_EVERY == 0:
+            self._prune(cursor.lastrowid - self._keeps)
         return cursor.rowcount == 1
+
+    def _prune(self, last_dropped: int) -> None:
+        with self._errors("write"):
+            self._db.execute(
+                "DELETE FROM messages WHERE seq <= ?"
+                " AND NOT (direction = 'out' AND state IN ('pending', 'sent'))",
+                (last_dropped,),
+            )
 
     def set_state(self, peer_id: str, msg_id: str, state: str) -> bool:
         """Change an outgoing message's state; False if there is no such message.
@@ -194,6 +219,23 @@ class History:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE peer_id = ? ORDER BY seq DESC LIMIT ?",
                 (peer_id, limit),
+            ).fetchall()
+        return [_message(row) for row in reversed(rows)]
+
+    def before(
+        self, peer_id: str, msg_id: str, outgoing: bool, including: bool = False, limit: int = 50
+    ) -> list[StoredMessage]:
+        """Up to `limit` messages with this peer written before the given one (and that
+        one too when `including`), oldest first; none if it is not stored."""
+        if limit <= 0:
+            return []
+        compare = "<=" if including else "<"
+        with self._errors("read"):
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE peer_id = ? AND seq {compare}"
+                " (SELECT seq FROM messages WHERE peer_id = ? AND direction = ? AND msg_id = ?)"
+                " ORDER BY seq DESC LIMIT ?",
+                (peer_id, peer_id, "out" if outgoing else "in", msg_id, limit),
             ).fetchall()
         return [_message(row) for row in reversed(rows)]
 

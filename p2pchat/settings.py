@@ -62,6 +62,12 @@ def _positive_seconds(value: float) -> float:
     return float(value)
 
 
+def _scrollback(value: int) -> int:
+    if value < 100:
+        raise ValueError(f"must be at least 100 lines, not {value}")
+    return value
+
+
 def _choice(options: tuple[str, ...], upper: bool = False, make: Callable[[str], Any] = str) -> Callable[[str], Any]:
     def check(value: str) -> Any:
         normal = value.strip().upper() if upper else value.strip().lower()
@@ -236,6 +242,11 @@ class Settings:
         "textual-dark", kind="str", check=_not_empty,
         help='Colour theme of the full-screen app, e.g. "textual-dark",\n'
         '"textual-light", "nord", "gruvbox".',
+    )
+    scrollback: int = setting(
+        1000, kind="int", check=_scrollback,
+        help="Lines the full-screen log keeps in memory; older messages come back\n"
+        "from the history when you scroll up to the top.",
     )
     bell: bool = setting(
         True, kind="bool", help="Ring the terminal bell when a message arrives while you are away."

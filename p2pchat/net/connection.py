@@ -54,7 +54,9 @@ CHAT_FRAMES = (Text, Ack, Ping, Pong, Nick)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _malloc_tuned = False
+_libc: ctypes.CDLL | None = None  # glibc, once tuned
 
 
 def keep_big_buffers_in_heap() -> None:
@@ -65,7 +67,7 @@ def keep_big_buffers_in_heap() -> None:
     throughput. With a higher threshold such buffers are reused from the heap.
     Process-wide and done once; elsewhere than glibc it does nothing.
     """
-    global _malloc_tuned
+    global _malloc_tuned, _libc
     if _malloc_tuned:
         return
     _malloc_tuned = True
@@ -75,8 +77,24 @@ def keep_big_buffers_in_heap() -> None:
         libc = ctypes.CDLL(None)
         libc.mallopt(_M_MMAP_THRESHOLD, 16 * 1024 * 1024)
         libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
+        # One heap for every thread. With a heap per disk thread (even two in all) what a
+        # transfer left scattered there kept pages resident: +0.15 MiB a 10 MB file.
+        libc.mallopt(_M_ARENA_MAX, 1)
+        _libc = libc
     except (OSError, AttributeError):
         pass
+
+
+def return_free_memory() -> None:
+    """Give the heap's free pages back to the system, once big buffers are done with.
+
+    With the thresholds above glibc keeps what is freed (up to 64 MiB at the top of the
+    heap, and every free page inside it) for reuse: each transfer left a few MiB more
+    resident, so a long session crept up. malloc_trim(0) takes about a millisecond.
+    """
+    if _libc is not None:
+        with contextlib.suppress(AttributeError):
+            _libc.malloc_trim(0)
 
 
 class ConnectionClosed(Exception):

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from p2pchat.session.events import CodeInvite, Event, LanPeer, PeerInfo, SessionState, TransferInfo
+from p2pchat.session.events import (
+    ChatMessage,
+    CodeInvite,
+    Event,
+    LanPeer,
+    PeerInfo,
+    SessionState,
+    TransferInfo,
+)
 
 
 class SessionAPI(Protocol):
@@ -50,6 +58,9 @@ class SessionAPI(Protocol):
 
     # -- chat ----------------------------------------------------------------------
     def send_text(self, body: str, *, action: bool = False) -> str: ...  # returns message id
+    # Up to `limit` messages with the peer before message_id (and it, when including), oldest
+    # first, from the history: what the log pages back in once its own lines run out.
+    def earlier_messages(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]: ...
     def change_nick(self, nickname: str) -> None: ...  # raises ValueError on a bad name
     def ping(self) -> None: ...
     def verify_peer(self) -> None: ...  # the user compared the short code: mark verified

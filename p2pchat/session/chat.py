@@ -2,7 +2,9 @@
 
 Every outgoing message stays in `unacked` until the peer acknowledges it, and is
 re-sent, in order, after a reconnect (or, from the history, after a restart).
-The receiver drops ids it has already shown but acknowledges them again.
+The receiver drops ids it has already shown but acknowledges them again; the
+history answers which those are (its unique key), so no id is kept in memory for
+good: a long session costs the same memory at its millionth message as at its first.
 A message goes on the wire only once it is stored, and is acknowledged only once
 it is stored, so a crash at any moment means a re-send, never a loss.
 """
@@ -44,7 +46,6 @@ class Chat:
         # Whom each un-acked message is for: the peer of the moment, or the last one while
         # disconnected (None before anyone connected: the first peer gets it).
         self._for: dict[str, str | None] = {}
-        self._seen: set[str] = set()
         self._peers_loaded: set[str] = set()
 
     # -- sending ---------------------------------------------------------------------
@@ -76,13 +77,11 @@ class Chat:
 
     # -- receiving -------------------------------------------------------------------
     def on_text(self, conn: Connection, frame: Text) -> None:
-        if frame.id not in self._seen:
-            peer = self.link.peer
-            message = ChatMessage(
-                frame.id, peer.nickname, frame.body, frame.ts, False, frame.action, "delivered"
-            )
-            self._store(message)  # if this fails, the id stays unseen and the re-send is shown
-            self._seen.add(frame.id)
+        peer = self.link.peer
+        message = ChatMessage(frame.id, peer.nickname, frame.body, frame.ts, False, frame.action, "delivered")
+        # Stored only if new: a re-sent id is already in the history. If storing fails,
+        # nothing is acknowledged and the re-send is shown.
+        if self._store(message):
             self.report.emit(MessageReceived(message))
         conn.send(Ack(frame.id))
 
@@ -91,7 +90,6 @@ class Chat:
         """The session with `peer_id` is up on `conn`: catch up, then re-send in order."""
         if peer_id not in self._peers_loaded:
             self._peers_loaded.add(peer_id)
-            self._seen |= self.history.incoming_ids(peer_id)  # ids shown in an earlier run
             if show_history:
                 self._show_history(peer_id)
         self._adopt_unaddressed(peer_id)
@@ -103,12 +101,17 @@ class Chat:
 
     def _show_history(self, peer_id: str) -> None:
         earlier = tuple(
-            ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)
-            for m in self.history.recent(peer_id, limit=HISTORY_SHOWN)
-            if m.id not in self.unacked
+            _shown(m) for m in self.history.recent(peer_id, limit=HISTORY_SHOWN) if m.id not in self.unacked
         )
         if earlier:
             self.report.emit(HistoryLoaded(earlier))
+
+    def earlier(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]:
+        """Messages with the peer of the moment (or the last one) before `message_id`."""
+        peer_id = addressee(self.link)
+        if peer_id is None:
+            return []
+        return [_shown(m) for m in self.history.before(peer_id, message_id, outgoing, including, limit)]
 
     def _adopt_unaddressed(self, peer_id: str) -> None:
         """Messages written before anyone connected now belong to this first peer."""
@@ -130,12 +133,17 @@ class Chat:
         self.unacked = merged
 
     # -- the history ---------------------------------------------------------------------
-    def _store(self, message: ChatMessage) -> None:
+    def _store(self, message: ChatMessage) -> bool:
+        """Write the message to the history; False if it was there already."""
         peer_id = addressee(self.link) or UNADDRESSED
-        self.history.add(peer_id, StoredMessage(
+        return self.history.add(peer_id, StoredMessage(
             message.id, message.sender, message.body, message.timestamp,
             message.outgoing, message.action, message.state,
         ))
 
     def close(self) -> None:
         self.history.close()
+
+
+def _shown(m: StoredMessage) -> ChatMessage:
+    return ChatMessage(m.id, m.sender, m.body, m.timestamp, m.outgoing, m.action, m.state)

@@ -33,6 +33,7 @@ from p2pchat.reach.target import DialTarget, parse_target
 from p2pchat.session.chat import Chat
 from p2pchat.session.codes import CodeInvite, Codes
 from p2pchat.session.events import (
+    ChatMessage,
     Event,
     LanPeer,
     LanPeersChanged,
@@ -460,6 +461,9 @@ class Session:
         if self.chat is None:
             raise ValueError("not started yet")
         return self.chat.send_text(body, action)
+
+    def earlier_messages(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]:
+        return self.chat.earlier(message_id, outgoing, including, limit) if self.chat else []
 
     def change_nick(self, nickname: str) -> None:
         nickname = validate_nickname(nickname)

@@ -17,7 +17,6 @@ from pathlib import Path
 from p2pchat.history import History, HistoryError, StoredMessage
 
 CHECKPOINT_EVERY = 2.0  # seconds between moving the write-ahead log into the database
-SEEN_IDS_LOADED = 10_000  # incoming ids remembered across restarts, for dropping re-sent duplicates
 
 
 class HistoryStore:
@@ -31,8 +30,9 @@ class HistoryStore:
         while not self._stopped.wait(CHECKPOINT_EVERY):
             self._history.checkpoint()
 
-    def add(self, peer_id: str, message: StoredMessage) -> None:
-        self._history.add(peer_id, message)
+    def add(self, peer_id: str, message: StoredMessage) -> bool:
+        """Store a message; False if this id is stored already (a re-sent one)."""
+        return self._history.add(peer_id, message)
 
     def set_state(self, peer_id: str, msg_id: str, state: str) -> None:
         self._history.set_state(peer_id, msg_id, state)
@@ -43,11 +43,11 @@ class HistoryStore:
     def recent(self, peer_id: str, limit: int = 50) -> list[StoredMessage]:
         return self._history.recent(peer_id, limit)
 
+    def before(self, peer_id: str, msg_id: str, outgoing: bool, including: bool, limit: int) -> list[StoredMessage]:
+        return self._history.before(peer_id, msg_id, outgoing, including, limit)
+
     def pending(self, peer_id: str) -> list[StoredMessage]:
         return self._history.pending(peer_id)
-
-    def incoming_ids(self, peer_id: str) -> set[str]:
-        return {m.id for m in self.recent(peer_id, SEEN_IDS_LOADED) if not m.outgoing}
 
     def close(self) -> None:
         self._stopped.set()

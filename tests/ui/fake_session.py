@@ -152,6 +152,9 @@ class FakeSession:
             self.on_event(MessageSent(message))
         return message_id
 
+    def earlier_messages(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[ChatMessage]:
+        return []  # no history
+
     def change_nick(self, nickname: str) -> None:
         self.calls.append(("change_nick", nickname))
         if not nickname or len(nickname) > 32 or any(not c.isprintable() for c in nickname):

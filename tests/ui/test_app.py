@@ -153,7 +153,8 @@ async def test_long_lines_wrap_and_rewrap_on_resize(harness: Harness):
         assert all(len(line) <= 48 for line in log_lines(harness.app))
 
 
-async def test_a_hundred_thousand_messages(harness: Harness):
+async def test_a_hundred_thousand_messages(tmp_path):
+    harness = Harness(tmp_path, settings={"scrollback": 100_000})  # the most one may keep
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         log = harness.app.log_view

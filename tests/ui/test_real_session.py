@@ -157,3 +157,39 @@ async def test_a_port_bound_before_the_app_is_shown_in_its_first_frame_and_used(
         leftover = bind.take_early("127.0.0.1", 0)
         if leftover is not None:
             leftover.close()
+async def test_scrolling_up_past_the_scrollback_brings_older_lines_back_from_the_history(tmp_path):
+    settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark", port_mapping=False,
+                        discoverable=False, accept_unknown="always", scrollback=100)
+    app = ChatApp(settings)
+    bob_root = tmp_path / "bob"
+    bob = None
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
+        bob = Session(
+            Settings(nickname="bob", port=0, bind="127.0.0.1", accept_unknown="always", port_mapping=False,
+                     discoverable=False, connect=f"127.0.0.1:{app.session.listening_port}"),
+            paths=Paths(bob_root / "config", bob_root / "data", bob_root / "logs", bob_root / "dl"),
+            interactive=False,
+        )
+        await bob.start()
+        try:
+            await wait_until(pilot, lambda: app.session.peer is not None)
+            for n in range(400):
+                bob.send_text(f"line {n}")
+            log = app.log_view
+            await wait_until(pilot, lambda: log.rendered_lines()[-1].endswith("bob: line 399"))
+            assert len(log.entries) <= 100 + 100 // 8  # the oldest are gone from memory
+            assert not any(line.endswith("bob: line 0") for line in log.rendered_lines())
+
+            log.focus()
+            for _ in range(10):  # each time the top is reached a page comes back
+                await pilot.press("home")
+                await pilot.pause(0.05)
+                if any(line.endswith("bob: line 0") for line in log.rendered_lines()):
+                    break
+            shown = [line.rsplit("bob: ", 1)[1] for line in log.rendered_lines() if "bob: line" in line]
+            assert shown == [f"line {n}" for n in range(400)]  # each once, in order
+            assert not log.following
+        finally:
+            await asyncio.wait_for(bob.quit(), 5)
+        await pilot.press("ctrl+q")

@@ -55,6 +55,7 @@ from p2pchat.transfer.progress import ProgressMeter
 # offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end. A batch
 # counts as one offer, however many files it has.
 MAX_OPEN_OFFERS = 256
+FINISHED_KEPT = 100  # finished transfers /transfers still lists; older ones are forgotten
 TOO_MANY_OFFERS = f"too many open offers: at most {MAX_OPEN_OFFERS} at a time; offer it again when some have ended"
 BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
 
@@ -143,6 +144,22 @@ class TransferEngine:
             self._batch_changed(batch)
             if t.final:
                 self._download_next(batch)  # at once: a folder of small files is mostly turns
+        if t.final:
+            self._forget_finished()
+
+    def _forget_finished(self) -> None:
+        """Keep the newest FINISHED_KEPT finished transfers (a batch counts once), so a long
+        session's list, and what it holds, stays bounded."""
+        finished = sorted([t.local_id for t in self._by_local.values() if t.final]
+                          + [b.info.id for b in self._batches.values() if b.final])  # fmt: skip
+        for local_id in finished[:-FINISHED_KEPT]:
+            batch = self._batches.pop(local_id, None)
+            files = batch.members if batch else [self._by_local.pop(local_id)]
+            if batch is not None:
+                self._incoming_batches.pop(batch.wire_id, None)
+            for t in files:
+                self._outgoing.pop(t.tid, None)
+                self._incoming.pop(t.tid, None)
 
     def _track_open(self, t: Job) -> None:
         """Keep count of open offers (a batch is one); a sender's ending offer lets a held one go."""

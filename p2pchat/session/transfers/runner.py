@@ -20,10 +20,10 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.connection import Connection, ConnectionClosed, return_free_memory
 from p2pchat.protocol import MAX_CHUNK_DATA, FileChunk
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
-from p2pchat.session.events import TransferInfo
+from p2pchat.session.events import TransferInfo, TransferUpdated
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers.batches import Batch
 from p2pchat.session.transfers.effects import (
@@ -191,6 +191,9 @@ class Transfers:
                 send(self.link, effect.frame)
             elif isinstance(effect, Emit):
                 self.report.emit(effect.event)
+                if isinstance(effect.event, TransferUpdated) and effect.event.transfer.state.final:
+                    # What its buffers held goes back to the system once its lane is done.
+                    asyncio.get_running_loop().call_later(1.0, return_free_memory)
             elif isinstance(effect, Notify):
                 self.report.notice(effect.text, effect.level)
             elif isinstance(effect, Log):

@@ -8,7 +8,7 @@ identity (by itself) and a file offer (on F2 only).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
@@ -23,6 +23,7 @@ from p2pchat.display import nick_changed_line, offer_line, peer_whereabouts, res
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
+    ChatMessage,
     Connected,
     Dialing,
     Disconnected,
@@ -51,7 +52,7 @@ from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
-from p2pchat.ui.widgets.message_log import MessageLog
+from p2pchat.ui.widgets.message_log import Entry, MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import TransfersPanel
 
@@ -82,7 +83,9 @@ class ChatScreen(Screen[None]):
     # -- layout -----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
-        yield MessageLog(clock=self.host.clock, id="log")
+        yield MessageLog(
+            clock=self.host.clock, scrollback=self.host.settings.scrollback, earlier=self._earlier_entries, id="log"
+        )
         yield Static("▼ new messages below (End or PageDown)", id="new-below")
         answer_key = self.host.key_for("app.answer_offer", "f2").upper()
         yield TransfersPanel(id="transfers", answer_hint=f"{answer_key} to answer")
@@ -256,7 +259,9 @@ class ChatScreen(Screen[None]):
     # -- messages -------------------------------------------------------------------------
     def _on_message_received(self, event: MessageReceived) -> None:
         msg = event.message
-        self.log_view.add_message(msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action)
+        self.log_view.add_message(
+            msg.sender, msg.body, outgoing=False, timestamp=msg.timestamp, action=msg.action, message_id=msg.id
+        )
         self._alert(msg.sender, msg.body)
 
     def _on_message_sent(self, event: MessageSent) -> None:
@@ -271,16 +276,25 @@ class ChatScreen(Screen[None]):
         self.log_view.set_state(event.id, "delivered")
 
     def _on_history_loaded(self, event: HistoryLoaded) -> None:
+        history = self._history_entries(event.messages)
+        if history:
+            self.log_view.add_history(history, "earlier messages above")
+
+    def _history_entries(self, messages: Iterable[ChatMessage]) -> list[Entry]:
         log = self.log_view
-        history = [
+        return [
             log.message_entry(
                 msg.sender, msg.body, outgoing=msg.outgoing, timestamp=msg.timestamp, action=msg.action,
                 state=msg.state if msg.outgoing else "", message_id=msg.id,
             )
-            for msg in event.messages
+            for msg in messages
         ]
-        if history:
-            log.add_history(history, "earlier messages above")
+
+    def _earlier_entries(self, message_id: str, outgoing: bool, including: bool, limit: int) -> list[Entry]:
+        """Messages before one in the log, from the history (the log pages them in)."""
+        if self.session is None:
+            return []
+        return self._history_entries(self.session.earlier_messages(message_id, outgoing, including, limit))
 
     def _alert(self, sender: str, body: str) -> None:
         if self.host.terminal_focused and self.log_view.following:

@@ -67,6 +67,8 @@ def quote_path(path: str) -> str:
     return shlex.quote(path) if re.search(r"[\s'\"\\]", path) else path
 
 
+INPUT_HISTORY = 1000  # lines Up can bring back; older ones are forgotten
+
 class ChatInput(Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
@@ -116,6 +118,7 @@ class ChatInput(Input):
     def remember(self, line: str) -> None:
         if line and (not self.history or self.history[-1] != line):
             self.history.append(line)
+            del self.history[:-INPUT_HISTORY]
         self._history_index = None
         self._draft = ""
 

@@ -5,6 +5,11 @@ screen and cached. A prefix sum of per-entry line counts maps a screen row to it
 entry with a binary search, so appending and scrolling cost the same at 10 or 100,000
 entries. Line counts are recomputed on a width change with a fast path for the usual
 short single-line ASCII message.
+
+Only the newest `scrollback` entries stay in memory (twice that while the user reads
+scrolled up, so arrivals do not take away what is on screen), as weechat does. Chat
+messages older than that are not lost: scrolling to the top pages them back in from
+the history through `earlier`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ from textual.strip import Strip
 from p2pchat.ui.text import clean
 
 FREEZE_EVERY = 10_000  # entries added between two gc.freeze() calls
+# Entries kept in memory: a few screens and more. Older messages page back in from the
+# history, so unlike a terminal's (xterm 1024, tmux 2000) or weechat's (4096) the limit
+# loses nothing; each entry costs about 1 KB resident.
+SCROLLBACK = 1000
+PAGE = 200  # earlier messages fetched from the history each time the top is reached
 # Delivery marks share one width so a state change never re-wraps a line.
 MARKS = {"pending": "⋯ ", "sent": "✓ ", "delivered": "✓✓", "failed": "✗ "}
 
@@ -43,6 +53,11 @@ class Entry:
     state: str = ""  # delivery state of an outgoing message
     message_id: str = ""
     fast_width: int | None = None  # cell width when a single ASCII line, else None
+
+
+# Earlier messages from the history: (message id, outgoing, include it, at most how many)
+# -> entries oldest first; the id names the oldest message the log still holds.
+EarlierEntries = Callable[[str, bool, bool, int], list[Entry]]
 
 
 class MessageLog(ScrollView, can_focus=True):
@@ -74,6 +89,8 @@ class MessageLog(ScrollView, can_focus=True):
         self,
         *,
         clock: Callable[[], float] = time.time,
+        scrollback: int = SCROLLBACK,
+        earlier: EarlierEntries | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -87,12 +104,18 @@ class MessageLog(ScrollView, can_focus=True):
         self._total = 0
         self._width = 0  # width the counts were computed for
         self._by_id: dict[str, int] = {}
-        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(1024)
+        # Rendered lines cost ~7 KB an entry with Textual's caches on them: a few screens' worth.
+        self._cache: LRUCache[tuple[int, int], list[Strip]] = LRUCache(256)
         self._follow = True  # stick to the newest line until the user scrolls up
         self._end_pending = False
         self._flush_pending = False
         self._pending_unseen = 0
         self._frozen_at = 0  # entry count at the last gc.freeze()
+        self._scrollback = scrollback
+        self._earlier = earlier
+        self._dropped: tuple[str, bool] | None = None  # the newest message dropped, if any
+        self._history_done = False  # the history has nothing older than the log's oldest message
+        self._paging = False
 
     # -- public API ---------------------------------------------------------------
     @property
@@ -155,7 +178,7 @@ class MessageLog(ScrollView, can_focus=True):
             entry.fast_width = self._fast_width(entry)
             index = len(self._entries)
             self._entries.append(entry)
-            if entry.message_id:
+            if entry.message_id and entry.kind == "own":
                 self._by_id[entry.message_id] = index
             count = self._count_lines(index, width)
             self._counts.append(count)
@@ -171,6 +194,7 @@ class MessageLog(ScrollView, can_focus=True):
 
     def _flush(self) -> None:
         self._flush_pending = False
+        self._trim()
         if len(self._entries) >= self._frozen_at + FREEZE_EVERY:
             # Entries live until /clear and hold no cycles, yet every full garbage
             # collection walks them all: 200,000 of them made a keystroke wait 100-200 ms.
@@ -185,6 +209,76 @@ class MessageLog(ScrollView, can_focus=True):
         if self._follow:
             self._scroll_to_end_soon()
         self.refresh()
+
+    # -- the scrollback limit --------------------------------------------------------
+    def _trim(self) -> None:
+        """Drop the oldest entries past the limit, keeping the view on what it shows."""
+        if self._follow:
+            drop = len(self._entries) - self._scrollback
+            if drop <= self._scrollback // 8:  # a little slack: trimming is a copy
+                return
+        else:
+            # Reading scrolled up: twice the limit, and nothing on screen or just above
+            # it goes while under four times the limit.
+            drop = len(self._entries) - 2 * self._scrollback
+            if drop <= self._scrollback // 8:
+                return
+            above = bisect_right(self._starts, max(0, self.scroll_y - self.size.height)) - 1
+            drop = max(min(drop, above), len(self._entries) - 4 * self._scrollback)
+            if drop <= 0:
+                return
+        for entry in reversed(self._entries[:drop]):
+            if entry.message_id:
+                self._dropped = (entry.message_id, entry.kind == "own")
+                self._history_done = False
+                break
+        self._keep_view(self._reshape(drop=drop))
+
+    def _reshape(self, *, drop: int = 0, above: list[Entry] | None = None) -> int:
+        """Drop the oldest `drop` entries and put `above` over the rest; returns how many
+        lines were added above the entries kept (negative when more went)."""
+        width = self._width or self._wrap_width()
+        above = above or []
+        dropped_lines = self._starts[drop] if drop < len(self._starts) else self._total
+        for entry in above:
+            entry.fast_width = self._fast_width(entry)
+        self._entries = [*above, *self._entries[drop:]]
+        self._cache.clear()
+        counts = array("l", (self._count_lines(index, width) for index in range(len(above))))
+        counts.extend(self._counts[drop:])
+        self._counts = counts
+        self._starts = array("q", accumulate(counts, initial=0))
+        self._total = self._starts.pop()
+        self._by_id = {e.message_id: i for i, e in enumerate(self._entries) if e.message_id and e.kind == "own"}
+        self._width = width
+        self.virtual_size = Size(width, self._total)
+        self.refresh()
+        return sum(counts[: len(above)]) - dropped_lines
+
+    def _keep_view(self, lines_added_above: int) -> None:
+        if not self._follow and lines_added_above:
+            self.scroll_to(y=max(0, self.scroll_y + lines_added_above), animate=False, immediate=True)
+
+    def _oldest_message(self) -> tuple[str, bool, bool] | None:
+        """(id, outgoing, include it) of what the next page from the history ends at."""
+        for entry in self._entries:
+            if entry.message_id:
+                return entry.message_id, entry.kind == "own", False
+        return (*self._dropped, True) if self._dropped else None
+
+    def _page_in_soon(self) -> None:
+        if self._earlier is not None and not self._history_done and not self._paging:
+            self._paging = True
+            self.call_later(self._page_in)
+
+    def _page_in(self) -> None:
+        """Earlier messages from the history go above the oldest line, the view staying still."""
+        self._paging = False
+        anchor = self._oldest_message()
+        entries = self._earlier(*anchor, PAGE) if anchor and self._earlier else []
+        self._history_done = len(entries) < PAGE
+        if entries:
+            self._keep_view(self._reshape(above=entries))
 
     def _scroll_to_end_soon(self) -> None:
         # Scrolling waits for the next layout: only then does the view know it has a
@@ -218,6 +312,7 @@ class MessageLog(ScrollView, can_focus=True):
         self._by_id.clear()
         self._cache.clear()
         self._total = 0
+        self._dropped, self._history_done = None, True  # what was cleared stays away
         self.unseen = 0
         self._follow = True
         self.virtual_size = Size(self._wrap_width(), 0)
@@ -239,18 +334,30 @@ class MessageLog(ScrollView, can_focus=True):
         self._follow = new_value >= self.max_scroll_y
         if self._follow:
             self.unseen = 0
+        elif new_value <= 0:
+            self._page_in_soon()
 
     @property
     def following(self) -> bool:
         return self._follow
 
     def action_page_up(self) -> None:
+        self._page_in_at_top()
         self.scroll_page_up(animate=False)
+
+    def _page_in_at_top(self) -> None:
+        # At the top already, scrolling changes nothing: ask for earlier lines here.
+        if self.scroll_y <= 0 < self.max_scroll_y:
+            self._page_in_soon()
+
+    def on_mouse_scroll_up(self) -> None:
+        self._page_in_at_top()
 
     def action_page_down(self) -> None:
         self.scroll_page_down(animate=False)
 
     def action_scroll_home(self) -> None:
+        self._page_in_at_top()
         self.scroll_home(animate=False)
 
     def action_scroll_end(self) -> None:
