@@ -113,7 +113,7 @@ async def test_finished_transfers_are_a_bounded_list(here, tmp_path):
     transfers.cancel(newest)
     shown = [info.id for info in transfers.infos()]
     assert shown == [*range(newest - FINISHED_KEPT, live), live, newest]
-    assert len(transfers._outgoing) == FINISHED_KEPT + 1  # what is forgotten holds nothing
+    assert len(transfers.engine._outgoing) == FINISHED_KEPT + 1  # what is forgotten holds nothing
 
 
 class Terminal(io.TextIOBase):
