@@ -10,7 +10,7 @@ BINDING_IDS = (
     "app.page_up", "app.page_down",
     "input.history_previous", "input.history_next", "input.complete", "input.new_line", "input.end",
     "log.page_up", "log.page_down",
-    "connect.quit",
+    "connect.quit", "connect.complete_code",
     "identity.allow", "identity.deny",
     "offer.decline", "confirm.no", "help.close",
 )  # fmt: skip
