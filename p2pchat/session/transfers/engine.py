@@ -218,6 +218,8 @@ class TransferEngine:
         """End the job for good. `discard`: delete what was received of it."""
         if t.final:
             return
+        if state == "done" and t.inbound is not None and t.meter is not None and t.meter.moved_during is None:
+            t.meter.update(t.info.size, self.now)  # its end: a batch times its files by it
         speed = t.meter.average_speed if t.meter else 0.0
         changes: dict[str, Any] = {"state": state, "reason": reason, "eta": None}
         if path is not None:
