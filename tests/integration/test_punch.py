@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from p2pchat.net.listener import PortInUse, open_listening_socket
+from p2pchat.net.bind import PortInUse, open_listening_socket
 from p2pchat.net.punch import dial_from_port
 
 
