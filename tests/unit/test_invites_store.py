@@ -111,3 +111,16 @@ def test_two_processes_redeem_one_secret_once(tmp_path):
     assert int(outputs[0]) + int(outputs[1]) == 100  # each secret redeemed by exactly one
     assert not set(secrets_) & set(store.pending())  # and none made pending again
     assert len(store.pending()) == 100  # while the third process's invites all stayed
+
+
+def test_an_invite_only_a_home_network_can_use_says_so(tmp_path):
+    from p2pchat.protocol.transit import RelayAddress
+    from p2pchat.reach.invites import make_invite
+
+    invites = Invites(tmp_path / "invites.json", Clock())
+    _, lan_only = make_invite(invites, FP, 8080, [], bind="192.168.1.20")
+    assert "WARNING: these addresses work only on your own network and no relay is set" in lan_only
+    _, mapped = make_invite(invites, FP, 8080, [], public=("203.0.113.7", 8080), bind="192.168.1.20")
+    assert "WARNING" not in mapped and "no relay set" in mapped
+    _, relayed = make_invite(invites, FP, 8080, [RelayAddress("relay.example.org", 4001)], bind="192.168.1.20")
+    assert "WARNING" not in relayed
