@@ -56,7 +56,7 @@ from p2pchat.transfer.outgoing import source_key
 SEND_CHUNK = MAX_CHUNK_DATA // 4096 * 4096
 MIN_CHUNK = 64 * 1024
 CHUNK_TIME = 0.05  # seconds of data per chunk at the current speed: chat never waits long behind one
-WRITE_BACKLOG = 2 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
+WRITE_BACKLOG = 8 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
 
 
 def _chunk_size(speed: float) -> int:
