@@ -100,7 +100,7 @@ def test_a_relay_that_glues_a_stranger_is_refused_by_fingerprint(lab, spawn):
     shutil.copy(alice.home / "data" / "invites.json", mallory.home / "data" / "invites.json")
     mallory.wait_line(r"relay .*: waiting for the peer", 20)
     bob = spawn("bob", "--port", "7000", "--connect", invite, netns=lab.homes[2])
-    bob.wait_line(r"IDENTITY MISMATCH at 203\.0\.113\.1:4001: the address expects", 30)
+    bob.wait_line(r"IDENTITY MISMATCH through relay 203\.0\.113\.1:4001: expected", 30)
     assert not any("connected to" in line for line in bob.lines + mallory.lines)
 
 
