@@ -94,11 +94,8 @@ class Caller:
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
-                if exc.final:
-                    report.notice(str(exc), "error")
-                    report.gave_up()
+                if self._refused(exc):
                     return
-                self._refused(exc)
                 reason = str(exc)
             except ReachError as exc:
                 reason = str(exc)
@@ -109,11 +106,8 @@ class Caller:
                     await self._handshake(conn, pinned(conn))
                 except PeerRefused as exc:
                     conn.abort()
-                    if exc.final:
-                        report.notice(str(exc), "error")
-                        report.gave_up()
+                    if self._refused(exc):
                         return
-                    self._refused(exc)
                     reason = str(exc)
                 except (ConnectionClosed, ProtocolError, asyncio.TimeoutError, OSError) as exc:
                     reason = describe_dial_error(exc, str(target)) if not isinstance(exc, ProtocolError) else f"{target}: {exc}"
@@ -126,11 +120,17 @@ class Caller:
             logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
             report.retrying(str(target), attempt, delay, reason)
 
-    def _refused(self, exc: PeerRefused) -> None:
-        """One path showed the wrong identity: warn (repeats merged), and dialing goes on."""
+    def _refused(self, exc: PeerRefused) -> bool:
+        """Say a refusal; True when it ends the dialing. A final one is said as an error; one
+        failed path is warned about (repeats merged), and dialing goes on."""
+        if exc.final:
+            self.report.notice(str(exc), "error")
+            self.report.gave_up()
+            return True
         line = self._refusals.say(str(exc))
         if line:
             self.report.notice(line, "warning")
+        return False
 
     def met_itself(self, conn: Connection) -> PeerRefused:
         """The peer presented our own identity: we dialed ourselves, or another p2pchat
