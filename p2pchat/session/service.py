@@ -384,7 +384,8 @@ class Session:
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)
         events = self.presence.activated(peer, peer_id, session_id, now)
-        self.trust.remember(peer, peer_id)
+        target = self.caller.target
+        self.trust.remember(peer, peer_id, target.relays_of(peer_id) if target is not None else ())
         heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
         heartbeat.frame_received(now)
         heartbeat.frame_sent(now)

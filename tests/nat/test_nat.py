@@ -115,3 +115,17 @@ def test_a_relay_that_never_answers_is_a_clear_status(lab, spawn):
     finally:
         silent.kill()
         silent.wait(10)
+
+
+def test_after_a_restart_the_invited_side_finds_the_inviter_on_the_relay_of_the_invite(lab, spawn):
+    # Bob has no relay of his own: only alice's invite named one.
+    alice, bob = connect_through_nat(lab, spawn)
+    bob.wait_line(rf"^\* connected to alice {VIA_RELAY}", 30)
+    alice.wait_line(r"^\* connected to bob", 30)
+    bob.kill9()
+    alice.wait_line(r"^\* connection lost", 30)
+    # Started again with nothing to dial, bob waits for alice where her invite said she is.
+    again = spawn("bob", "--port", "7000", home=bob.home, netns=lab.homes[2])
+    again.wait_line(rf"^\* connected to alice {VIA_RELAY}", 60)
+    again.type("back after a restart")
+    assert alice.wait_received("bob", 1, 20) == ["back after a restart"]
