@@ -51,12 +51,19 @@ def missing_route(target: Target, failed: Sequence[PathFailure]) -> str | None:
     else:
         parts.append({"invite": "the invite names no relay", "peer": "no relay is set",
                       "address": "a bare HOST:PORT asks no relay"}[kind])
-    advice = {
-        "invite": f"Ask for a new invite or code made with a relay set on their side ({SET_RELAY}) "
-                  "or with their router mapping the port",
-        "peer": f"Set the same relay on both sides ({SET_RELAY}), or ask for an invite made with one",
-        "address": f"Ask for an invite or code made with a relay set on their side ({SET_RELAY})",
-    }[kind]
+    if relays:  # named but out of reach: turned off, or blocked on the way
+        advice = {
+            "invite": "Ask whether that relay runs, or for a new invite or code made with a relay this "
+                      f"network can reach ({SET_RELAY} on their side)",
+            "peer": f"Check that the relay runs, or set another one on both sides ({SET_RELAY})",
+        }[kind]
+    else:
+        advice = {
+            "invite": f"Ask for a new invite or code made with a relay set on their side ({SET_RELAY}) "
+                      "or with their router mapping the port",
+            "peer": f"Set the same relay on both sides ({SET_RELAY}), or ask for an invite made with one",
+            "address": f"Ask for an invite or code made with a relay set on their side ({SET_RELAY})",
+        }[kind]
     return f"{target} cannot be reached from this network: {', and '.join(parts)}. {advice}; still trying"
 
 

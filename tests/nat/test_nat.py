@@ -148,9 +148,9 @@ def test_an_invite_no_path_can_carry_is_said_once_on_the_dialing_side(lab, spawn
         invite = invite_of(carol)
         bob = spawn("bob", "--port", "7000", "--connect", invite, env={"P2PCHAT_HANDSHAKE_TIMEOUT": "2"},
                     netns=lab.homes[2])
-        bob.wait_line(r"^\*\*? ?.*the inviter \S+ cannot be reached from this network: 10\.1\.0\.2:7000 works "
-                      rf"only on the inviter's own network, and {missing}\. Ask for a new invite or code made "
-                      r"with a relay set on their side \(p2pchat config set relay tcp:HOST:PORT\)", 30)
+        bob.wait_line(r"the inviter \S+ cannot be reached from this network: 10\.1\.0\.2:7000 works "
+                      rf"only on the inviter's own network, and {missing}\. Ask .* relay .*"
+                      r"\(p2pchat config set relay tcp:HOST:PORT", 30)
         bob.wait_for(lambda lines: sum("retrying" in line for line in lines) >= 3, 40, "three retries")
         assert bob.count("cannot be reached from this network") == 1  # dialing goes on, said once
     finally:

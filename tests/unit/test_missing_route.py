@@ -34,7 +34,11 @@ def test_private_addresses_met_with_silence_and_no_relay_say_what_is_missing():
 def test_a_relay_that_cannot_be_reached_is_named():
     line = missing_route(INVITE, [silent("10.0.0.5"), silent("fd00::5"), relay("203.0.113.1", reached=False)])
     assert "10.0.0.5:7000, fd00::5:7000 work only on the inviter's own network, and relay 203.0.113.1:4001 " \
-           "cannot be reached from here." in line
+           "cannot be reached from here. Ask whether that relay runs, or for a new invite or code made " \
+           "with a relay this network can reach" in line
+    known = DialTarget((PeerAddress("10.0.0.5", 7000, PEER),), PEER)
+    line = missing_route(known, [silent("10.0.0.5"), relay("203.0.113.1", reached=False)])
+    assert "cannot be reached from here. Check that the relay runs, or set another one on both sides" in line
 
 
 def test_anything_that_answered_means_the_way_exists():
