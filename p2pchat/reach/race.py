@@ -54,7 +54,7 @@ async def reach(plan: ReachPlan) -> Connection:
     if not tasks:
         raise ReachError("no address to try, and no relay that could find this peer")
     def on_failure() -> None:  # once every direct address failed, the relays may stop waiting
-        if all(t.done() for t in direct):
+        if all(t.done() and not t.cancelled() and t.exception() is not None for t in direct):
             direct_failed.set()
 
     winner = await _first_success(tasks, on_failure=on_failure)
@@ -131,6 +131,8 @@ async def _relays(plan: ReachPlan, direct_failed: asyncio.Event) -> Connection:
             await asyncio.wait_for(direct_failed.wait(), HEAD_START)
         except asyncio.TimeoutError:
             pass
+        if asyncio.current_task().cancelling():  # Python 3.11's wait_for can swallow a cancel
+            raise asyncio.CancelledError          # that races the event: a direct path has won
     reasons, failures = [], []
     for relay in plan.relays:
         try:
