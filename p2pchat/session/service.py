@@ -25,6 +25,7 @@ from p2pchat.net.listener import Listener
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.protocol.invite import INVITE_LIFETIME
+from p2pchat.protocol.transit import RelayAddress
 from p2pchat.reach.caller import Caller
 from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
@@ -130,9 +131,10 @@ class Session:
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
         )
+        self._introduced: dict[str, tuple[RelayAddress, ...]] = {}  # fingerprint -> relays, from a code's user
         self.codes = Codes(  # short codes through a mailbox server
             settings, self.trust.invites, self.trust.own_id, invite=self._invite_line, notice=self.notice,
-            spawn=self._spawn,
+            spawn=self._spawn, introduced=lambda guest: self._introduced.update({guest.fingerprint: guest.relays}),
         )
         self.direct = DirectPath(  # our public address; a relayed session moved to a direct path
             settings.stun, self.trust, handshake=self._on_inbound, live_connection=lambda: self._conn,
@@ -384,8 +386,7 @@ class Session:
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)
         events = self.presence.activated(peer, peer_id, session_id, now)
-        target = self.caller.target
-        self.trust.remember(peer, peer_id, target.relays_of(peer_id) if target is not None else ())
+        self.trust.remember(peer, peer_id, self._relays_learnt(peer_id))
         heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
         heartbeat.frame_received(now)
         heartbeat.frame_sent(now)
@@ -403,6 +404,12 @@ class Session:
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
         self.direct.session_up(conn, hello, peer_id)
+
+    def _relays_learnt(self, peer_id: str) -> tuple[RelayAddress, ...]:
+        """Where an invite or a code said this peer waits: kept with it to find it again."""
+        target = self.caller.target
+        learnt = target.relays_of(peer_id) if target is not None else ()
+        return learnt or self._introduced.pop(peer_id, ())
 
     def _retire(self, old: Connection) -> None:
         """The relayed connection a session moved away from: its reader goes on for a while, for

@@ -4,6 +4,7 @@ restart: a real transit relay on loopback, real sessions, real known-peers files
 from __future__ import annotations
 
 import pytest
+from test_codes import mailbox  # noqa: F401 - a fixture
 from test_relay import relay, relay_only  # noqa: F401 - `relay` is a fixture
 
 from p2pchat.identity import KnownPeers
@@ -27,3 +28,19 @@ async def test_the_invited_side_without_a_relay_meets_the_inviter_again_after_a_
             assert connected.peer.fingerprint == carol.session.own_fingerprint
             assert connected.peer.route == f"via relay {relay.host}:{relay.port}"
             assert again.session.info()[f"relay {relay.host}:{relay.port}"]
+
+
+async def test_the_maker_of_a_code_keeps_the_relays_its_user_sent_back(tmp_path, relay, mailbox):  # noqa: F811
+    where = f"{relay.host}:{relay.port}"
+    async with start_session(tmp_path, "maker", rendezvous=mailbox.url) as maker:  # no relay of its own
+        offer = await maker.session.invite()
+        async with start_session(tmp_path, "guest", rendezvous=mailbox.url, relay=relay.setting) as guest:
+            await guest.session.connect(offer.code)
+            await maker.events.wait_for(Connected)
+            guest_id = guest.session.own_fingerprint
+        kept = KnownPeers.load(maker.session.paths.known_peers_file).get(guest_id)
+        assert [str(r) for r in kept.relays] == [where]
+    # Both start again with nothing to dial: they meet on the relay the guest's invite named.
+    async with start_session(tmp_path, "maker") as maker, start_session(tmp_path, "guest", relay=relay.setting):
+        connected = await maker.events.wait_for(Connected, timeout=15)
+        assert connected.peer.fingerprint == guest_id and connected.peer.route == f"via relay {where}"
