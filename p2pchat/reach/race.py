@@ -127,12 +127,13 @@ def _only_path(plan: ReachPlan) -> bool:
 
 async def _relays(plan: ReachPlan, direct_failed: asyncio.Event) -> Connection:
     if plan.direct:
+        # asyncio.wait, not wait_for: up to Python 3.11 wait_for swallows a cancel that comes
+        # with the event, and the relays would be tried after a direct path has won.
+        failed = asyncio.ensure_future(direct_failed.wait())
         try:
-            await asyncio.wait_for(direct_failed.wait(), HEAD_START)
-        except asyncio.TimeoutError:
-            pass
-        if asyncio.current_task().cancelling():  # Python 3.11's wait_for can swallow a cancel
-            raise asyncio.CancelledError          # that races the event: a direct path has won
+            await asyncio.wait({failed}, timeout=HEAD_START)
+        finally:
+            failed.cancel()
     reasons, failures = [], []
     for relay in plan.relays:
         try:
