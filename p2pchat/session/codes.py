@@ -43,6 +43,7 @@ class Codes:
         meeting, no_code = await open_code(self.settings.rendezvous, line)
         if meeting is None:
             return CodeInvite(None, line, summary, no_code)
+
         async def wait_for_guest() -> None:
             guest = await introduce(meeting, self.invites, parse_invite(line).secret, self.own_id, self._notice)
             if guest is not None:
