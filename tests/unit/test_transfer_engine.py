@@ -50,7 +50,8 @@ class Side:
         self.name = name
         self.downloads = tmp_path / name
         self.settings = Settings(**settings)
-        self.engine = TransferEngine(self.settings, SimpleNamespace(nickname=name), self._incoming)
+        self.own_id = name[0].upper() * 52  # alice is "AAA...", bob "BBB..."
+        self.engine = TransferEngine(self.settings, SimpleNamespace(nickname=name, own_fingerprint=self.own_id), self._incoming)
         self.now = 0.0
         self.outbox: list = []
         self.events: list = []
