@@ -733,6 +733,17 @@ def test_quitting_keeps_the_part_files_of_downloads_under_way_only(bob):
     ]
 
 
+def test_chunks_that_arrive_while_quitting_are_left_alone(bob):
+    offered_and_accepted(bob, 1, "moving.bin", 10)
+    bob.receive(FileChunk(1, 0, b"abc"))
+    bob.engine.shutdown(keep_parts=True)
+    bob.carry_out()
+    written = dict(bob.disk)
+    bob.receive(FileChunk(1, 3, b"def"), FileChunk(1, 9, b"out of order"), FileDone(1, "0" * 64))
+    assert bob.take_sent() == [] and bob.disk == written  # nothing said, nothing written: it resumes
+    assert bob.states() == ["active"]
+
+
 def test_with_auto_accept_files_and_batches_start_without_a_question(tmp_path):
     bob = Side(tmp_path, "bob", auto_accept_files=True)
     bob.connect()

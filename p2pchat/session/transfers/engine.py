@@ -94,6 +94,7 @@ class TransferEngine:
         # Open offers by direction: local id (a batch's members share one) -> tids open in it.
         self._open: dict[str, dict[int, set[int]]] = {"send": {}, "receive": {}}
         self._refusing = False  # declining offers past the cap (told the user once)
+        self._stopped = False  # quitting: frames still arriving are left alone, nothing is said
         self._held: collections.deque[Job] = collections.deque()  # our offers past the cap
         self._summing: dict[int, float] = {}  # batch local id -> when its summary is due
         self._asking: dict[int, float] = {}  # batch local id -> when to ask with the files offered so far
@@ -136,7 +137,8 @@ class TransferEngine:
 
     # -- state changes ---------------------------------------------------------------
     def _send(self, frame: Frame) -> None:
-        self._effects.append(Send(frame))
+        if not self._stopped:
+            self._effects.append(Send(frame))
 
     def _notice(self, text: str, level: str = "info") -> None:
         self._effects.append(Notify(text, level))
@@ -405,6 +407,8 @@ class TransferEngine:
     def receive(self, frame: Frame, now: float) -> bool:
         """A frame of the transfer protocol other than FILE_CHUNK; False if it is none."""
         self._at(now)
+        if self._stopped:
+            return isinstance(frame, (FileOffer, FileAccept, FileDecline, FileResult, FileCancel, FileDone))
         if isinstance(frame, FileOffer):
             self._on_offer(frame)
         elif isinstance(frame, FileAccept):
@@ -475,6 +479,10 @@ class TransferEngine:
                 self._finish(t, "cancelled", "the peer disconnected")
 
     def shutdown(self, keep_parts: bool) -> None:
+        """Quitting: stop every file's disk work; chunks that still arrive before the goodbye
+        are not written (a write after the part file closed would fail the file at the
+        sender's, and it could not be resumed)."""
+        self._stopped = True
         for t in list(self.every_file()):
             keep = keep_parts if t.inbound is not None and t.info.state.moving else None
             self._effects.append(Halt(t, keep_part=keep, final=True))
@@ -671,8 +679,8 @@ class TransferEngine:
         """Check a chunk; the job whose bytes go to the disk, if they do."""
         self._at(now)
         t = self._incoming.get(frame.tid)
-        if t is not None and t.final:
-            return None  # still in flight when the transfer ended: nothing to say again
+        if self._stopped or (t is not None and t.final):
+            return None  # still in flight when the transfer (or we) ended: nothing to say again
         if t is None or t.info.state != "active":
             self._send(FileCancel(frame.tid, "unknown transfer or not accepted"))
             if t is not None:
