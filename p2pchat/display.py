@@ -136,6 +136,8 @@ def listed_files(info: TransferInfo, shown: int = LISTED_NAMES) -> tuple[list[st
     names = [f"{shorten_middle(clean(name, single_line=True), LISTED_NAME_WIDTH)} ({format_size(size)})"
              for name, size in info.listing[:shown]]  # fmt: skip
     rest = info.file_count - len(names)
+    if rest <= 0 and len(names) <= 1:
+        return names, ""  # one file: its size says it all
     more = (f"and {rest} more" if names else f"{rest} files") + ", " if rest > 0 else ""
     return names, f"{more}{format_size(info.size)} in all"
 
@@ -145,8 +147,8 @@ def listing_text(info: TransferInfo) -> str:
     if info.file_count <= 1 and not info.listing:
         return ""
     names, total = listed_files(info)
-    if not names:
-        return total
+    if not names or not total:
+        return total or names[0]
     return ", ".join(names) + (" " if total.startswith("and ") else ", ") + total
 
 

@@ -49,6 +49,8 @@ def test_a_batch_waiting_for_an_answer_lists_its_first_files_under_its_line():
     two = TransferInfo(9, "2 files", 3, "send", "offered", file_count=2, listing=(("a", 1), ("b", 2)))
     assert files_line(two) == "#9 2 files: a (1 B), b (2 B), 3 B in all"
     assert files_line(info(10, "offered")) == ""
+    one = TransferInfo(11, "album/", 5, "receive", "offered", listing=(("big.iso", 5),))  # what is left of it
+    assert files_line(one) == "#11 album/: big.iso (5 B)"
 
 
 def test_listed_names_are_made_safe_and_shortened_in_the_middle():

@@ -51,7 +51,8 @@ class OfferScreen(ModalScreen[OfferAnswer]):
             question.append("\n")
             for name in names:
                 question.append(f"\n  {name}")
-            question.append(f"\n  {total}", style="dim")
+            if total:
+                question.append(f"\n  {total}", style="dim")
         question.append(f"\n\nEnter accepts into {self._download_dir}; Esc declines.", style="dim")
         with Vertical(classes="dialog"):
             yield Static(f"Incoming {'files' if several else 'file'} #{info.id}", classes="dialog-title")
