@@ -865,6 +865,16 @@ def test_a_hostile_batch_is_named_and_listed_by_what_lands_here_and_the_list_is_
     assert bob.take_sent() == [] and bob.notices == []
 
 
+def test_a_batch_with_a_file_refused_here_is_still_asked_about(bob):
+    batch = OfferBatch(8, 3, 3, "set/")
+    bob.receive(FileOffer(1, "set/a", 1, "k1", batch, 2), FileOffer(2, "../..", 1, "k2", batch, 2))
+    bob.later()  # summed up before the last offer comes
+    bob.receive(FileOffer(3, "set/b", 1, "k3", batch, 2))
+    (info,) = offered(bob)
+    assert (info.state, info.listing, info.file_count) == ("offered", (("a", 1), ("b", 1)), 3)
+    assert [f.tid for f in bob.take_sent(FileDecline)] == [2]  # refused on its own, with its reason
+
+
 # -- an offer that resumes says so everywhere with one percentage -----------------------------------
 def test_an_offer_that_resumes_counts_what_is_here_as_done(bob):
     bob.held_on_disk = 300

@@ -87,7 +87,8 @@ class Batch:
                        listing=self.listing())
         if len(finished) >= self.files:
             return self._outcome(info, finished)
-        if moving or (waiting_turn and (self.answer == "accept" or finished)):
+        under_way = self.answer == "accept" or any(m.info.state == "done" for m in finished)
+        if moving or (waiting_turn and under_way):  # not a file refused before any answer
             speed = sum(m.info.speed for m in moving)
             eta = (info.size - done) / speed if speed > 0 else None
             return replace(info, state=TransferState.ACTIVE, speed=speed, eta=eta, reason="")
