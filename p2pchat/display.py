@@ -21,6 +21,13 @@ def format_size(n: int | float) -> str:
     return size(n)
 
 
+def percent(part: int, whole: int) -> int:
+    """Whole percent, rounded down: `resumed at 14%` and the panel's `14%` agree."""
+    from p2pchat.transfer.progress import percent as whole_percent
+
+    return whole_percent(part, whole)
+
+
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional
 # overrides that can make text display in a different order than it was sent.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -102,11 +109,6 @@ def _state_and_reason(info: TransferInfo) -> str:
     if reason.startswith(info.state + " "):
         return reason
     return f"{info.state}: {reason}"
-
-
-def percent(part: int, whole: int) -> int:
-    """Whole percent, rounded down (`resumed at 14%` and the panel's `14%` agree)."""
-    return min(100, part * 100 // whole) if whole > 0 else 0
 
 
 def resume_note(info: TransferInfo) -> str:

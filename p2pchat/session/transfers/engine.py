@@ -51,7 +51,7 @@ from p2pchat.session.transfers.effects import (
 from p2pchat.session.transfers.jobs import Inbound, Job, Outbound, new_job
 from p2pchat.settings import Settings
 from p2pchat.transfer.errors import TransferError
-from p2pchat.transfer.progress import ProgressMeter
+from p2pchat.transfer.progress import ProgressMeter, percent
 
 # Offers of one side still open on the other (neither answered nor ended). A receiver declines
 # offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end. A batch
@@ -358,7 +358,7 @@ class TransferEngine:
         t.meter = ProgressMeter(t.info.size, now, start=offset)
         self._update(t, state="active", done=offset, resumed_from=offset, reason="")
         if offset:
-            self._notice(f"{t.info.name}: resumed at {offset * 100 // max(t.info.size, 1)}%")
+            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def sent(self, t: Job, position: int, now: float) -> None:
         self._at(now)
@@ -652,7 +652,7 @@ class TransferEngine:
         self._send(FileAccept(t.tid, offset))
         self._update(t, state="active", done=offset, resumed_from=offset, path=t.download.part_path)
         if offset:
-            self._notice(f"{t.info.name}: resumed at {offset * 100 // max(t.info.size, 1)}%")
+            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def prepare_failed(self, t: Job, reason: str, now: float) -> None:
         self._failed(t, FileDecline(t.tid, reason), now)
