@@ -19,7 +19,7 @@ from textual.widgets import Footer, Static
 
 from p2pchat import commands
 from p2pchat.bindings import describe_unknown, unknown_binding_ids
-from p2pchat.display import nick_changed_line, offer_line, peer_whereabouts, result_line
+from p2pchat.display import files_line, nick_changed_line, offer_line, peer_whereabouts, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -381,12 +381,15 @@ class ChatScreen(Screen[None]):
         # The offer waits in the log and the transfers panel: a dialog that opened by
         # itself would take the keys the user is typing (and could accept the file).
         info = event.transfer
+        self._reported.discard(info.id)  # a number the peer used before, now for a new offer
         self.transfers_panel.update_transfer(info)
         line = offer_line(info, self.peer_name())
         if not self.host.settings.auto_accept_files:
             key = self.host.key_for("app.answer_offer", "f2")
             line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
         self.log_view.add_system(line)
+        if listed := files_line(info):
+            self.log_view.add_system(listed)
 
     def answer_offer(self) -> None:
         """Open the dialog for the oldest offer still waiting for an answer."""
@@ -406,11 +409,13 @@ class ChatScreen(Screen[None]):
         downloads = self.host.settings.download_dir or get_paths().downloads_dir
         screen = OfferScreen(info, self.peer_name(), downloads)
         self._offer_screens[info.id] = screen
-        self.app.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
+        self.app.push_screen(screen, lambda answer: self._offer_answered(screen, answer))
 
-    def _offer_answered(self, transfer_id: int, answer: OfferAnswer | None) -> None:
-        self._offer_screens.pop(transfer_id, None)
-        if self.session is None or transfer_id in self._reported:
+    def _offer_answered(self, screen: OfferScreen, answer: OfferAnswer | None) -> None:
+        transfer_id = screen.transfer.id
+        if self._offer_screens.get(transfer_id) is screen:
+            del self._offer_screens[transfer_id]
+        if self.session is None or screen.withdrawn or transfer_id in self._reported:
             return  # withdrawn (cancelled, peer gone) while the dialog was open
         try:
             if answer is not None and answer.accept:
@@ -422,13 +427,18 @@ class ChatScreen(Screen[None]):
 
     def close_offer_screen(self, transfer_id: int) -> None:
         screen = self._offer_screens.pop(transfer_id, None)
-        if screen is not None and screen.is_active:
-            screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
+        if screen is not None:
+            screen.withdrawn = True  # its number may soon name another offer
+            if screen.is_active:
+                screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
 
     def _on_transfer_updated(self, event: TransferUpdated) -> None:
         info: TransferInfo = event.transfer
         self.transfers_panel.update_transfer(info)
-        if info.state.live or info.id in self._reported:
+        if info.state.live:
+            self._reported.discard(info.id)  # a number reused for a new transfer
+            return
+        if info.id in self._reported:
             return
         self._reported.add(info.id)
         self.close_offer_screen(info.id)
