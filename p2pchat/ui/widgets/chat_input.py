@@ -13,6 +13,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from p2pchat.ui.widgets.key_order import run_own_binding
+
 
 def complete_path(fragment: str) -> list[str]:
     """Completions for a file path fragment; directories end with a separator."""
@@ -207,7 +209,8 @@ class ChatInput(Input):
             event.prevent_default()
             await self.action_submit()
             return
-        await super()._on_key(event)
+        if not await run_own_binding(self, event):
+            await super()._on_key(event)
 
     async def action_submit(self) -> None:
         # Cleared here, not when the app gets the line: keys typed right after Enter

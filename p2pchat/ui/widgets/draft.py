@@ -10,6 +10,8 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
+from p2pchat.ui.widgets.key_order import run_own_binding
+
 HELP = "Multi-line · Enter sends · ctrl+j or shift+enter: new line · Esc: put aside"
 NEW_LINE_KEYS = ("ctrl+j", "shift+enter")
 
@@ -43,4 +45,5 @@ class DraftEditor(TextArea):
             else:
                 self.insert("\n")
             return
-        await super()._on_key(event)
+        if not await run_own_binding(self, event):
+            await super()._on_key(event)
