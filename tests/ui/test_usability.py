@@ -307,6 +307,18 @@ async def test_quitting_during_a_transfer_asks_first(harness: Harness):
     assert ("quit", "quit") in harness.fake.calls
 
 
+async def test_the_log_names_the_port_and_an_address_for_the_peer_not_the_wildcard(harness: Harness):
+    from p2pchat.session.events import Listening
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.emit(Listening("::", 8080))
+        await pilot.pause()
+        shown = screen_text(harness.app)
+        assert "[::]" not in shown and "listening on port 8080" in shown
+        assert "your address for your peer:" in shown and "p2pchat://192.0.2.7:8080/" in shown
+
+
 async def test_f3_says_the_address_went_to_the_terminal_and_shows_it_to_copy_by_hand(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
         await pilot.pause()

@@ -306,8 +306,11 @@ class ChatScreen(Screen[None]):
 
     # -- the connection ---------------------------------------------------------------------
     def _on_listening(self, event: Listening) -> None:
+        # A wildcard bind address ([::]) is no address to give anyone: the port, and the
+        # address for the peer on the next line.
         host = f"[{event.host}]" if ":" in event.host else event.host
-        text = f"listening on {host}:{event.port}"
+        wildcard = event.host in ("", "::", "0.0.0.0")
+        text = f"listening on port {event.port}" if wildcard else f"listening on {host}:{event.port}"
         self.log_view.add_system(f"{text} ({event.note})" if event.note else text)
         if address := self.commands.own_address():
             key = self.host.key_for("app.copy_address", "f3").upper()
