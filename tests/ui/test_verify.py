@@ -3,26 +3,14 @@ disconnect and forget the peer."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-
+from real_peer import alice_app_and_bob, wait_until
 from screen_text import screen_text
 from textual import events
 
 from p2pchat.identity.known import KnownPeers
 from p2pchat.paths import get_paths
 from p2pchat.session.events import Disconnected, MessageReceived
-from p2pchat.settings import Settings
-from p2pchat.ui.app import ChatApp
 from p2pchat.ui.screens.confirm import ConfirmScreen
-from tests.support.session import start_session
-
-
-async def wait_until(pilot, condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out; log: {pilot.app.log_view.rendered_lines()}"
-        await pilot.pause(0.05)
 
 
 def burst(app, text: str) -> None:
@@ -34,19 +22,6 @@ def burst(app, text: str) -> None:
 
 def logged(app) -> str:
     return "\n".join(entry.body for entry in app.log_view.entries)
-
-
-@contextlib.asynccontextmanager
-async def alice_app_and_bob(tmp_path):
-    """Alice's app (the real session, trusting new peers) with bob, a real session, connected."""
-    settings = Settings(nickname="alice", port=0, bind="127.0.0.1", theme="textual-dark", port_mapping=False,
-                        discoverable=False, stun="", accept_unknown="always")
-    app = ChatApp(settings, cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.session is not None and app.session.listening_port)
-        async with start_session(tmp_path, "bob", connect=f"127.0.0.1:{app.session.listening_port}") as bob:
-            await wait_until(pilot, lambda: app.session.peer is not None)
-            yield app, pilot, bob
 
 
 async def test_a_line_typed_right_after_verify_is_sent_not_taken_as_the_answer(tmp_path):
