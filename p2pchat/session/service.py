@@ -310,6 +310,10 @@ class Session:
         stopped = self.presence.stop(reason)
         self.caller.stop()
         conn = self._conn
+        for task in self._conn_tasks:
+            # Nothing is read from here on: a chunk arriving as the part files close would fail
+            # the download on both sides, where quitting only interrupts it (it resumes later).
+            task.cancel()
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):

@@ -254,8 +254,9 @@ class ChatApp(App[int]):
         # OSC 52 asks the terminal to copy; nothing says whether it did (tmux without
         # set-clipboard drops it): the address is in the log too, to copy by hand.
         self.copy_to_clipboard(address)
-        self.log_view.add_system(f"your address for your peer: {address} ({SENT_TO_CLIPBOARD}; "
-                                 "if it is not in your clipboard, copy it from here)")
+        self.log_view.add_system(f"your address for your peer, {SENT_TO_CLIPBOARD}; if it is not in your "
+                                 "clipboard, copy it from the next line:")
+        self.log_view.add_system(address)  # a line of its own: whole when the terminal is wide enough
         self.notify(address, title="S" + SENT_TO_CLIPBOARD[1:], markup=False)
 
     def deliver_screenshot(

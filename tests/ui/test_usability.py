@@ -329,9 +329,9 @@ async def test_f3_says_the_address_went_to_the_terminal_and_shows_it_to_copy_by_
         # OSC 52 may be dropped on the way (tmux without set-clipboard): never "Copied".
         [toast] = list(harness.app._notifications)
         assert toast.title == "Sent to the terminal's clipboard (OSC 52)" and toast.message == address
-        line = harness.app.log_view.entries[-1].body
-        assert line.startswith(f"your address for your peer: {address} (sent to the terminal's clipboard (OSC 52)")
-        assert "copy it from here" in line
+        said, line = (entry.body for entry in harness.app.log_view.entries[-2:])
+        assert said.startswith("your address for your peer, sent to the terminal's clipboard (OSC 52);")
+        assert said.endswith("copy it from the next line:") and line == address
 
 
 async def test_quitting_while_a_file_arrives_says_what_the_receiver_can_do(harness: Harness):

@@ -39,7 +39,7 @@ class ConfirmScreen(ModalScreen[bool | None]):
         typing_below: bool = False,
         warning: bool = False,
     ) -> None:
-        super().__init__(classes="confirm-screen")
+        super().__init__(classes="confirm-screen typing-below" if typing_below else "confirm-screen")
         self._default = default  # the answer Enter gives: the safe one where it matters
         self._title = title
         self._body = body
