@@ -281,6 +281,7 @@ class ChatApp(App[int]):
         keys += [("tab", "Focus a new peer's question, to answer it")]
         keys += key_lines(Question.BINDINGS, keymap, " (new peer question)")
         keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
+        keys += key_lines(ConfirmScreen.BINDINGS, keymap, " (/verify, quit and other questions)")
         self.push_screen(HelpScreen(commands.help_text(), keys))
 
     def action_clear(self) -> None:
