@@ -216,7 +216,10 @@ class ChatScreen(Screen[None]):
 
     def on_chat_input_multi_line_draft(self, event: ChatInput.MultiLineDraft) -> None:
         self._show_draft(True)
-        self.query_one("#draft", DraftEditor).begin(event.text)
+        self.query_one("#draft", DraftEditor).begin(event.text, keys_follow=True)
+
+    async def on_chat_input_hand_over(self, event: ChatInput.HandOver) -> None:
+        await self.query_one("#draft", DraftEditor).take_keys(event.keys)
 
     def _show_draft(self, shown: bool) -> None:
         # The draft takes the input's place: one place to type at a time.
