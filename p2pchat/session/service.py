@@ -46,7 +46,7 @@ from p2pchat.session.events import (
     SessionState,
 )
 from p2pchat.session.handshake.greeting import Greeter, say_bye
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import IDENTITY_REFUSED, PeerRefused
 from p2pchat.session.live import LiveConnection
 from p2pchat.session.presence import Presence
 from p2pchat.session.store import open_history
@@ -312,6 +312,10 @@ class Session:
         stopped = self.presence.stop(reason)
         self.caller.stop()
         conn = self._conn
+        for task in self._conn_tasks:
+            # Nothing is read from here on: a chunk arriving as the part files close would fail
+            # the download on both sides, where quitting only interrupts it (it resumes later).
+            task.cancel()
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
@@ -494,6 +498,18 @@ class Session:
             return
         self.presence.verified()
         self.notice(f"{self.presence.peer.nickname} is now marked verified")
+
+    def distrust_peer(self) -> None:
+        conn, peer_id = self._conn, self.presence.peer_id
+        if conn is None or peer_id is None:
+            self.notice("not connected", "warning")
+            return
+        self.caller.stop()
+        self.caller.target = None  # not called again: the peer dialing us meets the question
+        self.trust.forget(peer_id)
+        with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+            conn.send(Bye(IDENTITY_REFUSED))  # which stops a peer that dialed from dialing again
+        self._lost(conn, f"disconnected from {self.presence.peer.nickname}; its key is forgotten", by_peer=False)
 
     def answer_identity(self, accept: bool) -> None:
         self.trust.answer(accept)

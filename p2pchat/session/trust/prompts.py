@@ -308,6 +308,15 @@ class Trust:
         self.known.mark_verified(peer_id)
         return True
 
+    def forget(self, peer_id: str) -> None:
+        """The user no longer trusts this key: the next connection with it asks again."""
+        if self.known is None:
+            return
+        try:
+            self.known.forget(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
+
     def short_code(self, peer_id: str | None) -> str:
         if not peer_id or self.identity is None:
             return ""
