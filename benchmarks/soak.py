@@ -37,9 +37,10 @@ import uuid
 from itertools import pairwise
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fault"))
-from plain_peer import PlainPeer  # noqa: E402
-from transfer import free_port, make_source  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
+from transfer import free_port, make_source  # noqa: E402  (benchmarks/transfer.py)
+
+from tests.support.plain_peer import PlainPeer  # noqa: E402
 
 LINES_PER_S = 20
 REPLIES_PER_S = 2
