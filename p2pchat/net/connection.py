@@ -11,8 +11,8 @@ path's bottleneck queue stays short (file_lane.py, pacing.py), and only while th
 transport's buffer is below its high-water mark (the same few milliseconds). Reading has
 two lanes too: a chat frame that arrives while only file chunks wait unread is handed out
 before them, and the owner may hold reading (its disk is behind) without losing what a peer
-that closed meanwhile said last. The kernel's socket buffers are left to autotuning, so the window grows with
-the path; only the bytes it keeps unsent are bounded (`UNSENT_LIMIT`).
+that closed meanwhile said last. The kernel's socket buffers are left to autotuning, so the
+window grows with the path; only the bytes it keeps unsent are bounded (`UNSENT_LIMIT`).
 """
 
 from __future__ import annotations
