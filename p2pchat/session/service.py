@@ -43,6 +43,7 @@ from p2pchat.session.events import (
     PeerInfo,
     RttMeasured,
     SessionState,
+    TransferUpdated,
 )
 from p2pchat.session.handshake.greeting import Greeter, say_bye
 from p2pchat.session.handshake.machine import PeerRefused
@@ -52,6 +53,12 @@ from p2pchat.session.store import open_history
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
+from p2pchat.session.unfinished import (
+    Unfinished,
+    describe_left_send,
+    load_unfinished,
+    save_unfinished,
+)
 from p2pchat.settings import Settings
 
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
@@ -76,10 +83,12 @@ def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
 class DialReport:
     """What the caller reports, turned into the presence's transitions and their events."""
 
-    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None]) -> None:
+    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None],
+                 ended: Callable[[], None]) -> None:
         self.presence = presence
         self._emit = emit
         self.notice = notice
+        self._ended = ended  # the call is over for good
 
     def dialing(self, target: str, attempt: int) -> None:
         emit_all(self._emit, self.presence.dialing(target, attempt))
@@ -88,6 +97,7 @@ class DialReport:
         emit_all(self._emit, self.presence.retrying(target, attempt, delay, reason))
 
     def gave_up(self) -> None:
+        self._ended()
         emit_all(self._emit, self.presence.refused())
 
 
@@ -113,6 +123,8 @@ class Session:
         self._live: LiveConnection | None = None
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
+        self.unfinished = Unfinished()  # what this run has under way, for the next one
+        self._left_sends: dict = {}  # sends an earlier run did not finish, offered when their peer is back
         self.trust = Trust(
             self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
             interactive=interactive,
@@ -127,7 +139,8 @@ class Session:
             learned=lambda peer: self.direct.addresses_of(peer),
         )
         self.caller = Caller(  # what we dial, and the dial loop
-            self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
+            self.presence, DialReport(
+                self.presence, self.emit, self.notice, lambda: self._remember_unfinished(self.unfinished.call_ended())), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
         )
         self.codes = Codes(  # short codes through a mailbox server
@@ -230,6 +243,8 @@ class Session:
 
     # -- events ------------------------------------------------------------------
     def emit(self, event: Event) -> None:
+        if isinstance(event, TransferUpdated):
+            self._send_changed(event)
         if self.on_event is None:
             return
         try:
@@ -260,11 +275,54 @@ class Session:
         self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
         self.routes.start()
+        left = load_unfinished(self.paths.unfinished_file)
+        self.unfinished.sends, self._left_sends = dict(left.sends), dict(left.sends)
         if self.settings.connect:
             try:
                 await self.connect(self.settings.connect)
             except ValueError as exc:
                 raise StartError(str(exc)) from None
+        else:
+            self._call_again(left)
+
+    def _call_again(self, left: Unfinished) -> None:
+        """Started with no peer named after a run that ended mid-chat without a goodbye: call
+        the peer that run had dialed."""
+        target = left.redial_target()
+        if target is None:
+            return
+        self.unfinished.called(left.peer, left.addresses)
+        self.notice(f"the last chat ended without a goodbye (p2pchat stopped): calling {target} again")
+        self.caller.call(target, why="reconnect")
+
+    def _remember_unfinished(self, changed: bool) -> None:
+        if changed:
+            save_unfinished(self.paths.unfinished_file, self.unfinished)
+
+    def _send_changed(self, event: TransferUpdated) -> None:
+        info = event.transfer
+        if info.path is not None:
+            self._left_sends.pop(str(info.path), None)  # sent again in this run
+        self._remember_unfinished(self.unfinished.send_changed(info, self.presence.peer_id or self.presence.last_peer_id))
+
+    def _offer_left_sends(self, peer_id: str, nickname: str) -> None:
+        """The peer is back: the sends an earlier run left unfinished go out again."""
+        paths = []
+        for send in self.unfinished.sends_for(peer_id, self._left_sends):
+            exists = Path(send.path).exists()
+            self.notice(describe_left_send(send, nickname, exists), "info" if exists else "warning")
+            if exists:
+                paths.append(Path(send.path))
+            else:
+                self._remember_unfinished(self.unfinished.forget_send(send.path))
+        if paths:
+            self._spawn(self._offer_again(paths), "offer-again")
+
+    async def _offer_again(self, paths: list[Path]) -> None:
+        try:
+            await self.offer_files(paths)
+        except (ValueError, OSError) as exc:
+            self.notice(f"not offered again: {exc}", "warning")
 
     def _listen(self) -> None:
         settings = self.settings
@@ -316,6 +374,7 @@ class Session:
                 conn.send(Bye(reason))
             await conn.flush_and_close()
             self.trust.seen(self.presence.last_peer_id)
+        self._remember_unfinished(self.unfinished.call_ended())
         if self._listener is not None:
             await self._listener.close()
         await self.routes.close()
@@ -402,6 +461,12 @@ class Session:
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
         self.direct.session_up(conn, hello, peer_id)
+        target = self.caller.target
+        if target is not None and target.direct:  # we dialed: a restart after a crash calls again
+            self._remember_unfinished(self.unfinished.called(
+                peer_id if self.trust.tls else None, [str(address) for address in target.direct]))
+        if events:
+            self._offer_left_sends(peer_id, peer.nickname)
 
     def _retire(self, old: Connection) -> None:
         """The relayed connection a session moved away from: its reader goes on for a while, for
@@ -435,6 +500,8 @@ class Session:
         self.trust.seen(self.presence.peer_id)
         self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
+        if by_peer and reason == "quit":
+            self._remember_unfinished(self.unfinished.call_ended())
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)
         if events and self.presence.state is SessionState.RECONNECTING:
