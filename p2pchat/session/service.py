@@ -30,6 +30,7 @@ from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
 from p2pchat.reach.routes import Routes
 from p2pchat.reach.target import DialTarget, parse_target
+from p2pchat.running import clear_listening, record_listening
 from p2pchat.session.chat import Chat
 from p2pchat.session.codes import CodeInvite, Codes
 from p2pchat.session.events import (
@@ -345,6 +346,7 @@ class Session:
             handshake_timeout=settings.handshake_timeout,
         )
         self._listener.start()
+        record_listening(self.paths.running_file, self._listener.port)  # for `p2pchat invite` beside us
         emit_all(self.emit, self.presence.listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
             logger.warning(note)
@@ -377,6 +379,7 @@ class Session:
         self._remember_unfinished(self.unfinished.call_ended())
         if self._listener is not None:
             await self._listener.close()
+            clear_listening(self.paths.running_file)
         await self.routes.close()
         await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:

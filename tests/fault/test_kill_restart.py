@@ -102,6 +102,7 @@ def test_a_dialer_that_said_goodbye_does_not_call_again(spawn, tmp_path):
     alice.wait_line(r"^\* connected to bob")
     bob.type("/quit")
     assert bob.finish() == 0
+    assert not (tmp_path / "bob" / "data" / "running.json").exists()  # `p2pchat invite` knows it stopped
     bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", home=tmp_path / "bob")
     bob.wait_line(r"listening", 10)
     bob.type("/info")
