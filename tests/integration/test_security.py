@@ -29,6 +29,7 @@ from p2pchat.session.events import (
     Connected,
     Dialing,
     IdentityPrompt,
+    IdentityPromptExpired,
     MessageReceived,
     Notice,
 )
@@ -250,6 +251,24 @@ async def test_unknown_peer_with_ask_prompts_the_user(tmp_path, accept):
             refused = await alice.events.wait_for(Notice, lambda e: "unknown identity" in e.text)
             assert refused.text.endswith("(you denied it)") and "accept_unknown" not in refused.text
             await assert_never_connects(alice, bob)
+
+
+async def test_a_refusal_closes_the_question_the_dialer_was_asked(tmp_path):
+    async with (
+        start_session(tmp_path, "alice", accept_unknown="ask") as alice,
+        start_session(tmp_path, "bob", accept_unknown="ask") as bob,
+    ):
+        alice.session.interactive = bob.session.interactive = True
+        await bob.session.connect(alice.address)
+        await alice.events.wait_for(IdentityPrompt)
+        await bob.events.wait_for(IdentityPrompt)
+        alice.session.answer_identity(False)  # bob has not answered his own question
+        closed = await bob.events.wait_for(IdentityPromptExpired)
+        assert closed.withdrawn and closed.peer.nickname == "alice"
+        await wait_until(lambda: bob.session.state == "listening")
+        assert [t for t in notices(bob) if "refused" in t] == [f"{alice.address} refused to talk to this identity"]
+        assert len([t for t in notices(alice) if "refused" in t]) == 1
+        await assert_never_connects(alice, bob)
 
 
 # -- the identity on disk ----------------------------------------------------------------------
