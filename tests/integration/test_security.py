@@ -311,6 +311,19 @@ async def test_plain_dialer_to_tls_listener(tmp_path):
         await assert_never_connects(alice, bob, refused_dialer=bob)  # a setting to change
 
 
+async def test_plain_dialer_to_a_dual_stack_tls_listener_is_told_once_on_each_side(tmp_path):
+    async with (
+        start_session(tmp_path, "alice", tls=True, bind="::") as alice,
+        start_session(tmp_path, "bob", tls=False) as bob,
+    ):
+        await bob.session.connect(alice.address)
+        await bob.events.wait_for(Notice, lambda e: "uses TLS" in e.text)
+        await assert_never_connects(alice, bob, refused_dialer=bob)
+        assert [e.reason for e in bob.events.of(Dialing) if e.reason] == []  # no "connection lost"
+        warned = [e.text for e in alice.events.of(Notice) if "without TLS" in e.text]
+        assert len(warned) == 1 and warned[0].startswith("127.0.0.1:"), warned  # not ::ffff:127.0.0.1
+
+
 async def test_tls_dialer_to_plain_listener(tmp_path):
     async with (
         start_session(tmp_path, "alice", tls=False) as alice,
