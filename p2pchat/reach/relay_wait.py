@@ -1,7 +1,7 @@
 """Waiting to be found on the relays, beside the listener.
 
 For every relay in the settings, one connection waits for each token that may bring a peer:
-each pending invite, and the token derived with the last peer while no chat is up and we
+each pending or used invite, and the token derived with the last peer while no chat is up and we
 are not dialing it ourselves. A glued connection gets TLS and goes through the normal
 handshake, as an inbound connection does; then a fresh one waits in its place.
 """
@@ -79,9 +79,12 @@ class RelayWaiter:
         """token -> (our TLS role is client, the fingerprint expected there or None, the
         pending invite's secret the token stands for or None)."""
         own = self.credentials.own_id
+        # A used invite is waited for too, until it expires: a second peer that comes with it
+        # is then told it was used (and the inviter that it may have leaked), not left waiting.
+        invites = self.credentials.invites
         tokens: dict[str, tuple[bool, str | None, str | None]] = {
             relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
-            for secret in self.credentials.invites.pending()
+            for secret in (*invites.pending(), *invites.used())
         }
         peer = self._peer()
         if peer is not None and peer != own:
