@@ -76,6 +76,17 @@ class StartError(Exception):
         self.reason = reason
 
 
+def _other_port(source: str) -> str:
+    """How to choose another port, where the taken one came from (a `load_settings` source)."""
+    if source.startswith("file "):
+        where = f"the settings file {source[5:]}: choose another there (p2pchat config set port N)"
+    elif source.startswith("env "):
+        where = f"the environment ({source[4:]}): choose another there"
+    else:
+        return "choose another with --port N, or --port 0 for any free port"
+    return f"it comes from {where}, or run with --port N (--port 0: any free port)"
+
+
 def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
     for event in events:
         emit(event)
@@ -334,7 +345,7 @@ class Session:
             if settings.port_explicit:
                 raise StartError(
                     f"port {settings.port} is already in use (is another p2pchat running?)",
-                    "choose another with --port N, or --port 0 for any free port",
+                    _other_port(settings.port_source),
                 ) from None
             sock = open_listening_socket(settings.bind, 0)
             note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"
