@@ -304,7 +304,9 @@ class Session:
         if target is None:
             return
         self.unfinished.called(left.peer, left.addresses)
-        self.notice(f"the last chat ended without a goodbye (p2pchat stopped): calling {target} again")
+        known = self.trust.known.get(left.peer) if left.peer and self.trust.known is not None else None
+        with_whom = f" with {known.nickname}" if known is not None else ""
+        self.notice(f"the last chat{with_whom} ended without a goodbye (p2pchat stopped): calling again")
         self.caller.call(target, why="reconnect")
 
     def _remember_unfinished(self, changed: bool) -> None:
