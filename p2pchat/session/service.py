@@ -296,6 +296,12 @@ class Session:
                 raise StartError(str(exc)) from None
         else:
             self._call_again(left)
+        for send in list(self._left_sends.values()):  # said now, offered when the peer is back
+            exists = Path(send.path).exists()
+            self.notice(describe_left_send(send, self._known_name(send.peer), exists, connected=False))
+            if not exists:
+                del self._left_sends[send.path]
+                self._remember_unfinished(self.unfinished.forget_send(send.path))
 
     def _call_again(self, left: Unfinished) -> None:
         """Started with no peer named after a run that ended mid-chat without a goodbye: call
@@ -304,10 +310,13 @@ class Session:
         if target is None:
             return
         self.unfinished.called(left.peer, left.addresses)
-        known = self.trust.known.get(left.peer) if left.peer and self.trust.known is not None else None
-        with_whom = f" with {known.nickname}" if known is not None else ""
+        with_whom = f" with {self._known_name(left.peer)}" if left.peer else ""
         self.notice(f"the last chat{with_whom} ended without a goodbye (p2pchat stopped): calling again")
         self.caller.call(target, why="reconnect")
+
+    def _known_name(self, peer_id: str | None) -> str:
+        known = self.trust.known.get(peer_id) if peer_id and self.trust.known is not None else None
+        return known.nickname if known is not None else "the peer"
 
     def _remember_unfinished(self, changed: bool) -> None:
         if changed:

@@ -96,11 +96,15 @@ class Unfinished:
         return mine
 
 
-def describe_left_send(send: LeftSend, peer: str, exists: bool) -> str:
+def describe_left_send(send: LeftSend, peer: str, exists: bool, *, connected: bool = True) -> str:
+    """The line about a send an earlier run left: at the start (`connected` False) or when
+    its peer is back."""
     what = f"{send.name} to {peer} was interrupted at {send.percent}% when p2pchat stopped"
-    if exists:
-        return f"{what}: offering it again (it resumes where it stopped)"
-    return f"{what}, and {send.path} is no longer there: not offered again"
+    if not exists:
+        return f"{what}, and {send.path} is no longer there: not offered again"
+    if not connected:
+        return f"{what}: it is offered again when {peer} is connected"
+    return f"{what}: offering it again (it resumes where it stopped)"
 
 
 # -- the file ---------------------------------------------------------------------------

@@ -53,6 +53,8 @@ def test_killed_dialer_calls_again_and_its_send_resumes(spawn, tmp_path):
         bob.kill9()
 
         bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", home=tmp_path / "bob")  # no --connect
+        bob.wait_line(r"payload\.bin to alice was interrupted at \d+% when p2pchat stopped: it is offered again "
+                      r"when alice is connected", 10)
         bob.wait_line(r"the last chat with alice ended without a goodbye \(p2pchat stopped\): calling again", 10)
         bob.wait_line(rf"connecting to 127\.0\.0\.1:{proxy.port}", 10)
         bob.wait_line(r"^\* connected to alice", 20)
