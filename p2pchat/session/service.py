@@ -487,7 +487,8 @@ class Session:
         self.transfers_engine.on_connected(conn, peer_id)
         self.direct.session_up(conn, hello, peer_id)
         target = self.caller.target
-        if target is not None and target.direct:  # we dialed: a restart after a crash calls again
+        if target is not None and target.direct and (conn.dialed or target.fingerprint == peer_id):
+            # We reached the peer we called: a restart after a crash calls it again.
             self._remember_unfinished(self.unfinished.called(
                 peer_id if self.trust.tls else None, [str(address) for address in target.direct]))
         if events:
