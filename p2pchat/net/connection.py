@@ -19,12 +19,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ctypes
-import platform
 import socket
 import ssl
 import struct
 
+from p2pchat import heap
 from p2pchat.net import tcp_info
 from p2pchat.net.address import host_port, plain_host
 from p2pchat.net.file_lane import FileLane
@@ -52,51 +51,6 @@ RECV_LOW = 3 * 1024 * 1024  # resume soon: chat waiting in the kernel cannot ove
 UNSENT_LIMIT = 128 * 1024  # TCP_NOTSENT_LOWAT: measured to keep a 100 ms path full
 # Frames that may overtake file chunks waiting unread: nothing about a file depends on them.
 CHAT_FRAMES = (Text, Ack, Ping, Pong, Nick)
-
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-_malloc_tuned = False
-_libc: ctypes.CDLL | None = None  # glibc, once tuned
-
-
-def keep_big_buffers_in_heap() -> None:
-    """Stop glibc from mmapping (and unmapping) every chunk-sized buffer.
-
-    Above 128 KiB glibc serves each allocation with a fresh mmap and returns it with
-    munmap, so every file chunk costs page faults on both sides; that halved the
-    throughput. With a higher threshold such buffers are reused from the heap.
-    Process-wide and done once; elsewhere than glibc it does nothing.
-    """
-    global _malloc_tuned, _libc
-    if _malloc_tuned:
-        return
-    _malloc_tuned = True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 16 * 1024 * 1024)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
-        # One heap for every thread. With a heap per disk thread (even two in all) what a
-        # transfer left scattered there kept pages resident: +0.15 MiB a 10 MB file.
-        libc.mallopt(_M_ARENA_MAX, 1)
-        _libc = libc
-    except (OSError, AttributeError):
-        pass
-
-
-def return_free_memory() -> None:
-    """Give the heap's free pages back to the system, once big buffers are done with.
-
-    With the thresholds above glibc keeps what is freed (up to 64 MiB at the top of the
-    heap, and every free page inside it) for reuse: each transfer left a few MiB more
-    resident, so a long session crept up. malloc_trim(0) takes about a millisecond.
-    """
-    if _libc is not None:
-        with contextlib.suppress(AttributeError):
-            _libc.malloc_trim(0)
-
 
 class ConnectionClosed(Exception):
     """The connection ended; `reason` says why in words a user understands."""
@@ -127,7 +81,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     # -- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        keep_big_buffers_in_heap()
+        heap.tune()  # done at start-up by the command line; here for other callers
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # No SO_SNDBUF/SO_RCVBUF: fixing them turns off autotuning and caps the window.

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.net.connection import Connection, ConnectionClosed, return_free_memory
+from p2pchat.heap import return_free_memory
+from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import MAX_CHUNK_DATA, FileChunk
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferUpdated
