@@ -301,6 +301,7 @@ def load_settings(
         sources[key] = "command line"
     if sources["port"] != "default":  # only the built-in default may move to a free port
         settings.port_explicit = True
+        settings.port_source = sources["port"]
     return settings, sources
 
 

@@ -263,6 +263,7 @@ class Settings:
     plain: bool = False
     debug: bool = False
     port_explicit: bool = False  # the port was chosen (not the default): a taken port is an error
+    port_source: str = "command line"  # where it was chosen: "file PATH", "env VARIABLE", ...
 
     def __post_init__(self) -> None:
         self.accept_unknown = AcceptUnknown(self.accept_unknown)

@@ -26,6 +26,7 @@ import struct
 
 from p2pchat import heap
 from p2pchat.net import tcp_info
+from p2pchat.net.address import host_port, plain_host
 from p2pchat.net.file_lane import FileLane
 from p2pchat.net.pacing import ReceiveWindow
 from p2pchat.protocol import (
@@ -232,11 +233,8 @@ class Connection:
         # When the TCP connection was made (loop time): the handshake deadline counts from here.
         self.opened_at = asyncio.get_running_loop().time() if opened_at is None else opened_at
         peer = transport.get_extra_info("peername") or ("?", 0)
-        host, port = peer[0], peer[1]
-        if host.startswith("::ffff:"):
-            host = host[7:]
-        self.peer_host = host
-        self.peer_port = port
+        self.peer_host = plain_host(peer[0])
+        self.peer_port = peer[1]
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
@@ -245,8 +243,7 @@ class Connection:
 
     @property
     def peer_address(self) -> str:
-        host = f"[{self.peer_host}]" if ":" in self.peer_host else self.peer_host
-        return f"{host}:{self.peer_port}"
+        return host_port(self.peer_host, self.peer_port)
 
     @property
     def encrypted(self) -> bool:

@@ -128,9 +128,11 @@ class IdentityPrompt(Event):
 
 @dataclass(frozen=True)
 class IdentityPromptExpired(Event):
-    """Nobody answered the IdentityPrompt in time: the peer was refused; close the question."""
+    """Close the IdentityPrompt: nobody answered it in time and the peer was refused, or
+    (`withdrawn`) the peer hung up first, e.g. it refused us; a notice says that."""
 
     peer: PeerInfo
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)

@@ -316,8 +316,8 @@ def quit_warning(running: list[TransferInfo], peer: str) -> str:
     said = []
     if sending:
         files, them = counted(sending, "being sent")
-        said.append(f"{files}; quitting interrupts {them}. After restarting, /send {them} again "
-                    "and the transfer resumes where it stopped.")
+        said.append(f"{files}; quitting interrupts {them}. After restarting, p2pchat offers {them} again "
+                    f"once {peer} is connected, and the transfer resumes where it stopped.")
     if receiving:
         files, them = counted(receiving, "arriving")
         said.append(f"{files}; quitting interrupts {them}, and what has arrived is kept. After restarting, "

@@ -296,7 +296,8 @@ async def test_quitting_during_a_transfer_asks_first(harness: Harness):
         said = await press_quit_while_moving(harness, pilot, "send")
         assert harness.app.is_running and "Quit p2pchat?" in screen_text(harness.app)
         # Nothing re-offers an upload after a restart by itself: the question says what does.
-        assert said.startswith("1 file is still being sent; quitting interrupts it. After restarting, /send it again")
+        assert said.startswith("1 file is still being sent; quitting interrupts it. After restarting, p2pchat offers "
+                               "it again once")
         await pilot.press("enter")  # the default keeps running
         await pilot.pause()
         assert harness.app.is_running and not any(c[0] == "quit" for c in harness.fake.calls)

@@ -403,7 +403,9 @@ class ChatScreen(Screen[None]):
     def _on_identity_prompt_expired(self, event: IdentityPromptExpired) -> None:
         question: Screen[Any] = self.app.screen
         if isinstance(question, IdentityScreen):
-            question.dismiss(None)  # too late to answer: the peer was refused
+            question.dismiss(None)  # too late to answer: the peer was refused, or is gone
+        if event.withdrawn:
+            return  # the session's notice says why (the peer refused us, or hung up)
         name = clean(event.peer.nickname, single_line=True)
         self.log_view.add_system(f"no answer in time: {name} was refused", "warning")
 
@@ -412,7 +414,8 @@ class ChatScreen(Screen[None]):
             return  # the question expired: the session already refused the peer
         if self.session is not None:
             self.session.answer_identity(bool(accept))
-        self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
+        if accept:  # a refusal is said by the session, with the peer's name
+            self.log_view.add_system("peer identity accepted")
 
     # -- transfers ----------------------------------------------------------------------------
     def _on_transfer_offered(self, event: TransferOffered) -> None:
