@@ -13,6 +13,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
+
 
 def complete_path(fragment: str) -> list[str]:
     """Completions for a file path fragment; directories end with a separator."""
@@ -69,7 +71,7 @@ def quote_path(path: str) -> str:
 
 INPUT_HISTORY = 1000  # lines Up can bring back; older ones are forgotten
 
-class ChatInput(Input):
+class ChatInput(TakesTypedText, Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
     BINDINGS = [
@@ -111,7 +113,7 @@ class ChatInput(Input):
         # Keys that arrive after this line handed itself to the multi-line draft but before
         # the draft has the focus: they follow the text there, in order.
         self._handing_over = False
-        self._keys_for_draft: list[events.Key] = []
+        self._keys_for_draft: list[events.Key | TypedText] = []
         self._complete_command = complete_command or (lambda prefix: [])
 
     # -- history ------------------------------------------------------------------
@@ -176,7 +178,13 @@ class ChatInput(Input):
         if target is None:
             return
         for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
-            target.post_message(events.Key(key.key, key.character))
+            if not isinstance(key, TypedText):
+                target.post_message(events.Key(key.key, key.character))
+            elif isinstance(target, TakesTypedText):
+                target.post_message(TypedText(key.text))
+            else:
+                for typed in as_keys(key.text):
+                    target.post_message(typed)
 
     def action_end(self, select: bool = False) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
@@ -207,7 +215,23 @@ class ChatInput(Input):
             event.prevent_default()
             await self.action_submit()
             return
+        if event.is_printable and (burst := take_queued_characters(self)):
+            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit
+            event.prevent_default()
+            self._type(f"{event.character}{burst}")
+            return
         await super()._on_key(event)
+
+    def _on_typed_text(self, event: TypedText) -> None:
+        if self._handing_over:
+            self._keys_for_draft.append(event)
+            self._pass_keys_on()
+            return
+        self._type(event.text + take_queued_characters(self))
+
+    def _type(self, text: str) -> None:
+        self._restart_blink()
+        self.replace(text, *self.selection)
 
     async def action_submit(self) -> None:
         # Cleared here, not when the app gets the line: keys typed right after Enter

@@ -10,11 +10,13 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
+from p2pchat.ui.typing_burst import TakesTypedText, TypedText, take_queued_characters
+
 HELP = "Multi-line · Enter sends · ctrl+j or shift+enter: new line · Esc: put aside"
 NEW_LINE_KEYS = ("ctrl+j", "shift+enter")
 
 
-class DraftEditor(TextArea):
+class DraftEditor(TakesTypedText, TextArea):
     class Send(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
@@ -43,4 +45,16 @@ class DraftEditor(TextArea):
             else:
                 self.insert("\n")
             return
+        if event.is_printable and not self.read_only and (burst := take_queued_characters(self)):
+            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit
+            event.prevent_default()
+            self._type(f"{event.character}{burst}")
+            return
         await super()._on_key(event)
+
+    def _on_typed_text(self, event: TypedText) -> None:
+        self._type(event.text + take_queued_characters(self))
+
+    def _type(self, text: str) -> None:
+        self._restart_blink()
+        self._replace_via_keyboard(text, *self.selection)  # nothing when read-only, as a key
