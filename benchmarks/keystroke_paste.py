@@ -9,7 +9,8 @@ per key) and then p2pchat connected to a second p2pchat on 127.0.0.1, and pastes
 each with `tmux paste-buffer` without `-p` (no bracketed-paste markers: the app sees keys).
 It prints the seconds until the end of the text shows in the box, the peak RSS of the process
 that was typed into, and for p2pchat whether the connection lived through it (the peer would
-say `no heartbeat`) and whether the line that was then sent arrived whole.
+say `no heartbeat`) and whether the line, sent with Enter, arrived whole (text over the
+message limit is not sent).
 
 --profile DIR runs each typed-into app under cProfile and leaves DIR/<name>.prof (main thread
 only); --py-spy DIR samples every thread of it with py-spy (if installed) while the text comes
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -35,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from p2pchat.protocol.frames import MAX_TEXT_BYTES  # noqa: E402
+
 SIZE = ("80", "24")
 END = "~end~"  # the text ends with this; it shows in the box only once the last key is in
 BARE_APP = """
@@ -71,7 +77,7 @@ class Pane:
     def __init__(self, argv: list[str], env: dict[str, str]) -> None:
         self.name = f"keypaste-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        command = "exec env " + exports + " " + " ".join(map(quote, argv))
+        command = "exec env " + exports + " " + " ".join(map(shlex.quote, argv))
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", SIZE[0], "-y", SIZE[1], command],
                        check=True)  # fmt: skip
         pid = subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_pid}"],
@@ -103,12 +109,6 @@ class Pane:
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
-
-
-def quote(arg: str) -> str:
-    import shlex
-
-    return shlex.quote(arg)
 
 
 class Memory:
@@ -155,7 +155,7 @@ def type_into(pane: Pane, name: str, text: str, timeout: float, tools: Tools) ->
     spy = None
     if tools.spy is not None:
         spy = subprocess.Popen(["py-spy", "record", "--pid", str(pane.pid), "--threads", "--format", "raw",
-                                "--rate", "200", "-o", str(tools.spy / f"{name}.txt")],
+                                "--rate", "200", "--nonblocking", "-o", str(tools.spy / f"{name}.txt")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(1)  # attached before the first key
     before = memory.rss_kib()
@@ -208,7 +208,7 @@ def p2pchat_pair(text: str, timeout: float, tools: Tools, home: Path) -> dict[st
         result = type_into(bob, "p2pchat", text, timeout, tools)
         result["connection_lost"] = any("connection lost" in pane.screen() for pane in (alice, bob))
         result["arrived_whole"] = None
-        if result["seconds"] is not None:
+        if result["seconds"] is not None and len(text.encode()) <= MAX_TEXT_BYTES:
             bob.keys("Enter")
             if alice.wait_for(END, 30) is not None:
                 result["arrived_whole"] = received_whole(home / "alice", text)
@@ -243,7 +243,7 @@ def show(name: str, result: dict[str, object], kb: float) -> None:
             f"{result['rss_before_kib'] / 1024:5.0f} MiB, peak {result['peak_kib'] / 1024:5.0f} MiB")  # type: ignore[operator]  # fmt: skip
     if "connection_lost" in result:
         line += "; connection " + ("LOST" if result["connection_lost"] else "kept")
-        line += "; sent line " + {True: "arrived whole", False: "arrived CHANGED", None: "not checked"}[
+        line += "; sent line " + {True: "arrived whole", False: "arrived CHANGED", None: "not sent"}[
             result["arrived_whole"]  # type: ignore[index]
         ]
     print(line, flush=True)
@@ -252,7 +252,7 @@ def show(name: str, result: dict[str, object], kb: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", type=float, default=20, help="kilobytes to type (default 20)")
-    parser.add_argument("--timeout", type=float, default=180, help="seconds to wait for the text")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the text")
     parser.add_argument("--profile", type=Path, help="write cProfile output here")
     parser.add_argument("--py-spy", type=Path, dest="spy", help="write py-spy samples here")
     parser.add_argument("--only", choices=("bare", "p2pchat"), help="run one of the two")

@@ -11,10 +11,16 @@ posts everything that came meanwhile, in order.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Any
 
 from textual.driver import Driver
 from textual.message import Message
+
+# Messages posted to the app per turn of the event loop: the app handles what it is given
+# without yielding, so this bounds how long a flood of keys (keys that each run a binding,
+# say) holds up everything else on the loop, the connection's heartbeat included.
+MESSAGES_PER_TURN = 500
 
 
 class BatchedKeyDelivery(Driver):
@@ -22,7 +28,7 @@ class BatchedKeyDelivery(Driver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._inbox: list[Message] = []
+        self._inbox: deque[Message] = deque()
         self._inbox_lock = threading.Lock()
 
     def send_message(self, message: Message) -> None:
@@ -34,6 +40,10 @@ class BatchedKeyDelivery(Driver):
 
     def _deliver(self) -> None:
         with self._inbox_lock:
-            batch, self._inbox = self._inbox, []
+            inbox = self._inbox
+            batch = [inbox.popleft() for _ in range(min(len(inbox), MESSAGES_PER_TURN))]
+            more = bool(inbox)
         for message in batch:
             self._app.post_message(message)
+        if more:  # the rest after the app (and the network) had a turn
+            self._loop.call_soon(self._deliver)
