@@ -20,7 +20,7 @@ from textual.message import Message
 # Messages posted to the app per turn of the event loop: the app handles what it is given
 # without yielding, so this bounds how long a flood of keys (keys that each run a binding,
 # say) holds up everything else on the loop, the connection's heartbeat included.
-MESSAGES_PER_TURN = 500
+MESSAGES_PER_TURN = 2000
 
 
 class BatchedKeyDelivery(Driver):

@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -232,6 +233,12 @@ class ChatInput(TakesTypedText, Input):
     def _type(self, text: str) -> None:
         self._restart_blink()
         self.replace(text, *self.selection)
+
+    def _position_to_cell(self, position: int) -> int:
+        # Textual splits the whole line at its tabs for every cursor move; without a tab
+        # that work is the cell length alone, which matters on a line of many kilobytes.
+        before = self.value[:position]
+        return cell_len(before) if "\t" not in before else super()._position_to_cell(position)
 
     async def action_submit(self) -> None:
         # Cleared here, not when the app gets the line: keys typed right after Enter
