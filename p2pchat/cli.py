@@ -369,6 +369,9 @@ def _peers(args: argparse.Namespace) -> int:
 
 
 def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
+    from p2pchat import heap
+
+    heap.tune()  # before any thread starts: a thread's heap is chosen when it first allocates
     if settings.plain or settings.connect is not None or port_on_command_line:
         # Listen before the front end and the session are imported (the app's first frame
         # then says so); without these the app asks for a port on its connect screen first.

@@ -44,6 +44,11 @@ class Paths:
         return self.data_dir / "history.sqlite3"
 
     @property
+    def pastes_dir(self) -> Path:
+        """Messages too long for one message, saved to be sent as files."""
+        return self.data_dir / "pastes"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "p2pchat.log"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,10 +23,12 @@ from p2pchat.identity.fingerprints import (
     normalise_fingerprint,
 )
 from p2pchat.identity.keys import write_atomically
+from p2pchat.protocol.transit import RelayAddress, parse_relay
 
 _UTC = dt.timezone.utc
 
 TrustStatus = Literal["known", "new", "changed"]
+KEPT_RELAYS = 4  # relays kept per peer: an invite may name 16, a reconnect needs a few
 
 _HEADER = (
     "Peers whose keys p2pchat has seen (trust on first use, like ssh's known_hosts).\n"
@@ -43,6 +45,7 @@ class KnownPeer:
     last_seen: dt.datetime
     verified: bool = False  # the user compared fingerprints or the short code
     key: bytes = b""  # the raw Ed25519 public key (hashes to the fingerprint); empty: not yet seen
+    relays: tuple[RelayAddress, ...] = ()  # where its invite said it waits, newest first
 
 
 @dataclass(frozen=True)
@@ -111,14 +114,17 @@ class KnownPeers:
         return TrustVerdict("new", fp)
 
     def remember(
-        self, fp: str, nickname: str, address: str, *, now: dt.datetime | None = None, key: bytes = b""
+        self, fp: str, nickname: str, address: str, *, now: dt.datetime | None = None, key: bytes = b"",
+        relays: Sequence[RelayAddress] = (),
     ) -> KnownPeer:
         """Record that we talked to `fp`; keeps first_seen and verified of an existing record.
-        `key`, the peer's raw public key as TLS showed it, is kept when it is `fp`'s."""
+        `key`, the peer's raw public key as TLS showed it, is kept when it is `fp`'s. `relays`
+        (from the invite that introduced it) go before those kept earlier, `KEPT_RELAYS` in all."""
         fp = _require_fingerprint(fp)
         when = now or _now()
         if key and not key_matches(fp, key):
             raise IdentityError("a public key that is not this peer's fingerprint")
+        learnt = [relay.setting for relay in relays]
 
         def change(peers: tomlkit.items.Table) -> None:
             entry = peers.get(fp)
@@ -136,6 +142,9 @@ class KnownPeers:
                 entry["last_seen"] = when
             if key:
                 entry["key"] = base64.b64encode(key).decode("ascii")
+            if learnt:
+                kept = [str(relay) for relay in entry.get("relays", [])]
+                entry["relays"] = list(dict.fromkeys([*learnt, *kept]))[:KEPT_RELAYS]
 
         self._update(change)
         return self._peers[fp]
@@ -249,8 +258,12 @@ def _parse_peers(path: Path, doc: tomlkit.TOMLDocument) -> dict[str, KnownPeer]:
         key = _parse_key(fp, entry.get("key", ""))
         if key is None:
             raise bad(f"[peers.{fp}] has a key that is not this fingerprint's (remove the key line)")
+        relays = _parse_relays(entry.get("relays", []))
+        if relays is None:
+            raise bad(f"[peers.{fp}] needs relays as a list of at most {KEPT_RELAYS} \"tcp:HOST:PORT\"")
         result[fp] = KnownPeer(
             key=key,
+            relays=relays,
             fingerprint=fp,
             nickname=str(entry["nickname"]),
             address=str(entry["address"]),
@@ -279,6 +292,16 @@ def _parse_key(fp: str, text: object) -> bytes | None:
     except ValueError:
         return None
     return key if key_matches(fp, key) else None
+
+
+def _parse_relays(items: object) -> tuple[RelayAddress, ...] | None:
+    """The relays kept for a peer (checked as an invite's are), or None if they are not."""
+    if not isinstance(items, list) or len(items) > KEPT_RELAYS or not all(isinstance(i, str) for i in items):
+        return None
+    try:
+        return tuple(parse_relay(str(item)) for item in items)
+    except ValueError:
+        return None
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:

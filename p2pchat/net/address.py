@@ -6,8 +6,6 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from p2pchat.protocol.share_check import checked_fingerprint
-
 SCHEME = "p2pchat://"
 
 
@@ -41,6 +39,10 @@ def parse_address(text: str) -> PeerAddress:
         raw, _, fp = raw.partition("/")
         fp = fp.strip("/")
         if fp:
+            # Imported here: the protocol package is heavy, and the command line imports this
+            # module before the app's first frame.
+            from p2pchat.protocol.share_check import checked_fingerprint
+
             fingerprint = checked_fingerprint(fp)
     elif "://" in raw:
         scheme = raw.partition("://")[0]

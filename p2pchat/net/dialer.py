@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
 import ssl
 
@@ -18,6 +20,17 @@ def answered_without_tls(exc: BaseException) -> bool:
     return "WRONG_VERSION_NUMBER" in text or "RECORD_LAYER" in text or "PACKET_LENGTH" in text
 
 
+def nothing_answered(exc: BaseException) -> bool:
+    """The dial met silence: a time-out, or no route to the host (not a refusal nor a TLS
+    error, which say something is there)."""
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _SILENT
+
+
+_SILENT = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ETIMEDOUT}
+
+
 def describe_dial_error(exc: BaseException, address: str) -> str:
     if isinstance(exc, ssl.SSLError):
         if answered_without_tls(exc):
@@ -31,8 +44,8 @@ def describe_dial_error(exc: BaseException, address: str) -> str:
         return f"{address} did not answer in time"
     if isinstance(exc, ConnectionClosed):
         return f"{address}: {exc.reason}"
-    if isinstance(exc, OSError):
-        return f"cannot reach {address}: {exc.strerror or exc}"
+    if isinstance(exc, OSError):  # asyncio puts "Connect call failed (...)" where the cause was
+        return f"cannot reach {address}: {os.strerror(exc.errno) if exc.errno else exc.strerror or exc}"
     return f"cannot reach {address}: {exc}"
 
 

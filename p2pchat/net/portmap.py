@@ -21,6 +21,7 @@ from pathlib import Path
 from loguru import logger
 
 from p2pchat.protocol import natpmp, upnp
+from p2pchat.protocol.scope import private_external
 
 DESCRIPTION = "p2pchat"
 PORT_TRIES = 3  # the listening port itself, then random ones when that is taken
@@ -38,18 +39,6 @@ class Mapping:
     external_port: int
     internal_port: int
     lifetime: int  # seconds granted; 0: until removed
-
-
-def private_external(address: str) -> bool:
-    """An address no one on the internet can dial: RFC 1918 or shared (RFC 6598) space, which
-    means another NAT sits in front of the router. (Not `is_global`: documentation ranges are
-    not global either, and real networks use odd ranges.)"""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return True
-    blocks = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
-    return ip.version == 4 and any(ip in ipaddress.ip_network(block) for block in blocks)
 
 
 def could_be_public(address: str) -> bool:

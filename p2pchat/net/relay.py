@@ -22,7 +22,12 @@ __all__ = ["RelayError", "open_relay", "tls_over_relay"]
 
 
 class RelayError(Exception):
-    """The relay could not be used; the message is one line for the user."""
+    """The relay could not be used; the message is one line for the user. `reached`: the relay
+    answered as a relay does (it waited for the peer, or glued us to someone)."""
+
+    def __init__(self, message: str, *, reached: bool = False) -> None:
+        super().__init__(message)
+        self.reached = reached
 
 
 def _keepalive(sock: socket.socket) -> None:
@@ -104,7 +109,8 @@ async def open_relay(
         raise RelayError(f"{where}: {exc}") from None
     except asyncio.TimeoutError:
         sock.close()
-        raise RelayError(f"{where}: the peer did not arrive in time (or the relay never answered)") from None
+        raise RelayError(f"{where}: the peer did not arrive in time (or the relay never answered)",
+                         reached=True) from None
     except OSError as exc:
         sock.close()
         raise RelayError(describe_dial_error(exc, where)) from None
@@ -127,6 +133,6 @@ async def tls_over_relay(
     try:
         conn = await tls_on_socket(sock, context, tls_client=tls_client, dialed=dialed, timeout=timeout)
     except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
-        raise RelayError(describe_dial_error(exc, f"the peer via relay {relay}")) from None
+        raise RelayError(describe_dial_error(exc, f"the peer via relay {relay}"), reached=True) from None
     conn.relay = str(relay)
     return conn

@@ -17,6 +17,7 @@ from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.net.dialer import describe_dial_error
 from p2pchat.protocol import ProtocolError
 from p2pchat.reach.backoff import backoff
+from p2pchat.reach.missing import missing_route
 from p2pchat.reach.ports import DialReport, Handshake, PresenceView, Spawn
 from p2pchat.reach.race import ReachError, ReachPlan, reach
 from p2pchat.reach.refusal import PeerRefused
@@ -82,6 +83,7 @@ class Caller:
         presence, report = self.presence, self.report
         attempt = 0
         delay = first_delay
+        told_missing = False  # what this network lacks to reach the target is said once
         while not presence.stopped:
             if delay:
                 await asyncio.sleep(delay)
@@ -91,6 +93,7 @@ class Caller:
             report.dialing(str(target), attempt)
             plan, pinned = self._plan(target)
             reason = "another connection was being set up"  # the handshake ended without a session
+            missing = None
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
@@ -99,6 +102,7 @@ class Caller:
                 reason = str(exc)
             except ReachError as exc:
                 reason = str(exc)
+                missing = None if told_missing else missing_route(target, exc.paths)
             else:
                 own_end = conn.transport.get_extra_info("sockname")[:2]
                 self.own_ends.add(own_end)
@@ -119,6 +123,9 @@ class Caller:
             delay = backoff(attempt, first=FIRST_RETRY, cap=self.cap)
             logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
             report.retrying(str(target), attempt, delay, reason)
+            if missing:  # after the reason, so it is the line the user sees last
+                report.notice(missing, "warning")
+                told_missing = True
 
     def _refused(self, exc: PeerRefused) -> bool:
         """Say a refusal; True when it ends the dialing. A final one is said as an error; one

@@ -71,23 +71,24 @@ async def open_code(url: str, invite_line: str) -> tuple[CodeMeeting | None, str
 
 async def introduce(
     meeting: CodeMeeting, invites: Invites, secret: str, own_id: str, say: Callable[[str, str], None],
-) -> bool:
-    """Wait for the code's user; its identity is then the only one the invite admits. True if
-    someone was introduced; `say(text, level)` tells the user what happened either way."""
+) -> Invite | None:
+    """Wait for the code's user; its identity is then the only one the invite admits. The
+    invite it sent back (its fingerprint and relays) if someone was introduced, else None;
+    `say(text, level)` tells the user what happened either way."""
     code = meeting.code
     try:
         guest = await read_guest(meeting)
     except CodeMismatch:
         say(f"someone tried the code {code} with the wrong words: the code is spent "
             "(/invite makes a new one; the invite line still works)", "warning")
-        return False
+        return None
     except RendezvousError as error:
         say(f"the code {code} can no longer be used: {error}", "warning")
-        return False
+        return None
     if guest.fingerprint == own_id:
         say(f"the code {code} was used by this same identity: nothing to do", "warning")
-        return False
+        return None
     invites.expect(secret, guest.fingerprint)
     say(f"the code {code} was used: identity {group_fingerprint(guest.fingerprint)} is introduced "
         "and may connect", "info")
-    return True
+    return guest

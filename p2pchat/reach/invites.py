@@ -8,7 +8,6 @@ for the first peer that presents its secret inside TLS before it expires.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import secrets
@@ -23,8 +22,8 @@ except ImportError:  # not on Windows: one process per home is all that is safe 
 
 from p2pchat.net.address import bound_host
 from p2pchat.net.interfaces import local_addresses
-from p2pchat.net.portmap import private_external
 from p2pchat.protocol.invite import INVITE_LIFETIME, Invite, format_invite, new_secret
+from p2pchat.protocol.scope import home_only
 from p2pchat.protocol.transit import RelayAddress
 
 
@@ -166,7 +165,7 @@ def make_invite(
     ways = ", ".join([f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in addresses]) or "no direct address"
     if relays:
         ways += "; relay " + ", ".join(str(r) for r in relays)
-    elif all(_private(a) for a, _ in addresses):
+    elif all(home_only(a) for a, _ in addresses):
         ways += ("; WARNING: these addresses work only on your own network and no relay is set, so a "
                  "peer in another home cannot use this invite: set one (p2pchat config set relay "
                  "tcp:HOST:PORT) or let your router map the port")
@@ -174,10 +173,3 @@ def make_invite(
         ways += "; no relay set (the peer must reach an address above directly)"
     return format_invite(invite), f"good for one peer within {within}: {ways}"
 
-
-def _private(address: str) -> bool:
-    """An address no one outside this network can dial: RFC 1918, shared (RFC 6598), unique
-    local, loopback or link-local (not `is_private`, which also counts documentation ranges)."""
-    ip = ipaddress.ip_address(address)
-    unique_local = ip.version == 6 and ip in ipaddress.ip_network("fc00::/7")
-    return ip.is_loopback or ip.is_link_local or unique_local or private_external(address)

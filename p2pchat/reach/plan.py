@@ -87,10 +87,12 @@ def plan(
     relays: Sequence[RelayAddress],
     now: float,
     pair_secret: Callable[[str], bytes | None] = lambda peer: None,
+    kept_relays: Callable[[str], Sequence[RelayAddress]] = lambda peer: (),
 ) -> DialPlan:
     """`lan(fingerprint)`: where the local network (or the peer itself, over an earlier
     session) says that identity listens; `pair_secret(fingerprint)`: the secret we share with
-    that known peer, if any."""
+    that known peer, if any; `kept_relays(fingerprint)`: the relays kept with it (from the
+    invite that introduced it)."""
     peer = target.fingerprint or last_peer
     tokens: list[RelayToken] = []
     via: list[RelayAddress] = []
@@ -98,7 +100,7 @@ def plan(
     # asking the relays for the last peer could connect someone other than the host typed.
     named = target.fingerprint
     if tls and named and named != own_id:
-        via = list(dict.fromkeys([*target.relays, *relays]))
+        via = list(dict.fromkeys([*target.relays, *relays, *kept_relays(named)]))
         tokens.append(known_peer_token(own_id, named, pair_secret(named)))
         invite = target.invite
         if invite is not None and not invite.expired(now):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from p2pchat.net.connection import Connection, ConnectionClosed
-from p2pchat.net.dialer import answered_without_tls, describe_dial_error, dial
+from p2pchat.net.dialer import answered_without_tls, describe_dial_error, dial, nothing_answered
 from p2pchat.net.relay import RelayError, open_relay, tls_over_relay
 from p2pchat.protocol.transit import RelayAddress
+from p2pchat.reach.missing import PathFailure
 from p2pchat.reach.plan import Address, RelayToken
 from p2pchat.reach.refusal import PeerRefused
 
@@ -25,7 +26,11 @@ HEAD_START = 1.0  # seconds the direct addresses have before the relays are trie
 
 
 class ReachError(Exception):
-    """No path led to the peer; the message gives each path's reason."""
+    """No path led to the peer; the message gives each path's reason, `paths` how each failed."""
+
+    def __init__(self, message: str, paths: Sequence[PathFailure] = ()) -> None:
+        super().__init__(message)
+        self.paths = tuple(paths)
 
 
 @dataclass
@@ -49,7 +54,7 @@ async def reach(plan: ReachPlan) -> Connection:
     if not tasks:
         raise ReachError("no address to try, and no relay that could find this peer")
     def on_failure() -> None:  # once every direct address failed, the relays may stop waiting
-        if all(t.done() for t in direct):
+        if all(t.done() and not t.cancelled() and t.exception() is not None for t in direct):
             direct_failed.set()
 
     winner = await _first_success(tasks, on_failure=on_failure)
@@ -58,7 +63,7 @@ async def reach(plan: ReachPlan) -> Connection:
     refusals = [r for r in winner if isinstance(r, PeerRefused)]
     if refusals:
         raise refusals[0]
-    raise ReachError("; ".join(str(r) for r in winner))
+    raise ReachError("; ".join(str(r) for r in winner), [p for r in winner for p in getattr(r, "paths", ())])
 
 
 async def _first_success(tasks: Sequence[asyncio.Future[Any]], on_failure: Callable[[], object] = lambda: None):
@@ -112,7 +117,8 @@ async def _direct(plan: ReachPlan, address: Address) -> Connection:
             # A setting mismatch does not heal itself: say it once and stop. With other
             # addresses to try, the answer may come from some other service: keep trying.
             raise PeerRefused(f"{reason}; stopped dialing", final=True) from None
-        raise ReachError(reason) from None
+        failure = PathFailure(str(address), address.host, relayed=False, reached=not nothing_answered(exc))
+        raise ReachError(reason, [failure]) from None
 
 
 def _only_path(plan: ReachPlan) -> bool:
@@ -121,17 +127,21 @@ def _only_path(plan: ReachPlan) -> bool:
 
 async def _relays(plan: ReachPlan, direct_failed: asyncio.Event) -> Connection:
     if plan.direct:
+        # asyncio.wait, not wait_for: up to Python 3.11 wait_for swallows a cancel that comes
+        # with the event, and the relays would be tried after a direct path has won.
+        failed = asyncio.ensure_future(direct_failed.wait())
         try:
-            await asyncio.wait_for(direct_failed.wait(), HEAD_START)
-        except asyncio.TimeoutError:
-            pass
-    reasons = []
+            await asyncio.wait({failed}, timeout=HEAD_START)
+        finally:
+            failed.cancel()
+    reasons, failures = [], []
     for relay in plan.relays:
         try:
             return await _checked(plan, _one_relay(plan, relay))
         except RelayError as exc:
             reasons.append(str(exc))
-    raise ReachError("; ".join(reasons))
+            failures.append(PathFailure(f"relay {relay}", relay.host, relayed=True, reached=exc.reached))
+    raise ReachError("; ".join(reasons), failures)
 
 
 async def _one_relay(plan: ReachPlan, relay: RelayAddress) -> Connection:

@@ -2,14 +2,15 @@
 
 For every relay in the settings, one connection waits for each token that may bring a peer:
 each pending invite, and the token derived with the last peer while no chat is up and we
-are not dialing it ourselves. A glued connection gets TLS and goes through the normal
+are not dialing it ourselves. That peer is also waited for on the relays kept with it (where
+its invite said it waits). A glued connection gets TLS and goes through the normal
 handshake, as an inbound connection does; then a fresh one waits in its place.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from loguru import logger
 
@@ -35,6 +36,7 @@ class RelayWaiter:
         side: str,
         *,
         peer: Callable[[], str | None],
+        kept: Callable[[str], Sequence[RelayAddress]] = lambda peer: (),
         handshake: Handshake,
         spawn: Spawn,
         notice: Notice,
@@ -42,6 +44,7 @@ class RelayWaiter:
     ) -> None:
         self.credentials = credentials
         self._peer = peer  # whose derived token to wait for, if anyone's
+        self._kept = kept  # the relays kept with a known peer
         self._handshake = handshake  # for a peer that arrives (it handles its own failures)
         self._spawn = spawn
         self._notice = notice
@@ -55,8 +58,7 @@ class RelayWaiter:
         self._closed = False
 
     def start(self) -> None:
-        if self.relays:
-            self._watch = asyncio.create_task(self._watch_loop(), name="relay-waiter")
+        self._watch = asyncio.create_task(self._watch_loop(), name="relay-waiter")
 
     async def close(self) -> None:
         self._closed = True
@@ -75,29 +77,32 @@ class RelayWaiter:
             self.refresh()
             await asyncio.sleep(REFRESH)
 
-    def wanted(self) -> dict[str, tuple[bool, str | None, str | None]]:
-        """token -> (our TLS role is client, the fingerprint expected there or None, the
-        pending invite's secret the token stands for or None)."""
+    def wanted(self) -> dict[tuple[RelayAddress, str], tuple[bool, str | None, str | None]]:
+        """(relay, token) -> (our TLS role is client, the fingerprint expected there or None,
+        the pending invite's secret the token stands for or None)."""
         own = self.credentials.own_id
-        tokens: dict[str, tuple[bool, str | None, str | None]] = {
-            relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
-            for secret in self.credentials.invites.pending()
-        }
+        tokens: dict[str, tuple[bool, str | None, str | None]] = {}
+        if self.relays:  # an invite names only the relays of the settings
+            tokens = {
+                relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
+                for secret in self.credentials.invites.pending()
+            }
+        wanted = {(relay, token): how for relay in self.relays for token, how in tokens.items()}
         peer = self._peer()
         if peer is not None and peer != own:
             known = known_peer_token(own, peer, self.credentials.pair_secret(peer))
-            tokens[known.token] = (known.tls_client, peer, None)
-        return tokens
+            for relay in dict.fromkeys([*self.relays, *self._kept(peer)]):
+                wanted[(relay, known.token)] = (known.tls_client, peer, None)
+        return wanted
 
     def refresh(self) -> None:
         wanted = self.wanted()
-        keys = {(relay, token) for relay in self.relays for token in wanted}
         for key in list(self._waiting):
-            if key not in keys:
+            if key not in wanted:
                 self._waiting.pop(key).cancel()
-        for relay, token in keys - set(self._waiting):
+        for relay, token in wanted.keys() - set(self._waiting):
             self._waiting[(relay, token)] = asyncio.create_task(
-                self._wait(relay, token, *wanted[token]), name=f"relay-wait {relay}"
+                self._wait(relay, token, *wanted[(relay, token)]), name=f"relay-wait {relay}"
             )
 
     def _report(self, relay: RelayAddress, status: str, notice: str, level: str = "info") -> None:
@@ -143,6 +148,6 @@ class RelayWaiter:
             logger.info("a peer arrived through relay {}", relay)
             # Wait for the handshake: an invite it redeems must not be waited for again.
             await asyncio.shield(self._spawn(self._handshake(conn, expected), "relay-inbound"))
-            if token not in self.wanted():
+            if (relay, token) not in self.wanted():
                 self._waiting.pop((relay, token), None)
                 return

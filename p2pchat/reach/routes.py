@@ -77,10 +77,11 @@ class Routes:
         self._discover()
         if self.relays and not self.credentials.tls:
             self._notice("relays are not used without TLS: the relay could read and change the chat", "warning")
-        elif self.relays:
+        elif self.credentials.tls:  # with no relay set, it waits on those kept with a known peer
             self._relay_waiter = RelayWaiter(
-                self.credentials, self.relays, self.side, peer=self.relay_peer, handshake=self._handshake,
-                spawn=self._spawn, notice=self._notice, timeout=self.settings.handshake_timeout,
+                self.credentials, self.relays, self.side, peer=self.relay_peer, kept=self.kept_relays,
+                handshake=self._handshake, spawn=self._spawn, notice=self._notice,
+                timeout=self.settings.handshake_timeout,
             )
             self._relay_waiter.start()
 
@@ -134,7 +135,7 @@ class Routes:
             target, own_id=credentials.own_id, tls=credentials.tls, last_peer=self.presence.last_peer_id,
             pair_secret=credentials.pair_secret,
             lan=lambda peer: [*(self.lan.addresses_of(peer) if self.lan is not None else []), *self._learned(peer)],
-            relays=self.relays, now=self._clock(),
+            relays=self.relays, kept_relays=self.kept_relays, now=self._clock(),
         )
 
         def pinned(conn: Connection) -> str | None:
@@ -149,6 +150,12 @@ class Routes:
             credentials.server_context(), self.side, self.settings.handshake_timeout, check,
         )
         return reach_plan, pinned
+
+    def kept_relays(self, peer: str) -> tuple[RelayAddress, ...]:
+        """The relays kept with a known peer: where the invite that introduced it said it waits."""
+        known = self.credentials.known
+        record = known.get(peer) if known is not None else None
+        return record.relays if record is not None else ()
 
     def relay_peer(self) -> str | None:
         """The peer whose derived token we wait for on the relays: the last one (or, after a

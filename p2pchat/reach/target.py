@@ -23,6 +23,10 @@ class DialTarget:
         """This target, expecting `peer` there from now on (the peer it reached)."""
         return self if self.fingerprint else replace(self, fingerprint=peer)
 
+    def relays_of(self, peer: str) -> tuple[RelayAddress, ...]:
+        """The relays an invite (or a code) said `peer` waits on, to keep with it once met."""
+        return self.invite.relays if self.invite is not None and self.invite.fingerprint == peer else ()
+
     def __str__(self) -> str:
         if self.code is not None:
             return f"the code {self.code}"

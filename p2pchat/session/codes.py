@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from p2pchat.session.events import CodeInvite
 
 if TYPE_CHECKING:
+    from p2pchat.protocol.invite import Invite
     from p2pchat.reach.invites import Invites
     from p2pchat.reach.target import DialTarget
     from p2pchat.settings import Settings
@@ -27,9 +28,11 @@ class Codes:
         self, settings: Settings, invites: Invites, own_id: str, *,
         invite: Callable[[int], tuple[str, str]], notice: Callable[[str, str], None],
         spawn: Callable[[Coroutine, str], object],
+        introduced: Callable[[Invite], None] = lambda guest: None,
     ) -> None:
         self.settings, self.invites, self.own_id = settings, invites, own_id
         self._invite, self._notice, self._spawn = invite, notice, spawn
+        self._introduced = introduced  # the invite a code's user sent back: who, and its relays
 
     async def offer(self) -> CodeInvite:
         """An invite line, and a code that delivers it, waiting in the background for its user."""
@@ -40,7 +43,13 @@ class Codes:
         meeting, no_code = await open_code(self.settings.rendezvous, line)
         if meeting is None:
             return CodeInvite(None, line, summary, no_code)
-        self._spawn(introduce(meeting, self.invites, parse_invite(line).secret, self.own_id, self._notice), "code-invite")
+
+        async def wait_for_guest() -> None:
+            guest = await introduce(meeting, self.invites, parse_invite(line).secret, self.own_id, self._notice)
+            if guest is not None:
+                self._introduced(guest)
+
+        self._spawn(wait_for_guest(), "code-invite")
         assert meeting.code is not None
         return CodeInvite(meeting.code, line, summary)
 

@@ -150,6 +150,7 @@ class TransferInfo:
     resumed_from: int = 0  # bytes already there when this run of it started (all files of a batch)
     file_count: int = 1  # files in a batch (1 for a file on its own)
     files_done: int = 0  # of those, how many are finished (done or not)
+    listing: tuple[tuple[str, int], ...] = ()  # a batch: its first files (name inside it, size)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", TransferState(self.state))

@@ -25,6 +25,7 @@ from p2pchat.net.listener import Listener
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
 from p2pchat.protocol.invite import INVITE_LIFETIME
+from p2pchat.protocol.transit import RelayAddress
 from p2pchat.reach.caller import Caller
 from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
@@ -45,7 +46,7 @@ from p2pchat.session.events import (
     SessionState,
 )
 from p2pchat.session.handshake.greeting import Greeter, say_bye
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import IDENTITY_REFUSED, PeerRefused
 from p2pchat.session.live import LiveConnection
 from p2pchat.session.presence import Presence
 from p2pchat.session.store import open_history
@@ -130,9 +131,10 @@ class Session:
             self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
         )
+        self._introduced: dict[str, tuple[RelayAddress, ...]] = {}  # fingerprint -> relays, from a code's user
         self.codes = Codes(  # short codes through a mailbox server
             settings, self.trust.invites, self.trust.own_id, invite=self._invite_line, notice=self.notice,
-            spawn=self._spawn,
+            spawn=self._spawn, introduced=lambda guest: self._introduced.update({guest.fingerprint: guest.relays}),
         )
         self.direct = DirectPath(  # our public address; a relayed session moved to a direct path
             settings.stun, self.trust, handshake=self._on_inbound, live_connection=lambda: self._conn,
@@ -310,6 +312,10 @@ class Session:
         stopped = self.presence.stop(reason)
         self.caller.stop()
         conn = self._conn
+        for task in self._conn_tasks:
+            # Nothing is read from here on: a chunk arriving as the part files close would fail
+            # the download on both sides, where quitting only interrupts it (it resumes later).
+            task.cancel()
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
@@ -384,7 +390,7 @@ class Session:
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)
         events = self.presence.activated(peer, peer_id, session_id, now)
-        self.trust.remember(peer, peer_id)
+        self.trust.remember(peer, peer_id, self._relays_learnt(peer_id))
         heartbeat = Heartbeat(self.settings.heartbeat_interval, self.settings.heartbeat_timeout)
         heartbeat.frame_received(now)
         heartbeat.frame_sent(now)
@@ -402,6 +408,12 @@ class Session:
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
         self.direct.session_up(conn, hello, peer_id)
+
+    def _relays_learnt(self, peer_id: str) -> tuple[RelayAddress, ...]:
+        """Where an invite or a code said this peer waits: kept with it to find it again."""
+        target = self.caller.target
+        learnt = target.relays_of(peer_id) if target is not None else ()
+        return learnt or self._introduced.pop(peer_id, ())
 
     def _retire(self, old: Connection) -> None:
         """The relayed connection a session moved away from: its reader goes on for a while, for
@@ -486,6 +498,18 @@ class Session:
             return
         self.presence.verified()
         self.notice(f"{self.presence.peer.nickname} is now marked verified")
+
+    def distrust_peer(self) -> None:
+        conn, peer_id = self._conn, self.presence.peer_id
+        if conn is None or peer_id is None:
+            self.notice("not connected", "warning")
+            return
+        self.caller.stop()
+        self.caller.target = None  # not called again: the peer dialing us meets the question
+        self.trust.forget(peer_id)
+        with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+            conn.send(Bye(IDENTITY_REFUSED))  # which stops a peer that dialed from dialing again
+        self._lost(conn, f"disconnected from {self.presence.peer.nickname}; its key is forgotten", by_peer=False)
 
     def answer_identity(self, accept: bool) -> None:
         self.trust.answer(accept)

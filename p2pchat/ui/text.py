@@ -7,7 +7,7 @@ so it is never parsed as markup.
 
 from __future__ import annotations
 
-from p2pchat.display import clean, human_duration
+from p2pchat.display import clean, human_duration, shorten_middle
 from p2pchat.display import format_size as human_bytes
 
 __all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration", "shorten_middle"]
@@ -20,12 +20,3 @@ def group_fingerprint(fingerprint: str) -> str:
 
     return grouped(fingerprint)
 
-
-def shorten_middle(text: str, width: int) -> str:
-    """`holiday-pictures-2024.mkv` -> `holiday-p…2024.mkv`: both ends stay readable."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    tail = (width - 1) // 2
-    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")

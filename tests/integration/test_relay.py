@@ -150,3 +150,13 @@ async def test_pasting_ones_own_invite_is_refused_clearly(tmp_path, relay):
         with pytest.raises(ValueError, match="your own address or invite"):
             await a.session.connect(line)
         assert a.session.state == "listening"
+
+
+async def test_a_direct_path_that_wins_at_once_is_not_held_up_by_the_dialers_relay(tmp_path, relay):
+    # Only bob has a relay, so nobody answers him there: the relay attempt, started only if the
+    # direct one fails, must not keep the connection that won waiting until the peer drops it.
+    async with start_session(tmp_path, "alice") as a, start_session(tmp_path, "bob", relay=relay.setting) as b:
+        await b.session.connect(f"p2pchat://{a.address}/{a.session.own_fingerprint}")
+        connected = await b.events.wait_for(Connected, timeout=3)
+        assert connected.peer.route == "direct"
+        assert b.events.find(Notice, lambda e: "internal error" in e.text) is None

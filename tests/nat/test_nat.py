@@ -10,6 +10,8 @@ import shutil
 import pytest
 from lab import HOMES, PUBLIC_ADDRESS, RELAY_ADDRESS, RELAY_PORT
 
+from tests.support.netns import run
+
 pytestmark = [pytest.mark.nat, pytest.mark.timeout(120)]
 
 VIA_RELAY = rf"via relay {RELAY_ADDRESS}:{RELAY_PORT} \(encrypted, fingerprint (\S+)\)"
@@ -115,3 +117,41 @@ def test_a_relay_that_never_answers_is_a_clear_status(lab, spawn):
     finally:
         silent.kill()
         silent.wait(10)
+
+
+def test_after_a_restart_the_invited_side_finds_the_inviter_on_the_relay_of_the_invite(lab, spawn):
+    # Bob has no relay of his own: only alice's invite named one.
+    alice, bob = connect_through_nat(lab, spawn)
+    bob.wait_line(rf"^\* connected to alice {VIA_RELAY}", 30)
+    alice.wait_line(r"^\* connected to bob", 30)
+    bob.kill9()
+    alice.wait_line(r"^\* connection lost", 30)
+    # Started again with nothing to dial, bob waits for alice where her invite said she is.
+    again = spawn("bob", "--port", "7000", home=bob.home, netns=lab.homes[2])
+    again.wait_line(rf"^\* connected to alice {VIA_RELAY}", 60)
+    again.type("back after a restart")
+    assert alice.wait_received("bob", 1, 20) == ["back after a restart"]
+
+
+@pytest.mark.parametrize("relay, missing", [
+    ("", "the invite names no relay"),
+    (f"tcp:{RELAY_ADDRESS}:{RELAY_PORT + 8}", rf"relay {RELAY_ADDRESS}:{RELAY_PORT + 8} cannot be reached from here"),
+])
+def test_an_invite_no_path_can_carry_is_said_once_on_the_dialing_side(lab, spawn, relay, missing):
+    # Carol listens on a private address only (her home's own network), with no relay or a relay
+    # that is turned off: nothing bob can do from his home will ever reach her.
+    device = f"nh1{lab.tag}"
+    lab.namespaces.address(lab.homes[1], device, "10.1.0.2/24")
+    try:
+        carol = spawn("carol", "--port", "7000", "--bind", "10.1.0.2", "--relay", relay, netns=lab.homes[1])
+        carol.port()
+        invite = invite_of(carol)
+        bob = spawn("bob", "--port", "7000", "--connect", invite, env={"P2PCHAT_HANDSHAKE_TIMEOUT": "2"},
+                    netns=lab.homes[2])
+        bob.wait_line(r"the inviter \S+ cannot be reached from this network: 10\.1\.0\.2:7000 works "
+                      rf"only on the inviter's own network, and {missing}\. Ask .* relay .*"
+                      r"\(p2pchat config set relay tcp:HOST:PORT", 30)
+        bob.wait_for(lambda lines: sum("retrying" in line for line in lines) >= 3, 40, "three retries")
+        assert bob.count("cannot be reached from this network") == 1  # dialing goes on, said once
+    finally:
+        run("ip", "addr", "del", "10.1.0.2/24", "dev", device, netns=lab.homes[1], check=False)

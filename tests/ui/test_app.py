@@ -456,6 +456,10 @@ async def test_verify_asks_before_marking(harness: Harness):
         await pilot.click("#confirm-no")
         await pilot.pause()
         assert ("verify_peer",) not in harness.fake.calls
+        assert "The codes do not match" in screen_text(harness.app)
+        await pilot.click("#confirm-no")  # keep chatting
+        await pilot.pause()
+        assert ("distrust_peer",) not in harness.fake.calls
         await type_line(pilot, "/verify")
         await pilot.click("#confirm-yes")
         await pilot.pause()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import ssl
+from collections.abc import Sequence
 
 from p2pchat.identity import (
     Identity,
@@ -33,6 +34,7 @@ from p2pchat.net.tls import (
 )
 from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
+from p2pchat.protocol.transit import RelayAddress
 from p2pchat.reach.invites import Invites
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
@@ -275,7 +277,8 @@ class Trust:
             route=f"via relay {conn.relay}" if conn.relay else "direct",
         )
 
-    def remember(self, peer: PeerInfo, peer_id: str) -> None:
+    def remember(self, peer: PeerInfo, peer_id: str, relays: Sequence[RelayAddress] = ()) -> None:
+        """Keep the peer (and `relays`, where an invite said it waits) in the known peers."""
         if self.known is not None and peer.encrypted:
             address = peer.address
             conn = self.link.connection
@@ -284,7 +287,7 @@ class Trust:
                 address = existing.address if existing else ""  # inbound ports are ephemeral; a relay is not the peer
             key = peer_public_key(conn.ssl_object) if conn is not None and conn.ssl_object is not None else b""
             try:
-                self.known.remember(peer_id, peer.nickname, address, key=key)
+                self.known.remember(peer_id, peer.nickname, address, key=key, relays=relays)
             except Exception as exc:  # a read-only data dir must not break the chat
                 self.report.notice(f"could not save known peers: {exc}", "warning")
 
@@ -304,6 +307,15 @@ class Trust:
             return False
         self.known.mark_verified(peer_id)
         return True
+
+    def forget(self, peer_id: str) -> None:
+        """The user no longer trusts this key: the next connection with it asks again."""
+        if self.known is None:
+            return
+        try:
+            self.known.forget(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
 
     def short_code(self, peer_id: str | None) -> str:
         if not peer_id or self.identity is None:

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
+from p2pchat.ui.widgets.key_order import run_own_binding
 
 
 def complete_path(fragment: str) -> list[str]:
@@ -90,6 +91,13 @@ class ChatInput(TakesTypedText, Input):
             super().__init__()
             self.text = text
 
+    class HandOver(Message):
+        """For the multi-line draft: the keys typed here after the text went to it, in order."""
+
+        def __init__(self, keys: list[events.Key]) -> None:
+            super().__init__()
+            self.keys = keys
+
     class ScrollToNewest(Message):
         """End pressed with the cursor already at the end of the line."""
 
@@ -114,7 +122,7 @@ class ChatInput(TakesTypedText, Input):
         # Keys that arrive after this line handed itself to the multi-line draft but before
         # the draft has the focus: they follow the text there, in order.
         self._handing_over = False
-        self._keys_for_draft: list[events.Key | TypedText] = []
+        self._keys_for_draft: list[events.Key] = []
         self._complete_command = complete_command or (lambda prefix: [])
 
     # -- history ------------------------------------------------------------------
@@ -164,28 +172,14 @@ class ChatInput(TakesTypedText, Input):
 
     def _on_blur(self, event: events.Blur) -> None:
         if self._handing_over:
-            self._pass_keys_on()
+            # Every key the app sent here before the focus moved has arrived: hand them over.
+            keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
+            self.post_message(self.HandOver([events.Key(key.key, key.character) for key in keys]))
         super()._on_blur(event)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._handing_over, self._keys_for_draft = False, []  # typing here again: nothing pending
         super()._on_focus(event)
-
-    def _pass_keys_on(self) -> None:
-        target = self.screen.focused  # this screen's: a dialog above may hold the app's focus
-        if target is self:
-            return  # the draft has not taken over yet
-        keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
-        if target is None:
-            return
-        for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
-            if not isinstance(key, TypedText):
-                target.post_message(events.Key(key.key, key.character))
-            elif isinstance(target, TakesTypedText):
-                target.post_message(TypedText(key.text))
-            else:
-                for typed in as_keys(key.text):
-                    target.post_message(typed)
 
     def action_end(self, select: bool = False) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
@@ -201,8 +195,7 @@ class ChatInput(TakesTypedText, Input):
         if self._handing_over:
             event.stop()
             event.prevent_default()
-            self._keys_for_draft.append(event)
-            self._pass_keys_on()
+            self._keys_for_draft.append(event)  # handed over when the draft takes the focus
             return
         # Enter and ctrl+j are handled in key order here: as bindings they would run only
         # after the keys typed behind them (a fast burst) had already landed on this line.
@@ -221,12 +214,12 @@ class ChatInput(TakesTypedText, Input):
             event.prevent_default()
             self._type(f"{event.character}{burst}")
             return
-        await super()._on_key(event)
+        if not await run_own_binding(self, event):
+            await super()._on_key(event)
 
     def _on_typed_text(self, event: TypedText) -> None:
-        if self._handing_over:
-            self._keys_for_draft.append(event)
-            self._pass_keys_on()
+        if self._handing_over:  # handed over to the draft with the keys, as keys
+            self._keys_for_draft.extend(as_keys(event.text))
             return
         self._type(event.text + take_queued_characters(self))
 
