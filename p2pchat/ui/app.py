@@ -40,6 +40,7 @@ from p2pchat.ui.screens.identity import Question
 from p2pchat.ui.screens.offer import OfferScreen
 from p2pchat.ui.share import SENT_TO_CLIPBOARD, own_address
 from p2pchat.ui.text import clean
+from p2pchat.ui.typing_burst import forward_typed_burst, is_typed_character
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.transfers import TransfersPanel
@@ -142,6 +143,12 @@ class ChatApp(App[int]):
 
     def run_palette_line(self, line: str) -> None:
         self.chat.run_palette_line(line)
+
+    async def on_event(self, event: events.Event) -> None:
+        typed = is_typed_character(event, from_terminal=True)  # before handling forwards it
+        await super().on_event(event)
+        if typed:
+            forward_typed_burst(self)  # the keys typed right behind it: as one edit
 
     # -- start ------------------------------------------------------------------------
     def on_mount(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -160,3 +161,24 @@ def test_a_port_from_the_settings_file_still_opens_the_connect_screen(panes, tmp
     carol = panes("Carol")
     screen = carol.wait_for("Start a chat")
     assert f"Listen on port  {port}" in screen
+
+
+@pytest.mark.timeout(120)
+def test_text_pasted_as_keystrokes_lands_whole_and_the_connection_holds(panes, tmp_path):
+    """Without bracketed paste a terminal types a paste key by key: 20 KB of it lands in the
+    message box in bursts, the event loop keeps serving the connection meanwhile, and Enter
+    sends the line whole."""
+    alice, bob = connected_pair(panes)
+    words = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit")
+    text = " ".join(words[n % len(words)] + str(n) for n in range(2600))[:19_990] + " ~end~"
+    subprocess.run(["tmux", "load-buffer", "-b", bob.name, "-"], input=text.encode(), check=True)
+    subprocess.run(["tmux", "paste-buffer", "-d", "-b", bob.name, "-t", bob.name], check=True)  # no -p: keys
+    bob.wait_for("~end~", timeout=60)  # key by key this took minutes
+    bob.type("Enter")
+    alice.wait_for("~end~", timeout=30)
+    for pane in (alice, bob):
+        assert "connection lost" not in pane.screen()
+    (history,) = (tmp_path / "Alice").rglob("history.sqlite3")
+    with sqlite3.connect(history) as db:
+        received = [body for (body,) in db.execute("SELECT body FROM messages WHERE direction = 'in'")]
+    assert received == [text]

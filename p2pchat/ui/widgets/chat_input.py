@@ -8,11 +8,13 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
 from p2pchat.ui.widgets.key_order import run_own_binding
 
 
@@ -71,7 +73,7 @@ def quote_path(path: str) -> str:
 
 INPUT_HISTORY = 1000  # lines Up can bring back; older ones are forgotten
 
-class ChatInput(Input):
+class ChatInput(TakesTypedText, Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
     BINDINGS = [
@@ -207,8 +209,29 @@ class ChatInput(Input):
             event.prevent_default()
             await self.action_submit()
             return
+        if event.is_printable and (burst := take_queued_characters(self)):
+            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit
+            event.prevent_default()
+            self._type(f"{event.character}{burst}")
+            return
         if not await run_own_binding(self, event):
             await super()._on_key(event)
+
+    def _on_typed_text(self, event: TypedText) -> None:
+        if self._handing_over:  # handed over to the draft with the keys, as keys
+            self._keys_for_draft.extend(as_keys(event.text))
+            return
+        self._type(event.text + take_queued_characters(self))
+
+    def _type(self, text: str) -> None:
+        self._restart_blink()
+        self.replace(text, *self.selection)
+
+    def _position_to_cell(self, position: int) -> int:
+        # Textual splits the whole line at its tabs for every cursor move; without a tab
+        # that work is the cell length alone, which matters on a line of many kilobytes.
+        before = self.value[:position]
+        return cell_len(before) if "\t" not in before else super()._position_to_cell(position)
 
     async def action_submit(self) -> None:
         # Cleared here, not when the app gets the line: keys typed right after Enter

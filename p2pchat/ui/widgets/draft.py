@@ -10,6 +10,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
+from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
 from p2pchat.ui.widgets.key_order import run_own_binding
 
 HELP = "Multi-line · Enter sends · ctrl+j or shift+enter: new line · Esc: put aside"
@@ -17,7 +18,7 @@ NEW_LINE_KEYS = ("ctrl+j", "shift+enter")
 HAND_OVER_WAIT = 1.0  # seconds the draft holds keys for the message box's hand-over at most
 
 
-class DraftEditor(TextArea):
+class DraftEditor(TakesTypedText, TextArea):
     class Send(Message):
         def __init__(self, text: str) -> None:
             super().__init__()
@@ -73,3 +74,14 @@ class DraftEditor(TextArea):
             return
         if not await run_own_binding(self, event):
             await super()._on_key(event)
+
+    def _on_typed_text(self, event: TypedText) -> None:
+        # Keys from a burst, as one edit (not merged in _on_key: take_keys replays keys there).
+        if self._held is not None:
+            self._held.extend(as_keys(event.text))
+            return
+        self._type(event.text + take_queued_characters(self))
+
+    def _type(self, text: str) -> None:
+        self._restart_blink()
+        self._replace_via_keyboard(text, *self.selection)  # nothing when read-only, as a key
