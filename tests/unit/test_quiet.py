@@ -7,8 +7,6 @@ import hashlib
 import threading
 import time
 
-import pytest
-
 from p2pchat.net import quiet
 
 
@@ -18,7 +16,6 @@ def test_busy_means_more_than_half_a_core():
     assert not quiet.is_busy(0.0, 0.0)
 
 
-@pytest.mark.alone  # the busy thread needs a core of its own
 async def test_it_waits_while_the_process_is_busy_and_not_past_its_limit(monkeypatch):
     monkeypatch.setattr(quiet, "LOOK_EVERY", 0.1)
     loop = asyncio.get_running_loop()
