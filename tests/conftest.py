@@ -12,9 +12,21 @@ from pathlib import Path
 import pytest
 
 from p2pchat import settings
+from tests.support import alone
 from tests.support.plain_peer import PlainPeer
 
 SUITE_MARKERS = ("nat", "fault", "e2e")
+
+
+# The folders whose files take longest, slowest first. They are handed out first, so that under
+# pytest-xdist (pyproject.toml) the many short files at the end keep both workers busy until
+# the last one, instead of one long file running on alone.
+SLOW_FIRST = ("nat", "fault", "e2e", "integration", "ui")
+
+
+def slowness(item) -> int:
+    folder = Path(item.path).parent.name
+    return SLOW_FIRST.index(folder) if folder in SLOW_FIRST else len(SLOW_FIRST)
 
 
 def pytest_collection_modifyitems(items):
@@ -22,6 +34,23 @@ def pytest_collection_modifyitems(items):
         folder = Path(item.path).parent.name
         if folder in SUITE_MARKERS:
             item.add_marker(folder)
+    items.sort(key=slowness)  # stable: each file keeps its order and stays in one piece
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist's controller hands each worker the run's lock (tests/support/alone.py)."""
+    node.workerinput[alone.WORKER_INPUT] = alone.make_lock(node.config)
+
+
+def pytest_unconfigure(config):
+    alone.remove_lock(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with alone.turn(item):
+        return (yield)
 
 
 @pytest.fixture(autouse=True)

@@ -42,6 +42,7 @@ def drain(fd: int) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.alone  # counts the app's threads once its start-up has settled
 def test_quit_works_after_the_app_was_stopped_and_continued(tmp_path):
     main, secondary = pty.openpty()
     env = {**os.environ, "P2PCHAT_HOME": str(tmp_path / "home"), "TERM": "xterm-256color",

@@ -140,6 +140,7 @@ def test_lines_typed_in_one_burst_arrive_apart(panes):
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.alone  # the burst must reach the app as one read
 def test_lines_joined_by_ctrl_j_in_one_burst_stay_whole_and_in_order(panes):
     alice, bob = connected_pair(panes)
     # \n arrives as ctrl+j, with the text: the keys after the first one reach the message box

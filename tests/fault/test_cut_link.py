@@ -8,6 +8,7 @@ from cut_three_times import run
 pytestmark = pytest.mark.fault
 
 
+@pytest.mark.alone  # 10,000 messages as fast as the CPU allows
 def test_ten_thousand_messages_survive_three_cuts(tmp_path):
     result = run(tmp_path, count=10_000, cuts=3)
     assert result["connections"] >= 4  # the first one and one per cut

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.fault
 RSS_MARGIN_KIB = 20 * 1024
 
 
+@pytest.mark.alone  # measures round trips and memory during the flood
 def test_connection_flood_does_not_disturb_the_chat_or_grow_memory(spawn):
     alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
     port = alice.port()

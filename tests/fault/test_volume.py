@@ -11,6 +11,7 @@ pytestmark = pytest.mark.fault
 COUNT = 10_000
 
 
+@pytest.mark.alone  # 10,000 messages each way as fast as the CPU allows
 def test_ten_thousand_messages_each_way(spawn):
     alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
     bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{alice.port()}")

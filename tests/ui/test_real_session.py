@@ -57,8 +57,8 @@ async def test_chat_with_a_real_peer(tmp_path):
             if isinstance(app.screen, IdentityScreen):
                 await pilot.pause()  # let the dialog lay out before clicking it
                 assert await pilot.click("#identity-accept")
-            await wait_until(pilot, lambda: app.session.peer is not None)
-            assert "ENCRYPTED" in str(app.query_one("#status").render())
+            # The status bar follows the session's event, a moment after session.peer is set.
+            await wait_until(pilot, lambda: "ENCRYPTED" in str(app.query_one("#status").render()))
             bob.send_text("[red]hello[/red] \x1b[2J")
             await wait_until(
                 pilot, lambda: any("hello" in line for line in app.log_view.rendered_lines())
