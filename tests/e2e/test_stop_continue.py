@@ -64,7 +64,9 @@ def test_quit_works_after_the_app_was_stopped_and_continued(tmp_path):
             process.send_signal(signal.SIGCONT)
             time.sleep(0.5)
             drain(main)
-        assert len(os.listdir(f"/proc/{process.pid}/task")) == threads
+        # Each continue used to add an input and an output thread (6 more after 3); a worker
+        # thread the app starts meanwhile (history, discovery at a quiet moment) is not that.
+        assert len(os.listdir(f"/proc/{process.pid}/task")) - threads < 3
         for key in b"typed":  # one reader per key press, never several racing for it
             os.write(main, bytes([key]))
             drain(main)
