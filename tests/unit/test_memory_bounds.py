@@ -109,7 +109,8 @@ async def test_finished_transfers_are_a_bounded_list(here, tmp_path):
         transfers.cancel(local_id)
     live = (await transfers.offer([tmp_path / "notes.txt"]))[0]  # still waiting for the peer
     await asyncio.sleep(0.1)  # the batch's summary
-    (newest,) = await transfers.offer([tmp_path / "notes.txt"])
+    (tmp_path / "more.txt").write_text("more")  # notes.txt is still being sent: not twice
+    (newest,) = await transfers.offer([tmp_path / "more.txt"])
     transfers.cancel(newest)
     shown = [info.id for info in transfers.infos()]
     assert shown == [*range(live - 2 * (FINISHED_KEPT - 1), live, 2), live, newest]  # ours are every other
