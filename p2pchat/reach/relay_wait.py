@@ -25,6 +25,7 @@ from p2pchat.reach.repeats import RepeatedWarnings
 
 REFRESH = 1.0  # seconds between looks at the invites file and the session's state
 FIRST_RETRY = 1.0
+USED_WATCHED = 4  # used invites waited for at most (the most recent): each holds a connection
 RETRY_CAP = 30.0
 
 
@@ -36,6 +37,7 @@ class RelayWaiter:
         side: str,
         *,
         peer: Callable[[], str | None],
+        chatting: Callable[[], bool] = lambda: False,
         kept: Callable[[str], Sequence[RelayAddress]] = lambda peer: (),
         handshake: Handshake,
         spawn: Spawn,
@@ -44,6 +46,7 @@ class RelayWaiter:
     ) -> None:
         self.credentials = credentials
         self._peer = peer  # whose derived token to wait for, if anyone's
+        self._chatting = chatting  # a chat is up: used invites are not waited for meanwhile
         self._kept = kept  # the relays kept with a known peer
         self._handshake = handshake  # for a peer that arrives (it handles its own failures)
         self._spawn = spawn
@@ -81,14 +84,17 @@ class RelayWaiter:
         """(relay, token) -> (our TLS role is client, the fingerprint expected there or None,
         the pending invite's secret the token stands for or None)."""
         own = self.credentials.own_id
-        # A used invite is waited for too, until it expires: a second peer that comes with it
-        # is then told it was used (and the inviter that it may have leaked), not left waiting.
+        # A used invite is waited for too, until it expires, while no chat is up (a peer
+        # arriving during a chat finds us busy anyway, and a chat moved off the relay should
+        # leave nothing there): a second peer that comes with it is then told it was used (and
+        # the inviter that it may have leaked), not left waiting.
         invites = self.credentials.invites
         tokens: dict[str, tuple[bool, str | None, str | None]] = {}
         if self.relays:  # an invite names only the relays of the settings
+            used = [] if self._chatting() else invites.used()[-USED_WATCHED:]
             tokens = {
                 relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
-                for secret in (*invites.pending(), *invites.used())
+                for secret in (*invites.pending(), *used)
             }
         wanted = {(relay, token): how for relay in self.relays for token, how in tokens.items()}
         peer = self._peer()

@@ -79,7 +79,8 @@ class Routes:
             self._notice("relays are not used without TLS: the relay could read and change the chat", "warning")
         elif self.credentials.tls:  # with no relay set, it waits on those kept with a known peer
             self._relay_waiter = RelayWaiter(
-                self.credentials, self.relays, self.side, peer=self.relay_peer, kept=self.kept_relays,
+                self.credentials, self.relays, self.side, peer=self.relay_peer,
+                chatting=lambda: self.presence.connected, kept=self.kept_relays,
                 handshake=self._handshake, spawn=self._spawn, notice=self._notice,
                 timeout=self.settings.handshake_timeout,
             )
