@@ -383,6 +383,7 @@ class Session:
                 old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         self._conn = conn
+        self._rtt_ms = None  # measured again on this connection
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)
         events = self.presence.activated(peer, peer_id, session_id, now)

@@ -175,6 +175,8 @@ class ChatScreen(Screen[None]):
             elif status.state != "reconnecting":
                 status.encrypted = None
                 status.rtt_ms = None
+                if status.state != "dialing":  # nobody called: a peer's address (often a dead port) is past
+                    status.peer_nickname = status.peer_address = status.short_fingerprint = status.route = ""
         else:
             status.nickname = self.host.settings.nickname
         status.retry_in = (
@@ -326,6 +328,7 @@ class ChatScreen(Screen[None]):
 
     def _on_connected(self, event: Connected) -> None:
         self._reconnect_at = None
+        self._status.rtt_ms = None  # a round trip of the link before is no measure of this one
         peer = event.peer
         verb = "reconnected to" if event.resumed else "connected to"
         security = "encrypted" if peer.encrypted else "UNENCRYPTED"
