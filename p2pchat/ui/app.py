@@ -277,7 +277,7 @@ class ChatApp(App[int]):
         keys += [("tab", "Focus a new peer's question, to answer it")]
         keys += key_lines(Question.BINDINGS, keymap, " (new peer question)")
         keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
-        self.push_screen(HelpScreen(commands.help_text(), keys))
+        self.push_screen(HelpScreen(commands.overview(), keys))
 
     def action_clear(self) -> None:
         self.log_view.clear()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 from app_harness import Harness
-from fake_session import FIXED_TIME
+from fake_session import BOB, FIXED_TIME
+from screen_text import screen_lines
 from textual.widgets._toast import Toast
 
-from p2pchat.session.events import ChatMessage, MessageReceived
+from p2pchat.session.events import ChatMessage, IdentityPrompt, MessageReceived
 
 
 def overlaps(a, b) -> bool:
@@ -26,3 +30,52 @@ async def test_the_new_message_toast_covers_neither_the_input_nor_the_status(har
         for toast in toasts:
             for covered in ("#input", "#status"):
                 assert not overlaps(toast.region, screen.query_one(covered).region), covered
+
+
+async def test_the_connect_dialog_grows_with_a_wide_terminal_and_fits_a_narrow_one(tmp_path):
+    for size, width in (((120, 40), 108), ((80, 24), 72), ((60, 20), 60)):
+        harness = Harness(tmp_path, show_connect_screen=True)
+        async with harness.app.run_test(size=size) as pilot:
+            await pilot.pause()
+            assert harness.app.screen.query_one("#connect-dialog").region.width == width, size
+
+
+def fingerprint_runs(app) -> list[str]:
+    """The stretches of fingerprint (groups and dashes) on each screen line, top to bottom."""
+    return [run for line in screen_lines(app) for run in re.findall(r"[A-Z2-7]{4}(?:-[A-Z2-7]+)*-?", line)]
+
+
+async def test_at_60_columns_a_fingerprint_breaks_between_groups_only(tmp_path):
+    peer = replace(BOB, fingerprint="NBSWY3DPEB3W64TMMQQQ2LKNNWG23TPONBSWY3DPEB3W64TMMQQQ")
+    harness = Harness(tmp_path)
+    async with harness.app.run_test(size=(60, 20)) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(peer, "unknown"))
+        await pilot.pause(0.2)
+        runs = fingerprint_runs(harness.app)
+        assert len(runs) == 2, runs  # one fingerprint, on two lines
+        assert runs[0].endswith("-") and all(len(group) == 4 for group in "".join(runs).rstrip("-").split("-"))
+        assert "".join(runs).replace("-", "") == peer.fingerprint
+
+
+async def test_help_wraps_a_long_description_under_itself(harness: Harness):
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        harness.app.chat_input.value = "/help"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        lines = screen_lines(harness.app)
+        row = next(i for i, line in enumerate(lines) if "/verify" in line)
+        column = lines[row].index("mark the peer verified")
+        wrapped = lines[row + 1]
+        if "/clear" not in wrapped:  # the description went on to a second line: under itself
+            assert wrapped[:column].strip(" ▊▎│┃█▌▐") == "" and wrapped[column] != " ", wrapped
+
+
+async def test_the_footer_labels_are_whole_at_80_and_at_60_columns(tmp_path):
+    for size in ((80, 24), (60, 20)):
+        harness = Harness(tmp_path)
+        async with harness.app.run_test(size=size) as pilot:
+            await pilot.pause()
+            footer = screen_lines(harness.app)[-1]
+            assert re.search(r"f2 Offer\b", footer) and re.search(r"f3 Address\b", footer), footer

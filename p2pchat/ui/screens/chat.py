@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from p2pchat import commands
 from p2pchat.bindings import describe_unknown, unknown_binding_ids
@@ -52,6 +52,7 @@ from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
+from p2pchat.ui.widgets.footer import ChatFooter
 from p2pchat.ui.widgets.message_log import Entry, MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import TransfersPanel
@@ -98,7 +99,7 @@ class ChatScreen(Screen[None]):
             id="input",
         )
         yield StatusBar(id="status")
-        yield Footer()
+        yield ChatFooter()
 
     @property
     def log_view(self) -> MessageLog:

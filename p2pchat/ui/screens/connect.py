@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -70,6 +71,12 @@ class ConnectChoice:
     port_explicit: bool = False  # typed by the user: a taken port is an error, not moved
 
 
+def dialog_width(columns: int) -> int:
+    """72 columns at 80 and below (the whole terminal when narrower), growing with the
+    terminal up to 110, so a long address or invite line wraps less on a wide one."""
+    return min(columns, max(72, min(110, columns * 9 // 10)))
+
+
 ADDRESS_LATER = Text("Your address for your peer is shown once p2pchat listens.", style="dim")
 
 
@@ -127,9 +134,16 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
+        self._fit(self.app.size.width)
         if self._show_lan:
             # After the first frame: watching the LAN brings the identity and network modules.
             self.call_after_refresh(self._watch_lan)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, columns: int) -> None:
+        self.query_one("#connect-dialog").styles.width = dialog_width(columns)
 
     def _watch_lan(self) -> None:
         if self._lan_factory is not None and self._lan_watch is None and self.is_current:
