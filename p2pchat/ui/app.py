@@ -163,6 +163,7 @@ class ChatApp(App[int]):
             nickname=settings.nickname,
             error=error,
             lan_factory=self._lan_factory if settings.discoverable else None,
+            codes=bool(settings.rendezvous),
         )
         self.push_screen(screen, self._connect_chosen)
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 
 from app_harness import Harness
 from fake_session import BOB, FIXED_TIME
-from screen_text import screen_lines
+from screen_text import screen_lines, screen_text
 from textual.widgets._toast import Toast
 
 from p2pchat.session.events import ChatMessage, IdentityPrompt, MessageReceived
+from p2pchat.ui.screens import connect
 
 
 def overlaps(a, b) -> bool:
@@ -79,3 +80,36 @@ async def test_the_footer_labels_are_whole_at_80_and_at_60_columns(tmp_path):
             await pilot.pause()
             footer = screen_lines(harness.app)[-1]
             assert re.search(r"f2 Offer\b", footer) and re.search(r"f3 Address\b", footer), footer
+
+
+async def test_the_connect_screen_suggests_a_code_only_with_a_mailbox_server(tmp_path):
+    for rendezvous, suggested in (("", False), ("ws://127.0.0.1:4000/v1", True)):
+        harness = Harness(tmp_path, settings={"rendezvous": rendezvous}, show_connect_screen=True)
+        async with harness.app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            text = screen_text(harness.app)
+            assert ("7-crossover-clockwork" in text) is suggested, text
+            assert ("a code, HOST:PORT" in text) is suggested
+            assert "empty: wait for a call" in text
+
+
+async def test_the_lan_list_says_nobody_was_found_once_it_has_looked(tmp_path, monkeypatch):
+    monkeypatch.setattr(connect, "LAN_LOOK_SECONDS", 1.5)
+
+    class Silent:  # a LAN where nobody announces p2pchat: no change ever reported
+        def __init__(self, on_change) -> None:
+            pass
+
+        def start(self) -> None:
+            pass
+
+        async def close(self) -> None:
+            pass
+
+    harness = Harness(tmp_path, settings={"discoverable": True}, show_connect_screen=True, lan_factory=Silent)
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        title = harness.app.screen.query_one("#connect-lan-title")
+        assert str(title.content) == "On this network: looking..."
+        await pilot.pause(3.0)
+        assert str(title.content) == "On this network: nobody found so far"
