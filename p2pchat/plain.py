@@ -21,10 +21,10 @@ from p2pchat import commands, dispatch
 from p2pchat.display import (
     clean,
     describe,
-    format_size,
     invite_lines,
     nick_changed_line,
     offer_line,
+    offered_line,
     peer_whereabouts,
     result_line,
 )
@@ -185,10 +185,7 @@ class PlainFrontEnd:
         self.say(clean(text, single_line=True))
 
     def offered(self, transfers: list[ev.TransferInfo]) -> None:
-        self.say("offered " + ", ".join(
-            f"#{t.id} {clean(t.name, single_line=True)} ("
-            + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
-            for t in transfers))
+        self.say(clean(offered_line(transfers), single_line=True))
 
     def answered(self, transfer_id: int, done: str) -> None:
         pass  # the transfer's own events say what follows

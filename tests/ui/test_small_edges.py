@@ -10,7 +10,7 @@ from fake_session import BOB, FIXED_TIME
 from screen_text import screen_lines, screen_text
 from textual.widgets._toast import Toast
 
-from p2pchat.session.events import ChatMessage, IdentityPrompt, MessageReceived
+from p2pchat.session.events import ChatMessage, IdentityPrompt, MessageReceived, TransferUpdated
 from p2pchat.ui.screens import connect
 
 
@@ -113,3 +113,42 @@ async def test_the_lan_list_says_nobody_was_found_once_it_has_looked(tmp_path, m
         assert str(title.content) == "On this network: looking..."
         await pilot.pause(3.0)
         assert str(title.content) == "On this network: nobody found so far"
+
+
+async def send_notes(pilot, harness: Harness, tmp_path, *, connected: bool) -> None:
+    """`/send notes.txt`, with bob connected or nobody."""
+    (tmp_path / "notes.txt").write_text("hello")
+    if connected:
+        harness.fake.connect_bob()
+    harness.app.chat_input.value = f"/send {tmp_path / 'notes.txt'}"
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+
+
+async def test_send_with_nobody_connected_says_so_in_the_log(harness: Harness, tmp_path):
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await send_notes(pilot, harness, tmp_path, connected=False)
+        assert harness.app.log_view.entries[-1].body == (
+            "offered #1 notes.txt (1000 B); no peer is connected: it goes out once one is")
+
+
+async def test_your_own_offer_is_in_your_log_with_its_number(harness: Harness, tmp_path):
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await send_notes(pilot, harness, tmp_path, connected=True)
+        assert any(entry.body.startswith("offered #1 notes.txt") for entry in harness.app.log_view.entries)
+
+
+async def test_cancel_writes_one_line(harness: Harness, tmp_path):
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await send_notes(pilot, harness, tmp_path, connected=True)
+        before = len(harness.app.log_view.entries)
+        harness.app.chat_input.value = "/cancel 1"
+        await pilot.press("enter")
+        await pilot.pause()
+        cancelled = replace(harness.fake.transfers[0], state="cancelled", reason="cancelled by you")
+        harness.fake.emit(TransferUpdated(cancelled))
+        await pilot.pause()
+        assert [entry.body for entry in harness.app.log_view.entries[before:]] == ["#1 notes.txt cancelled by you"]
