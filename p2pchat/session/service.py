@@ -441,6 +441,7 @@ class Session:
                 task.cancel()
         self._conn_tasks = []
         self._conn = None
+        self._rtt_ms = None  # that link's round trip says nothing about the next
         self.trust.seen(self.presence.peer_id)
         self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)

@@ -67,6 +67,8 @@ async def test_after_a_reconnect_the_fingerprint_is_back_and_the_old_round_trip_
             alice._conn.abort()  # alice's end dies: bob calls her again
             await alice.quit()
             await wait_until(pilot, lambda: app.session.state == "reconnecting")
+            await pilot.pause(0.1)
+            assert "RTT" not in status(app) and fingerprint in status(app)  # whom it calls, no stale RTT
             alice = peer_session(tmp_path / "alice", nickname="alice", port=port, **slow)
             await alice.start()
             await wait_until(pilot, lambda: app.session.peer is not None)

@@ -166,6 +166,8 @@ class ChatScreen(Screen[None]):
             status.listening_port = session.listening_port
             status.rtt_ms = session.rtt_ms if session.rtt_ms is not None else status.rtt_ms
             peer = session.peer
+            if peer is None:
+                status.rtt_ms = None  # a round trip of a link that is gone is no longer true
             if peer is not None:
                 status.peer_nickname = peer.nickname
                 status.peer_address = peer.address
@@ -175,7 +177,6 @@ class ChatScreen(Screen[None]):
                 status.route = peer.route
             elif status.state != "reconnecting":
                 status.encrypted = None
-                status.rtt_ms = None
                 if status.state != "dialing":  # nobody called: a peer's address (often a dead port) is past
                     status.peer_nickname = status.peer_address = status.short_fingerprint = status.route = ""
         else:
