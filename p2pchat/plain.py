@@ -174,6 +174,9 @@ class PlainFrontEnd:
         """The open trust question takes a yes or no; any other line is chat or a command."""
         changed = self._question is not None and self._question.kind == "changed"
         yes = {CONFIRM_CHANGED} if changed else {"y", "yes"}
+        if changed and word in ("y", "yes"):  # too quick a yes for a key that changed
+            self.say(f"a changed key takes the word {CONFIRM_CHANGED}, or n to refuse")
+            return True
         if word not in yes | {"n", "no"}:
             return False
         self._question = None
