@@ -152,3 +152,31 @@ async def test_cancel_writes_one_line(harness: Harness, tmp_path):
         harness.fake.emit(TransferUpdated(cancelled))
         await pilot.pause()
         assert [entry.body for entry in harness.app.log_view.entries[before:]] == ["#1 notes.txt cancelled by you"]
+
+
+def test_snapshot_of_a_new_peer_at_60_by_20(snap_compare, tmp_path):
+    """The fingerprint breaks between groups, never inside one."""
+    harness = Harness(tmp_path)
+    peer = replace(BOB, fingerprint="NBSWY3DPEB3W64TMMQQQ2LKNNWG23TPONBSWY3DPEB3W64TMMQQQ")
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        harness.fake.emit(IdentityPrompt(peer, "unknown"))
+        await pilot.pause()
+
+    assert snap_compare(harness.app, terminal_size=(60, 20), run_before=run_before)
+
+
+def test_snapshot_of_a_chat_at_60_by_20(snap_compare, tmp_path):
+    """Short footer labels, whole; the status bar keeps its key facts."""
+    harness = Harness(tmp_path)
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        harness.fake.connect_bob()
+        harness.fake.emit(MessageReceived(ChatMessage("p1", "bob", "hi from a small terminal", FIXED_TIME,
+                                                      outgoing=False)))
+        await pilot.pause()
+
+    assert snap_compare(harness.app, terminal_size=(60, 20), run_before=run_before)
