@@ -12,17 +12,21 @@ second. Resident memory of both processes is sampled every few seconds. At the e
 - every file arrived identical;
 - resident memory grew by at most `--limit` MB on either side from 60 s to the end.
 
-    python benchmarks/soak.py [--duration 600] [--limit 2] [--scrollback N] [--tracemalloc]
+    python benchmarks/soak.py [--duration 600] [--limit 2] [--scrollback N] [--tracemalloc] [--heap]
 
 With --tracemalloc both processes trace their allocations (slower, more memory: the
 RSS figures are then not the real ones) and the run ends with the allocation sites
-that grew most between 60 s and the end, on each side.
+that grew most between 60 s and the end, on each side. With --heap each process also
+says, at every sample, where its memory is: glibc's heap (in use, free, its extent),
+Python's small-object arenas and any extra heap glibc made for a thread; the run ends
+with how each grew from 60 s to the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import signal
@@ -37,9 +41,10 @@ import uuid
 from itertools import pairwise
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fault"))
-from plain_peer import PlainPeer  # noqa: E402
-from transfer import free_port, make_source  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.support
+from transfer import free_port, make_source  # noqa: E402  (benchmarks/transfer.py)
+
+from tests.support.plain_peer import PlainPeer  # noqa: E402
 
 LINES_PER_S = 20
 REPLIES_PER_S = 2
@@ -54,14 +59,47 @@ DEFAULT_TIMERS = {  # PlainPeer's fast test timers back to the defaults a user h
 SHOWN = re.compile(r"Bob: soak (\d{6})\b")
 PADDING = "the quick brown fox jumps over the lazy dog"
 
-# Loaded by each child through PYTHONPATH when tracing: SIGUSR1 writes a snapshot.
-SITECUSTOMIZE = """
-import os, signal, tracemalloc
+# Loaded by each child through PYTHONPATH: SIGUSR1 writes a tracemalloc snapshot, SIGUSR2
+# appends where the memory is (a signal handler on the main thread: a thread of its own
+# would get a heap of its own from glibc before the program limits them).
+SITECUSTOMIZE = r"""
+import os, signal, sys
 def _dump(signum, frame, _n=[0]):
+    import tracemalloc
     _n[0] += 1
     tracemalloc.take_snapshot().dump(os.path.join(os.environ["SOAK_SNAPSHOTS"], f"{os.getpid()}-{_n[0]}"))
+def _heap(signum, frame):
+    import ctypes, json, re, tempfile, time
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                    "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
+    mallinfo2.restype = Mallinfo2
+    info = mallinfo2()
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    with tempfile.TemporaryFile("w+") as out:  # the arena count is printed on stderr
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        arenas = int(re.search(r"# arenas allocated current\s*=\s*([\d,]+)", out.read())[1].replace(",", ""))
+    maps = [line.split() for line in open("/proc/self/maps")]
+    anon = [(*(int(x, 16) for x in m[0].split("-")), m[1]) for m in maps if len(m) == 5]
+    extra = sum(1 for (a, b, p), (c, d, q) in zip(anon, anon[1:]) if a % (64 << 20) == 0 and p == "rw-p"
+                and c == b and q == "---p" and d == a + (64 << 20))
+    sample = {"time": time.time(), "rss": int(status["VmRSS"].split()[0]), "anon": int(status["RssAnon"].split()[0]),
+              "in_use": info.uordblks >> 10, "free": info.fordblks >> 10, "extent": info.arena >> 10,
+              "mapped": info.hblkhd >> 10, "pyarenas": arenas, "thread_heaps": extra}
+    with open(os.path.join(os.environ["SOAK_HEAP"], f"{os.getpid()}.jsonl"), "a") as f:
+        f.write(json.dumps(sample) + "\n")
 if os.environ.get("SOAK_SNAPSHOTS"):
     signal.signal(signal.SIGUSR1, _dump)
+if os.environ.get("SOAK_HEAP"):
+    signal.signal(signal.SIGUSR2, _heap)
 """
 
 
@@ -156,6 +194,21 @@ def print_growth(name: str, snapshots: Path, pid: int) -> None:
                 print("     " + frame.strip())
 
 
+def print_heap(name: str, path: Path, start_wall: float) -> None:
+    """Where the memory was at 60 s and at the end, and what grew."""
+    samples = [json.loads(line) for line in path.read_text().splitlines()]
+    base = next(sample for sample in samples if sample["time"] - start_wall >= BASELINE_AT)
+    end = samples[-1]
+    print(f"\n{name}, KiB at {BASELINE_AT:.0f} s -> at the end (growth):")
+    for key, what in (("rss", "resident"), ("anon", "resident, not from files"),
+                      ("in_use", "glibc heap in use"), ("free", "glibc heap free"),
+                      ("extent", "glibc heap extent"), ("mapped", "glibc mmapped blocks")):  # fmt: skip
+        print(f"  {what:26} {base[key]:8d} -> {end[key]:8d} ({end[key] - base[key]:+d})")
+    print(f"  {'Python arenas (1 MiB)':26} {base['pyarenas']:8d} -> {end['pyarenas']:8d}"
+          f"  (high water {max(s['pyarenas'] for s in samples)})")  # fmt: skip
+    print(f"  {'extra thread heaps':26} {end['thread_heaps']:8d}")
+
+
 def main() -> int:  # noqa: C901 - one straight run, start to finish
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=600, help="seconds of traffic (default 600)")
@@ -163,16 +216,22 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
     parser.add_argument("--file-every", type=float, default=FILE_EVERY, help="seconds between files (0: none)")
     parser.add_argument("--scrollback", type=int, help="the app's scrollback setting (default: its own)")
     parser.add_argument("--tracemalloc", action="store_true", help="report the allocation sites that grew")
+    parser.add_argument("--heap", action="store_true", help="report glibc's and Python's view of the memory")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="p2pchat-soak-"))
     env = {k: v for k, v in os.environ.items() if k.startswith(("PYTHON", "MALLOC_"))}
     snapshots = work / "snapshots"
-    if args.tracemalloc:
-        snapshots.mkdir()
+    heaps = work / "heap"
+    if args.tracemalloc or args.heap:
         (work / "site").mkdir()
         (work / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
-        env.update(PYTHONPATH=f"{work / 'site'}:{env.get('PYTHONPATH', '')}", PYTHONTRACEMALLOC="4",
-                   SOAK_SNAPSHOTS=str(snapshots))  # fmt: skip
+        env["PYTHONPATH"] = f"{work / 'site'}:{env.get('PYTHONPATH', '')}"
+    if args.tracemalloc:
+        snapshots.mkdir()
+        env.update(PYTHONTRACEMALLOC="4", SOAK_SNAPSHOTS=str(snapshots))
+    if args.heap:
+        heaps.mkdir()
+        env["SOAK_HEAP"] = str(heaps)
     if args.scrollback:
         env["P2PCHAT_SCROLLBACK"] = str(args.scrollback)
     port = free_port()
@@ -192,6 +251,7 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
         samples: dict[str, list[tuple[float, int]]] = {"alice": [], "bob": []}
         sources: dict[str, str] = {}
         start = time.monotonic()
+        start_wall = time.time()
         lines = replies = files = 0
         next_sample = 0.0
         baseline_taken = False
@@ -217,6 +277,9 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
                 samples["alice"].append((elapsed, rss_kib(alice.pid)))
                 samples["bob"].append((elapsed, rss_kib(bob.pid)))
                 next_sample += SAMPLE_EVERY
+                if args.heap:
+                    os.kill(alice.pid, signal.SIGUSR2)
+                    os.kill(bob.pid, signal.SIGUSR2)
                 if int(elapsed) // 60 != int(elapsed - SAMPLE_EVERY) // 60:
                     print(f"{elapsed:5.0f} s  RSS app {samples['alice'][-1][1] / 1024:6.1f} MiB"
                           f"  plain {samples['bob'][-1][1] / 1024:6.1f} MiB  ({lines} lines, {files} files)")  # fmt: skip
@@ -233,6 +296,10 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
         bob.wait_for(lambda out: sum("sent (" in line for line in out) >= files, 300, f"{files} files sent")
         samples["alice"].append((time.monotonic() - start, rss_kib(alice.pid)))
         samples["bob"].append((time.monotonic() - start, rss_kib(bob.pid)))
+        if args.heap:
+            os.kill(alice.pid, signal.SIGUSR2)
+            os.kill(bob.pid, signal.SIGUSR2)
+            time.sleep(1)
         if args.tracemalloc:
             for pid in (alice.pid, bob.pid):
                 os.kill(pid, signal.SIGUSR1)
@@ -271,6 +338,9 @@ def main() -> int:  # noqa: C901 - one straight run, start to finish
               f"{end - base:+.2f} MiB (at most {most:+.2f})")  # fmt: skip
         if (end - base) * 1.048576 > args.limit:
             failures.append(f"{name.strip()} grew by {(end - base) * 1.048576:.2f} MB after {BASELINE_AT:.0f} s")
+    if args.heap:
+        print_heap("app", heaps / f"{alice.pid}.jsonl", start_wall)
+        print_heap("plain", heaps / f"{bob.pid}.jsonl", start_wall)
     if args.tracemalloc:
         print_growth("app", snapshots, alice.pid)
         print_growth("plain", snapshots, bob.pid)

@@ -1,11 +1,13 @@
 """Start-up of the real app with port mapping and LAN discovery on, against both off.
 
-    sudo python benchmarks/startup.py [--runs 5] [--netns NAME]
+    sudo python benchmarks/startup.py [--runs 5] [--netns NAME] [--tmux-only] [--size 80x24]
 
-First, in tmux: `p2pchat --port 0` in a fresh 100x30 window, the clock started by the shell
+First, in tmux: `p2pchat --port 0` in a fresh 80x24 window, the clock started by the shell
 that then execs it; the pane is read every 10 ms until a frame says "listening" (the time a
 user waits before the app can be reached and can say where), interleaved with a one-widget
-Textual app whose first frame says the same (Textual's floor, in the same run). Then headless:
+Textual app whose first frame says the same (Textual's floor, in the same run). With
+`--tmux-only` that is all, in a namespace of its own with only a loopback (unless `--netns`).
+Then headless:
 
 each run is a fresh `python` process that builds the full-screen app with a real session
 (headless) and reports when its first frame is drawn; the time counts from the process
@@ -79,7 +81,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--netns", help="network namespace to run the app in (default: a NAT lab home)")
+    parser.add_argument("--tmux-only", action="store_true", help="only the time to 'listening' in tmux")
+    parser.add_argument("--size", default="80x24", help="the tmux window, COLUMNSxROWS (default 80x24)")
     args = parser.parse_args()
+    global WINDOW
+    WINDOW = tuple(args.size.split("x"))
+    if args.tmux_only:
+        netns = args.netns or f"p2pchat-startup-{os.getpid()}"
+        if not args.netns:  # nothing but a loopback: no SSDP or mDNS leaves the machine
+            subprocess.run(["ip", "netns", "add", netns], check=True)
+            subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
+        try:
+            listening_times(args.runs, netns)
+        finally:
+            if not args.netns:
+                subprocess.run(["ip", "netns", "delete", netns], check=False)
+        return
     if args.netns:
         compare(args.runs, args.netns)
         return
@@ -109,6 +126,7 @@ class Floor(App):
 
 Floor().run()
 """
+WINDOW = ("80", "24")
 
 
 def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
@@ -128,7 +146,7 @@ def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
                f"exec env P2PCHAT_HOME={shlex.quote(home)} PYTHONPATH={shlex.quote(str(ROOT))} "
                f"{shlex.quote(sys.executable)} {program}")
     tmux = ["ip", "netns", "exec", netns, "tmux", "-L", server]
-    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", command], check=True)
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", WINDOW[0], "-y", WINDOW[1], command], check=True)
     try:
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -144,20 +162,25 @@ def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
+def listening_times(runs: int, netns: str) -> None:
+    """Each run's time to a frame saying 'listening' in tmux, and the medians."""
+    home = tempfile.mkdtemp(prefix="p2pchat-startup-")
+    listening_in_tmux(False, netns, home)  # makes the identity, warms the file cache
+    listening: dict[bool | None, list[float]] = {None: [], True: [], False: []}
+    for _ in range(runs):
+        for on in (None, False, True):
+            listening[on].append(listening_in_tmux(on, netns, home))
+    shutil.rmtree(home, ignore_errors=True)
+    for on in (None, False, True):
+        label = {None: "one-widget Textual app", True: "mapping+discovery on ", False: "mapping+discovery off"}[on]
+        print(f"{label}: in tmux, a frame says 'listening' after median "
+              f"{statistics.median(listening[on]) * 1000:4.0f} ms "
+              f"({', '.join(f'{t * 1000:.0f}' for t in listening[on])})", flush=True)
+
+
 def compare(runs: int, netns: str) -> None:
     if shutil.which("tmux"):
-        home = tempfile.mkdtemp(prefix="p2pchat-startup-")
-        listening_in_tmux(False, netns, home)  # makes the identity, warms the file cache
-        listening: dict[bool | None, list[float]] = {None: [], True: [], False: []}
-        for _ in range(runs):
-            for on in (None, False, True):
-                listening[on].append(listening_in_tmux(on, netns, home))
-        shutil.rmtree(home, ignore_errors=True)
-        for on in (None, False, True):
-            label = {None: "one-widget Textual app", True: "mapping+discovery on ", False: "mapping+discovery off"}[on]
-            print(f"{label}: in tmux, a frame says 'listening' after median "
-                  f"{statistics.median(listening[on]) * 1000:4.0f} ms "
-                  f"({', '.join(f'{t * 1000:.0f}' for t in listening[on])})", flush=True)
+        listening_times(runs, netns)
     results: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     last_info: dict = {}
     for _ in range(runs):

@@ -27,7 +27,7 @@ measured), port mapping and LAN discovery off (both peers bound to 127.0.0.1). B
 Each setting runs `--runs` interleaved pairs (socat, then p2pchat) and reports the medians.
 
     python benchmarks/transfer.py [--size 1GiB] [--modes plain,tls] [--no-socat] [--runs N]
-                                  [--disk DIR] [--defaults]
+                                  [--disk DIR] [--defaults] [--only "/var/tmp, defaults"]
 """
 
 from __future__ import annotations
@@ -331,13 +331,15 @@ def main() -> int:
     parser.add_argument("--disk", metavar="DIR", help="also with the files on this (real) file system")
     parser.add_argument("--defaults", action="store_true",
                         help="also with port mapping and discovery on (needs root: a network namespace)")
+    parser.add_argument("--only", metavar="TEXT", default="", help="only the settings whose label contains TEXT")
     args = parser.parse_args()
     socat = shutil.which("socat") and not args.no_socat
     if not socat:
         print("socat: skipped (" + ("--no-socat" if args.no_socat else "not installed") + ")")
     with quiet_network(args.defaults) as defaults, contextlib.ExitStack() as cleanup:
         workdirs: dict[str | None, tuple[Path, Path, str]] = {}
-        for setting in settings_to_run(args.disk, defaults):
+        settings = [s for s in settings_to_run(args.disk, defaults) if args.only in s.label]
+        for setting in settings:
             if setting.directory not in workdirs:
                 workdir = Path(tempfile.mkdtemp(prefix="p2pchat-bench-", dir=setting.directory))
                 cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
@@ -345,7 +347,6 @@ def main() -> int:
                 print(f"making a {args.size / 2**20:.0f} MiB file in {workdir} ...", flush=True)
                 workdirs[setting.directory] = workdir, source, make_source(source, args.size)
         results: dict[tuple[str, str], list[dict]] = {}
-        settings = settings_to_run(args.disk, defaults)
         for _ in range(args.runs):  # round after round, so machine load hits every setting alike
             for mode in args.modes.split(","):
                 for setting in settings:

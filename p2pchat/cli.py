@@ -233,6 +233,20 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_to_share(args: argparse.Namespace, settings: Settings) -> tuple[int, str]:
+    """The port to name to a peer: --port if given, else the one the p2pchat running with
+    these files listens on, else the settings' with a note (nothing can check it then)."""
+    if args.port is not None:
+        return args.port, ""
+    from p2pchat.running import live_port
+
+    live = live_port(get_paths().running_file)
+    if live is not None:
+        return live, ""
+    return settings.port, (f"no p2pchat is running with these files, so this names port {settings.port} "
+                           "(the settings'): it works once p2pchat listens there")
+
+
 def _identity(args: argparse.Namespace) -> int:
     settings, _sources = load_settings(_cli_overrides(args), args.config_path)
     try:
@@ -248,8 +262,11 @@ def _identity(args: argparse.Namespace) -> int:
     except IdentityError as error:
         raise UsageError(str(error)) from None
     print(f"fingerprint: {group_fingerprint(identity.fingerprint)}")
-    address = share_address(guess_lan_host(settings.bind), settings.port, identity.fingerprint)
+    port, note = _port_to_share(args, settings)
+    address = share_address(guess_lan_host(settings.bind), port, identity.fingerprint)
     print(f"share:       {address}")
+    if note:
+        print(f"note:        {note}")
     print(f"peer runs:   p2pchat --connect {address}")
     return 0
 
@@ -268,8 +285,11 @@ def _invite(args: argparse.Namespace) -> int:
     except IdentityError as error:
         raise UsageError(str(error)) from None
     invites = Invites(paths.invites_file)
+    port, note = _port_to_share(args, settings)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     line, summary = make_invite(
-        invites, identity.fingerprint, settings.port, parse_relays(settings.relay), bind=settings.bind,
+        invites, identity.fingerprint, port, parse_relays(settings.relay), bind=settings.bind,
     )
     if args.no_code:
         print(f"invite {summary}; your peer runs: p2pchat --connect LINE", file=sys.stderr)
@@ -369,6 +389,9 @@ def _peers(args: argparse.Namespace) -> int:
 
 
 def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
+    from p2pchat import heap
+
+    heap.tune()  # before any thread starts: a thread's heap is chosen when it first allocates
     if settings.plain or settings.connect is not None or port_on_command_line:
         # Listen before the front end and the session are imported (the app's first frame
         # then says so); without these the app asks for a port on its connect screen first.

@@ -121,7 +121,7 @@ _TRANSFER_ID = re.compile(r"#?([0-9]+)")
 
 def parse(line: str) -> Command | None:
     """The command in `line`, or None when it is a message; raise CommandError if invalid."""
-    if not line.startswith("/") or line.startswith("//"):
+    if is_message(line):
         return None
     typed, rest = _split_name(line[1:])
     if not typed:
@@ -138,6 +138,11 @@ def parse(line: str) -> Command | None:
     elif name == "help" and args:
         args = [_resolve(args[0].removeprefix("/"))]
     return Command(name, args, rest)
+
+
+def is_message(line: str) -> bool:
+    """Whether a typed line is chat text rather than a command."""
+    return not line.startswith("/") or line.startswith("//")
 
 
 def as_message(line: str) -> str:

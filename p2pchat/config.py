@@ -11,14 +11,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
+from typing import TYPE_CHECKING, Any
 
 from p2pchat.bindings import check_binding_ids
 from p2pchat.paths import get_paths
 from p2pchat.settings import Settings, parse_keymap, positive_size
+
+if TYPE_CHECKING:
+    import tomlkit
+
+# tomlkit is imported where a file is read or written: it costs tens of milliseconds before
+# the app's first frame, and a first start has no settings file.
 
 ENV_PREFIX = "P2PCHAT_"
 
@@ -206,6 +209,9 @@ def _read_file(path: Path) -> str | None:
 
 
 def _parse(path: Path, text: str) -> tomlkit.TOMLDocument:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         return tomlkit.parse(text)
     except TOMLKitError as error:
@@ -295,6 +301,7 @@ def load_settings(
         sources[key] = "command line"
     if sources["port"] != "default":  # only the built-in default may move to a free port
         settings.port_explicit = True
+        settings.port_source = sources["port"]
     return settings, sources
 
 
@@ -342,6 +349,8 @@ def _toml_default(spec: Key) -> Any:
 
 
 def _inline_table(value: dict[str, str]) -> Any:
+    import tomlkit
+
     table = tomlkit.inline_table()
     table.update(value)
     return table
@@ -357,6 +366,8 @@ def default_config_text() -> str:
         "# Change a value from the shell with: p2pchat config set KEY VALUE",
         "# See every value in effect, and where it came from, with: p2pchat config show",
     ]
+    import tomlkit
+
     for spec in KEYS.values():
         lines.append("")
         lines.extend(f"# {line}" for line in spec.help.splitlines())
@@ -410,6 +421,8 @@ def set_value(path: Path, key: str, value_text: str) -> Any:
         document[spec.name] = stored
         new_text = document.as_string()
     else:
+        import tomlkit
+
         line = f"{spec.name} = {tomlkit.item(stored).as_string()}"
         commented = re.compile(rf"^[ \t]*#[ \t]*{re.escape(spec.name)}[ \t]*=.*$", re.MULTILINE)
         new_text, count = commented.subn(lambda _: line, text, count=1)

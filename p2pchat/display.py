@@ -21,6 +21,13 @@ def format_size(n: int | float) -> str:
     return size(n)
 
 
+def percent(part: int, whole: int) -> int:
+    """Whole percent, rounded down: `resumed at 14%` and the panel's `14%` agree."""
+    from p2pchat.transfer.progress import percent as whole_percent
+
+    return whole_percent(part, whole)
+
+
 # C0 controls except tab and newline, DEL, C1 controls, and the bidirectional
 # overrides that can make text display in a different order than it was sent.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -37,6 +44,16 @@ def clean(text: str, *, single_line: bool = False) -> str:
     if single_line:
         text = text.replace("\n", " ")
     return text
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """`holiday-pictures-2024.mkv` -> `holiday-p…2024.mkv`: both ends stay readable."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")
 
 
 def human_duration(seconds: float | None) -> str:
@@ -109,14 +126,53 @@ def _state_and_reason(info: TransferInfo) -> str:
     return f"{info.state}: {reason}"
 
 
+def resume_note(info: TransferInfo) -> str:
+    """`resumes an interrupted download at 14%`, or "" for an offer that starts afresh."""
+    if not info.resumed_from:
+        return ""
+    return f"resumes an interrupted download at {percent(info.resumed_from, info.size)}%"
+
+
 def offer_line(info: TransferInfo, peer: str) -> str:
     """What an incoming offer is, the same in every front end."""
     figures = [format_size(info.size)]
     if info.file_count > 1:
         figures.insert(0, f"{info.file_count} files")
-    if info.resumed_from:
-        figures.append(f"resumes an interrupted download at {info.resumed_from * 100 // max(info.size, 1)}%")
+    if note := resume_note(info):
+        figures.append(note)
     return f"{peer} offers #{info.id} {info.name} ({', '.join(figures)})"
+
+
+LISTED_NAMES = 5  # file names an offer of several files shows; the rest are counted
+LISTED_NAME_WIDTH = 60  # characters of one listed name; a longer one is shortened in the middle
+
+
+def listed_files(info: TransferInfo, shown: int = LISTED_NAMES) -> tuple[list[str], str]:
+    """A batch's first files (`a.jpg (1.0 KiB)` each, made safe) and what sums up the rest
+    (`and 37 more, 1.2 MiB in all`): what it holds, before anyone accepts it."""
+    names = [f"{shorten_middle(clean(name, single_line=True), LISTED_NAME_WIDTH)} ({format_size(size)})"
+             for name, size in info.listing[:shown]]  # fmt: skip
+    rest = info.file_count - len(names)
+    if rest <= 0 and len(names) <= 1:
+        return names, ""  # one file: its size says it all
+    more = (f"and {rest} more" if names else f"{rest} files") + ", " if rest > 0 else ""
+    return names, f"{more}{format_size(info.size)} in all"
+
+
+def listing_text(info: TransferInfo) -> str:
+    """`a.jpg (1.0 KiB), b.jpg (2.0 KiB) and 38 more, 1.2 MiB in all`; "" for a file on its own."""
+    if info.file_count <= 1 and not info.listing:
+        return ""
+    names, total = listed_files(info)
+    if not names or not total:
+        return total or names[0]
+    return ", ".join(names) + (" " if total.startswith("and ") else ", ") + total
+
+
+def files_line(info: TransferInfo) -> str:
+    """The offer's second line: `#2 photos/: a.jpg (1.0 KiB), ... and 38 more, 1.2 MiB in all`."""
+    listed = listing_text(info)
+    return f"#{info.id} {clean(info.name, single_line=True)}: {listed}" if listed else ""
 
 
 def describe(info: TransferInfo) -> str:
@@ -128,6 +184,8 @@ def describe(info: TransferInfo) -> str:
     if info.state is TransferState.ACTIVE:
         speed = f"{format_size(info.speed)}/s" if info.speed > 0 else "speed not measured yet"
         return line + f"{info.state}, {speed}, {human_duration(info.eta)} left"
+    if info.state is TransferState.OFFERED and (note := resume_note(info)):
+        return line + f"{info.state} ({note})"
     if info.reason.startswith(info.state + " "):  # `cancelled by bob`: the reason says the state
         return line + info.reason
     if info.reason and info.reason != info.state:
@@ -149,7 +207,12 @@ def transfer_lines(transfers: list[TransferInfo]) -> list[str]:
     """What /transfers shows, the same in both front ends, made safe for a terminal."""
     if not transfers:
         return ["no transfers"]
-    return [clean(describe(t), single_line=True) for t in transfers]
+    lines = []
+    for t in transfers:
+        lines.append(clean(describe(t), single_line=True))
+        if t.state == "offered" and (listed := listing_text(t)):
+            lines.append("    " + listed)  # what it holds, before it is answered
+    return lines
 
 
 def describe_lan_peers(peers: list[LanPeer], discoverable: bool) -> list[str]:

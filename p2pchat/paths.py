@@ -40,8 +40,23 @@ class Paths:
         return self.data_dir / "invites.json"
 
     @property
+    def running_file(self) -> Path:
+        """The process id and port of the p2pchat running now (see running.py)."""
+        return self.data_dir / "running.json"
+
+    @property
+    def unfinished_file(self) -> Path:
+        """The call and the sends a run had under way (see session/unfinished.py)."""
+        return self.data_dir / "unfinished.json"
+
+    @property
     def history_file(self) -> Path:
         return self.data_dir / "history.sqlite3"
+
+    @property
+    def pastes_dir(self) -> Path:
+        """Messages too long for one message, saved to be sent as files."""
+        return self.data_dir / "pastes"
 
     @property
     def log_file(self) -> Path:

@@ -21,6 +21,7 @@ from p2pchat import commands, dispatch
 from p2pchat.display import (
     clean,
     describe,
+    files_line,
     invite_lines,
     nick_changed_line,
     offer_line,
@@ -106,6 +107,8 @@ class PlainFrontEnd:
             t = event.transfer
             peer = self.session.peer.nickname if self.session.peer else "the peer"
             self.say(clean(offer_line(t, peer), single_line=True) + f": /accept {t.id} or /decline {t.id}")
+            if listed := files_line(t):
+                self.say(listed)
         elif isinstance(event, ev.TransferUpdated):
             if event.transfer.state.final:
                 self._progress_at.pop(event.transfer.id, None)

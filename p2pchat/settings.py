@@ -103,9 +103,9 @@ def _keymap(value: dict[str, str]) -> dict[str, str]:
 
 
 def _relays(value: str) -> str:
-    from p2pchat.protocol.transit import (
-        parse_relays,  # only when a relay is set: start-up stays light
-    )
+    if not value.strip():
+        return ""  # no relay: the protocol package (heavy) stays unloaded at start-up
+    from p2pchat.protocol.transit import parse_relays
 
     return ", ".join(relay.setting for relay in parse_relays(value))
 
@@ -123,6 +123,8 @@ PUBLIC_RENDEZVOUS = "ws://relay.magic-wormhole.io:4000/v1"
 PUBLIC_RELAY = "tcp:transit.magic-wormhole.io:4001"
 SERVER_DEFAULTS = {"rendezvous": PUBLIC_RENDEZVOUS, "relay": PUBLIC_RELAY}
 def _stun_servers(value: str) -> str:
+    if not value.strip():
+        return ""
     from p2pchat.protocol.stun import parse_servers
 
     return ", ".join(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in parse_servers(value))
@@ -261,6 +263,7 @@ class Settings:
     plain: bool = False
     debug: bool = False
     port_explicit: bool = False  # the port was chosen (not the default): a taken port is an error
+    port_source: str = "command line"  # where it was chosen: "file PATH", "env VARIABLE", ...
 
     def __post_init__(self) -> None:
         self.accept_unknown = AcceptUnknown(self.accept_unknown)

@@ -50,6 +50,16 @@ def test_the_app_module_leaves_the_session_stack_for_after_the_first_frame():
     assert loaded(modules, HEAVY_FOR_THE_FIRST_FRAME) == ["p2pchat.net", "p2pchat.net.bind"]
 
 
+def test_the_command_line_leaves_the_protocol_and_toml_for_later():
+    """What runs before the port is bound and the front end imported: no wire protocol (only
+    an address with a fingerprint needs its check) and no TOML parser without a settings file."""
+    modules = modules_after("from p2pchat.cli import build_parser\n"
+                            "from p2pchat.config import load_settings\n"
+                            "load_settings({}, None)\n")  # fmt: skip
+    assert "p2pchat.config" in modules
+    assert loaded(modules, ("p2pchat.protocol", "tomlkit")) == []
+
+
 def test_the_command_line_listens_before_it_imports_a_front_end(tmp_path):
     """The port is bound before the front end (and with it the session stack) is imported, and
     the session then listens on that very socket."""

@@ -6,8 +6,6 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from p2pchat.protocol.share_check import checked_fingerprint
-
 SCHEME = "p2pchat://"
 
 
@@ -18,8 +16,19 @@ class PeerAddress:
     fingerprint: str | None = None  # expected identity, grouped form normalised away
 
     def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
+
+
+def plain_host(host: str) -> str:
+    """A socket's host as people write it: an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`,
+    what a dual-stack listener sees for an IPv4 peer) as the IPv4 address."""
+    return host[7:] if host.lower().startswith("::ffff:") and "." in host else host
+
+
+def host_port(host: str, port: int) -> str:
+    """`HOST:PORT` to show, `[v6]:PORT` for IPv6."""
+    host = plain_host(host)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_port(text: str) -> int:
@@ -41,6 +50,10 @@ def parse_address(text: str) -> PeerAddress:
         raw, _, fp = raw.partition("/")
         fp = fp.strip("/")
         if fp:
+            # Imported here: the protocol package is heavy, and the command line imports this
+            # module before the app's first frame.
+            from p2pchat.protocol.share_check import checked_fingerprint
+
             fingerprint = checked_fingerprint(fp)
     elif "://" in raw:
         scheme = raw.partition("://")[0]

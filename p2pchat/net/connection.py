@@ -10,8 +10,9 @@ Writing has two lanes: `send()` writes a control/chat frame at once, while
 path's bottleneck queue stays short (file_lane.py, pacing.py), and only while the
 transport's buffer is below its high-water mark (the same few milliseconds). Reading has
 two lanes too: a chat frame that arrives while only file chunks wait unread is handed out
-before them. The kernel's socket buffers are left to autotuning, so the window grows with
-the path; only the bytes it keeps unsent are bounded (`UNSENT_LIMIT`).
+before them, and the owner may hold reading (its disk is behind) without losing what a peer
+that closed meanwhile said last. The kernel's socket buffers are left to autotuning, so the
+window grows with the path; only the bytes it keeps unsent are bounded (`UNSENT_LIMIT`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ctypes
-import platform
 import socket
 import ssl
 import struct
 
+from p2pchat import heap
 from p2pchat.net import tcp_info
+from p2pchat.net.address import host_port, plain_host
 from p2pchat.net.file_lane import FileLane
 from p2pchat.net.pacing import ReceiveWindow
 from p2pchat.protocol import (
@@ -52,51 +53,6 @@ UNSENT_LIMIT = 128 * 1024  # TCP_NOTSENT_LOWAT: measured to keep a 100 ms path f
 # Frames that may overtake file chunks waiting unread: nothing about a file depends on them.
 CHAT_FRAMES = (Text, Ack, Ping, Pong, Nick)
 
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_M_ARENA_MAX = -8
-_malloc_tuned = False
-_libc: ctypes.CDLL | None = None  # glibc, once tuned
-
-
-def keep_big_buffers_in_heap() -> None:
-    """Stop glibc from mmapping (and unmapping) every chunk-sized buffer.
-
-    Above 128 KiB glibc serves each allocation with a fresh mmap and returns it with
-    munmap, so every file chunk costs page faults on both sides; that halved the
-    throughput. With a higher threshold such buffers are reused from the heap.
-    Process-wide and done once; elsewhere than glibc it does nothing.
-    """
-    global _malloc_tuned, _libc
-    if _malloc_tuned:
-        return
-    _malloc_tuned = True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 16 * 1024 * 1024)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 * 1024 * 1024)
-        # One heap for every thread. With a heap per disk thread (even two in all) what a
-        # transfer left scattered there kept pages resident: +0.15 MiB a 10 MB file.
-        libc.mallopt(_M_ARENA_MAX, 1)
-        _libc = libc
-    except (OSError, AttributeError):
-        pass
-
-
-def return_free_memory() -> None:
-    """Give the heap's free pages back to the system, once big buffers are done with.
-
-    With the thresholds above glibc keeps what is freed (up to 64 MiB at the top of the
-    heap, and every free page inside it) for reuse: each transfer left a few MiB more
-    resident, so a long session crept up. malloc_trim(0) takes about a millisecond.
-    """
-    if _libc is not None:
-        with contextlib.suppress(AttributeError):
-            _libc.malloc_trim(0)
-
-
 class ConnectionClosed(Exception):
     """The connection ended; `reason` says why in words a user understands."""
 
@@ -114,6 +70,10 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._chat: collections.deque = collections.deque()  # overtakes queued chunks
         self._queued_bytes = 0
         self._ordered = 0  # frames in `_frames` that are not chunks: nothing may overtake them
+        self._full = False  # more than RECV_HIGH waits unread (until under RECV_LOW)
+        self.held = False  # the owner asked for no more file data for now (its disk is behind)
+        self._chunks_while_held = 0  # file data read since
+        self._to_the_end = False  # the peer is gone: what the kernel holds is all there is
         self._reading_paused = False
         self._waiter: asyncio.Future | None = None
         self._can_write = asyncio.Event()
@@ -126,7 +86,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     # -- asyncio callbacks -------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
-        keep_big_buffers_in_heap()
+        heap.tune()  # done at start-up by the command line; here for other callers
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # No SO_SNDBUF/SO_RCVBUF: fixing them turns off autotuning and caps the window.
@@ -154,6 +114,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
             for frame in self.decoder:
                 if isinstance(frame, FileChunk):
                     self._queued_bytes += len(frame.data)
+                    self._chunks_while_held += self.held
                     self._frames.append(frame)
                 elif self._ordered == 0 and isinstance(frame, CHAT_FRAMES):
                     self._chat.append(frame)
@@ -166,9 +127,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self._finish(exc)
             self.transport.pause_reading()
             return
-        if self._queued_bytes > RECV_HIGH and not self._reading_paused:
-            self._reading_paused = True
-            self.transport.pause_reading()
+        if self._queued_bytes > RECV_HIGH and not self._full:
+            self._full = True
+        self._steer_reading()
         self._wake()
 
     def eof_received(self):
@@ -192,6 +153,31 @@ class FrameProtocol(asyncio.BufferedProtocol):
 
     def resume_writing(self) -> None:
         self._can_write.set()
+
+    # -- reading on and off -------------------------------------------------------
+    def hold(self, held: bool) -> None:
+        """Stop reading the socket at the next file data while the owner cannot keep up (frames
+        already received are still handed out, and chat or a goodbye with no file data ahead
+        of it is still read), or go on."""
+        self.held = held
+        self._chunks_while_held = 0
+        self._steer_reading()
+
+    def read_to_the_end(self) -> None:
+        """Read what the kernel still holds whatever waits: the peer has closed, so that is
+        bounded, and its last words (a BYE behind file data) come with it."""
+        self._to_the_end = True
+        self._steer_reading()
+
+    def _steer_reading(self) -> None:
+        pause = (self._full or (self.held and self._chunks_while_held > 0)) and not self._to_the_end
+        if pause == self._reading_paused or self.transport is None or self.transport.is_closing():
+            return
+        self._reading_paused = pause
+        if pause:
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
 
     # -- internals ---------------------------------------------------------------
     def _bound_unread(self, nbytes: int) -> None:
@@ -229,10 +215,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
             self._ordered -= 1
         else:
             self._queued_bytes -= len(frame.data)
-            if self._reading_paused and self._queued_bytes < RECV_LOW:
-                self._reading_paused = False
-                if self.transport is not None and not self.transport.is_closing():
-                    self.transport.resume_reading()
+            if self._full and self._queued_bytes < RECV_LOW:
+                self._full = False
+                self._steer_reading()
         return frame
 
 
@@ -248,11 +233,8 @@ class Connection:
         # When the TCP connection was made (loop time): the handshake deadline counts from here.
         self.opened_at = asyncio.get_running_loop().time() if opened_at is None else opened_at
         peer = transport.get_extra_info("peername") or ("?", 0)
-        host, port = peer[0], peer[1]
-        if host.startswith("::ffff:"):
-            host = host[7:]
-        self.peer_host = host
-        self.peer_port = port
+        self.peer_host = plain_host(peer[0])
+        self.peer_port = peer[1]
         self.ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
@@ -261,8 +243,7 @@ class Connection:
 
     @property
     def peer_address(self) -> str:
-        host = f"[{self.peer_host}]" if ":" in self.peer_host else self.peer_host
-        return f"{host}:{self.peer_port}"
+        return host_port(self.peer_host, self.peer_port)
 
     @property
     def encrypted(self) -> bool:
@@ -275,10 +256,23 @@ class Connection:
     def send_magic(self) -> None:
         self.transport.write(MAGIC)
 
+    def hold_reading(self, held: bool) -> None:
+        """Stop reading file data (True) while the disk is behind, or go on (False)."""
+        self.protocol.hold(held)
+
+    def _check_peer_there(self) -> None:
+        """While reading is held, a peer that has closed may have left its goodbye unread in
+        the kernel; writing to it would bring its reset, and the transport would be dropped
+        with what it said. Read to the end instead, and do not write."""
+        if self.protocol.held and tcp_info.peer_closed(self.transport.get_extra_info("socket")):
+            self.protocol.read_to_the_end()
+            raise ConnectionClosed("the peer closed the connection")
+
     def send(self, frame) -> None:
         """Queue a control or chat frame ahead of any bulk data still to come."""
         if self.transport.is_closing():
             raise ConnectionClosed("the connection is closed")
+        self._check_peer_there()
         data = encode(frame)
         self.bytes_sent += len(data)
         self.transport.write(data)
@@ -296,6 +290,7 @@ class Connection:
                 await protocol._can_write.wait()
             if self.is_closing:
                 raise protocol.error or ConnectionClosed("the connection is closed")
+            self._check_peer_there()
             piece = view[done:done + lane.piece_size(len(view))]
             self.transport.writelines((encode_chunk_header(tid, offset + done, len(piece)), piece))
             self.bytes_sent += len(piece)

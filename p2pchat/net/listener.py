@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from loguru import logger
 
+from p2pchat.net.address import host_port
 from p2pchat.net.connection import Connection, FrameProtocol
 from p2pchat.net.tls import looks_like_tls
 from p2pchat.protocol import MAGIC, Error, encode
@@ -57,16 +58,26 @@ async def _peek(sock: socket.socket, n: int) -> bytes:
         await asyncio.sleep(0.01)
 
 
-def _send_plain_error(sock: socket.socket, code: str, message: str) -> None:
+async def _refuse_plainly(sock: socket.socket, code: str, message: str) -> None:
+    """Send a plain ERROR frame and close. What the peer sent is read first, up to its close:
+    closing with unread bytes resets the connection, and a reset can destroy our ERROR before
+    the peer reads it (it then sees only "connection lost" and tries again)."""
+    loop = asyncio.get_running_loop()
     try:
-        sock.setblocking(True)
-        sock.settimeout(1.0)
-        sock.sendall(MAGIC + encode(Error(code, message)))
+        sock.setblocking(False)
+        await asyncio.wait_for(loop.sock_sendall(sock, MAGIC + encode(Error(code, message))), 1.0)
         sock.shutdown(socket.SHUT_WR)
-    except OSError:
+        await asyncio.wait_for(_drain(sock), 2.0)
+    except (OSError, asyncio.TimeoutError):
         pass
     finally:
         sock.close()
+
+
+async def _drain(sock: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    while await loop.sock_recv(sock, 4096):
+        pass
 
 
 class Listener:
@@ -120,7 +131,7 @@ class Listener:
 
     async def _open(self, client: socket.socket, addr, accepted_at: float) -> Connection | None:
         """Sniff TLS or plain and finish the TLS handshake; None if the connection was dropped."""
-        address = f"{addr[0]}:{addr[1]}"
+        address = host_port(addr[0], addr[1])
         try:
             first = await asyncio.wait_for(_peek(client, 4), self.handshake_timeout)
         except (asyncio.TimeoutError, OSError):
@@ -133,11 +144,11 @@ class Listener:
         is_tls = looks_like_tls(first)
         if self.ssl_context is not None and first == MAGIC:
             self.on_mismatch(address, "a peer tried to connect without TLS (it runs with --no-tls); refused")
-            _send_plain_error(client, "tls_required", TLS_REQUIRED)
+            await _refuse_plainly(client, "tls_required", TLS_REQUIRED)
             return None
         if self.ssl_context is None and is_tls:
             self.on_mismatch(address, "a peer tried to connect with TLS, but you run with --no-tls; refused")
-            _send_plain_error(client, "tls_unexpected", TLS_UNEXPECTED)
+            await _refuse_plainly(client, "tls_unexpected", TLS_UNEXPECTED)
             return None
         loop = asyncio.get_running_loop()
         remaining = max(0.1, self.handshake_timeout - (loop.time() - accepted_at))  # one deadline for all

@@ -1,6 +1,6 @@
 """What the kernel knows about one TCP connection (Linux TCP_INFO): its smoothed round trip,
-how many bytes the peer acknowledged and how many it holds unacknowledged; and a bound on the
-bytes it keeps unsent.
+how many bytes the peer acknowledged and how many it holds unacknowledged, whether the peer has
+closed; and a bound on the bytes it keeps unsent.
 
 Elsewhere these answer None or do nothing, and file data is then not paced (TCP alone).
 """
@@ -47,6 +47,22 @@ def path_sample(sock) -> tuple[float, int, int, int] | None:
     acked = struct.unpack_from("=Q", info, _ACKED_AT)[0]
     notsent = struct.unpack_from("=I", info, _NOTSENT_AT)[0]
     return (rtt_us / 1e6, acked, unacked * mss, notsent) if rtt_us else None
+
+
+_STATE_AT = 0  # tcpi_state, one byte
+_ESTABLISHED = 1
+
+
+def peer_closed(sock) -> bool:
+    """Whether the peer has ended its side (its FIN or RST has arrived, perhaps behind data not
+    read yet); False where unknown."""
+    if _TCP_INFO is None:
+        return False
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 8)
+    except OSError:
+        return False
+    return len(info) > _STATE_AT and info[_STATE_AT] != _ESTABLISHED
 
 
 def clamp_window(sock, nbytes: int) -> bool:

@@ -46,6 +46,8 @@ from p2pchat.protocol.frames import (
 from p2pchat.protocol.heartbeat import Heartbeat
 from p2pchat.protocol.rules import (
     MAX_TRANSFER_ID,
+    MAX_TRANSFER_NUMBER,
+    first_transfer_number,
     is_decider,
     new_message_id,
     new_session_id,
@@ -66,6 +68,7 @@ __all__ = [
     "MAX_REASON",
     "MAX_TEXT_BYTES",
     "MAX_TRANSFER_ID",
+    "MAX_TRANSFER_NUMBER",
     "PROTOCOL_VERSION",
     "Ack",
     "Busy",
@@ -95,6 +98,7 @@ __all__ = [
     "Text",
     "encode",
     "encode_chunk_header",
+    "first_transfer_number",
     "is_decider",
     "new_message_id",
     "new_session_id",

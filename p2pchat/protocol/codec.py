@@ -14,7 +14,7 @@ import re
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from p2pchat.protocol.frames import (
     HEADER_SIZE,
@@ -47,7 +47,12 @@ from p2pchat.protocol.frames import (
     Sync,
     Text,
 )
-from p2pchat.protocol.rules import MAX_TRANSFER_ID, has_hidden_characters, validate_nickname
+from p2pchat.protocol.rules import (
+    MAX_TRANSFER_ID,
+    MAX_TRANSFER_NUMBER,
+    has_hidden_characters,
+    validate_nickname,
+)
 
 # The codes we send (PROTOCOL.md section 8). A receiver accepts any code; we never send one
 # that is not listed, and every ProtocolError names one of these.
@@ -74,6 +79,9 @@ _CHUNK_HEADER = struct.Struct(">IBQQ")
 _CHUNK_IDS = struct.Struct(">QQ")
 _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")  # we send lower case; either is read
 _FILE_CHUNK = int(FrameType.FILE_CHUNK)
+
+
+T = TypeVar("T")
 
 
 class ProtocolError(Exception):
@@ -124,8 +132,8 @@ def _integer(low: int, high: int) -> Callable[[object, str], int]:
     return check
 
 
-def _optional(inner: Callable[[object, str], str]) -> Callable[[object, str], str | None]:
-    def check(value: object, label: str) -> str | None:
+def _optional(inner: Callable[[object, str], T]) -> Callable[[object, str], T | None]:
+    def check(value: object, label: str) -> T | None:
         return None if value is None else inner(value, label)
 
     return check
@@ -268,7 +276,7 @@ _session = _optional(_chars(1, 64))
 _invite = _optional(_chars(32, 32))
 # Keys that may be absent (None when absent, and left out when None): added after version 1
 # first shipped, so older peers neither send nor expect them.
-_OMITTABLE = frozenset({"HELLO.invite", "FILE_OFFER.batch"})
+_OMITTABLE = frozenset({"HELLO.invite", "FILE_OFFER.batch", "FILE_OFFER.number"})
 _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)
 _size = _integer(0, MAX_OFFSET)
@@ -292,6 +300,7 @@ _JSON_FIELDS: dict[Any, tuple[tuple[str, Callable[[object, str], object]], ...]]
     Nick: (("nickname", _nickname),),
     FileOffer: (
         ("tid", _tid), ("name", _chars(1, 4096)), ("size", _size), ("key", _chars(1, 128)), ("batch", _batch),
+        ("number", _optional(_integer(1, MAX_TRANSFER_NUMBER))),
     ),
     FileAccept: (("tid", _tid), ("offset", _size)),
     FileDecline: (("tid", _tid), ("reason", _reason)),

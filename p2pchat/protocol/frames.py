@@ -98,6 +98,7 @@ class FileOffer:
     size: int
     key: str
     batch: OfferBatch | None = None  # absent on the wire for a file sent on its own
+    number: int | None = None  # the transfer's number both sides show (absent from older peers)
     TYPE: ClassVar[FrameType] = FrameType.FILE_OFFER
 
 

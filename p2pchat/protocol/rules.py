@@ -13,6 +13,7 @@ from p2pchat.protocol.frames import MAX_NICK
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 
 MAX_TRANSFER_ID = (1 << 64) - 1
+MAX_TRANSFER_NUMBER = (1 << 31) - 1  # FILE_OFFER.number: what people read out and type
 
 
 def validate_nickname(name: str) -> str:
@@ -43,6 +44,15 @@ def is_decider(my_id: str, peer_id: str) -> bool:
     if mine == theirs:
         raise ValueError("both sides have the same id: this is a connection to ourselves")
     return mine < theirs
+
+
+def first_transfer_number(my_id: str, peer_id: str | None) -> int:
+    """Where this side's transfer numbers start, stepping by 2: the decider numbers its offers
+    1, 3, 5..., the other side 2, 4, 6..., so offers made at the same moment never share one.
+    With no peer known yet, odd."""
+    if peer_id is None or not my_id or my_id == peer_id:
+        return 1
+    return 1 if is_decider(my_id, peer_id) else 2
 
 
 def new_session_id() -> str:

@@ -150,6 +150,7 @@ class Caller:
         failed path is warned about (repeats merged), and dialing goes on."""
         if exc.final:
             self.report.notice(str(exc), "error")
+            self.target = None  # not called again, not even when the LAN shows the peer
             self.report.gave_up()
             return True
         line = self._refusals.say(str(exc))

@@ -111,6 +111,10 @@ class Invites:
     def pending(self) -> list[str]:
         return list(self._load())
 
+    def used(self) -> list[str]:
+        """The secrets of used invites not yet expired."""
+        return [item["secret"] for item in self._read()[1]]
+
     def expect(self, secret: str, fingerprint: str) -> None:
         """Only `fingerprint` may redeem this invite now: a code introduced that identity."""
         with self._locked():

@@ -1,7 +1,7 @@
 """Waiting to be found on the relays, beside the listener.
 
 For every relay in the settings, one connection waits for each token that may bring a peer:
-each pending invite, and the token derived with the last peer while no chat is up and we
+each pending or used invite, and the token derived with the last peer while no chat is up and we
 are not dialing it ourselves. That peer is also waited for on the relays kept with it (where
 its invite said it waits). A glued connection gets TLS and goes through the normal
 handshake, as an inbound connection does; then a fresh one waits in its place.
@@ -81,11 +81,14 @@ class RelayWaiter:
         """(relay, token) -> (our TLS role is client, the fingerprint expected there or None,
         the pending invite's secret the token stands for or None)."""
         own = self.credentials.own_id
+        # A used invite is waited for too, until it expires: a second peer that comes with it
+        # is then told it was used (and the inviter that it may have leaked), not left waiting.
+        invites = self.credentials.invites
         tokens: dict[str, tuple[bool, str | None, str | None]] = {}
         if self.relays:  # an invite names only the relays of the settings
             tokens = {
                 relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
-                for secret in self.credentials.invites.pending()
+                for secret in (*invites.pending(), *invites.used())
             }
         wanted = {(relay, token): how for relay in self.relays for token, how in tokens.items()}
         peer = self._peer()

@@ -64,6 +64,7 @@ class SessionAPI(Protocol):
     def change_nick(self, nickname: str) -> None: ...  # raises ValueError on a bad name
     def ping(self) -> None: ...
     def verify_peer(self) -> None: ...  # the user compared the short code: mark verified
+    def distrust_peer(self) -> None: ...  # the codes did not match: disconnect, forget its key
     def answer_identity(self, accept: bool) -> None: ...  # reply to an IdentityPrompt
 
     # -- files ------------------------------------------------------------------

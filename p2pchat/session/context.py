@@ -40,6 +40,9 @@ class PeerLink(Protocol):
     @property
     def nickname(self) -> str: ...
 
+    @property
+    def own_fingerprint(self) -> str: ...
+
 
 def addressee(link: PeerLink) -> str | None:
     """Whom something is for: the peer of the moment, or the last one while disconnected

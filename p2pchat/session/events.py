@@ -128,9 +128,11 @@ class IdentityPrompt(Event):
 
 @dataclass(frozen=True)
 class IdentityPromptExpired(Event):
-    """Nobody answered the IdentityPrompt in time: the peer was refused; close the question."""
+    """Close the IdentityPrompt: nobody answered it in time and the peer was refused, or
+    (`withdrawn`) the peer hung up first, e.g. it refused us; a notice says that."""
 
     peer: PeerInfo
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class TransferInfo:
     resumed_from: int = 0  # bytes already there when this run of it started (all files of a batch)
     file_count: int = 1  # files in a batch (1 for a file on its own)
     files_done: int = 0  # of those, how many are finished (done or not)
+    listing: tuple[tuple[str, int], ...] = ()  # a batch: its first files (name inside it, size)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", TransferState(self.state))

@@ -76,7 +76,7 @@ class LiveConnection:
                 self._heartbeat.frame_received(loop.time())
                 if isinstance(frame, FileChunk):
                     if not self._retired:
-                        await self.transfers_engine.on_chunk(frame)
+                        self.transfers_engine.on_chunk(frame)
                     continue
                 if isinstance(frame, Bye):
                     reason, by_peer = frame.reason, True

@@ -21,7 +21,7 @@ from p2pchat.session.events import (
     Reconnecting,
     Stopped,
 )
-from p2pchat.session.handshake.machine import Standing
+from p2pchat.session.handshake.machine import IDENTITY_REFUSED, Standing
 from p2pchat.session.states import SessionState
 
 
@@ -131,7 +131,7 @@ class Presence:
         self.standing.live_peer = None
         if self.stopped:
             return []
-        will_reconnect = redial and not (by_peer and reason == "quit")
+        will_reconnect = redial and not (by_peer and reason in ("quit", IDENTITY_REFUSED))
         nick = self._peer.nickname if self._peer else "peer"
         self.state = SessionState.RECONNECTING if will_reconnect else SessionState.LISTENING
         text = f"{nick} left ({reason})" if by_peer else reason

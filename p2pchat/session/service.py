@@ -31,6 +31,7 @@ from p2pchat.reach.direct import DirectPath
 from p2pchat.reach.invites import Invites
 from p2pchat.reach.routes import Routes
 from p2pchat.reach.target import DialTarget, parse_target
+from p2pchat.running import clear_listening, record_listening
 from p2pchat.session.chat import Chat
 from p2pchat.session.codes import CodeInvite, Codes
 from p2pchat.session.events import (
@@ -44,15 +45,22 @@ from p2pchat.session.events import (
     PeerInfo,
     RttMeasured,
     SessionState,
+    TransferUpdated,
 )
 from p2pchat.session.handshake.greeting import Greeter, say_bye
-from p2pchat.session.handshake.machine import PeerRefused
+from p2pchat.session.handshake.machine import IDENTITY_REFUSED, PeerRefused
 from p2pchat.session.live import LiveConnection
 from p2pchat.session.presence import Presence
 from p2pchat.session.store import open_history
 from p2pchat.session.tasks import Tasks
 from p2pchat.session.transfers import Transfers
 from p2pchat.session.trust import Trust
+from p2pchat.session.unfinished import (
+    Unfinished,
+    describe_left_send,
+    load_unfinished,
+    save_unfinished,
+)
 from p2pchat.settings import Settings
 
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
@@ -69,6 +77,17 @@ class StartError(Exception):
         self.reason = reason
 
 
+def _other_port(source: str) -> str:
+    """How to choose another port, where the taken one came from (a `load_settings` source)."""
+    if source.startswith("file "):
+        where = f"the settings file {source[5:]}: choose another there (p2pchat config set port N)"
+    elif source.startswith("env "):
+        where = f"the environment ({source[4:]}): choose another there"
+    else:
+        return "choose another with --port N, or --port 0 for any free port"
+    return f"it comes from {where}, or run with --port N (--port 0: any free port)"
+
+
 def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
     for event in events:
         emit(event)
@@ -77,10 +96,12 @@ def emit_all(emit: Callable[[Event], None], events: list[Event]) -> None:
 class DialReport:
     """What the caller reports, turned into the presence's transitions and their events."""
 
-    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None]) -> None:
+    def __init__(self, presence: Presence, emit: Callable[[Event], None], notice: Callable[..., None],
+                 ended: Callable[[], None]) -> None:
         self.presence = presence
         self._emit = emit
         self.notice = notice
+        self._ended = ended  # the call is over for good
 
     def dialing(self, target: str, attempt: int) -> None:
         emit_all(self._emit, self.presence.dialing(target, attempt))
@@ -89,6 +110,7 @@ class DialReport:
         emit_all(self._emit, self.presence.retrying(target, attempt, delay, reason))
 
     def gave_up(self) -> None:
+        self._ended()
         emit_all(self._emit, self.presence.refused())
 
 
@@ -114,6 +136,8 @@ class Session:
         self._live: LiveConnection | None = None
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
+        self.unfinished = Unfinished()  # what this run has under way, for the next one
+        self._left_sends: dict = {}  # sends an earlier run did not finish, offered when their peer is back
         self.trust = Trust(
             self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
             interactive=interactive,
@@ -128,7 +152,8 @@ class Session:
             learned=lambda peer: self.direct.addresses_of(peer),
         )
         self.caller = Caller(  # what we dial, and the dial loop
-            self.presence, DialReport(self.presence, self.emit, self.notice), plan=self.routes.plan, handshake=self._dialed_handshake,
+            self.presence, DialReport(
+                self.presence, self.emit, self.notice, lambda: self._remember_unfinished(self.unfinished.call_ended())), plan=self.routes.plan, handshake=self._dialed_handshake,
             spawn=self._spawn, listening_port=lambda: self.listening_port, reconnect_cap=settings.reconnect,
         )
         self._introduced: dict[str, tuple[RelayAddress, ...]] = {}  # fingerprint -> relays, from a code's user
@@ -232,6 +257,8 @@ class Session:
 
     # -- events ------------------------------------------------------------------
     def emit(self, event: Event) -> None:
+        if isinstance(event, TransferUpdated):
+            self._send_changed(event)
         if self.on_event is None:
             return
         try:
@@ -262,11 +289,65 @@ class Session:
         self.chat = Chat(self, self, open_history(history, self.notice), self.clock)
         self._listen()
         self.routes.start()
+        left = load_unfinished(self.paths.unfinished_file)
+        self.unfinished.sends, self._left_sends = dict(left.sends), dict(left.sends)
         if self.settings.connect:
             try:
                 await self.connect(self.settings.connect)
             except ValueError as exc:
                 raise StartError(str(exc)) from None
+        else:
+            self._call_again(left)
+        for send in list(self._left_sends.values()):  # said now, offered when the peer is back
+            exists = Path(send.path).exists()
+            self.notice(describe_left_send(send, self._known_name(send.peer), exists, connected=False))
+            if not exists:
+                del self._left_sends[send.path]
+                self._remember_unfinished(self.unfinished.forget_send(send.path))
+
+    def _call_again(self, left: Unfinished) -> None:
+        """Started with no peer named after a run that ended mid-chat without a goodbye: call
+        the peer that run had dialed."""
+        target = left.redial_target()
+        if target is None:
+            return
+        self.unfinished.called(left.peer, left.addresses)
+        with_whom = f" with {self._known_name(left.peer)}" if left.peer else ""
+        self.notice(f"the last chat{with_whom} ended without a goodbye (p2pchat stopped): calling again")
+        self.caller.call(target, why="reconnect")
+
+    def _known_name(self, peer_id: str | None) -> str:
+        known = self.trust.known.get(peer_id) if peer_id and self.trust.known is not None else None
+        return known.nickname if known is not None else "the peer"
+
+    def _remember_unfinished(self, changed: bool) -> None:
+        if changed:
+            save_unfinished(self.paths.unfinished_file, self.unfinished)
+
+    def _send_changed(self, event: TransferUpdated) -> None:
+        info = event.transfer
+        if info.path is not None:
+            self._left_sends.pop(str(info.path), None)  # sent again in this run
+        self._remember_unfinished(self.unfinished.send_changed(info, self.presence.peer_id or self.presence.last_peer_id))
+
+    def _offer_left_sends(self, peer_id: str, nickname: str) -> None:
+        """The peer is back: the sends an earlier run left unfinished go out again."""
+        paths = []
+        for send in self.unfinished.sends_for(peer_id, self._left_sends):
+            exists = Path(send.path).exists()
+            self.notice(describe_left_send(send, nickname, exists), "info" if exists else "warning")
+            if exists:
+                paths.append(Path(send.path))
+            else:
+                self._remember_unfinished(self.unfinished.forget_send(send.path))
+        if paths:
+            self._spawn(self._offer_again(paths), "offer-again")
+
+    async def _offer_again(self, paths: list[Path]) -> None:
+        try:
+            await self.offer_files(paths)
+        except (ValueError, OSError) as exc:
+            self.notice(f"not offered again: {exc}", "warning")
 
     def _listen(self) -> None:
         settings = self.settings
@@ -277,7 +358,7 @@ class Session:
             if settings.port_explicit:
                 raise StartError(
                     f"port {settings.port} is already in use (is another p2pchat running?)",
-                    "choose another with --port N, or --port 0 for any free port",
+                    _other_port(settings.port_source),
                 ) from None
             sock = open_listening_socket(settings.bind, 0)
             note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"
@@ -289,6 +370,7 @@ class Session:
             handshake_timeout=settings.handshake_timeout,
         )
         self._listener.start()
+        record_listening(self.paths.running_file, self._listener.port)  # for `p2pchat invite` beside us
         emit_all(self.emit, self.presence.listening(settings.bind, self._listener.port, note))  # the note is shown with it
         if note:
             logger.warning(note)
@@ -312,14 +394,20 @@ class Session:
         stopped = self.presence.stop(reason)
         self.caller.stop()
         conn = self._conn
+        for task in self._conn_tasks:
+            # Nothing is read from here on: a chunk arriving as the part files close would fail
+            # the download on both sides, where quitting only interrupts it (it resumes later).
+            task.cancel()
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()
             self.trust.seen(self.presence.last_peer_id)
+        self._remember_unfinished(self.unfinished.call_ended())
         if self._listener is not None:
             await self._listener.close()
+            clear_listening(self.paths.running_file)
         await self.routes.close()
         await self._tasks.cancel_all()  # the connection's reader and heartbeat among them
         if self.chat is not None:
@@ -405,6 +493,13 @@ class Session:
         self.chat.connected(conn, peer_id, show_history=True)
         self.transfers_engine.on_connected(conn, peer_id)
         self.direct.session_up(conn, hello, peer_id)
+        target = self.caller.target
+        if target is not None and target.direct and (conn.dialed or target.fingerprint == peer_id):
+            # We reached the peer we called: a restart after a crash calls it again.
+            self._remember_unfinished(self.unfinished.called(
+                peer_id if self.trust.tls else None, [str(address) for address in target.direct]))
+        if events:
+            self._offer_left_sends(peer_id, peer.nickname)
 
     def _relays_learnt(self, peer_id: str) -> tuple[RelayAddress, ...]:
         """Where an invite or a code said this peer waits: kept with it to find it again."""
@@ -445,6 +540,8 @@ class Session:
         self.trust.seen(self.presence.peer_id)
         self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)
+        if by_peer and reason == "quit":
+            self._remember_unfinished(self.unfinished.call_ended())
         self.transfers_engine.on_disconnected()
         emit_all(self.emit, events)
         if events and self.presence.state is SessionState.RECONNECTING:
@@ -496,6 +593,18 @@ class Session:
             return
         self.presence.verified()
         self.notice(f"{self.presence.peer.nickname} is now marked verified")
+
+    def distrust_peer(self) -> None:
+        conn, peer_id = self._conn, self.presence.peer_id
+        if conn is None or peer_id is None:
+            self.notice("not connected", "warning")
+            return
+        self.caller.stop()
+        self.caller.target = None  # not called again: the peer dialing us meets the question
+        self.trust.forget(peer_id)
+        with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
+            conn.send(Bye(IDENTITY_REFUSED))  # which stops a peer that dialed from dialing again
+        self._lost(conn, f"disconnected from {self.presence.peer.nickname}; its key is forgotten", by_peer=False)
 
     def answer_identity(self, accept: bool) -> None:
         self.trust.answer(accept)

@@ -82,6 +82,11 @@ class ProgressMeter:
         return (self.done - self.start) / (until - self._started_at)
 
 
+def percent(part: int, whole: int) -> int:
+    """Whole percent, rounded down, so every view of one transfer says the same number."""
+    return min(100, part * 100 // whole) if whole > 0 else 0
+
+
 def format_size(n: int | float) -> str:
     """`1536` -> `1.5 KiB`; exact bytes below 1 KiB."""
     if n < 1024:

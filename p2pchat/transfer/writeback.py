@@ -7,16 +7,41 @@ the disk (on a virtual machine, for the host to flush it too). Here, each time a
 complete, a flusher thread fdatasyncs the file while the writer goes on; the writer waits only
 when the flusher is more than two stretches behind, so no more than three stretches are ever
 unflushed and the final fsync has at most those left.
+
+Each fdatasync also flushes the disk's cache, which costs about as much as the data on a
+virtual machine: measured here, 8 MiB stretches flushed at about 250 MiB/s, 32 MiB ones at
+400-470. So stretches are long, and on Linux the writer starts the kernel's writeback of each
+few MiB as they are written (sync_file_range, which neither waits nor flushes the cache): the
+fdatasync then finds most of its stretch already written and only has the cache to flush.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 from typing import BinaryIO
 
-STRETCH = 8 * 1024 * 1024  # bytes: large enough that each flush writes a long run
+STRETCH = 16 * 1024 * 1024  # bytes: long enough that the cache flush of each costs little
 IN_FLIGHT = 2  # stretches the flusher may lag behind before the writer waits for it
+START_EVERY = 4 * 1024 * 1024  # bytes written before their writeback is started
+_SYNC_FILE_RANGE_WRITE = 2  # <fcntl.h>
+
+
+def _start_writeback_call():
+    """libc's sync_file_range (Linux; Python has no binding), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+_start_writeback = _start_writeback_call()
 
 
 def _flush_all(fd: int) -> None:
@@ -35,6 +60,7 @@ class WriteBehind:
         self._fd = file.fileno()
         self._stretch = stretch
         self._asked = start  # a flush up to here is asked for (or done)
+        self._started = start  # writeback started up to here
         self._flushed = start  # durable below this offset
         self._wanted = start  # what the flusher is to flush next
         self._error: OSError | None = None
@@ -44,6 +70,11 @@ class WriteBehind:
 
     def written(self, end: int) -> None:
         """The bytes up to `end` are written; OSError if the disk fails them."""
+        if end - self._started >= START_EVERY and _start_writeback is not None:
+            self._file.flush()
+            # A hint: a failure here (EIO included) comes back from the fdatasync.
+            _start_writeback(self._fd, self._started, end - self._started, _SYNC_FILE_RANGE_WRITE)
+            self._started = end
         if end - self._asked < self._stretch:
             return
         self._file.flush()  # what Python still buffers is invisible to the kernel

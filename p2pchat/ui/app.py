@@ -29,6 +29,7 @@ from p2pchat import commands
 from p2pchat.net.bind import early_port
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
+from p2pchat.session.events import TransferInfo
 from p2pchat.settings import Settings
 from p2pchat.ui.palette import ChatCommandsProvider
 from p2pchat.ui.screens.chat import ChatScreen
@@ -37,7 +38,9 @@ from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen, LanFactory,
 from p2pchat.ui.screens.help import HelpScreen, key_lines
 from p2pchat.ui.screens.identity import Question
 from p2pchat.ui.screens.offer import OfferScreen
-from p2pchat.ui.share import own_address
+from p2pchat.ui.share import SENT_TO_CLIPBOARD, own_address
+from p2pchat.ui.text import clean
+from p2pchat.ui.typing_burst import forward_typed_burst, is_typed_character
 from p2pchat.ui.widgets.chat_input import ChatInput
 from p2pchat.ui.widgets.message_log import MessageLog
 from p2pchat.ui.widgets.transfers import TransfersPanel
@@ -141,6 +144,12 @@ class ChatApp(App[int]):
     def run_palette_line(self, line: str) -> None:
         self.chat.run_palette_line(line)
 
+    async def on_event(self, event: events.Event) -> None:
+        typed = is_typed_character(event, from_terminal=True)  # before handling forwards it
+        await super().on_event(event)
+        if typed:
+            forward_typed_burst(self)  # the keys typed right behind it: as one edit
+
     # -- start ------------------------------------------------------------------------
     def on_mount(self) -> None:
         try:
@@ -224,7 +233,7 @@ class ChatApp(App[int]):
             if isinstance(screen, ConfirmScreen) and screen.id == "quit-confirm":
                 self._quit_confirmed = True  # ctrl+q again on the question: quit
             else:
-                self._ask_before_quitting(len(running))
+                self._ask_before_quitting(running)
                 return
         if session is not None and session.state != "stopped":
             try:
@@ -233,12 +242,9 @@ class ChatApp(App[int]):
                 pass  # leaving anyway: the peer notices the closed connection
         self.exit(0)
 
-    def _ask_before_quitting(self, running: int) -> None:
-        files, them = ("1 file is", "it") if running == 1 else (f"{running} files are", "them")
-        body = Text(
-            f"{files} still moving. Quitting interrupts {them}; /send {them} again after restarting "
-            "and the transfer resumes where it stopped. (ctrl+q again quits.)"
-        )
+    def _ask_before_quitting(self, running: list[TransferInfo]) -> None:
+        peer = clean(self.chat.peer_name(), single_line=True)
+        body = Text(quit_warning(running, peer) + " (ctrl+q again quits.)")
         screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
         screen.id = "quit-confirm"
         self.push_screen(screen, self._quit_answered)
@@ -253,8 +259,13 @@ class ChatApp(App[int]):
         if not address:
             self.notify("Your address is known once p2pchat listens on a port.", markup=False)
             return
+        # OSC 52 asks the terminal to copy; nothing says whether it did (tmux without
+        # set-clipboard drops it): the address is in the log too, to copy by hand.
         self.copy_to_clipboard(address)
-        self.notify(address, title="Copied to the clipboard", markup=False)
+        self.log_view.add_system(f"your address for your peer, {SENT_TO_CLIPBOARD}; if it is not in your "
+                                 "clipboard, copy it from the next line:")
+        self.log_view.add_system(address)  # a line of its own: whole when the terminal is wide enough
+        self.notify(address, title="S" + SENT_TO_CLIPBOARD[1:], markup=False)
 
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
@@ -278,6 +289,7 @@ class ChatApp(App[int]):
         keys += [("tab", "Focus a new peer's question, to answer it")]
         keys += key_lines(Question.BINDINGS, keymap, " (new peer question)")
         keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
+        keys += key_lines(ConfirmScreen.BINDINGS, keymap, " (/verify, quit and other questions)")
         self.push_screen(HelpScreen(commands.overview(), keys))
 
     def action_clear(self) -> None:
@@ -297,6 +309,29 @@ class ChatApp(App[int]):
             self.log_view.action_page_up()
         else:
             self.log_view.action_page_down()
+
+
+def quit_warning(running: list[TransferInfo], peer: str) -> str:
+    """What quitting does to the transfers still moving, and what brings each kind back."""
+
+    def counted(transfers: list[TransferInfo], verb: str) -> tuple[str, str]:
+        if len(transfers) == 1:
+            return f"1 file is still {verb}", "it"
+        return f"{len(transfers)} files are still {verb}", "them"
+
+    sending = [t for t in running if t.direction == "send"]
+    receiving = [t for t in running if t.direction != "send"]
+    said = []
+    if sending:
+        files, them = counted(sending, "being sent")
+        said.append(f"{files}; quitting interrupts {them}. After restarting, p2pchat offers {them} again "
+                    f"once {peer} is connected, and the transfer resumes where it stopped.")
+    if receiving:
+        files, them = counted(receiving, "arriving")
+        said.append(f"{files}; quitting interrupts {them}, and what has arrived is kept. After restarting, "
+                    f"connect to {peer} again: {peer}'s p2pchat, if still running, offers {them} again, and "
+                    "accepting resumes where it stopped.")
+    return " ".join(said)
 
 
 def run_app(settings: Settings, *, show_connect_screen: bool | None = None) -> int:

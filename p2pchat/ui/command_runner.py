@@ -22,6 +22,7 @@ from p2pchat.session.events import TransferInfo
 from p2pchat.settings import Settings
 from p2pchat.ui.host import ChatHost
 from p2pchat.ui.screens.confirm import ConfirmScreen
+from p2pchat.ui.share import SENT_TO_CLIPBOARD
 from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.message_log import MessageLog
 
@@ -154,18 +155,36 @@ class CommandRunner:
         body = Text("Read this code to your peer by phone or in person:\n\n    ")
         body.append(clean(code, single_line=True), style="bold")
         body.append("\n\nDoes it match the code they see?")
-        self.chat.app.push_screen(
-            ConfirmScreen("Verify your peer", body, "It matches", "It does not", default=False),
-            self._verify_answered,
+        # It opens over the message box: a line typed right after /verify must stay a line.
+        question = ConfirmScreen(
+            "Verify your peer", body, "It matches", "It does not", default=False, typing_below=True
         )
+        self.chat.app.push_screen(question, self._verify_answered)
 
     def _verify_answered(self, matches: bool | None) -> None:
-        if self.host.session is None:
-            return
+        session = self.host.session
+        if session is None or session.peer is None or matches is None:
+            return  # closed unanswered, or the peer left meanwhile
         if matches:
-            self.host.session.verify_peer()  # which says so in the log
-        else:
-            self.show("codes do not match: do not trust this connection", "warning")
+            session.verify_peer()  # which says so in the log
+            self.chat.refresh_status()
+            return
+        name = clean(session.peer.nickname, single_line=True)
+        self.show("codes do not match: do not trust this connection", "warning")
+        body = Text(
+            f"Someone may be intercepting this connection, or one of you misread the code.\n\n"
+            f"Disconnect from {name} and forget its key? If it connects again, you are asked "
+            "whether to trust it, as for a new peer."
+        )
+        question = ConfirmScreen(
+            "The codes do not match", body, "Disconnect and forget", "Keep chatting", default=False, warning=True
+        )
+        self.chat.app.push_screen(question, self._distrust_answered)
+
+    def _distrust_answered(self, distrust: bool | None) -> None:
+        session = self.host.session
+        if distrust and session is not None:
+            session.distrust_peer()  # which says so in the log
         self.chat.refresh_status()
 
     def _command_invite(self, session: SessionAPI, command: commands.Command) -> None:
@@ -178,6 +197,6 @@ class CommandRunner:
             self.show(f"/invite: {error}", "error")
             return
         self.chat.app.copy_to_clipboard(offer.code or offer.line)
-        where = "p2pchat --connect, /connect or the connect screen; copied to the clipboard"
+        where = f"p2pchat --connect, /connect or the connect screen; {SENT_TO_CLIPBOARD}"
         for text, level in invite_lines(offer, where):
             self.show(text, level)

@@ -27,8 +27,10 @@ from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 
+from p2pchat.ui.key_delivery import BatchedKeyDelivery
 
-class ContinuableLinuxDriver(LinuxDriver):
+
+class ContinuableLinuxDriver(BatchedKeyDelivery, LinuxDriver):
     """Resumes application mode only after its own suspend; after any other stop it puts the
     terminal back the way the app set it (a shell that took the terminal meanwhile left it in
     line mode, where keys never reach the app and ctrl+q is swallowed as XON) and repaints."""

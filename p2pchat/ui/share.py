@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Said after the app copies something: OSC 52 asks the terminal, which may not do it (tmux
+# without set-clipboard), and nothing tells the app whether it did.
+SENT_TO_CLIPBOARD = "sent to the terminal's clipboard (OSC 52)"
+
 # The identity and network modules are imported on first use: the app's first frame does not
 # wait for them (or for cryptography).
 

@@ -7,7 +7,7 @@ so it is never parsed as markup.
 
 from __future__ import annotations
 
-from p2pchat.display import clean, human_duration
+from p2pchat.display import clean, human_duration, shorten_middle
 from p2pchat.display import format_size as human_bytes
 
 __all__ = ["clean", "group_fingerprint", "fold_groups", "human_bytes", "human_duration", "shorten_middle"]
@@ -34,12 +34,3 @@ def fold_groups(grouped: str, width: int, indent: str = "  ") -> str:
         line = piece
     return ("\n" + indent).join([*lines, line])
 
-
-def shorten_middle(text: str, width: int) -> str:
-    """`holiday-pictures-2024.mkv` -> `holiday-p…2024.mkv`: both ends stay readable."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    tail = (width - 1) // 2
-    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -141,13 +142,15 @@ def test_lines_typed_in_one_burst_arrive_apart(panes):
 @pytest.mark.timeout(60)
 def test_lines_joined_by_ctrl_j_in_one_burst_stay_whole_and_in_order(panes):
     alice, bob = connected_pair(panes)
-    alice.type("-l", "alpha one\nalpha two\nalpha three")  # \n arrives as ctrl+j, with the text
+    # \n arrives as ctrl+j, with the text: the keys after the first one reach the message box
+    # and the draft that takes over from it, and must all land in the draft in typed order.
+    alice.type("-l", "alpha one\nalpha two goes on\nalpha three goes further\nalpha four")
     alice.wait_for("Multi-line")
     alice.type("Enter")
-    screen = bob.wait_for("alpha three")
+    screen = bob.wait_for("alpha four")
     lines = [line.strip() for line in screen.splitlines()]
     start = next(i for i, line in enumerate(lines) if line.endswith("Alice: alpha one"))
-    assert lines[start + 1 : start + 3] == ["alpha two", "alpha three"], lines
+    assert lines[start + 1 : start + 4] == ["alpha two goes on", "alpha three goes further", "alpha four"], lines
 
 
 @pytest.mark.timeout(60)
@@ -158,3 +161,24 @@ def test_a_port_from_the_settings_file_still_opens_the_connect_screen(panes, tmp
     carol = panes("Carol")
     screen = carol.wait_for("Start a chat")
     assert f"Listen on port  {port}" in screen
+
+
+@pytest.mark.timeout(120)
+def test_text_pasted_as_keystrokes_lands_whole_and_the_connection_holds(panes, tmp_path):
+    """Without bracketed paste a terminal types a paste key by key: 20 KB of it lands in the
+    message box in bursts, the event loop keeps serving the connection meanwhile, and Enter
+    sends the line whole."""
+    alice, bob = connected_pair(panes)
+    words = ("lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit")
+    text = " ".join(words[n % len(words)] + str(n) for n in range(2600))[:19_990] + " ~end~"
+    subprocess.run(["tmux", "load-buffer", "-b", bob.name, "-"], input=text.encode(), check=True)
+    subprocess.run(["tmux", "paste-buffer", "-d", "-b", bob.name, "-t", bob.name], check=True)  # no -p: keys
+    bob.wait_for("~end~", timeout=60)  # key by key this took minutes
+    bob.type("Enter")
+    alice.wait_for("~end~", timeout=30)
+    for pane in (alice, bob):
+        assert "connection lost" not in pane.screen()
+    (history,) = (tmp_path / "Alice").rglob("history.sqlite3")
+    with sqlite3.connect(history) as db:
+        received = [body for (body,) in db.execute("SELECT body FROM messages WHERE direction = 'in'")]
+    assert received == [text]

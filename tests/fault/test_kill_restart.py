@@ -94,3 +94,17 @@ def test_killed_dialer_restarts_and_pending_messages_go_out_once(spawn, tmp_path
     assert [body for body, _ in stored(tmp_path / "alice", "in")] == seen_by_alice
     kept = [body for body, _ in stored(tmp_path / "bob", "out")]
     assert kept == seen_by_alice  # stored before sent: nothing sent is missing from it
+
+
+def test_a_dialer_that_said_goodbye_does_not_call_again(spawn, tmp_path):
+    alice = spawn("alice", "--port", "0", "--bind", "127.0.0.1")
+    bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", "--connect", f"127.0.0.1:{alice.port()}")
+    alice.wait_line(r"^\* connected to bob")
+    bob.type("/quit")
+    assert bob.finish() == 0
+    assert not (tmp_path / "bob" / "data" / "running.json").exists()  # `p2pchat invite` knows it stopped
+    bob = spawn("bob", "--port", "0", "--bind", "127.0.0.1", home=tmp_path / "bob")
+    bob.wait_line(r"listening", 10)
+    bob.type("/info")
+    bob.wait_line(r"state", 10)
+    assert not any("calling" in line for line in bob.lines)

@@ -246,6 +246,8 @@ def test_a_taken_port_from_the_settings_file_or_environment_stops_the_start(wher
     assert result.returncode != 0, result
     assert f"port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+    where_from = f"settings file {get_paths().config_file}" if where == "file" else "environment (P2PCHAT_PORT)"
+    assert f"it comes from the {where_from}: choose another there" in result.stderr, result.stderr
 
 
 def test_only_the_built_in_default_port_may_move(monkeypatch):

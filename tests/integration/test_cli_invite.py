@@ -60,3 +60,19 @@ def test_invite_without_a_reachable_rendezvous_prints_the_line_and_why_there_is_
         quiet = p2pchat("--rendezvous", url, "invite", "--no-code")
         assert quiet.returncode == 0 and "no code" not in quiet.stderr
         parse_invite(quiet.stdout.strip())
+
+
+def test_invite_and_id_name_the_port_the_running_p2pchat_listens_on(spawn, tmp_path):
+    alice = spawn("alice", "--port", "0")  # not the settings' 8080
+    port = alice.port()
+    home = {"P2PCHAT_HOME": str(tmp_path / "alice")}
+    invite = p2pchat("invite", "--no-code", env=home)
+    assert invite.returncode == 0, invite.stderr
+    assert {p for _, p in parse_invite(invite.stdout.strip()).addresses} == {port}
+    assert f":{port}/" in p2pchat("id", env=home).stdout
+
+    alice.kill9()  # the record it leaves names a process that is gone
+    invite = p2pchat("invite", "--no-code", env=home)
+    assert {p for _, p in parse_invite(invite.stdout.strip()).addresses} == {8080}
+    assert "no p2pchat is running with these files, so this names port 8080" in invite.stderr
+    assert "note:" in p2pchat("id", env=home).stdout

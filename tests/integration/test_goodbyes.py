@@ -10,11 +10,25 @@ import threading
 
 from test_hostile_transfer import offer_accepted
 
-from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, FileChunk, Hello, Ping, Ready, encode
+from p2pchat.net import connection
+from p2pchat.protocol import MAGIC, Busy, Bye, Decoder, FileChunk, Hello, Ping, Pong, Ready, encode
 from p2pchat.session.events import Connected, Dialing, Disconnected, Notice
+from p2pchat.session.transfers import runner
 from p2pchat.transfer.lanes import DISK_THREADS, disk_lane
 from tests.support.raw_peer import RawPeer
 from tests.support.session import start_session, wait_until
+
+
+@contextlib.contextmanager
+def stuck_disk():
+    """Every disk thread busy until the block ends: writes queue up behind them."""
+    disk_free = threading.Event()
+    stalls = [disk_lane().submit(disk_free.wait) for _ in range(DISK_THREADS)]
+    try:
+        yield
+    finally:
+        disk_free.set()
+        assert all(stall.result(timeout=10) for stall in stalls)
 
 
 async def _frames_until_closed(peer: RawPeer) -> list:
@@ -101,17 +115,45 @@ async def test_a_bye_behind_frames_we_could_not_answer_is_still_heard(tmp_path):
     async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
         peer = await RawPeer.connect(bob.session.listening_port)
         block = os.urandom(1020 * 1024)
-        tid = await offer_accepted(peer, "big.bin", 12 * len(block))
-        disk_free = threading.Event()
-        stalls = [disk_lane().submit(disk_free.wait) for _ in range(DISK_THREADS)]  # a stuck disk
-        try:
+        count = runner.WRITE_BACKLOG // len(block) + 4  # the last ones wait unread
+        tid = await offer_accepted(peer, "big.bin", count * len(block))
+        with stuck_disk():
             # Bob reads chunks until too much waits for the disk, then the PING, the BYE and our close.
-            peer.send(*[FileChunk(tid, n * len(block), block) for n in range(12)], Ping(1.0), Bye("quit"))
+            peer.send(*[FileChunk(tid, n * len(block), block) for n in range(count)], Ping(1.0), Bye("quit"))
             peer.writer.close()
-            await wait_until(lambda: bob.session.connection.transport.is_closing())
-        finally:
-            disk_free.set()
+            await wait_until(lambda: bob.session.connection is None or bob.session.connection.transport.is_closing())
         # Now bob's PONG cannot go out; the BYE behind it must still say why we left.
         left = await bob.events.wait_for(Disconnected)
         assert (left.reason, left.by_peer) == ("mallory left (quit)", True)
-        assert all(stall.result(timeout=10) for stall in stalls)
+
+
+async def test_a_ping_received_while_the_disk_is_behind_is_answered_at_once(tmp_path):
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port)
+        block = os.urandom(1020 * 1024)
+        count = runner.WRITE_BACKLOG // len(block) + 1  # one more than the disk may fall behind
+        tid = await offer_accepted(peer, "big.bin", 4 * count * len(block))
+        with stuck_disk():
+            peer.send(*[FileChunk(tid, n * len(block), block) for n in range(count)])
+            await asyncio.sleep(0.5)  # bob is behind now
+            peer.send(Ping(7.0))
+            assert await peer.expect(Pong, lambda f: f.ts == 7.0)  # not after the disk
+
+
+async def test_a_bye_behind_more_file_data_than_the_receiver_reads_ahead_is_still_heard(tmp_path, monkeypatch):
+    # Bob reads ahead of a stuck disk no more than these (small enough that the BYE below waits
+    # in his kernel, large enough that the kernels on both ends hold what he does not read).
+    monkeypatch.setattr(runner, "WRITE_BACKLOG", 2 * 1024 * 1024)
+    monkeypatch.setattr(connection, "RECV_HIGH", 1024 * 1024)
+    monkeypatch.setattr(connection, "RECV_LOW", 512 * 1024)
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True, heartbeat_interval=0.5) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port)
+        block = os.urandom(1020 * 1024)
+        tid = await offer_accepted(peer, "big.bin", 12 * len(block))
+        with stuck_disk():
+            # We close with most of this unread; bob's next heartbeat meets our reset. The BYE he
+            # has not read yet must still say why we left, and not only once his disk is back.
+            peer.send(*[FileChunk(tid, n * len(block), block) for n in range(6)], Bye("quit"))
+            peer.writer.close()
+            left = await bob.events.wait_for(Disconnected)
+            assert (left.reason, left.by_peer) == ("mallory left (quit)", True)

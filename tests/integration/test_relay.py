@@ -68,10 +68,18 @@ async def test_an_invite_is_good_for_one_peer(tmp_path, relay):
             await b.session.connect(relay_only(line))
             await a.events.wait_for(Connected)
             await b.session.quit()
+        await wait_until(lambda: not a.session.connected)
         async with start_session(tmp_path, "carol", handshake_timeout=2.0) as c:
             await c.session.connect(relay_only(line))
-            await c.events.wait_for(Dialing, lambda e: e.reason and "did not arrive" in e.reason, timeout=15)
+            # The inviter still waits under a used invite's token: the second peer is told, and stops.
+            await c.events.wait_for(Notice, lambda e: "already used" in e.text, timeout=15)
+            await wait_until(lambda: c.session.state == "listening")
+            await asyncio.sleep(2.5)  # past the next two retries, were there any
             assert not c.session.connected
+            assert [e for e in c.events.of(Dialing) if e.retry_in is not None] == []
+            assert len([e for e in c.events.of(Notice) if "already used" in e.text]) == 1
+            warned = [e.text for e in a.events.of(Notice) if "already used" in e.text]
+            assert len(warned) == 1 and "refused 'carol'" in warned[0], warned
 
 
 async def test_a_relay_gluing_a_stranger_is_refused_by_fingerprint(tmp_path, relay):

@@ -29,6 +29,7 @@ from p2pchat.session.events import (
     Connected,
     Dialing,
     IdentityPrompt,
+    IdentityPromptExpired,
     MessageReceived,
     Notice,
 )
@@ -252,6 +253,24 @@ async def test_unknown_peer_with_ask_prompts_the_user(tmp_path, accept):
             await assert_never_connects(alice, bob)
 
 
+async def test_a_refusal_closes_the_question_the_dialer_was_asked(tmp_path):
+    async with (
+        start_session(tmp_path, "alice", accept_unknown="ask") as alice,
+        start_session(tmp_path, "bob", accept_unknown="ask") as bob,
+    ):
+        alice.session.interactive = bob.session.interactive = True
+        await bob.session.connect(alice.address)
+        await alice.events.wait_for(IdentityPrompt)
+        await bob.events.wait_for(IdentityPrompt)
+        alice.session.answer_identity(False)  # bob has not answered his own question
+        closed = await bob.events.wait_for(IdentityPromptExpired)
+        assert closed.withdrawn and closed.peer.nickname == "alice"
+        await wait_until(lambda: bob.session.state == "listening")
+        assert [t for t in notices(bob) if "refused" in t] == [f"{alice.address} refused to talk to this identity"]
+        assert len([t for t in notices(alice) if "refused" in t]) == 1
+        await assert_never_connects(alice, bob)
+
+
 # -- the identity on disk ----------------------------------------------------------------------
 
 
@@ -290,6 +309,19 @@ async def test_plain_dialer_to_tls_listener(tmp_path):
         warned = await alice.events.wait_for(Notice, lambda e: "without TLS" in e.text)
         assert warned.level == "warning" and "--no-tls" in warned.text
         await assert_never_connects(alice, bob, refused_dialer=bob)  # a setting to change
+
+
+async def test_plain_dialer_to_a_dual_stack_tls_listener_is_told_once_on_each_side(tmp_path):
+    async with (
+        start_session(tmp_path, "alice", tls=True, bind="::") as alice,
+        start_session(tmp_path, "bob", tls=False) as bob,
+    ):
+        await bob.session.connect(alice.address)
+        await bob.events.wait_for(Notice, lambda e: "uses TLS" in e.text)
+        await assert_never_connects(alice, bob, refused_dialer=bob)
+        assert [e.reason for e in bob.events.of(Dialing) if e.reason] == []  # no "connection lost"
+        warned = [e.text for e in alice.events.of(Notice) if "without TLS" in e.text]
+        assert len(warned) == 1 and warned[0].startswith("127.0.0.1:"), warned  # not ::ffff:127.0.0.1
 
 
 async def test_tls_dialer_to_plain_listener(tmp_path):

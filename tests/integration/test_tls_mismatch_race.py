@@ -1,4 +1,4 @@
-"""A TLS hello answered without TLS: final when it was the only way to the peer."""
+"""TLS on one side only: final when it was the only way to the peer, and said at once."""
 
 from __future__ import annotations
 
@@ -44,3 +44,16 @@ async def test_one_of_several_addresses_answering_without_tls_keeps_trying():
     async with server:
         with pytest.raises(ReachError, match="answered without TLS"):  # retried: maybe another service
             await reach(_plan(port, 1))
+
+
+def test_a_plain_dialer_is_refused_at_once_not_after_a_lost_connection(spawn):
+    """The TLS listener reads what the plain dialer sent before closing: a close with unread
+    bytes resets the connection, and the reset could destroy the ERROR saying why."""
+    alice = spawn("alice", "--port", "0", "--bind", "::")
+    for n in range(3):
+        bob = spawn(f"bob{n}", "--no-tls", "--port", "0", "--connect", f"127.0.0.1:{alice.port()}")
+        bob.wait_line(r"uses TLS and will not talk unencrypted", 10)
+        assert not [line for line in bob.lines if "connection lost" in line or "retrying" in line], bob.lines
+        bob.stop()
+    refusals = [line for line in alice.lines if "without TLS" in line]
+    assert len(refusals) == 3 and all(line.startswith("* 127.0.0.1:") for line in refusals), refusals

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from p2pchat.display import offer_line, result_line
+from p2pchat.display import offer_line, percent, result_line, transfer_lines
 from p2pchat.session.events import (
     Connected,
     MessageReceived,
@@ -453,8 +453,49 @@ async def test_a_download_sent_again_after_the_sender_restarted_replaces_its_int
             await again.session.connect(b.address)
             await again.events.wait_for(Connected)
             await again.session.offer_files([source])
-            await wait_until(lambda: any(t.state == "done" and t.id != old.id for t in final_of(b)), 30)
-            replaced = [t for t in b.session.transfers if t.id == old.id]
-            assert [t.state for t in replaced] == ["cancelled"]
-            assert f"goes on as #{old.id + 1}" in replaced[0].reason
+            await wait_until(lambda: [t.state for t in final_of(b)] == ["cancelled", "done"], 30)
+            replaced, received = final_of(b)
+            (sent,) = again.session.transfers
+            assert replaced.id == received.id == sent.id == old.id  # numbered as before the restart
+            assert replaced.reason == "offered again"
+            assert [t.state for t in b.session.transfers] == ["done"]  # the old row gave its number up
     assert (b.session.transfers_engine.downloads_dir / "movie.bin").read_bytes() == data
+
+
+async def test_after_the_receiver_restarts_a_folder_keeps_its_number_and_one_resume_percentage(tmp_path):
+    size = 6 * 1024 * 1024
+    top = tmp_path / "out" / "album"
+    write_random(top / "movie.bin", size)
+    write_random(top / "notes.txt", 1000)
+    write_random(tmp_path / "out" / "first.txt", 10)
+    port = free_port()
+    part = tmp_path / "bob" / "downloads" / "album" / "movie.bin.part"
+    async with SlowRelay(port, rate=6 * 1024 * 1024) as relay, start_session(tmp_path, "alice", reconnect=1) as a:
+        async with start_session(tmp_path, "bob", port=port) as b:
+            await a.session.connect(f"127.0.0.1:{relay.port}")
+            await b.events.wait_for(Connected)
+            await a.session.offer_files([tmp_path / "out" / "first.txt"])  # declined: both list it
+            first = (await b.events.wait_for(TransferOffered)).transfer
+            b.session.decline(first.id)
+            (number,) = await a.session.offer_files([top])
+            offer = (await b.events.wait_for(TransferOffered, lambda e: e.transfer.name == "album/")).transfer
+            assert offer.id == number != first.id
+            b.session.accept(offer.id)
+            await wait_until(lambda: part.exists() and part.stat().st_size >= size // 3, 20)
+        # bob quit mid-transfer and starts again: alice offers the rest of the folder again
+        async with start_session(tmp_path, "bob", port=port) as again:
+            await a.session.connect(f"127.0.0.1:{relay.port}")  # he said goodbye: she calls again
+            offer = (await again.events.wait_for(TransferOffered, timeout=20)).transfer
+            kept = part.stat().st_size
+            assert (offer.id, offer.name, offer.resumed_from, offer.done) == (number, "album/", kept, kept)
+            shown = percent(kept, offer.size)
+            assert shown >= 33
+            assert offer_line(offer, "alice").endswith(f"resumes an interrupted download at {shown}%)")
+            await asyncio.sleep(0.3)  # the batch is summed up again meanwhile: what is here stays counted
+            (listed,) = again.session.transfers
+            assert (listed.state, listed.done) == ("offered", kept)
+            assert transfer_lines([listed])[0].endswith(f"offered (resumes an interrupted download at {shown}%)")
+            again.session.accept(number)
+            (received,) = await wait_final(again, 1, 30)
+            assert (received.id, received.state, received.resumed_from) == (number, "done", kept)
+    assert leftovers(tmp_path / "bob" / "downloads") == []

@@ -172,6 +172,9 @@ class FakeSession:
             self._peer = replace(self._peer, verified=True)
             self.emit(Notice(f"{self._peer.nickname} is now marked verified"))  # as the real one does
 
+    def distrust_peer(self) -> None:
+        self.calls.append(("distrust_peer",))
+
     def answer_identity(self, accept: bool) -> None:
         self.calls.append(("answer_identity", accept))
 

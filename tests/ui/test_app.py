@@ -456,6 +456,10 @@ async def test_verify_asks_before_marking(harness: Harness):
         await pilot.click("#confirm-no")
         await pilot.pause()
         assert ("verify_peer",) not in harness.fake.calls
+        assert "The codes do not match" in screen_text(harness.app)
+        await pilot.click("#confirm-no")  # keep chatting
+        await pilot.pause()
+        assert ("distrust_peer",) not in harness.fake.calls
         await type_line(pilot, "/verify")
         await pilot.click("#confirm-yes")
         await pilot.pause()
@@ -633,6 +637,8 @@ async def test_several_lines_typed_under_the_identity_question_reach_the_draft(h
         assert ("answer_identity", False) in harness.fake.calls
         draft = harness.app.query_one("#draft")
         assert harness.app.focused is draft and draft.text == "one\ntwo"
+        # The refusal is the session's line (with the peer's name), not a second one of the app's.
+        assert not [e for e in harness.app.log_view.entries if "identity refused" in e.body]
 
 
 async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):
@@ -645,6 +651,19 @@ async def test_an_expired_identity_question_closes_its_dialog(harness: Harness):
         await pilot.pause()
         assert not isinstance(harness.app.screen, IdentityScreen)
         assert harness.app.log_view.entries[-1].body == "no answer in time: bob was refused"
+        assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
+
+
+async def test_a_question_withdrawn_by_the_peer_closes_without_a_line_of_its_own(harness: Harness):
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        shown = len(harness.app.log_view.entries)
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        harness.fake.emit(IdentityPromptExpired(BOB, withdrawn=True))  # the session says why
+        await pilot.pause()
+        assert not isinstance(harness.app.screen, IdentityScreen)
+        assert len(harness.app.log_view.entries) == shown
         assert not [c for c in harness.fake.calls if c[0] == "answer_identity"]
 
 

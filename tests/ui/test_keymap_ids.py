@@ -54,3 +54,5 @@ async def test_help_lists_the_multi_line_and_question_keys_as_remapped(tmp_path)
         assert "Allow (new peer question)" in keys
         assert "ctrl+d" in keys and "Deny (new peer question)" in keys  # the remapped key
         assert "Decline (file offer)" in keys
+        assert "Close (/verify, quit and other questions)" in keys
+        assert "Previous button (/verify, quit and other questions)" in keys

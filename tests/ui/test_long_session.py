@@ -62,3 +62,30 @@ async def test_the_input_keeps_the_latest_lines_for_up(harness: Harness):
         assert field.history[0] == "line 100"
         await pilot.press("up")
         assert field.value == f"line {INPUT_HISTORY + 99}"
+
+
+
+def styles_drawn(log) -> set:
+    return {segment.style for y in range(log.size.height) for segment in log.render_line(y)}
+
+
+async def test_a_long_chat_draws_with_the_same_few_styles(tmp_path):
+    # Textual keeps every style it turns into escape codes (16,384 of them, about 0.5 KB
+    # each): a new style for each line would fill that as the chat goes on.
+    harness = Harness(tmp_path, settings={"scrollback": 100})
+    async with harness.app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = harness.app.log_view
+        for number in range(100):
+            harness.fake.emit(incoming(number))
+        await pilot.pause()
+        first = styles_drawn(log)
+        later = set()
+        for number in range(100, 1100):
+            harness.fake.emit(incoming(number))
+            if number % 50 == 0:
+                await pilot.pause()
+                later |= styles_drawn(log)
+        await pilot.pause()
+        assert "bob: line 1099" in shown(harness)
+        assert later | styles_drawn(log) <= first

@@ -278,21 +278,26 @@ async def test_the_verify_dialog_defaults_to_the_safe_answer(harness: Harness):
         assert ("verify_peer",) not in harness.fake.calls
 
 
-async def test_quitting_during_a_transfer_asks_first(harness: Harness):
+async def press_quit_while_moving(harness: Harness, pilot, direction: str) -> str:
+    """ctrl+q while a file moves in `direction`; what the question says."""
     from p2pchat.session.events import TransferUpdated
 
+    await pilot.pause()
+    harness.fake.connect_bob()
+    harness.fake.emit(TransferUpdated(TransferInfo(3, "big.iso", 10 * 2**30, direction, "active", done=2**30)))
+    await pilot.pause()
+    await pilot.press("ctrl+q")
+    await pilot.pause()
+    return harness.app.screen._body.plain
+
+
+async def test_quitting_during_a_transfer_asks_first(harness: Harness):
     async with harness.app.run_test(size=SMALL) as pilot:
-        await pilot.pause()
-        harness.fake.connect_bob()
-        harness.fake.emit(
-            TransferUpdated(TransferInfo(3, "big.iso", 10 * 2**30, "send", "active", done=2**30))
-        )
-        await pilot.pause()
-        await pilot.press("ctrl+q")
-        await pilot.pause()
+        said = await press_quit_while_moving(harness, pilot, "send")
         assert harness.app.is_running and "Quit p2pchat?" in screen_text(harness.app)
         # Nothing re-offers an upload after a restart by itself: the question says what does.
-        assert "/send it again after restarting" in harness.app.screen._body.plain
+        assert said.startswith("1 file is still being sent; quitting interrupts it. After restarting, p2pchat offers "
+                               "it again once")
         await pilot.press("enter")  # the default keeps running
         await pilot.pause()
         assert harness.app.is_running and not any(c[0] == "quit" for c in harness.fake.calls)
@@ -301,6 +306,43 @@ async def test_quitting_during_a_transfer_asks_first(harness: Harness):
         await pilot.press("ctrl+q")  # pressed again on the question: quit
         await pilot.pause()
     assert ("quit", "quit") in harness.fake.calls
+
+
+async def test_the_log_names_the_port_and_an_address_for_the_peer_not_the_wildcard(harness: Harness):
+    from p2pchat.session.events import Listening
+
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        harness.fake.emit(Listening("::", 8080))
+        await pilot.pause()
+        shown = screen_text(harness.app)
+        assert "[::]" not in shown and "listening on port 8080" in shown
+        assert "your address for your peer:" in shown and "p2pchat://192.0.2.7:8080/" in shown
+
+
+async def test_f3_says_the_address_went_to_the_terminal_and_shows_it_to_copy_by_hand(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press("f3")
+        await pilot.pause()
+        address = harness.app.clipboard
+        assert address.startswith("p2pchat://192.0.2.7:8080/")
+        # OSC 52 may be dropped on the way (tmux without set-clipboard): never "Copied".
+        [toast] = list(harness.app._notifications)
+        assert toast.title == "Sent to the terminal's clipboard (OSC 52)" and toast.message == address
+        said, line = (entry.body for entry in harness.app.log_view.entries[-2:])
+        assert said.startswith("your address for your peer, sent to the terminal's clipboard (OSC 52);")
+        assert said.endswith("copy it from the next line:") and line == address
+
+
+async def test_quitting_while_a_file_arrives_says_what_the_receiver_can_do(harness: Harness):
+    async with harness.app.run_test(size=SMALL) as pilot:
+        said = await press_quit_while_moving(harness, pilot, "receive")
+        # The receiver cannot /send what it is receiving: the sender offers it again.
+        assert "/send" not in said
+        assert said.startswith("1 file is still arriving; quitting interrupts it, and what has arrived is kept.")
+        assert "connect to bob again: bob's p2pchat, if still running, offers it again" in said
+        assert "accepting resumes where it stopped" in said
 
 
 async def test_screenshot_works_without_a_downloads_folder(monkeypatch, tmp_path):

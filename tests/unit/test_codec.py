@@ -19,6 +19,7 @@ from p2pchat.protocol import (
     MAX_CHUNK_DATA,
     MAX_FRAME,
     MAX_TEXT_BYTES,
+    MAX_TRANSFER_NUMBER,
     Ack,
     Busy,
     Bye,
@@ -62,6 +63,7 @@ SAMPLES = [
     Nick("bob"),
     FileOffer(1, "dir/sub/file.txt", TOP_OFFSET, "key"),
     FileOffer(2, "photos/a.jpg", 10, "key", OfferBatch(TOP_TID, 8, TOP_OFFSET, "photos/")),
+    FileOffer(3, "photos/b.jpg", 10, "key", OfferBatch(TOP_TID, 8, TOP_OFFSET, "photos/"), 7),
     FileAccept(TOP_TID, 12345),
     FileDecline(7, "too large (limit 16 GiB)"),
     FileChunk(7, 0, b"\x00\xff" * 100),
@@ -306,6 +308,17 @@ def test_an_offer_without_a_batch_or_with_null_is_a_file_on_its_own():
     frames = decode_all(MAGIC + raw(FrameType.FILE_OFFER, offer) + raw(FrameType.FILE_OFFER, {**offer, "batch": None}))
     assert frames == [FileOffer(1, "n", 0, "k")] * 2
     assert b"batch" not in encode(FileOffer(1, "n", 0, "k"))  # older receivers see what they know
+
+
+def test_an_offer_s_number_is_optional_and_bounded():
+    offer = {"tid": 1, "name": "n", "size": 0, "key": "k"}
+    frames = decode_all(MAGIC + raw(FrameType.FILE_OFFER, {**offer, "number": None})
+                        + raw(FrameType.FILE_OFFER, {**offer, "number": MAX_TRANSFER_NUMBER}))
+    assert [f.number for f in frames] == [None, MAX_TRANSFER_NUMBER]
+    assert b"number" not in encode(FileOffer(1, "n", 0, "k"))
+    assert encode(FileOffer(1, "n", 0, "k", number=3)).endswith(b',"number":3}')
+    for number in (0, -1, MAX_TRANSFER_NUMBER + 1, 1.0, True, "3"):
+        assert bad_payload(FrameType.FILE_OFFER, {**offer, "number": number}) == "bad_frame"
 
 
 def test_unknown_keys_are_ignored():

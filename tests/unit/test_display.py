@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from p2pchat.display import describe, nick_changed_line, pick_transfer, result_line, transfer_lines
+from p2pchat.display import (
+    LISTED_NAME_WIDTH,
+    describe,
+    files_line,
+    nick_changed_line,
+    pick_transfer,
+    result_line,
+    transfer_lines,
+)
 from p2pchat.session.events import TransferInfo
 
 
@@ -27,6 +35,31 @@ def test_a_finished_transfer_is_one_line():
         "waiting (offered when the peer is back)"
     )
     assert describe(info(5, "cancelled", reason="cancelled by bob")).endswith("0 B/2.0 KiB cancelled by bob")
+
+
+def test_a_batch_waiting_for_an_answer_lists_its_first_files_under_its_line():
+    files = tuple((f"{n}.jpg", 1024) for n in range(10))
+    batch = TransferInfo(7, "photos/", 42 * 1024, "receive", "offered", file_count=42, listing=files)
+    assert transfer_lines([batch, info(8, "offered")]) == [
+        "#7 <- photos/ (0/42 files) 0 B/42.0 KiB offered",
+        "    0.jpg (1.0 KiB), 1.jpg (1.0 KiB), 2.jpg (1.0 KiB), 3.jpg (1.0 KiB), 4.jpg (1.0 KiB) and 37 more, "
+        "42.0 KiB in all",
+        "#8 <- file8.bin 0 B/2.0 KiB offered",  # a file on its own is its own name
+    ]
+    two = TransferInfo(9, "2 files", 3, "send", "offered", file_count=2, listing=(("a", 1), ("b", 2)))
+    assert files_line(two) == "#9 2 files: a (1 B), b (2 B), 3 B in all"
+    assert files_line(info(10, "offered")) == ""
+    one = TransferInfo(11, "album/", 5, "receive", "offered", listing=(("big.iso", 5),))  # what is left of it
+    assert files_line(one) == "#11 album/: big.iso (5 B)"
+
+
+def test_listed_names_are_made_safe_and_shortened_in_the_middle():
+    odd = TransferInfo(3, "x/", 5, "receive", "offered", file_count=2,
+                       listing=(("[red]\x1b[2Jred", 1), ("n" * 4000 + ".iso", 4)))
+    line = files_line(odd)
+    assert line.startswith("#3 x/: [red]\\x1b[2Jred (1 B), nnn") and line.endswith("nnn.iso (4 B), 5 B in all")
+    longest = line.split(", ")[1].removesuffix(" (4 B)")
+    assert len(longest) == LISTED_NAME_WIDTH and "…" in longest
 
 
 def test_a_nickname_change_says_whose_it_was():

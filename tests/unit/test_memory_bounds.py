@@ -11,8 +11,8 @@ import tracemalloc
 import pytest
 from test_session_parts import BOB, Here
 
+from p2pchat.heap import return_free_memory, tune
 from p2pchat.history import History, StoredMessage
-from p2pchat.net.connection import keep_big_buffers_in_heap, return_free_memory
 from p2pchat.plain import PlainFrontEnd
 from p2pchat.protocol import Ack, Text, new_message_id
 from p2pchat.session.chat import Chat
@@ -112,7 +112,7 @@ async def test_finished_transfers_are_a_bounded_list(here, tmp_path):
     (newest,) = await transfers.offer([tmp_path / "notes.txt"])
     transfers.cancel(newest)
     shown = [info.id for info in transfers.infos()]
-    assert shown == [*range(newest - FINISHED_KEPT, live), live, newest]
+    assert shown == [*range(live - 2 * (FINISHED_KEPT - 1), live, 2), live, newest]  # ours are every other
     assert len(transfers.engine._outgoing) == FINISHED_KEPT + 1  # what is forgotten holds nothing
 
 
@@ -159,7 +159,7 @@ def resident_mib() -> float:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's heap")
 def test_freed_transfer_buffers_go_back_to_the_system():
-    keep_big_buffers_in_heap()  # as a connection does: chunk-sized buffers come from the heap
+    tune()  # as the command line does: chunk-sized buffers come from the heap
     buffers = [bytearray(1 << 20) for _ in range(64)]  # touched, so resident
     pinned = buffers[-1]  # one still in use above the rest keeps the heap from shrinking
     del buffers

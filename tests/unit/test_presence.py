@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from p2pchat.protocol import Hello
 from p2pchat.session.events import (
     Connected,
@@ -68,9 +70,10 @@ def test_losing_the_peer_with_a_target_reconnects_and_says_so_while_retrying():
     assert presence.activated(BOB_INFO, BOB, "s2", now=20.0) == [Connected(BOB_INFO, resumed=True)]
 
 
-def test_a_peer_that_quits_is_not_called_again():
+@pytest.mark.parametrize("reason", ["quit", "identity refused"])  # the latter: the codes did not match
+def test_a_peer_that_quits_or_refuses_us_is_not_called_again(reason):
     presence = connected()
-    assert presence.lost("quit", by_peer=True, redial=True) == [Disconnected("bob left (quit)", by_peer=True)]
+    assert presence.lost(reason, by_peer=True, redial=True) == [Disconnected(f"bob left ({reason})", by_peer=True)]
     assert presence.state is SessionState.LISTENING
 
 

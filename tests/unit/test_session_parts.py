@@ -72,6 +72,7 @@ class Here:
         self.peer_id: str | None = None
         self.last_peer_id: str | None = None
         self.nickname = "alice"
+        self.own_fingerprint = "A" * 52
 
     def emit(self, event) -> None:
         self.events.append(event)

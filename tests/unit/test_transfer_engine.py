@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from p2pchat.display import describe, files_line, listing_text, offer_line
 from p2pchat.protocol import (
     FileAccept,
     FileCancel,
@@ -22,6 +23,7 @@ from p2pchat.protocol import (
 )
 from p2pchat.session.events import TransferOffered, TransferUpdated
 from p2pchat.session.transfers import MAX_OPEN_OFFERS, TOO_MANY_OFFERS
+from p2pchat.session.transfers.batches import LISTED
 from p2pchat.session.transfers.effects import (
     Emit,
     Halt,
@@ -34,7 +36,7 @@ from p2pchat.session.transfers.effects import (
     Verify,
     Write,
 )
-from p2pchat.session.transfers.engine import TransferEngine
+from p2pchat.session.transfers.engine import ASK_WAIT, TransferEngine
 from p2pchat.session.transfers.jobs import Outbound
 from p2pchat.settings import Settings
 from p2pchat.transfer import IncomingFile
@@ -50,7 +52,8 @@ class Side:
         self.name = name
         self.downloads = tmp_path / name
         self.settings = Settings(**settings)
-        self.engine = TransferEngine(self.settings, SimpleNamespace(nickname=name), self._incoming)
+        self.own_id = name[0].upper() * 52  # alice is "AAA...", bob "BBB..."
+        self.engine = TransferEngine(self.settings, SimpleNamespace(nickname=name, own_fingerprint=self.own_id), self._incoming)
         self.now = 0.0
         self.outbox: list = []
         self.events: list = []
@@ -61,6 +64,7 @@ class Side:
         self.sources: dict[str, bytes] = {}  # what we offer, by name
         self.stream_at_once = True  # False: leave Stream effects for the test to look at
         self.asked_to_save: list[tuple[str, Path | None]] = []  # downloads made: (name, save as)
+        self.held_on_disk = 0  # what part files of an offer hold when it is put to the user
 
     def _incoming(self, name, size, key, peer_id, save_as):
         self.asked_to_save.append((name, save_as))
@@ -80,7 +84,7 @@ class Side:
             self.sources[name] = data
             key = hashlib.sha256(name.encode()).hexdigest()
             made.append(Outbound(name, len(data), key, Path("/src") / name))
-        local_id = self.engine.offer(made, PEER, self.now)
+        local_id = self.engine.offer(made, self.engine.peer_id or PEER, self.now)
         self.carry_out()
         return local_id
 
@@ -122,7 +126,7 @@ class Side:
         elif isinstance(effect, Log):
             pass
         elif isinstance(effect, Probe):
-            engine.probed(effect.subject, 0, now)
+            engine.probed(effect.subject, self.held_on_disk, now)
         elif isinstance(effect, Prepare):
             held = self.disk.setdefault(effect.job.tid, bytearray())
             engine.prepared(effect.job, len(held), None, now)
@@ -729,6 +733,17 @@ def test_quitting_keeps_the_part_files_of_downloads_under_way_only(bob):
     ]
 
 
+def test_chunks_that_arrive_while_quitting_are_left_alone(bob):
+    offered_and_accepted(bob, 1, "moving.bin", 10)
+    bob.receive(FileChunk(1, 0, b"abc"))
+    bob.engine.shutdown(keep_parts=True)
+    bob.carry_out()
+    written = dict(bob.disk)
+    bob.receive(FileChunk(1, 3, b"def"), FileChunk(1, 9, b"out of order"), FileDone(1, "0" * 64))
+    assert bob.take_sent() == [] and bob.disk == written  # nothing said, nothing written: it resumes
+    assert bob.states() == ["active"]
+
+
 def test_with_auto_accept_files_and_batches_start_without_a_question(tmp_path):
     bob = Side(tmp_path, "bob", auto_accept_files=True)
     bob.connect()
@@ -752,3 +767,135 @@ def test_a_file_of_a_batch_that_cannot_be_received_fails_alone(bob):
     bob.later()
     (info,) = bob.engine.infos()
     assert info.state == "failed" and info.reason.startswith("1 of 2 files failed, two/: ")
+
+
+# -- one number on both sides ----------------------------------------------------------------------
+def offered(side: Side) -> list:
+    return [e.transfer for e in side.events if isinstance(e, TransferOffered)]
+
+
+def test_both_sides_show_the_sender_s_number_and_crossing_offers_never_share_one(pair):
+    first = pair.a.offer(**{"a.txt": b"a"})
+    theirs = pair.b.offer(**{"b.txt": b"b"})  # at the same moment: neither offer has arrived
+    second = pair.a.offer(**{"two__x": b"x", "two__y": b"y"})
+    pair.run()
+    assert (first, second, theirs) == (1, 3, 2)  # alice's id is the decider's: hers are odd
+    assert [(t.id, t.name) for t in offered(pair.b)] == [(1, "a.txt"), (3, "two/")]
+    assert [(t.id, t.name) for t in offered(pair.a)] == [(2, "b.txt")]
+    both = [[(i.id, i.name, i.direction) for i in side.engine.infos()] for side in (pair.a, pair.b)]
+    assert both[0] == [(1, "a.txt", "send"), (2, "b.txt", "receive"), (3, "two/", "send")]
+    assert both[1] == [(1, "a.txt", "receive"), (2, "b.txt", "send"), (3, "two/", "receive")]
+
+
+def test_offers_made_again_to_a_restarted_receiver_keep_their_numbers(pair):
+    numbers = [pair.a.offer(**{"a.txt": b"a"}), pair.a.offer(**{"x.bin": b"x" * 5000})]
+    pair.run()
+    pair.drop()
+    pair.b.engine = TransferEngine(pair.b.settings, SimpleNamespace(nickname="bob", own_fingerprint="B" * 52),
+                                   pair.b._incoming)  # the receiver restarted: it lists nothing
+    pair.b.events.clear()
+    pair.connect()
+    assert numbers == [1, 3] and [t.id for t in offered(pair.b)] == numbers
+
+
+def test_a_number_used_again_by_a_restarted_peer_replaces_what_had_it(bob):
+    bob.receive(FileOffer(1, "old.txt", 1, "k1", number=2), FileOffer(2, "moving.bin", 10, "k2", number=4))
+    bob.engine.decline(2, now=bob.now)
+    bob.engine.accept(4, now=bob.now)
+    bob.carry_out()
+    bob.receive(FileChunk(2, 0, b"abc"))
+    bob.engine.disconnected(1.0)
+    bob.carry_out()
+    bob.connect()  # the peer restarted: it knows neither any more, and numbers from 2 again
+    bob.receive(FileOffer(10, "new.txt", 1, "k10", number=2), FileOffer(11, "other.bin", 5, "k11", number=4))
+    assert [(i.id, i.name, i.state) for i in bob.engine.infos()] == [(2, "new.txt", "offered"), (4, "other.bin", "offered")]
+    gone = [t for t in updates(bob) if t.name == "moving.bin"][-1]
+    assert (gone.id, gone.state, gone.reason) == (4, "cancelled", "the peer no longer offers it")
+    assert [h.keep_part for h in bob.halts if h.job.info.name == "moving.bin"] == [True, None]  # part kept
+    assert bob.notices == []
+
+
+def test_a_number_the_peer_cannot_mean_is_replaced_here_and_said(tmp_path):
+    alice = Side(tmp_path, "alice")
+    alice.connect()  # "AAA..." before "PPP...": alice's numbers are odd
+    ours = alice.offer(**{"mine.txt": b"x"})
+    alice.take_sent()
+    alice.receive(FileOffer(50, "theirs.txt", 1, "k50", number=ours))  # it claims alice's own number
+    alice.receive(FileOffer(51, "older.txt", 1, "k51"))  # a peer that sends no number
+    assert [(i.id, i.name) for i in alice.engine.infos()] == [(1, "mine.txt"), (3, "theirs.txt"), (5, "older.txt")]
+    assert alice.notices == ["the peer numbers its offer #1, which is taken here: here it is #3"]
+    assert [i.state for i in alice.engine.infos()] == ["offered"] * 3 and alice.take_sent() == []
+
+
+# -- a batch names its files before it is answered --------------------------------------------------
+def test_a_folder_is_asked_about_once_its_files_are_in_naming_the_first_ones(bob):
+    batch = OfferBatch(5, 40, 40 * 1000, "photos/")
+    offers = [FileOffer(n, f"photos/{n:02}.jpg", 1000, f"k{n}", batch, 2) for n in range(1, 41)]
+    bob.receive(*offers[:39])
+    assert offered(bob) == []  # the question waits for the rest of the folder
+    bob.receive(offers[39])
+    (info,) = offered(bob)
+    assert (info.id, info.name, info.file_count) == (2, "photos/", 40)
+    assert info.listing == tuple((f"{n:02}.jpg", 1000) for n in range(1, LISTED + 1))
+    assert files_line(info) == ("#2 photos/: 01.jpg (1000 B), 02.jpg (1000 B), 03.jpg (1000 B), 04.jpg (1000 B), "
+                                "05.jpg (1000 B) and 35 more, 39.1 KiB in all")
+
+
+def test_a_batch_whose_files_are_late_is_asked_about_with_those_that_came(bob):
+    batch = OfferBatch(6, 3, 3, "late/")
+    bob.receive(FileOffer(1, "late/a", 1, "k1", batch, 2))
+    bob.later(ASK_WAIT - 0.1)
+    assert offered(bob) == []
+    bob.later(0.1)
+    (info,) = offered(bob)
+    assert (info.listing, info.file_count) == ((("a", 1),), 3)
+    assert listing_text(info) == "a (1 B) and 2 more, 3 B in all"
+
+
+def test_a_hostile_batch_is_named_and_listed_by_what_lands_here_and_the_list_is_bounded(bob):
+    batch = OfferBatch(9, 5000, 5000, "\x1b]0;owned\x07../../")
+    names = ["../../etc/passwd", "../../etc/\x1b[2Jred.txt", *(f"../../etc/{n}" for n in range(4998))]
+    bob.receive(*(FileOffer(tid, name, 1, f"k{tid}", batch, 2) for tid, name in enumerate(names, 1)))
+    (info,) = offered(bob)
+    assert info.name == "etc/"
+    assert info.listing[:3] == (("passwd", 1), ("_[2Jred.txt", 1), ("0", 1)) and len(info.listing) == LISTED
+    line = files_line(info)
+    assert line.startswith("#2 etc/: passwd (1 B), _[2Jred.txt (1 B), 0 (1 B), 1 (1 B), 2 (1 B) and 4995 more")
+    assert "\x1b" not in line and "\x07" not in line
+    assert bob.take_sent() == [] and bob.notices == []
+
+
+def test_a_batch_with_a_file_refused_here_is_still_asked_about(bob):
+    batch = OfferBatch(8, 3, 3, "set/")
+    bob.receive(FileOffer(1, "set/a", 1, "k1", batch, 2), FileOffer(2, "../..", 1, "k2", batch, 2))
+    bob.later()  # summed up before the last offer comes
+    bob.receive(FileOffer(3, "set/b", 1, "k3", batch, 2))
+    (info,) = offered(bob)
+    assert (info.state, info.listing, info.file_count) == ("offered", (("a", 1), ("b", 1)), 3)
+    assert [f.tid for f in bob.take_sent(FileDecline)] == [2]  # refused on its own, with its reason
+
+
+# -- an offer that resumes says so everywhere with one percentage -----------------------------------
+def test_an_offer_that_resumes_counts_what_is_here_as_done(bob):
+    bob.held_on_disk = 300
+    bob.receive(FileOffer(1, "film.mkv", 1000, "k", number=2))
+    (info,) = offered(bob)
+    assert (info.resumed_from, info.done) == (300, 300)  # the panel's row: 30%
+    assert offer_line(info, "alice") == "alice offers #2 film.mkv (1000 B, resumes an interrupted download at 30%)"
+    assert describe(bob.engine.infos()[0]) == "#2 <- film.mkv 300 B/1000 B offered (resumes an interrupted download at 30%)"
+
+
+def test_a_batch_that_resumes_keeps_its_part_files_counted_until_its_files_start(bob):
+    bob.held_on_disk = 1500
+    batch = OfferBatch(7, 3, 3000, "album/")
+    bob.receive(*(FileOffer(n, f"album/{n}.bin", 1000, f"k{n}", batch, 2) for n in (1, 2, 3)))
+    (info,) = offered(bob)
+    assert (info.done, info.resumed_from) == (1500, 1500)
+    bob.later()  # summed up again: what is here stays counted
+    assert [(i.state, i.done, i.resumed_from) for i in bob.engine.infos()] == [("offered", 1500, 1500)]
+    bob.disk[1], bob.disk[2] = bytearray(1000), bytearray(500)  # where the part files leave off
+    bob.engine.accept(2, now=bob.now)
+    bob.later()
+    assert bob.take_sent() == [FileAccept(1, 1000), FileAccept(2, 500), FileAccept(3, 0)]
+    bob.later()
+    assert [(i.state, i.done, i.resumed_from) for i in bob.engine.infos()] == [("active", 1500, 1500)]

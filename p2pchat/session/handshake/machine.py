@@ -38,6 +38,7 @@ DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second conne
 ALLOWED_BEFORE_READY: frozenset[type] = frozenset({Hello, Ready, Busy, Bye, Error})
 # An ERROR with one of these codes will not go away by dialing again.
 USED_INVITE = "invite already used"  # a BYE reason: the inviter saw this invite redeemed before
+IDENTITY_REFUSED = "identity refused"  # a BYE reason: the user does not (or no longer) trust this key
 FINAL_ERROR_CODES = frozenset({"tls_required", "tls_unexpected", "incompatible_version", "identity_mismatch"})
 
 
@@ -207,7 +208,7 @@ class Handshake:
             raise PeerRefused(f"{self.address} is already in a chat{said}", final=True)
         if isinstance(frame, Bye):
             self.state = "done"
-            if frame.reason == "identity refused":
+            if frame.reason == IDENTITY_REFUSED:
                 raise PeerRefused(f"{self.address} refused to talk to this identity", final=True)
             if frame.reason == USED_INVITE:
                 raise PeerRefused(

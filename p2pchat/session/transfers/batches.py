@@ -15,6 +15,7 @@ from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.session.transfers.jobs import Job
 
 AT_ONCE = 4  # files of one batch downloading at the same time: small files overlap their turns
+LISTED = 10  # files a batch names (with their sizes) before it is answered; the rest are counted
 
 
 def batch_name(names: list[str]) -> str:
@@ -35,6 +36,7 @@ class Batch:
         self.info = TransferInfo(local_id, name, size, direction, TransferState.OFFERED, file_count=files)
         self.answer = ""  # receiver: "", "accept", "decline" or "cancel"; sender: "cancel"
         self.root: Path | None = None  # receiver: where it is saved (the download folder, or chosen)
+        self.held = 0  # receiver: bytes its part files held when it was offered (a resume)
 
     @property
     def final(self) -> bool:
@@ -56,18 +58,37 @@ class Batch:
         room = AT_ONCE - sum(state.moving for state in states)
         return [m for m in self.members if m.info.state == "offered"][:max(room, 0)]
 
+    def listing(self) -> tuple[tuple[str, int], ...]:
+        """The first LISTED files, as (name inside the batch's folder, size); files refused
+        here (no usable name) are left out."""
+        folder = self.info.name if self.info.name.endswith("/") else ""
+        shown: list[tuple[str, int]] = []
+        for m in self.members:
+            if m.direction == "receive" and m.inbound is None:
+                continue
+            name = m.info.name
+            inside = name[len(folder):] if folder and name.startswith(folder) else name
+            shown.append((inside or name, m.info.size))
+            if len(shown) == LISTED:
+                break
+        return tuple(shown)
+
     def summary(self) -> TransferInfo:
-        """The batch as one transfer, from its members."""
+        """The batch as one transfer, from its members. Part files found when it was offered
+        count as done until the files that resume from them start."""
         members = self.members
         finished = [m for m in members if m.final]
-        done = sum(m.info.done for m in members)
-        resumed = sum(m.info.resumed_from for m in members)
+        claimed = sum(m.info.resumed_from for m in members)
+        waiting_turn = any(m.info.state == "offered" for m in members)  # files still to come
+        unclaimed = max(0, min(self.held, self.info.size) - claimed) if waiting_turn else 0
+        done = sum(m.info.done for m in members) + unclaimed
         moving = [m for m in members if m.info.state.moving]
-        info = replace(self.info, done=done, resumed_from=resumed, files_done=len(finished), eta=None)
+        info = replace(self.info, done=done, resumed_from=claimed + unclaimed, files_done=len(finished), eta=None,
+                       listing=self.listing())
         if len(finished) >= self.files:
             return self._outcome(info, finished)
-        waiting_turn = any(m.info.state == "offered" for m in members)  # files still to come
-        if moving or (waiting_turn and (self.answer == "accept" or finished)):
+        under_way = self.answer == "accept" or any(m.info.state == "done" for m in finished)
+        if moving or (waiting_turn and under_way):  # not a file refused before any answer
             speed = sum(m.info.speed for m in moving)
             eta = (info.size - done) / speed if speed > 0 else None
             return replace(info, state=TransferState.ACTIVE, speed=speed, eta=eta, reason="")

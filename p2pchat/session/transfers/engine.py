@@ -7,13 +7,14 @@ size, a repeated FILE_ACCEPT ignored, the FILE_RESULT said again for a file alre
 it leaves to the runner (`runner.py`): reading, hashing, writing and verifying files on the
 disk lanes, streaming chunks at the pace the connection takes them, and the clock.
 
-Users see small local ids (1, 2, 3...); the wire uses the sender's random 64-bit tid.
+Users see a transfer's number, the same on both sides: the sender chooses it (odd on one side,
+even on the other, so crossing offers never share one) and sends it in FILE_OFFER; the wire
+otherwise uses the sender's random 64-bit tid.
 """
 
 from __future__ import annotations
 
 import collections
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from p2pchat.protocol import (
     FileResult,
     Frame,
     OfferBatch,
+    first_transfer_number,
     new_transfer_id,
 )
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
@@ -49,7 +51,7 @@ from p2pchat.session.transfers.effects import (
 from p2pchat.session.transfers.jobs import Inbound, Job, Outbound, new_job
 from p2pchat.settings import Settings
 from p2pchat.transfer.errors import TransferError
-from p2pchat.transfer.progress import ProgressMeter
+from p2pchat.transfer.progress import ProgressMeter, percent
 
 # Offers of one side still open on the other (neither answered nor ended). A receiver declines
 # offers past MAX_OPEN_OFFERS; our sender holds its own back until earlier ones end. A batch
@@ -58,6 +60,7 @@ MAX_OPEN_OFFERS = 256
 FINISHED_KEPT = 100  # finished transfers /transfers still lists; older ones are forgotten
 TOO_MANY_OFFERS = f"too many open offers: at most {MAX_OPEN_OFFERS} at a time; offer it again when some have ended"
 BATCH_REFRESH = 0.05  # seconds: a batch is summed up at most this often
+ASK_WAIT = 2.0  # seconds a batch's question waits for the rest of its files' offers
 
 
 class Peers(Protocol):
@@ -65,6 +68,9 @@ class Peers(Protocol):
 
     @property
     def nickname(self) -> str: ...
+
+    @property
+    def own_fingerprint(self) -> str: ...  # our identity: which numbers are ours
 
 
 IncomingFactory = Callable[[str, int, str, str, "Path | None"], Inbound]
@@ -79,7 +85,7 @@ class TransferEngine:
         self.now = 0.0
         self.peer_id: str | None = None  # while connected
         self._effects: list[Effect] = []
-        self._ids = itertools.count(1)
+        self._next_number: dict[int, int] = {}  # where our numbers start (1 or 2) -> the next to try
         self._by_local: dict[int, Job] = {}
         self._outgoing: dict[int, Job] = {}  # by tid
         self._incoming: dict[int, Job] = {}  # by tid
@@ -88,8 +94,10 @@ class TransferEngine:
         # Open offers by direction: local id (a batch's members share one) -> tids open in it.
         self._open: dict[str, dict[int, set[int]]] = {"send": {}, "receive": {}}
         self._refusing = False  # declining offers past the cap (told the user once)
+        self._stopped = False  # quitting: frames still arriving are left alone, nothing is said
         self._held: collections.deque[Job] = collections.deque()  # our offers past the cap
         self._summing: dict[int, float] = {}  # batch local id -> when its summary is due
+        self._asking: dict[int, float] = {}  # batch local id -> when to ask with the files offered so far
 
     def take_effects(self) -> list[Effect]:
         effects, self._effects = self._effects, []
@@ -118,8 +126,8 @@ class TransferEngine:
         return self._batches.get(t.local_id) if t.batched else None
 
     def next_wake(self) -> float | None:
-        """When `tick` has a batch to sum up."""
-        return min(self._summing.values(), default=None)
+        """When `tick` has a batch to sum up or to ask about."""
+        return min([*self._summing.values(), *self._asking.values()], default=None)
 
     def _get(self, local_id: int) -> Job:
         transfer = self._by_local.get(local_id)
@@ -129,7 +137,8 @@ class TransferEngine:
 
     # -- state changes ---------------------------------------------------------------
     def _send(self, frame: Frame) -> None:
-        self._effects.append(Send(frame))
+        if not self._stopped:
+            self._effects.append(Send(frame))
 
     def _notice(self, text: str, level: str = "info") -> None:
         self._effects.append(Notify(text, level))
@@ -153,13 +162,67 @@ class TransferEngine:
         finished = sorted([t.local_id for t in self._by_local.values() if t.final]
                           + [b.info.id for b in self._batches.values() if b.final])  # fmt: skip
         for local_id in finished[:-FINISHED_KEPT]:
-            batch = self._batches.pop(local_id, None)
-            files = batch.members if batch else [self._by_local.pop(local_id)]
-            if batch is not None:
-                self._incoming_batches.pop(batch.wire_id, None)
-            for t in files:
-                self._outgoing.pop(t.tid, None)
-                self._incoming.pop(t.tid, None)
+            self._forget(local_id)
+
+    def _forget(self, local_id: int) -> None:
+        """Drop a finished transfer from the list, and its number with it."""
+        batch = self._batches.pop(local_id, None)
+        files = batch.members if batch else [self._by_local.pop(local_id)]
+        if batch is not None:
+            self._incoming_batches.pop(batch.wire_id, None)
+            self._summing.pop(local_id, None)
+            self._asking.pop(local_id, None)
+        for t in files:
+            self._outgoing.pop(t.tid, None)
+            self._incoming.pop(t.tid, None)
+
+    # -- numbers ---------------------------------------------------------------------------
+    def _holder(self, number: int) -> Job | Batch | None:
+        return self._by_local.get(number) or self._batches.get(number)
+
+    def _our_number(self, peer_id: str | None) -> int:
+        """The next free number of our kind for an offer to `peer_id` (odd or even)."""
+        start = first_transfer_number(self.peers.own_fingerprint, peer_id)
+        number = self._next_number.get(start, start)
+        while self._holder(number) is not None:
+            number += 2
+        self._next_number[start] = number + 2
+        return number
+
+    def _their_number(self, frame: FileOffer, replacing: list[Job]) -> int:
+        """The number of a new offer of the peer's: the one it chose, unless that is taken
+        here by something the peer cannot mean. A finished transfer gives its number up; so
+        does a live one the peer offered, since a sender never reuses a number it still
+        uses: it restarted and forgot that offer. `replacing` ends anyway."""
+        wanted = frame.number
+        if wanted is None:  # an older peer: numbered here, the way we number ours
+            return self._our_number(self.peer_id)
+        holder = self._holder(wanted)
+        if holder is None:
+            return wanted
+        stale = holder.info.direction == "receive" and holder.peer_id == self.peer_id
+        if holder.final or holder in replacing or stale:
+            if not holder.final and holder not in replacing:
+                self._end_now(holder, "cancelled", "the peer no longer offers it")
+            return wanted
+        number = self._our_number(self.peer_id)
+        self._notice(f"the peer numbers its offer #{wanted}, which is taken here: here it is #{number}", "warning")
+        return number
+
+    def _end_now(self, subject: Job | Batch, state: str, reason: str) -> None:
+        """End a file or a whole batch and say so at once."""
+        if isinstance(subject, Job):
+            self._finish(subject, state, reason)
+            return
+        for t in subject.members:
+            self._finish(t, state, reason)
+        self._summing.pop(subject.info.id, None)
+        self._refresh_batch(subject)
+
+    def _take_number(self, number: int) -> None:
+        """Make room for a new transfer numbered `number`: what held it has ended."""
+        if self._holder(number) is not None:
+            self._forget(number)
 
     def _track_open(self, t: Job) -> None:
         """Keep count of open offers (a batch is one); a sender's ending offer lets a held one go."""
@@ -188,10 +251,13 @@ class TransferEngine:
             self._summing[batch.info.id] = self.now + BATCH_REFRESH
 
     def tick(self, now: float) -> None:
-        """Sum up the batches whose summary is due."""
+        """Sum up the batches whose summary is due; ask about those whose files are late."""
         self._at(now)
+        for local_id, due in list(self._asking.items()):
+            if due <= now and local_id in self._batches:
+                self._ask(self._batches[local_id])
         for local_id, due in list(self._summing.items()):
-            if due <= now:
+            if due <= now and local_id in self._batches:
                 del self._summing[local_id]
                 self._refresh_batch(self._batches[local_id])
 
@@ -237,14 +303,14 @@ class TransferEngine:
         user sees."""
         self._at(now)
         batch = None
+        number = self._our_number(peer_id)
         if len(files) > 1 or "/" in files[0].name:
-            batch = Batch(next(self._ids), new_transfer_id(), "send", batch_name([f.name for f in files]),
+            batch = Batch(number, new_transfer_id(), "send", batch_name([f.name for f in files]),
                           sum(f.size for f in files), len(files), peer_id)
             self._batches[batch.info.id] = batch
         made = []
         for file in files:
-            local_id = batch.info.id if batch else next(self._ids)
-            t = new_job(local_id, new_transfer_id(), "send", file.name, file.size, peer_id)
+            t = new_job(number, new_transfer_id(), "send", file.name, file.size, peer_id)
             t.outbound = file
             t.info = replace(t.info, path=file.source)
             if batch:
@@ -271,7 +337,7 @@ class TransferEngine:
             self._update(t, state="waiting", reason=f"held back while {MAX_OPEN_OFFERS} offers are open")
             self._held.append(t)
         else:
-            self._send(FileOffer(t.tid, out.name, out.size, out.key, round_))
+            self._send(FileOffer(t.tid, out.name, out.size, out.key, round_, t.local_id))
             t.peer_id = self.peer_id
             self._update(t, state="offered")
 
@@ -292,7 +358,7 @@ class TransferEngine:
         t.meter = ProgressMeter(t.info.size, now, start=offset)
         self._update(t, state="active", done=offset, resumed_from=offset, reason="")
         if offset:
-            self._notice(f"{t.info.name}: resumed at {offset * 100 // max(t.info.size, 1)}%")
+            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def sent(self, t: Job, position: int, now: float) -> None:
         self._at(now)
@@ -341,6 +407,8 @@ class TransferEngine:
     def receive(self, frame: Frame, now: float) -> bool:
         """A frame of the transfer protocol other than FILE_CHUNK; False if it is none."""
         self._at(now)
+        if self._stopped:
+            return isinstance(frame, (FileOffer, FileAccept, FileDecline, FileResult, FileCancel, FileDone))
         if isinstance(frame, FileOffer):
             self._on_offer(frame)
         elif isinstance(frame, FileAccept):
@@ -411,6 +479,10 @@ class TransferEngine:
                 self._finish(t, "cancelled", "the peer disconnected")
 
     def shutdown(self, keep_parts: bool) -> None:
+        """Quitting: stop every file's disk work; chunks that still arrive before the goodbye
+        are not written (a write after the part file closed would fail the file at the
+        sender's, and it could not be resumed)."""
+        self._stopped = True
         for t in list(self.every_file()):
             keep = keep_parts if t.inbound is not None and t.info.state.moving else None
             self._effects.append(Halt(t, keep_part=keep, final=True))
@@ -437,18 +509,23 @@ class TransferEngine:
         if frame.batch is not None:
             self._on_batch_offer(frame, frame.batch)
             return
-        t = new_job(next(self._ids), frame.tid, "receive", frame.name, frame.size, self.peer_id)
         try:
-            t.inbound = self._inbound(frame)
+            inbound = self._inbound(frame)
         except TransferError as exc:
             self._send(FileDecline(frame.tid, exc.reason))
             self._notice(f"declined an offer of {frame.name!r}: {exc.reason}", "warning")
             return
-        t.info = replace(t.info, name=t.inbound.display_name)
+        replacing = self._interrupted_like(inbound)
+        number = self._their_number(frame, replacing)
+        for old in replacing:
+            again = "offered again" if old.local_id == number else f"offered again: it goes on as #{number}"
+            self._finish(old, "cancelled", again)
+        self._take_number(number)
+        t = new_job(number, frame.tid, "receive", inbound.display_name, frame.size, self.peer_id)
+        t.inbound = inbound
         self._by_local[t.local_id] = t
         self._incoming[frame.tid] = t
         self._track_open(t)
-        self._replace_interrupted(t)
         if self.settings.auto_accept_files:
             self.accept(t.local_id, now=self.now)
         else:
@@ -457,29 +534,34 @@ class TransferEngine:
     def _inbound(self, frame: FileOffer, save_as: Path | None = None) -> Inbound:
         return self._new_incoming(frame.name, frame.size, frame.key, self.peer_id or "", save_as)
 
-    def _replace_interrupted(self, new: Job) -> None:
-        """A restarted sender offers the file again under a new id: its interrupted row goes."""
-        wanted = (new.download.peer_id, new.download.key, new.download.size)
-        for old in list(self._by_local.values()):
-            inc = old.inbound
-            if old is not new and old.info.state == "interrupted" and inc is not None and (
-                (inc.peer_id, inc.key, inc.size) == wanted
-            ):
-                self._finish(old, "cancelled", f"offered again: it goes on as #{new.local_id}")
+    def _interrupted_like(self, new: Inbound) -> list[Job]:
+        """A restarted sender offers a file again under a new id: the interrupted rows it replaces."""
+        wanted = (new.peer_id, new.key, new.size)
+        return [old for old in self._by_local.values()
+                if old.info.state == "interrupted" and old.inbound is not None
+                and (old.inbound.peer_id, old.inbound.key, old.inbound.size) == wanted]  # fmt: skip
 
     def probed(self, subject: Job | Batch, held: int, now: float) -> None:
-        """Put the offer to the user, saying whether it resumes an interrupted download."""
+        """Put the offer to the user, saying whether it resumes an interrupted download: the
+        bytes already here count as done from the start, so every view shows one percentage."""
         self._at(now)
-        if subject.info.state == "offered":  # not withdrawn meanwhile
-            subject.info = replace(subject.info, resumed_from=held)
-            self._effects.append(Emit(TransferOffered(subject.info)))
+        if subject.info.state != "offered":  # withdrawn or answered meanwhile
+            return
+        if isinstance(subject, Batch):
+            subject.held = held
+            subject.info = subject.summary()
+        else:
+            subject.info = replace(subject.info, resumed_from=held, done=held)
+        self._effects.append(Emit(TransferOffered(subject.info)))
 
     def _on_batch_offer(self, frame: FileOffer, about: OfferBatch) -> None:
         """One file of a batch: the first one asks about the whole batch, the rest join it."""
         batch = self._incoming_batches.get(about.id)
         new = batch is None
         if batch is None:
-            batch = Batch(next(self._ids), about.id, "receive", about.name, about.size, about.files, self.peer_id)
+            number = self._their_number(frame, [])
+            self._take_number(number)
+            batch = Batch(number, about.id, "receive", about.name, about.size, about.files, self.peer_id)
             self._batches[batch.info.id] = batch
             self._incoming_batches[about.id] = batch
         t = new_job(batch.info.id, frame.tid, "receive", frame.name, frame.size, self.peer_id)
@@ -504,13 +586,25 @@ class TransferEngine:
             self._send(FileCancel(frame.tid, f"cancelled by {self.peers.nickname}"))
             self._finish(t, "cancelled", "cancelled by you")
         self._batch_changed(batch)
-        if not new:
-            return
-        if self.settings.auto_accept_files:
+        if new and self.settings.auto_accept_files:
             self.accept(batch.info.id, now=self.now)
-        else:
-            described = t.inbound is not None and t.inbound.top_folder is not None
-            self._effects.append(Probe(batch, t if described else None))
+        elif new:
+            self._asking[batch.info.id] = self.now + ASK_WAIT
+        if batch.info.id in self._asking and len(batch.members) >= batch.files:
+            self._ask(batch)
+
+    def _ask(self, batch: Batch) -> None:
+        """Put a batch to the user once its files' offers are in (or late): named by where its
+        files land, whatever the sender called it, and listing them."""
+        del self._asking[batch.info.id]
+        if batch.answer or batch.final:
+            return  # answered before the question was out
+        landing = [m.inbound for m in batch.members if m.inbound is not None]
+        if landing:
+            name = batch_name([inc.display_name for inc in landing])
+            batch.info = replace(batch.info, name=name if name.endswith("/") else f"{batch.files} files")
+        described = (m for m in batch.members if m.inbound is not None and m.inbound.top_folder is not None)
+        self._effects.append(Probe(batch, next(described, None)))
 
     def accept(self, local_id: int, save_as: Path | None = None, *, now: float) -> None:
         self._at(now)
@@ -558,7 +652,7 @@ class TransferEngine:
         self._send(FileAccept(t.tid, offset))
         self._update(t, state="active", done=offset, resumed_from=offset, path=t.download.part_path)
         if offset:
-            self._notice(f"{t.info.name}: resumed at {offset * 100 // max(t.info.size, 1)}%")
+            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def prepare_failed(self, t: Job, reason: str, now: float) -> None:
         self._failed(t, FileDecline(t.tid, reason), now)
@@ -585,8 +679,8 @@ class TransferEngine:
         """Check a chunk; the job whose bytes go to the disk, if they do."""
         self._at(now)
         t = self._incoming.get(frame.tid)
-        if t is not None and t.final:
-            return None  # still in flight when the transfer ended: nothing to say again
+        if self._stopped or (t is not None and t.final):
+            return None  # still in flight when the transfer (or we) ended: nothing to say again
         if t is None or t.info.state != "active":
             self._send(FileCancel(frame.tid, "unknown transfer or not accepted"))
             if t is not None:

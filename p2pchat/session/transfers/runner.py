@@ -5,8 +5,9 @@ Disk work (reading, hashing, writing) runs on a small pool of disk threads, each
 calls in order on its own lane, so the event loop only moves frames; hashlib and file I/O
 release the GIL, which lets a transfer use the second core. Bytes in flight are bounded on
 both sides: the sender waits for the transport's buffer to drain (`Connection.send_chunk`),
-and the receiver stops reading the socket while more than `WRITE_BACKLOG` bytes wait for the
-disk.
+and the receiver holds reading the socket while more than `WRITE_BACKLOG` bytes wait for the
+disk. Its reader never waits for the disk itself: frames already received (a PING, a BYE)
+are handled at once however far behind the disk is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from loguru import logger
 
-from p2pchat.net.connection import Connection, ConnectionClosed, return_free_memory
+from p2pchat.heap import return_free_memory
+from p2pchat.net.connection import Connection, ConnectionClosed
 from p2pchat.protocol import MAX_CHUNK_DATA, FileChunk
 from p2pchat.session.context import PeerLink, Reporter, addressee, send
 from p2pchat.session.events import TransferInfo, TransferUpdated
@@ -56,7 +58,7 @@ from p2pchat.transfer.outgoing import source_key
 SEND_CHUNK = MAX_CHUNK_DATA // 4096 * 4096
 MIN_CHUNK = 64 * 1024
 CHUNK_TIME = 0.05  # seconds of data per chunk at the current speed: chat never waits long behind one
-WRITE_BACKLOG = 8 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
+WRITE_BACKLOG = 2 * 1024 * 1024  # bytes waiting for the disk before the reader waits too
 
 
 def _chunk_size(speed: float) -> int:
@@ -103,6 +105,7 @@ class Transfers:
         self._folders: dict[int, dict[str, str]] = {}  # batch wire id -> top folder -> where it lands
         self._placing = threading.Lock()  # worker threads claim batch folders one at a time
         self._aborts: set[asyncio.Task] = set()
+        self._held: Connection | None = None  # reading held while the disk is behind
         self._wake: asyncio.TimerHandle | None = None
         self._wake_at: float | None = None
         self._tasks = Tasks(lambda name, exc: report.notice(f"transfer error: {exc}", "error"))
@@ -161,18 +164,27 @@ class Transfers:
             logger.debug("ignored {}", type(frame).__name__)
         self._carry_out()
 
-    async def on_chunk(self, frame: FileChunk) -> None:
+    def on_chunk(self, frame: FileChunk) -> None:
         job = self.engine.chunk(frame, self._now())
         self._carry_out()
-        if job is not None and self._work_of(job).pending_bytes > WRITE_BACKLOG:
-            # Wait for one write only: the reader keeps serving chat frames between writes.
-            await self._wait_written(self._work_of(job), WRITE_BACKLOG)
+        conn = self.link.connection
+        if job is not None and self._held is None and conn is not None \
+                and self._work_of(job).pending_bytes > WRITE_BACKLOG:
+            conn.hold_reading(True)
+            self._held = conn
+
+    def _release_reading(self) -> None:
+        """Read on once no transfer has more than `WRITE_BACKLOG` waiting for the disk."""
+        if self._held is not None and all(w.pending_bytes <= WRITE_BACKLOG for w in self._work.values()):
+            self._held.hold_reading(False)
+            self._held = None
 
     def on_connected(self, conn: Connection, peer_id: str) -> None:
         self.engine.connected(peer_id, self._now())
         self._carry_out()
 
     def on_disconnected(self) -> None:
+        self._held = None  # a held connection is gone with its hold
         self.engine.disconnected(self._now())
         self._carry_out()
 
@@ -255,6 +267,7 @@ class Transfers:
         if halt.final:
             work.lane.shutdown(wait=False)
             del self._work[job]
+            self._release_reading()
 
     async def _abort(self, work: DiskWork, inc: IncomingFile, keep_part: bool) -> None:
         await self._wait_written(work, -1)
@@ -363,6 +376,7 @@ class Transfers:
         with contextlib.suppress(ValueError):
             work.pending.remove(future)
         work.pending_bytes -= size
+        self._release_reading()
         exc = future.exception() if not future.cancelled() else None
         if exc is not None:
             reason = exc.reason if isinstance(exc, TransferError) else str(exc)

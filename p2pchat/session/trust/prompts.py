@@ -163,7 +163,7 @@ class Trust:
         if isinstance(decision, Ask):
             kind = PromptKind.CHANGED if decision.changed else PromptKind.UNKNOWN
             prompt = IdentityPrompt(self.peer_info(conn, hello, peer_id), kind, verdict.old_fingerprint)
-            if await self._ask(prompt, peer_id):
+            if await self._ask(prompt, peer_id, conn):
                 if decision.changed:
                     self.known.forget(verdict.old_fingerprint)
                 return
@@ -213,7 +213,9 @@ class Trust:
         except IdentityError as exc:
             self.report.notice(f"{exc}; using the known peers read earlier", "warning")
 
-    async def _ask(self, prompt: IdentityPrompt, peer_id: str) -> bool:
+    async def _ask(self, prompt: IdentityPrompt, peer_id: str, conn: Connection) -> bool:
+        """The user's answer; raises ConnectionClosed when the peer hangs up (having refused
+        us, say) before it: the question is closed then, as it no longer matters."""
         if self._prompt is not None and not self._prompt.done():
             if self._prompt_peer == peer_id:
                 return await asyncio.shield(self._prompt)
@@ -222,9 +224,14 @@ class Trust:
         question = asyncio.get_running_loop().create_future()
         self._prompt, self._prompt_peer = question, peer_id
         self.report.emit(prompt)
+        gone = conn.protocol.closed
         try:
-            return await asyncio.wait_for(asyncio.shield(question), PROMPT_TIMEOUT)
-        except asyncio.TimeoutError:
+            await asyncio.wait({question, gone}, timeout=PROMPT_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            if question.done():
+                return question.result()
+            if gone.done():
+                self.report.emit(IdentityPromptExpired(prompt.peer, withdrawn=True))
+                raise ConnectionClosed(str(gone.result()))
             self.report.emit(IdentityPromptExpired(prompt.peer))
             self._no_because[peer_id] = "not answered in time"
             return False
@@ -307,6 +314,15 @@ class Trust:
             return False
         self.known.mark_verified(peer_id)
         return True
+
+    def forget(self, peer_id: str) -> None:
+        """The user no longer trusts this key: the next connection with it asks again."""
+        if self.known is None:
+            return
+        try:
+            self.known.forget(peer_id)
+        except Exception as exc:  # a read-only data dir must not break the chat
+            self.report.notice(f"could not save known peers: {exc}", "warning")
 
     def short_code(self, peer_id: str | None) -> str:
         if not peer_id or self.identity is None:

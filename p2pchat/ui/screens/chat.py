@@ -19,7 +19,7 @@ from textual.widgets import Static
 
 from p2pchat import commands
 from p2pchat.bindings import describe_unknown, unknown_binding_ids
-from p2pchat.display import nick_changed_line, offer_line, peer_whereabouts, result_line
+from p2pchat.display import files_line, nick_changed_line, offer_line, peer_whereabouts, result_line
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import (
@@ -46,10 +46,12 @@ from p2pchat.session.events import (
 )
 from p2pchat.ui.command_runner import CommandRunner
 from p2pchat.ui.host import ChatHost
+from p2pchat.ui.paste_file import message_limit, save_paste, too_long
+from p2pchat.ui.screens.confirm import ConfirmScreen
 from p2pchat.ui.screens.identity import IdentityScreen
 from p2pchat.ui.screens.offer import OfferAnswer, OfferScreen
 from p2pchat.ui.text import clean
-from p2pchat.ui.widgets.chat_input import ChatInput
+from p2pchat.ui.widgets.chat_input import ChatInput, quote_path
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
 from p2pchat.ui.widgets.footer import ChatFooter
@@ -207,13 +209,21 @@ class ChatScreen(Screen[None]):
         line = event.value
         if not line.strip():
             return
+        if commands.is_message(line) and too_long(commands.as_message(line)):
+            self.chat_input.value = line  # kept: a message too long to send is not thrown away
+            self.chat_input.cursor_position = len(line)
+            self._offer_as_file(commands.as_message(line))
+            return
         self.chat_input.remember(line)
         self.log_view.follow()  # what you just wrote is at the bottom: show it
         self.commands.handle_line(line)
 
     def on_chat_input_multi_line_draft(self, event: ChatInput.MultiLineDraft) -> None:
         self._show_draft(True)
-        self.query_one("#draft", DraftEditor).begin(event.text)
+        self.query_one("#draft", DraftEditor).begin(event.text, keys_follow=True)
+
+    async def on_chat_input_hand_over(self, event: ChatInput.HandOver) -> None:
+        await self.query_one("#draft", DraftEditor).take_keys(event.keys)
 
     def _show_draft(self, shown: bool) -> None:
         # The draft takes the input's place: one place to type at a time.
@@ -225,6 +235,9 @@ class ChatScreen(Screen[None]):
     def on_draft_editor_send(self, event: DraftEditor.Send) -> None:
         if not event.text.strip():
             return
+        if too_long(event.text):
+            self._offer_as_file(event.text)  # the draft stays as it is
+            return
         self._show_draft(False)
         self.chat_input.remember(event.text)
         self.log_view.follow()
@@ -235,6 +248,28 @@ class ChatScreen(Screen[None]):
         if event.text.strip():
             self.chat_input.remember(event.text)
             self.log_view.add_system("draft put aside: Up brings it back")
+
+    def _offer_as_file(self, text: str) -> None:
+        size = too_long(text)
+        body = Text(
+            f"This message has {size:,} bytes; one message may have {message_limit():,}.\n\n"
+            "Send it as a file instead? It is saved as a .txt file in p2pchat's own folder and "
+            "offered to your peer with /send."
+        )
+        question = ConfirmScreen("Too long for a message", body, "Send as a file", "Keep editing")
+        self.app.push_screen(question, lambda send: self._send_as_file(text) if send else None)
+
+    def _send_as_file(self, text: str) -> None:
+        try:
+            path = save_paste(text, get_paths().pastes_dir, self.host.clock())
+        except OSError as error:
+            self.log_view.add_system(f"could not save the message to a file: {error}", "error")
+            return
+        if self.query_one("#draft").display:
+            self._show_draft(False)
+        self.chat_input.value = ""
+        self.log_view.follow()
+        self.commands.handle_line(f"/send {quote_path(str(path))}")
 
     def on_chat_input_scroll_to_newest(self, _: ChatInput.ScrollToNewest) -> None:
         self.log_view.follow()
@@ -310,8 +345,11 @@ class ChatScreen(Screen[None]):
 
     # -- the connection ---------------------------------------------------------------------
     def _on_listening(self, event: Listening) -> None:
+        # A wildcard bind address ([::]) is no address to give anyone: the port, and the
+        # address for the peer on the next line.
         host = f"[{event.host}]" if ":" in event.host else event.host
-        text = f"listening on {host}:{event.port}"
+        wildcard = event.host in ("", "::", "0.0.0.0")
+        text = f"listening on port {event.port}" if wildcard else f"listening on {host}:{event.port}"
         self.log_view.add_system(f"{text} ({event.note})" if event.note else text)
         if address := self.commands.own_address():
             key = self.host.key_for("app.copy_address", "f3").upper()
@@ -370,7 +408,9 @@ class ChatScreen(Screen[None]):
     def _on_identity_prompt_expired(self, event: IdentityPromptExpired) -> None:
         question: Screen[Any] = self.app.screen
         if isinstance(question, IdentityScreen):
-            question.dismiss(None)  # too late to answer: the peer was refused
+            question.dismiss(None)  # too late to answer: the peer was refused, or is gone
+        if event.withdrawn:
+            return  # the session's notice says why (the peer refused us, or hung up)
         name = clean(event.peer.nickname, single_line=True)
         self.log_view.add_system(f"no answer in time: {name} was refused", "warning")
 
@@ -379,19 +419,23 @@ class ChatScreen(Screen[None]):
             return  # the question expired: the session already refused the peer
         if self.session is not None:
             self.session.answer_identity(bool(accept))
-        self.log_view.add_system("peer identity accepted" if accept else "peer identity refused")
+        if accept:  # a refusal is said by the session, with the peer's name
+            self.log_view.add_system("peer identity accepted")
 
     # -- transfers ----------------------------------------------------------------------------
     def _on_transfer_offered(self, event: TransferOffered) -> None:
         # The offer waits in the log and the transfers panel: a dialog that opened by
         # itself would take the keys the user is typing (and could accept the file).
         info = event.transfer
+        self._reported.discard(info.id)  # a number the peer used before, now for a new offer
         self.transfers_panel.update_transfer(info)
         line = offer_line(info, self.peer_name())
         if not self.host.settings.auto_accept_files:
             key = self.host.key_for("app.answer_offer", "f2")
             line += f": {key.upper()} to answer, or /accept {info.id}, /decline {info.id}"
         self.log_view.add_system(line)
+        if listed := files_line(info):
+            self.log_view.add_system(listed)
 
     def answer_offer(self) -> None:
         """Open the dialog for the oldest offer still waiting for an answer."""
@@ -411,11 +455,13 @@ class ChatScreen(Screen[None]):
         downloads = self.host.settings.download_dir or get_paths().downloads_dir
         screen = OfferScreen(info, self.peer_name(), downloads)
         self._offer_screens[info.id] = screen
-        self.app.push_screen(screen, lambda answer: self._offer_answered(info.id, answer))
+        self.app.push_screen(screen, lambda answer: self._offer_answered(screen, answer))
 
-    def _offer_answered(self, transfer_id: int, answer: OfferAnswer | None) -> None:
-        self._offer_screens.pop(transfer_id, None)
-        if self.session is None or transfer_id in self._reported:
+    def _offer_answered(self, screen: OfferScreen, answer: OfferAnswer | None) -> None:
+        transfer_id = screen.transfer.id
+        if self._offer_screens.get(transfer_id) is screen:
+            del self._offer_screens[transfer_id]
+        if self.session is None or screen.withdrawn or transfer_id in self._reported:
             return  # withdrawn (cancelled, peer gone) while the dialog was open
         try:
             if answer is not None and answer.accept:
@@ -427,13 +473,18 @@ class ChatScreen(Screen[None]):
 
     def close_offer_screen(self, transfer_id: int) -> None:
         screen = self._offer_screens.pop(transfer_id, None)
-        if screen is not None and screen.is_active:
-            screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
+        if screen is not None:
+            screen.withdrawn = True  # its number may soon name another offer
+            if screen.is_active:
+                screen.dismiss(None)  # the offer was withdrawn or answered elsewhere
 
     def _on_transfer_updated(self, event: TransferUpdated) -> None:
         info: TransferInfo = event.transfer
         self.transfers_panel.update_transfer(info)
-        if info.state.live or info.id in self._reported:
+        if info.state.live:
+            self._reported.discard(info.id)  # a number reused for a new transfer
+            return
+        if info.id in self._reported:
             return
         self._reported.add(info.id)
         self.close_offer_screen(info.id)

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
 from p2pchat.session.events import IdentityPrompt
+from p2pchat.ui.screens.typing_below import typing_target
 from p2pchat.ui.text import clean, fold_groups, group_fingerprint
 
 CONFIRM_WORD = "accept"
@@ -133,7 +134,7 @@ class IdentityScreen(ModalScreen[bool]):
     async def on_key(self, event: events.Key) -> None:
         stack = self.app.screen_stack
         below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
-        typing_into = below.focused if below is not None else None  # the input, or the draft
+        typing_into = typing_target(self)  # the input, or the draft
         if isinstance(self.focused, Question) and event.is_printable and not self._answers(event.key):
             self.set_focus(None)  # a letter that answers nothing: typing goes on, nothing lost
         if self.focused is not None or typing_into is None or below is None:

@@ -1,4 +1,5 @@
-"""An incoming file offer: accept, save under another name, or decline."""
+"""An incoming file offer: accept, save under another name, or decline. It says what the
+offer holds (a batch's first files and a count of the rest) and whether it resumes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from p2pchat.display import listed_files, resume_note
 from p2pchat.session.events import TransferInfo
 from p2pchat.ui.text import clean, human_bytes
 
@@ -32,16 +34,28 @@ class OfferScreen(ModalScreen[OfferAnswer]):
         self.transfer = transfer
         self._peer = peer_nickname
         self._download_dir = download_dir
+        self.withdrawn = False  # the offer ended elsewhere: an answer from here is void
 
     def compose(self) -> ComposeResult:
         info = self.transfer
+        several = info.file_count > 1 or bool(info.listing)
         question = Text(clean(self._peer or "The peer", single_line=True))
         question.append(" wants to send you\n\n")
         question.append(clean(info.name, single_line=True), style="bold")
-        question.append(f"  ({human_bytes(info.size)})")
+        count = f"{info.file_count} files, " if info.file_count > 1 else ""
+        question.append(f"  ({count}{human_bytes(info.size)})")
+        if note := resume_note(info):
+            question.append(f"\n{note} ({human_bytes(info.resumed_from)} already here)")
+        if several:
+            names, total = listed_files(info)
+            question.append("\n")
+            for name in names:
+                question.append(f"\n  {name}")
+            if total:
+                question.append(f"\n  {total}", style="dim")
         question.append(f"\n\nEnter accepts into {self._download_dir}; Esc declines.", style="dim")
         with Vertical(classes="dialog"):
-            yield Static("Incoming file", classes="dialog-title")
+            yield Static(f"Incoming {'files' if several else 'file'} #{info.id}", classes="dialog-title")
             yield Static(question, classes="offer-question")
             yield Input(
                 str(self._download_dir / Path(info.name).name), id="offer-path", classes="hidden"

@@ -8,10 +8,14 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
+
+from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
+from p2pchat.ui.widgets.key_order import run_own_binding
 
 
 def complete_path(fragment: str) -> list[str]:
@@ -69,7 +73,7 @@ def quote_path(path: str) -> str:
 
 INPUT_HISTORY = 1000  # lines Up can bring back; older ones are forgotten
 
-class ChatInput(Input):
+class ChatInput(TakesTypedText, Input):
     """An `Input` that remembers what you sent and sends a multi-line paste whole."""
 
     BINDINGS = [
@@ -86,6 +90,13 @@ class ChatInput(Input):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class HandOver(Message):
+        """For the multi-line draft: the keys typed here after the text went to it, in order."""
+
+        def __init__(self, keys: list[events.Key]) -> None:
+            super().__init__()
+            self.keys = keys
 
     class ScrollToNewest(Message):
         """End pressed with the cursor already at the end of the line."""
@@ -161,22 +172,14 @@ class ChatInput(Input):
 
     def _on_blur(self, event: events.Blur) -> None:
         if self._handing_over:
-            self._pass_keys_on()
+            # Every key the app sent here before the focus moved has arrived: hand them over.
+            keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
+            self.post_message(self.HandOver([events.Key(key.key, key.character) for key in keys]))
         super()._on_blur(event)
 
     def _on_focus(self, event: events.Focus) -> None:
         self._handing_over, self._keys_for_draft = False, []  # typing here again: nothing pending
         super()._on_focus(event)
-
-    def _pass_keys_on(self) -> None:
-        target = self.screen.focused  # this screen's: a dialog above may hold the app's focus
-        if target is self:
-            return  # the draft has not taken over yet
-        keys, self._keys_for_draft, self._handing_over = self._keys_for_draft, [], False
-        if target is None:
-            return
-        for key in keys:  # posted to the draft: its bindings (backspace...) apply as when typed
-            target.post_message(events.Key(key.key, key.character))
 
     def action_end(self, select: bool = False) -> None:
         """End moves to the end of the line; at the end already, it shows the newest messages."""
@@ -192,8 +195,7 @@ class ChatInput(Input):
         if self._handing_over:
             event.stop()
             event.prevent_default()
-            self._keys_for_draft.append(event)
-            self._pass_keys_on()
+            self._keys_for_draft.append(event)  # handed over when the draft takes the focus
             return
         # Enter and ctrl+j are handled in key order here: as bindings they would run only
         # after the keys typed behind them (a fast burst) had already landed on this line.
@@ -207,7 +209,29 @@ class ChatInput(Input):
             event.prevent_default()
             await self.action_submit()
             return
-        await super()._on_key(event)
+        if event.is_printable and (burst := take_queued_characters(self)):
+            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit
+            event.prevent_default()
+            self._type(f"{event.character}{burst}")
+            return
+        if not await run_own_binding(self, event):
+            await super()._on_key(event)
+
+    def _on_typed_text(self, event: TypedText) -> None:
+        if self._handing_over:  # handed over to the draft with the keys, as keys
+            self._keys_for_draft.extend(as_keys(event.text))
+            return
+        self._type(event.text + take_queued_characters(self))
+
+    def _type(self, text: str) -> None:
+        self._restart_blink()
+        self.replace(text, *self.selection)
+
+    def _position_to_cell(self, position: int) -> int:
+        # Textual splits the whole line at its tabs for every cursor move; without a tab
+        # that work is the cell length alone, which matters on a line of many kilobytes.
+        before = self.value[:position]
+        return cell_len(before) if "\t" not in before else super()._position_to_cell(position)
 
     async def action_submit(self) -> None:
         # Cleared here, not when the app gets the line: keys typed right after Enter

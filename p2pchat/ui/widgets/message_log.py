@@ -480,5 +480,7 @@ class MessageLog(ScrollView, can_focus=True):
         index = bisect_right(self._starts, line_no) - 1
         strips = self._strips(index, self._width or self._wrap_width())
         offset = min(line_no - self._starts[index], len(strips) - 1)
-        strip = strips[offset].apply_style(base).crop_extend(scroll_x, scroll_x + width, base)
-        return strip.apply_offsets(scroll_x, line_no)
+        # No `apply_offsets`: the log offers no text selection, and each (style, line number)
+        # it would make is a new style that Textual keeps in a cache of 16,384 (about 0.5 KB
+        # each): a long chat filled it, several MB that never came back.
+        return strips[offset].apply_style(base).crop_extend(scroll_x, scroll_x + width, base)

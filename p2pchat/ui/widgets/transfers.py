@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widget import Widget
 
+from p2pchat.display import percent
 from p2pchat.session.events import TransferInfo, TransferState
 from p2pchat.ui.text import clean, human_bytes, human_duration, shorten_middle
 
@@ -52,8 +53,8 @@ def transfer_row_text(
 ) -> Text:
     head = f"#{info.id} {ARROWS.get(info.direction, '?')} "
     name = display_name(info)
-    percent = f"{min(100, int(100 * info.done / info.size)) if info.size else 0:3d}%"
-    fixed = len(head) + 1 + len(percent) + 1 + STATE_WIDTH
+    done = f"{percent(info.done, info.size):3d}%"  # an offer that resumes: what is here already
+    fixed = len(head) + 1 + len(done) + 1 + STATE_WIDTH
     fields = transfer_fields(info, answer_hint)
     chosen: list[str] = []
     used = fixed + min(len(name), NAME_MIN)
@@ -79,7 +80,7 @@ def transfer_row_text(
         text.append("─" * (bar_width - filled), style=rest_style)
     if "hint" in chosen:
         text.append(" " + fields["hint"], style="bold")
-    text.append(" " + percent)
+    text.append(" " + done)
     for key in ("bytes", "speed", "eta"):
         if key in chosen:
             text.append(" " + fields[key])
@@ -94,7 +95,8 @@ class TransferRow(Widget):
     COMPONENT_CLASSES = {"transfer-row--bar", "transfer-row--rest"}
 
     def __init__(self, info: TransferInfo, answer_hint: str = "") -> None:
-        super().__init__(id=f"transfer-{info.id}", classes="transfer-row")
+        # No DOM id: a number can come back for a new transfer while its old row is going.
+        super().__init__(classes="transfer-row")
         self.info = info
         self.answer_hint = answer_hint  # how to answer an offer, e.g. "F2 to answer"
 

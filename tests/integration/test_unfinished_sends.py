@@ -1,0 +1,39 @@
+"""Files a run was sending when it stopped go out again when their peer is next connected."""
+
+from __future__ import annotations
+
+import os
+
+from p2pchat.session.events import Connected, Notice
+from p2pchat.session.unfinished import LeftSend, Unfinished, load_unfinished, save_unfinished
+from tests.support.session import start_session, wait_until
+
+
+async def test_a_send_left_by_an_earlier_run_is_named_at_start_and_offered_when_the_peer_is_back(tmp_path):
+    source, gone = tmp_path / "report.bin", tmp_path / "gone.bin"
+    source.write_bytes(os.urandom(300_000))
+    async with start_session(tmp_path, "alice", auto_accept_files=True) as a:
+        async with start_session(tmp_path, "bob") as b:  # they meet once: bob knows alice
+            await b.session.connect(a.address)
+            await b.events.wait_for(Connected)
+            record_file = b.session.paths.unfinished_file
+        await wait_until(lambda: not a.session.connected)
+        peer = a.session.own_fingerprint
+        save_unfinished(record_file, Unfinished(sends={  # what a run killed mid-send leaves
+            str(source): LeftSend(str(source), "report.bin", peer, 300_000, 120_000),
+            str(gone): LeftSend(str(gone), "gone.bin", peer, 10, 5),
+        }))
+
+        async with start_session(tmp_path, "bob") as b:
+            said = [e.text for e in b.events.of(Notice)]
+            assert "report.bin to alice was interrupted at 40% when p2pchat stopped: it is offered again " \
+                   "when alice is connected" in said
+            assert f"gone.bin to alice was interrupted at 50% when p2pchat stopped, and {gone} is no longer " \
+                   "there: not offered again" in said
+            await b.session.connect(a.address)
+            await b.events.wait_for(Notice, lambda e: "report.bin to alice" in e.text and "offering it again" in e.text)
+            received = a.session.paths.downloads_dir / "report.bin"
+            await wait_until(lambda: received.exists(), timeout=15)
+            assert received.read_bytes() == source.read_bytes()
+            await wait_until(lambda: load_unfinished(record_file).sends == {})
+            assert len([e for e in b.events.of(Notice) if "offering it again" in e.text]) == 1
