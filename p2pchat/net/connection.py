@@ -74,6 +74,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self.held = False  # the owner asked for no more file data for now (its disk is behind)
         self._chunks_while_held = 0  # file data read since
         self._to_the_end = False  # the peer is gone: what the kernel holds is all there is
+        self._discarding = False  # we are leaving: nothing will be read any more
         self._reading_paused = False
         self._waiter: asyncio.Future | None = None
         self._can_write = asyncio.Event()
@@ -105,8 +106,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self.error is not None:
-            return  # nothing after a violation is processed
+        if self.error is not None or self._discarding:
+            return  # nothing after a violation is processed, nor once we are leaving
         if self._receive_window is not None:
             self._bound_unread(nbytes)
         try:
@@ -167,6 +168,17 @@ class FrameProtocol(asyncio.BufferedProtocol):
         """Read what the kernel still holds whatever waits: the peer has closed, so that is
         bounded, and its last words (a BYE behind file data) come with it."""
         self._to_the_end = True
+        self._steer_reading()
+
+    def discard(self) -> None:
+        """We are leaving and will read nothing more: drop what waits and keep reading the
+        socket until it closes. Data left unread in the kernel makes it reset the connection on
+        close, and the peer, still sending file data, would then lose our goodbye."""
+        self._discarding = True
+        self._frames.clear()
+        self._chat.clear()
+        self._queued_bytes = self._ordered = 0
+        self._full = self.held = False
         self._steer_reading()
 
     def _steer_reading(self) -> None:
@@ -307,6 +319,10 @@ class Connection:
     def unread_goodbye(self):
         """A BUSY, BYE or ERROR received but not read yet (the peer's last word), or None."""
         return next((f for f in self.protocol._frames if isinstance(f, (Busy, Bye, Error))), None)
+
+    def discard_incoming(self) -> None:
+        """Read and drop everything from here on (see FrameProtocol.discard)."""
+        self.protocol.discard()
 
     def close(self) -> None:
         if not self.transport.is_closing():

@@ -400,6 +400,7 @@ class Session:
             task.cancel()
         await self.transfers_engine.shutdown(keep_parts=True)
         if conn is not None:
+            conn.discard_incoming()  # the peer may still be sending: it must hear our BYE
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
             await conn.flush_and_close()

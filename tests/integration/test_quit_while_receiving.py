@@ -25,7 +25,9 @@ async def test_a_receiver_that_quits_mid_download_gets_it_offered_again_and_resu
             await alice.session.offer_files([source])
             await wait_until(lambda: part.exists() and part.stat().st_size >= 16 << 20, 30)
             await bob.session.quit()
-            await alice.events.wait_for(Disconnected)
+            gone = await alice.events.wait_for(Disconnected)
+            # bob's goodbye is heard although alice was still sending him file data
+            assert gone.by_peer and gone.reason == "bob left (quit)"
         # Quitting interrupts: neither side fails the download, and bob keeps what arrived.
         updates = alice.events.of(TransferUpdated) + bob.events.of(TransferUpdated)
         assert [(e.transfer.direction, e.transfer.reason) for e in updates if e.transfer.state == "failed"] == []

@@ -73,7 +73,7 @@ def test_two_port_preserving_homes_move_from_the_relay_to_a_direct_connection(la
         assert alice.wait_received("bob", LINES, 30) == lines  # once each, in order
         saved = alice.wait_line(r"^\* #\d+ crossing\.bin received to (.+) \(", 90).group(1)
         assert hashlib.sha256(open(saved, "rb").read()).digest() == hashlib.sha256(data).digest()
-        resumed_at = int(bob.wait_line(r"^\* crossing\.bin: resumed at (\d+)%", 5).group(1))
+        resumed_at = int(bob.wait_line(r"^\* #\d+ crossing\.bin: resumed at (\d+)%", 5).group(1))
         assert 0 < resumed_at < 100  # the file was on its way over the relay when the session moved
         deadline = time.monotonic() + 15
         while lab.connections_to_relay() and time.monotonic() < deadline:

@@ -47,6 +47,19 @@ async def test_a_line_typed_right_after_verify_is_sent_not_taken_as_the_answer(t
         assert "codes do not match" not in logged(app) and not app.session.peer.verified
 
 
+async def test_a_line_typed_in_one_burst_while_verify_is_open_is_sent_not_taken_as_the_answer(tmp_path):
+    async with alice_app_and_bob(tmp_path) as (app, pilot, bob):
+        burst(app, "/verify\n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        burst(app, "hi there\n")  # its Enter comes before the message box has the letters
+        await bob.events.wait_for(MessageReceived, lambda e: e.message.body == "hi there")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)  # still open, unanswered
+        assert "codes do not match" not in logged(app)
+        assert app.chat_input.value == ""
+
+
 async def test_codes_that_do_not_match_offer_to_disconnect_and_forget_the_peer(tmp_path):
     async with alice_app_and_bob(tmp_path) as (app, pilot, bob):
         bob_id = bob.session.own_fingerprint

@@ -276,6 +276,16 @@ def test_a_file_offered_while_disconnected_waits_and_goes_out_when_the_peer_is_b
     assert alice.states() == ["offered"]
 
 
+def test_a_file_still_being_sent_to_the_peer_is_not_offered_twice(tmp_path):
+    alice = Side(tmp_path, "alice")
+    first = alice.offer(**{"note.txt": b"hello"})
+    with pytest.raises(ValueError, match=f"note.txt is already being sent as #{first}"):
+        alice.offer(**{"note.txt": b"hello"})
+    assert alice.states() == ["waiting"]
+    alice.connect()
+    assert [type(f) for f in alice.take_sent()] == [FileOffer]  # one offer, not two
+
+
 def test_an_offer_for_a_file_already_received_is_answered_again_not_downloaded_twice(bob):
     offered_and_accepted(bob, 7, "once.txt", 3)
     bob.receive(FileChunk(7, 0, b"abc"), FileDone(7, hashlib.sha256(b"abc").hexdigest()))
@@ -581,7 +591,7 @@ def test_a_resumed_upload_says_where_it_resumed_and_counts_from_there(tmp_path):
     (stream,) = alice.streams
     alice.engine.stream_opened(stream.job, 300, 10.0)
     alice.carry_out()
-    assert alice.notices == ["film.mkv: resumed at 30%"]
+    assert alice.notices == [f"#{updates(alice)[-1].id} film.mkv: resumed at 30%"]
     info = updates(alice)[-1]
     assert (info.state, info.done, info.resumed_from, info.reason) == ("active", 300, 300, "")
     alice.engine.sent(stream.job, 650, 11.0)
@@ -720,7 +730,7 @@ def test_an_interrupted_download_offered_again_resumes_without_asking(bob):
     bob.connect()
     bob.receive(FileOffer(1, "a.bin", 10, "key1"))
     assert bob.take_sent() == [FileAccept(1, 4)]
-    assert bob.notices == ["a.bin: resumed at 40%"]
+    assert bob.notices == [f"#{updates(bob)[-1].id} a.bin: resumed at 40%"]
 
 
 def test_quitting_keeps_the_part_files_of_downloads_under_way_only(bob):

@@ -302,6 +302,8 @@ class TransferEngine:
         one batch, for `peer_id` (the peer of the moment, or the last one). Returns the id the
         user sees."""
         self._at(now)
+        if len(files) == 1 and (same := self._sending(files[0].key, peer_id)) is not None:
+            raise ValueError(f"{files[0].name} is already being sent as #{same.info.id}")
         batch = None
         number = self._our_number(peer_id)
         if len(files) > 1 or "/" in files[0].name:
@@ -327,6 +329,12 @@ class TransferEngine:
             batch.info = batch.summary()
             self._effects.append(Emit(TransferUpdated(batch.info)))  # the row appears at once
         return made[0].local_id
+
+    def _sending(self, key: str, peer_id: str | None) -> Job | None:
+        """An unfinished send of the same file (path, size, time) to the same peer: offering it
+        again (by hand, while it is offered again after a restart) would send it twice."""
+        return next((t for t in self._outgoing.values()
+                     if not t.final and not t.batched and t.outbound.key == key and t.peer_id == peer_id), None)
 
     def _offer(self, t: Job, round_: OfferBatch | None = None) -> None:
         out = t.upload
@@ -358,7 +366,7 @@ class TransferEngine:
         t.meter = ProgressMeter(t.info.size, now, start=offset)
         self._update(t, state="active", done=offset, resumed_from=offset, reason="")
         if offset:
-            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
+            self._notice(f"#{t.info.id} {t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def sent(self, t: Job, position: int, now: float) -> None:
         self._at(now)
@@ -652,7 +660,7 @@ class TransferEngine:
         self._send(FileAccept(t.tid, offset))
         self._update(t, state="active", done=offset, resumed_from=offset, path=t.download.part_path)
         if offset:
-            self._notice(f"{t.info.name}: resumed at {percent(offset, t.info.size)}%")
+            self._notice(f"#{t.info.id} {t.info.name}: resumed at {percent(offset, t.info.size)}%")
 
     def prepare_failed(self, t: Job, reason: str, now: float) -> None:
         self._failed(t, FileDecline(t.tid, reason), now)

@@ -47,6 +47,9 @@ class ConfirmScreen(ModalScreen[bool | None]):
         self._no = no
         self._typing_below = typing_below
         self._warning = warning
+        # Keys passed to the message box and perhaps not yet applied there: an Enter in the
+        # same burst must follow them, not answer (has_text cannot see them yet).
+        self._typed_unsent = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog warning-dialog" if self._warning else "dialog"):
@@ -73,7 +76,9 @@ class ConfirmScreen(ModalScreen[bool | None]):
         # Runs before the buttons' Enter binding: a key typed for the message box stays there.
         if not self._typing_below or (target := typing_target(self)) is None:
             return
-        if event.is_printable or event.key == "backspace" or (event.key == "enter" and has_text(target)):
+        typed = event.is_printable or event.key == "backspace"
+        if typed or (event.key == "enter" and (self._typed_unsent or has_text(target))):
+            self._typed_unsent = typed
             target.post_message(events.Key(event.key, event.character))
             event.stop()
             event.prevent_default()
