@@ -150,11 +150,16 @@ def as_message(line: str) -> str:
     return line[1:] if line.startswith("//") else line
 
 
+def overview() -> list[tuple[str, str]]:
+    """(usage, summary) of every command, in the order /help lists them."""
+    return [(spec.usage, spec.summary) for spec in COMMANDS.values()]
+
+
 def help_text(name: str | None = None) -> str:
     """The overview (one line a command), or the usage of one command."""
     if name is None:
-        width = max(len(spec.usage) for spec in COMMANDS.values())
-        return "\n".join(f"{spec.usage.ljust(width)}  {spec.summary}" for spec in COMMANDS.values())
+        width = max(len(usage) for usage, _ in overview())
+        return "\n".join(f"{usage.ljust(width)}  {summary}" for usage, summary in overview())
     spec = COMMANDS[_resolve(name.removeprefix("/"))]
     lines = [f"Usage: {spec.usage}", spec.summary[0].upper() + spec.summary[1:] + "."]
     if spec.details:

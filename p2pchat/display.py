@@ -85,6 +85,20 @@ def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) 
     raise ValueError(f"/{command}: which one? {ids} (e.g. /{command} {candidates[0].id})")
 
 
+RATE_TIMED_FROM = 1.0  # seconds: a transfer over sooner names no rate (6 bytes "at 555 B/s" says nothing)
+
+
+def offered_line(transfers: list[TransferInfo]) -> str:
+    """What /send just offered: `offered #1 pics/ (4 files, 300.1 MiB)`, and, with nobody
+    connected, that it goes out once a peer is there."""
+    line = "offered " + ", ".join(
+        f"#{t.id} {t.name} (" + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
+        for t in transfers)
+    if any(t.state == "waiting" for t in transfers):
+        line += "; no peer is connected: it goes out once one is"
+    return line
+
+
 def result_line(info: TransferInfo) -> str:
     """One line for a finished transfer, the same in every front end."""
     if info.state == "done":
@@ -95,7 +109,8 @@ def result_line(info: TransferInfo) -> str:
             figures.insert(0, f"{info.file_count} files")
         if info.resumed_from:
             figures.append(f"{format_size(info.size - info.resumed_from)} of it this time")
-        if info.speed > 0:  # a file too quick to time has no meaningful speed
+        moved = info.size - info.resumed_from
+        if info.speed > 0 and moved / info.speed >= RATE_TIMED_FROM:  # an instant one has no meaningful rate
             figures.append(f"{format_size(info.speed)}/s")
         return f"#{info.id} {info.name} {verb}{where} ({', '.join(figures)})"
     return f"#{info.id} {info.name} {_state_and_reason(info)}"
@@ -227,6 +242,7 @@ def invite_lines(offer: CodeInvite, where: str) -> list[tuple[str, str]]:
         lines.append((f"code: {offer.code}  (your peer types it into {where}; good for one meeting)", "system"))
     else:
         lines.append((offer.no_code, "warning"))
-    lines.append((f"{'or ' if offer.code else ''}this invite line ({offer.summary}), pasted the same way:", "system"))
+    lines.append((f"or this invite line ({offer.summary}), pasted the same way:" if offer.code
+                  else f"this invite line ({offer.summary}), which your peer pastes into {where}:", "system"))
     lines.append((offer.line, "system"))
     return lines

@@ -22,13 +22,14 @@ from p2pchat.display import (
     clean,
     describe,
     files_line,
-    format_size,
     invite_lines,
     nick_changed_line,
     offer_line,
+    offered_line,
     peer_whereabouts,
     result_line,
 )
+from p2pchat.identity import group_fingerprint
 from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.settings import Settings
@@ -39,15 +40,19 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stder
 
 class PlainFrontEnd:
     def __init__(
-        self, settings: Settings, out=None, session: SessionAPI | None = None, *, err=None, clock=time.monotonic
+        self, settings: Settings, out=None, session: SessionAPI | None = None, *, err=None, clock=time.monotonic,
+        asks: bool | None = None,
     ) -> None:
         self.settings = settings
         self.out = out or sys.stdout
         self.err = err or sys.stderr  # progress goes here, so stdout stays one line per event
         self.clock = clock
         self._progress_at: dict[int, float] = {}  # transfer id -> when its last progress line went out
-        self.session: SessionAPI = session or Session(settings, interactive=False)
+        # Someone at a terminal answers trust questions on the next line; a script's pipe cannot.
+        self.asks = sys.stdin.isatty() if asks is None else asks
+        self.session: SessionAPI = session or Session(settings, interactive=self.asks)
         self.session.on_event = self.on_event
+        self._question: ev.IdentityPrompt | None = None  # open until answered or expired
         self._pinged = False
         self._verify_asked = False
 
@@ -114,12 +119,19 @@ class PlainFrontEnd:
             self.say(f"{len(event.messages)} earlier messages with this peer are in the history")
         elif isinstance(event, ev.Notice):
             self.say(clean(event.text, single_line=True))
+        elif isinstance(event, ev.IdentityPrompt):
+            self._question = event
+            self.say(clean(trust_question(event), single_line=True))
+        elif isinstance(event, ev.IdentityPromptExpired):
+            self._question = None
 
     # -- input -----------------------------------------------------------------------
     async def handle_line(self, line: str) -> bool:
         """Act on one line of input; False once the user asked to quit."""
         line = line.rstrip("\r\n")
         if not line.strip():
+            return True
+        if self._question is not None and self._answers(line.strip().lower()):
             return True
         try:
             command = commands.parse(line)
@@ -161,15 +173,25 @@ class PlainFrontEnd:
                     self.say(text)
         return True  # /clear: nothing to clear in a stream of lines
 
+    def _answers(self, word: str) -> bool:
+        """The open trust question takes a yes or no; any other line is chat or a command."""
+        changed = self._question is not None and self._question.kind == "changed"
+        yes = {CONFIRM_CHANGED} if changed else {"y", "yes"}
+        if changed and word in ("y", "yes"):  # too quick a yes for a key that changed
+            self.say(f"a changed key takes the word {CONFIRM_CHANGED}, or n to refuse")
+            return True
+        if word not in yes | {"n", "no"}:
+            return False
+        self._question = None
+        self.session.answer_identity(word in yes)
+        return True
+
     # -- what the shared commands say (dispatch.FrontEnd) -------------------------------------
     def show(self, text: str, level: str = "system") -> None:
         self.say(clean(text, single_line=True))
 
     def offered(self, transfers: list[ev.TransferInfo]) -> None:
-        self.say("offered " + ", ".join(
-            f"#{t.id} {clean(t.name, single_line=True)} ("
-            + (f"{t.file_count} files, " if t.file_count > 1 else "") + f"{format_size(t.size)})"
-            for t in transfers))
+        self.say(clean(offered_line(transfers), single_line=True))
 
     def answered(self, transfer_id: int, done: str) -> None:
         pass  # the transfer's own events say what follows
@@ -179,6 +201,25 @@ class PlainFrontEnd:
 
     def more_info(self) -> list[str]:
         return []
+
+
+CONFIRM_CHANGED = "accept"  # a changed key takes the whole word, as in the app
+
+
+def trust_question(prompt: ev.IdentityPrompt) -> str:
+    """The trust question on one line, answered on the next."""
+    peer = prompt.peer
+    fingerprint = group_fingerprint(peer.fingerprint)
+    if prompt.kind == "changed":
+        return (
+            f"WARNING: {peer.nickname} at {peer.address} presents a DIFFERENT key than last time "
+            f"(on record {group_fingerprint(prompt.expected_fingerprint)}, now {fingerprint}): someone "
+            f"may be intercepting. Type {CONFIRM_CHANGED} to trust the new key, n to refuse"
+        )
+    return (
+        f"new peer {peer.nickname} at {peer.address}, fingerprint {fingerprint}: "
+        "trust it? Type y or n (other lines are sent as usual)"
+    )
 
 
 def undelivered(session: SessionAPI) -> str:

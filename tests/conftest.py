@@ -75,13 +75,13 @@ def p2pchat_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture
 def spawn(tmp_path):
-    """spawn(name, *args, home=None, netns=None, env=None) starts a real `p2pchat --plain`
+    """spawn(name, *args, home=None, netns=None, env=None, tty=False) starts a real `p2pchat --plain`
     process (in namespace `netns` if given); every one is stopped at the end of the test."""
     started: list[PlainPeer] = []
 
     def start(name: str, *args: str, home: Path | None = None, netns: str | None = None,
-              env: dict[str, str] | None = None) -> PlainPeer:
-        peer = PlainPeer(name, home or tmp_path / name, *args, netns=netns, env=env).start()
+              env: dict[str, str] | None = None, tty: bool = False) -> PlainPeer:
+        peer = PlainPeer(name, home or tmp_path / name, *args, netns=netns, env=env, tty=tty).start()
         started.append(peer)
         return peer
 

@@ -49,12 +49,14 @@ class Caller:
         self.target: DialTarget | None = None  # what we call, and call again after a drop
         self._task: asyncio.Task | None = None
         self.own_ends: set[tuple] = set()  # local (host, port) of our dials in progress
+        self._ringing: frozenset[tuple[str, int]] = frozenset()  # (host, port) an attempt calls right now
         self._refusals = RepeatedWarnings()
 
     def call(self, target: DialTarget, *, first_delay: float = 0.0, why: str = "dialer") -> None:
         """Call `target` from now on (retrying until it answers), instead of any earlier call."""
         self.target = target
         self.stop()
+        self._ringing = frozenset()
         self._task = self._spawn(self._loop(target, first_delay), why)
 
     def stop(self) -> None:
@@ -77,9 +79,23 @@ class Caller:
         presence = self.presence
         if presence.connected or presence.stopped or presence.handshaking:
             return
-        self.call(self.target or parse_target(address), why="lan-reconnect")
+        found = parse_target(address)
+        if found.direct and {(a.host, a.port) for a in found.direct} <= self._ringing:
+            return  # an attempt is calling there right now: starting over would only repeat it
+        self.call(self.target or found, why="lan-reconnect")
+
+    def _ring(self, target: DialTarget | None) -> None:
+        """The current loop's attempt calls `target`'s addresses now (None: between attempts)."""
+        if asyncio.current_task() is self._task:
+            self._ringing = frozenset((a.host, a.port) for a in target.direct) if target else frozenset()
 
     async def _loop(self, target: DialTarget, first_delay: float) -> None:
+        try:
+            await self._attempts(target, first_delay)
+        finally:
+            self._ring(None)
+
+    async def _attempts(self, target: DialTarget, first_delay: float) -> None:
         presence, report = self.presence, self.report
         attempt = 0
         delay = first_delay
@@ -91,6 +107,7 @@ class Caller:
                 return  # the peer reached us first
             attempt += 1
             report.dialing(str(target), attempt)
+            self._ring(target)
             plan, pinned = self._plan(target)
             reason = "another connection was being set up"  # the handshake ended without a session
             missing = None
@@ -120,6 +137,7 @@ class Caller:
                     asyncio.get_running_loop().call_later(5, self.own_ends.discard, own_end)
                 if presence.connected:
                     return
+            self._ring(None)
             delay = backoff(attempt, first=FIRST_RETRY, cap=self.cap)
             logger.info("dial attempt {} to {} failed: {}; retrying in {:.1f}s", attempt, target, reason, delay)
             report.retrying(str(target), attempt, delay, reason)

@@ -472,6 +472,7 @@ class Session:
                 old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         self._conn = conn
+        self._rtt_ms = None  # measured again on this connection
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)
         events = self.presence.activated(peer, peer_id, session_id, now)
@@ -536,6 +537,7 @@ class Session:
                 task.cancel()
         self._conn_tasks = []
         self._conn = None
+        self._rtt_ms = None  # that link's round trip says nothing about the next
         self.trust.seen(self.presence.peer_id)
         self.direct.stop()
         events = self.presence.lost(reason, by_peer=by_peer, redial=self.caller.target is not None)

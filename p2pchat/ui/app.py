@@ -172,6 +172,7 @@ class ChatApp(App[int]):
             nickname=settings.nickname,
             error=error,
             lan_factory=self._lan_factory if settings.discoverable else None,
+            codes=bool(settings.rendezvous),
         )
         self.push_screen(screen, self._connect_chosen)
 
@@ -289,7 +290,7 @@ class ChatApp(App[int]):
         keys += key_lines(Question.BINDINGS, keymap, " (new peer question)")
         keys += key_lines(OfferScreen.BINDINGS, keymap, " (file offer)")
         keys += key_lines(ConfirmScreen.BINDINGS, keymap, " (/verify, quit and other questions)")
-        self.push_screen(HelpScreen(commands.help_text(), keys))
+        self.push_screen(HelpScreen(commands.overview(), keys))
 
     def action_clear(self) -> None:
         self.log_view.clear()

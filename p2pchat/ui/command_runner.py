@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import App
 
 from p2pchat import commands, dispatch
-from p2pchat.display import invite_lines
+from p2pchat.display import invite_lines, offered_line
 from p2pchat.session.api import SessionAPI
 from p2pchat.session.events import TransferInfo
 from p2pchat.settings import Settings
@@ -109,11 +109,12 @@ class CommandRunner:
         self.chat.log_view.add_system(text, level)
 
     def offered(self, transfers: list[TransferInfo]) -> None:
-        pass  # the transfers panel shows them at once
+        self.show(offered_line(transfers))  # the panel shows them too; the log keeps the record
 
     def answered(self, transfer_id: int, done: str) -> None:
         self.chat.close_offer_screen(transfer_id)
-        self.show(f"{done} transfer #{transfer_id}")
+        if done == "accepted":  # a decline or a cancel ends it: its result line says so
+            self.show(f"{done} transfer #{transfer_id}")
 
     def renamed(self) -> None:
         if self.host.session is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from p2pchat.display import clean, human_duration, shorten_middle
 from p2pchat.display import format_size as human_bytes
 
-__all__ = ["clean", "group_fingerprint", "human_bytes", "human_duration", "shorten_middle"]
+__all__ = ["clean", "group_fingerprint", "fold_groups", "human_bytes", "human_duration", "shorten_middle"]
 
 
 def group_fingerprint(fingerprint: str) -> str:
@@ -19,4 +19,18 @@ def group_fingerprint(fingerprint: str) -> str:
     from p2pchat.identity import group_fingerprint as grouped
 
     return grouped(fingerprint)
+
+
+def fold_groups(grouped: str, width: int, indent: str = "  ") -> str:
+    """A grouped fingerprint on lines of at most `width` columns, broken after a dash only,
+    never inside a group (read aloud, a split group is misread)."""
+    lines: list[str] = []
+    line = ""
+    for group in grouped.split("-"):
+        piece = f"{line}-{group}" if line else group
+        if line and len(indent) + len(piece) > width:
+            lines.append(line + "-")
+            piece = group
+        line = piece
+    return ("\n" + indent).join([*lines, line])
 

@@ -7,10 +7,12 @@ heartbeats, so a dead or frozen peer is noticed within about a second.
 from __future__ import annotations
 
 import os
+import pty
 import re
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -34,8 +36,9 @@ class PlainPeer:
     """One p2pchat process; `lines` holds everything it printed so far."""
 
     def __init__(self, name: str, home: Path, *args: str, netns: str | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, tty: bool = False) -> None:
         self.name = name
+        self.tty = tty  # stdin is a terminal (a pty), as for a person typing
         self.home = home
         self.args = list(args)
         self.netns = netns
@@ -44,6 +47,7 @@ class PlainPeer:
         self.chat: list[tuple[str, str]] = []  # (nick, body) of every chat line, in order
         self._changed = threading.Condition()
         self.proc: subprocess.Popen | None = None
+        self._terminal: int | None = None  # our end of the pty, with `tty`
 
     # -- process -----------------------------------------------------------------------
     def start(self) -> PlainPeer:
@@ -54,11 +58,19 @@ class PlainPeer:
             command = ["ip", "netns", "exec", self.netns, *command]
         self.home.mkdir(parents=True, exist_ok=True)
         stderr = open(self.home / "stderr.txt", "ab")  # noqa: SIM115 - the child owns it
+        stdin = subprocess.PIPE
+        if self.tty:
+            self._terminal, stdin = pty.openpty()
+            attributes = termios.tcgetattr(stdin)
+            attributes[3] &= ~termios.ECHO  # nobody reads the echo back
+            termios.tcsetattr(stdin, termios.TCSANOW, attributes)
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
+            command, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
             env=env, text=True, bufsize=1, cwd=self.home,
         )
         stderr.close()
+        if self.tty:
+            os.close(stdin)
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
         return self
 
@@ -79,7 +91,11 @@ class PlainPeer:
         return self.proc.pid
 
     def type(self, *lines: str) -> None:
-        self.proc.stdin.write("".join(line + "\n" for line in lines))
+        text = "".join(line + "\n" for line in lines)
+        if self.tty:
+            os.write(self._terminal, text.encode())
+            return
+        self.proc.stdin.write(text)
         self.proc.stdin.flush()
 
     def kill9(self) -> None:
@@ -96,7 +112,10 @@ class PlainPeer:
         """Close stdin (the plain front end delivers what is queued, then quits)."""
         if self.proc.poll() is None:
             try:
-                self.proc.stdin.close()
+                if self.tty:
+                    os.write(self._terminal, b"\x04")  # ctrl+d: the end of input
+                else:
+                    self.proc.stdin.close()
             except OSError:
                 pass
         try:
@@ -111,6 +130,9 @@ class PlainPeer:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(10)
+        if self.tty and self._terminal is not None:
+            os.close(self._terminal)
+            self._terminal = None
 
     # -- output ------------------------------------------------------------------------
     def wait_for(self, found: Callable[[list[str]], object], timeout: float, what: str = ""):

@@ -54,7 +54,8 @@ async def test_connect_screen_checks_an_invite(tmp_path):
 
 
 async def test_connect_screen_takes_a_code_and_tab_completes_its_words(tmp_path):
-    harness = Harness(tmp_path, show_connect_screen=True)
+    # a mailbox server of its own (never contacted here): the screen then suggests a code
+    harness = Harness(tmp_path, settings={"rendezvous": "ws://127.0.0.1:4000/v1"}, show_connect_screen=True)
     async with harness.app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = harness.app.screen

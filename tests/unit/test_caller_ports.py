@@ -88,3 +88,39 @@ async def test_the_caller_stops_when_the_peer_reached_us_first():
     caller.call(parse_target("10.0.0.2:7000"))
     await asyncio.gather(*tasks)
     assert report.said == []
+
+
+async def test_a_peer_found_on_the_lan_where_a_call_is_ringing_is_not_called_twice():
+    """Enter on a LAN entry dials it; the session's own LAN watch then sees that same peer
+    appear: the attempt under way there is not started over."""
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    address = f"p2pchat://127.0.0.1:{port}/" + "B" * 52
+    ringing = asyncio.Event()
+
+    async def slow_handshake(conn, expected):
+        ringing.set()
+        await asyncio.sleep(30)  # the peer takes its time: the attempt stays under way
+
+    def here(target):
+        return ReachPlan(list(target.direct), [], [], None, None, "side", 5.0, lambda conn: None), lambda conn: None
+
+    presence, report, tasks = StandingStill(), Recorder(), []
+
+    def spawn(coro, name):
+        tasks.append(asyncio.ensure_future(coro))
+        return tasks[-1]
+
+    caller = Caller(presence, report, plan=here, handshake=slow_handshake, spawn=spawn,
+                    listening_port=lambda: 7001, reconnect_cap=2.0)
+    try:
+        caller.call(parse_target(address))
+        await asyncio.wait_for(ringing.wait(), 5)
+        caller.call_found(address)
+        await asyncio.sleep(0.2)
+        assert [said for said in report.said if said[0] == "dialing"] == [("dialing", f"127.0.0.1:{port}", 1)]
+        assert len(tasks) == 1
+    finally:
+        caller.stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        server.close()

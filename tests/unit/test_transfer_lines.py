@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from p2pchat.display import describe, result_line
-from p2pchat.session.events import TransferInfo
+from p2pchat.display import describe, invite_lines, offered_line, result_line
+from p2pchat.session.events import CodeInvite, TransferInfo
 
 MiB = 1024 * 1024
 
@@ -43,3 +43,24 @@ def test_a_batch_line_counts_its_files():
 def test_transfers_lists_speed_and_time_left_while_a_file_moves():
     line = describe(info(state="active", done=MiB, speed=MiB / 2, eta=2.0))
     assert line == "#3 -> report.pdf 1.0 MiB/2.0 MiB active, 512.0 KiB/s, 00:02 left"
+
+
+def test_a_transfer_over_in_an_instant_names_no_rate():
+    folder = info(name="tiny/", size=6, file_count=2, speed=555.0)  # 6 bytes "at 555 B/s"
+    assert result_line(folder) == "#3 tiny/ sent (2 files, 6 B)"
+    assert result_line(info(size=3 * MiB, speed=MiB)) == "#3 report.pdf sent (3.0 MiB, 1.0 MiB/s)"
+
+
+def test_an_offer_made_with_nobody_connected_says_when_it_goes_out():
+    assert offered_line([info(state="offered")]) == "offered #3 report.pdf (2.0 MiB)"
+    assert offered_line([info(state="waiting")]) == (
+        "offered #3 report.pdf (2.0 MiB); no peer is connected: it goes out once one is")
+
+
+def test_an_invite_without_a_code_says_where_the_line_goes():
+    lines = [text for text, _ in invite_lines(CodeInvite(None, "p2pchat1abc", "good for one peer", "no code: no mailbox"),
+                                              "/connect")]
+    assert lines[1] == "this invite line (good for one peer), which your peer pastes into /connect:"
+    assert "same way" not in " ".join(lines)
+    with_code = invite_lines(CodeInvite("7-crossover-clockwork", "p2pchat1abc", "good for one peer"), "/connect")
+    assert with_code[1][0] == "or this invite line (good for one peer), pasted the same way:"

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from p2pchat import commands
 from p2pchat.bindings import describe_unknown, unknown_binding_ids
@@ -54,6 +54,7 @@ from p2pchat.ui.text import clean
 from p2pchat.ui.widgets.chat_input import ChatInput, quote_path
 from p2pchat.ui.widgets.draft import HELP as DRAFT_HELP
 from p2pchat.ui.widgets.draft import DraftEditor
+from p2pchat.ui.widgets.footer import ChatFooter
 from p2pchat.ui.widgets.message_log import Entry, MessageLog
 from p2pchat.ui.widgets.status import StatusBar, StatusSnapshot, TitleBar
 from p2pchat.ui.widgets.transfers import TransfersPanel
@@ -100,7 +101,7 @@ class ChatScreen(Screen[None]):
             id="input",
         )
         yield StatusBar(id="status")
-        yield Footer()
+        yield ChatFooter()
 
     @property
     def log_view(self) -> MessageLog:
@@ -167,6 +168,8 @@ class ChatScreen(Screen[None]):
             status.listening_port = session.listening_port
             status.rtt_ms = session.rtt_ms if session.rtt_ms is not None else status.rtt_ms
             peer = session.peer
+            if peer is None:
+                status.rtt_ms = None  # a round trip of a link that is gone is no longer true
             if peer is not None:
                 status.peer_nickname = peer.nickname
                 status.peer_address = peer.address
@@ -176,7 +179,8 @@ class ChatScreen(Screen[None]):
                 status.route = peer.route
             elif status.state != "reconnecting":
                 status.encrypted = None
-                status.rtt_ms = None
+                if status.state != "dialing":  # nobody called: a peer's address (often a dead port) is past
+                    status.peer_nickname = status.peer_address = status.short_fingerprint = status.route = ""
         else:
             status.nickname = self.host.settings.nickname
         status.retry_in = (
@@ -364,6 +368,7 @@ class ChatScreen(Screen[None]):
 
     def _on_connected(self, event: Connected) -> None:
         self._reconnect_at = None
+        self._status.rtt_ms = None  # a round trip of the link before is no measure of this one
         peer = event.peer
         verb = "reconnected to" if event.resumed else "connected to"
         security = "encrypted" if peer.encrypted else "UNENCRYPTED"

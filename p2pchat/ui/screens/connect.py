@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -70,6 +71,20 @@ class ConnectChoice:
     port_explicit: bool = False  # typed by the user: a taken port is an error, not moved
 
 
+def dialog_width(columns: int) -> int:
+    """72 columns at 80 and below (the whole terminal when narrower), growing with the
+    terminal up to 110, so a long address or invite line wraps less on a wide one."""
+    return min(columns, max(72, min(110, columns * 9 // 10)))
+
+
+# (placeholder, hint) of the peer field, with and without a mailbox server for codes
+PEER_FIELD = {
+    True: ("a code, HOST:PORT, p2pchat://… or an invite line", "e.g. 7-crossover-clockwork; empty: wait for a call"),
+    False: ("HOST:PORT, p2pchat://… or an invite line", "empty: wait for a call"),
+}
+LAN_LOOK_SECONDS = 3.0  # mDNS answers within a second on a LAN; then "nobody found" is true
+
+
 ADDRESS_LATER = Text("Your address for your peer is shown once p2pchat listens.", style="dim")
 
 
@@ -85,8 +100,10 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         nickname: str,
         error: str = "",
         lan_factory: LanFactory | None = None,
+        codes: bool = True,
     ) -> None:
         super().__init__()
+        self._codes = codes  # a mailbox server is set: short codes work
         self._port = port
         self._port_explicit = port_explicit
         self._peer = peer or ""
@@ -106,9 +123,8 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
                 yield Input(str(self._port), id="connect-port", type="integer", compact=True)
             with Horizontal(classes="connect-row"):
                 yield Label("Peer", classes="connect-label")
-                yield PeerInput(self._peer, id="connect-peer", placeholder="a code, HOST:PORT, p2pchat://… or an invite line",
-                                compact=True)
-            yield Label("e.g. 7-crossover-clockwork; empty: wait for a call", id="connect-help", classes="connect-help")
+                yield PeerInput(self._peer, id="connect-peer", placeholder=PEER_FIELD[self._codes][0], compact=True)
+            yield Label(PEER_FIELD[self._codes][1], id="connect-help", classes="connect-help")
             with Horizontal(classes="connect-row"):
                 yield Label("Your nickname", classes="connect-label")
                 yield Input(self._nickname, id="connect-nick", max_length=32, compact=True)
@@ -127,9 +143,16 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         for field in self.query(Input):
             field.cursor_blink = getattr(self.app, "input_cursor_blink", True)
         self.query_one("#connect-peer", Input).focus()
+        self._fit(self.app.size.width)
         if self._show_lan:
             # After the first frame: watching the LAN brings the identity and network modules.
             self.call_after_refresh(self._watch_lan)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, columns: int) -> None:
+        self.query_one("#connect-dialog").styles.width = dialog_width(columns)
 
     def _watch_lan(self) -> None:
         if self._lan_factory is not None and self._lan_watch is None and self.is_current:
@@ -138,6 +161,11 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
 
             self._lan_watch = self._lan_factory(on_change)
             self._lan_watch.start()
+            self.set_timer(LAN_LOOK_SECONDS, self._looked_around)
+
+    def _looked_around(self) -> None:
+        if not self._lan_peers and self.is_attached:
+            self.query_one("#connect-lan-title", Static).update("On this network: nobody found so far")
 
     def _finish(self, choice: ConnectChoice | None) -> None:
         """Stop watching the LAN (the session does it from now on), then answer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,14 +22,24 @@ def key_lines(bindings: list, keymap: dict[str, str], where: str = "") -> list[t
     return lines
 
 
+def two_columns(rows: list[tuple[str, str]]) -> Table:
+    """Names left, what they do right; a long description wraps within its own column."""
+    table = Table.grid(padding=(0, 2), pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    for name, description in rows:
+        table.add_row(Text(name), Text(description))
+    return table
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,f1", "close", "Close", id="help.close"),
     ]
 
-    def __init__(self, commands: str, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, commands: list[tuple[str, str]], keys: list[tuple[str, str]]) -> None:
         super().__init__(id="help-screen")
-        self._commands = commands
+        self._commands = commands  # (usage, what it does)
         self._keys = keys
 
     def compose(self) -> ComposeResult:
@@ -40,7 +51,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="help-dialog"):
             yield Static("Help  (Esc closes)", classes="dialog-title")
             with VerticalScroll():
-                yield Static(Text(self._commands), id="help-commands")
+                yield Static(two_columns(self._commands), id="help-commands")
                 yield Static(Text("Keys", style="bold"))
                 yield Static(keys, id="help-keys")
 

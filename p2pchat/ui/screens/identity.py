@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from p2pchat.session.events import IdentityPrompt
 from p2pchat.ui.screens.typing_below import typing_target
-from p2pchat.ui.text import clean, group_fingerprint
+from p2pchat.ui.text import clean, fold_groups, group_fingerprint
 
 CONFIRM_WORD = "accept"
 
@@ -79,9 +79,12 @@ class IdentityScreen(ModalScreen[bool]):
         peer = self.prompt.peer
         name = clean(peer.nickname, single_line=True)
         address = clean(peer.address, single_line=True)
-        fingerprint = group_fingerprint(clean(peer.fingerprint, single_line=True))
+        # The dialog is 72 columns (or the terminal's width): its border and padding take 6.
+        text_width = min(72, self.app.size.width) - 6
+        fingerprint = fold_groups(group_fingerprint(clean(peer.fingerprint, single_line=True)), text_width)
         if self.prompt.kind == "changed":
-            expected = group_fingerprint(clean(self.prompt.expected_fingerprint, single_line=True))
+            expected = fold_groups(
+                group_fingerprint(clean(self.prompt.expected_fingerprint, single_line=True)), text_width)
             body = Text()
             body.append(f"{name} at {address} presents a DIFFERENT key than last time.\n\n")
             body.append("Someone may be intercepting this connection, or your peer\n")

@@ -49,7 +49,8 @@ def status_text(
     """`style` maps a name (encrypted, unencrypted, verified, unverified) to a style.
 
     Designed for 80 columns: when `width` is too small the least useful part goes first
-    (a direct path, the peer's address, the fingerprint, the port, verified or not); the state,
+    (a direct path, the peer's address, the fingerprint, the port, verified or not; with an
+    encrypted peer the port goes before its fingerprint); the state,
     the peer's name, encryption and the round trip stay.
     """
     # (rank, part): a higher rank is dropped earlier; rank 0 always stays.
@@ -85,7 +86,7 @@ def status_text(
     if status.rtt_ms is not None:
         parts.append((2, Text(f"RTT {status.rtt_ms:.0f} ms")))
     if status.listening_port is not None:
-        parts.append((5, Text(f"port {status.listening_port}")))
+        parts.append((7 if status.encrypted else 5, Text(f"port {status.listening_port}")))
 
     def joined(kept: list[tuple[int, Text]]) -> Text:
         # The nickname alone is shown only when the part with the address is gone.
