@@ -334,7 +334,8 @@ class TransferEngine:
         """An unfinished send of the same file (path, size, time) to the same peer: offering it
         again (by hand, while it is offered again after a restart) would send it twice."""
         return next((t for t in self._outgoing.values()
-                     if not t.final and not t.batched and t.outbound.key == key and t.peer_id == peer_id), None)
+                     if not t.final and not t.batched and t.outbound is not None
+                     and t.outbound.key == key and t.peer_id == peer_id), None)
 
     def _offer(self, t: Job, round_: OfferBatch | None = None) -> None:
         out = t.upload
