@@ -157,7 +157,7 @@ class CommandRunner:
         body.append("\n\nDoes it match the code they see?")
         # It opens over the message box: a line typed right after /verify must stay a line.
         question = ConfirmScreen(
-            "Verify your peer", body, "It matches", "It does not", default=False, typing_below=True
+            "Verify your peer", body, "It matches", "It does not", default=None, typing_below=True
         )
         self.chat.app.push_screen(question, self._verify_answered)
 

@@ -32,11 +32,15 @@ async def test_a_line_typed_right_after_verify_is_sent_not_taken_as_the_answer(t
         await pilot.pause()
         assert "codes do not match" not in logged(app)
         assert app.chat_input.value == ""
-        # The safe answer has the focus, the keys are on the question, Left/Right move.
-        assert app.screen.focused.id == "confirm-no"
+        # Nothing has the focus (a stray Enter answers nothing), the keys are on the question,
+        # Left/Right choose.
+        assert app.screen.focused is None
         shown = screen_text(app)
-        assert "←/→ choose · Enter answers · Esc closes" in shown
+        assert "←/→ choose, then Enter answers · Esc closes" in shown
         assert "Typing goes on in the message box" in shown
+        await pilot.press("enter")  # the message box is empty: nothing happens
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "codes do not match" not in logged(app)
         await pilot.press("left")
         assert app.screen.focused.id == "confirm-yes"
         await pilot.press("right")
@@ -68,7 +72,7 @@ async def test_codes_that_do_not_match_offer_to_disconnect_and_forget_the_peer(t
         app.chat_input.value = "/verify"
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("enter")  # "It does not"
+        await pilot.press("right", "enter")  # "It does not"
         await wait_until(pilot, lambda: "The codes do not match" in screen_text(app))
         assert "codes do not match: do not trust this connection" in logged(app)
         assert app.screen.focused.id == "confirm-no"  # "Keep chatting": the step is deliberate

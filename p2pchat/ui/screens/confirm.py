@@ -22,10 +22,11 @@ KEY_NAMES = {"escape": "Esc"}
 
 
 class ConfirmScreen(ModalScreen[bool | None]):
+    AUTO_FOCUS = ""  # on_mount decides
     BINDINGS = [
         Binding("escape", "close", "Close", id="confirm.no"),
-        Binding("left", "app.focus_previous", "Previous button", show=False),
-        Binding("right", "app.focus_next", "Next button", show=False),
+        Binding("left", "choose('#confirm-yes')", "Previous button", show=False),
+        Binding("right", "choose('#confirm-no')", "Next button", show=False),
     ]
 
     def __init__(
@@ -35,12 +36,14 @@ class ConfirmScreen(ModalScreen[bool | None]):
         yes: str = "Yes",
         no: str = "No",
         *,
-        default: bool = True,
+        default: bool | None = True,
         typing_below: bool = False,
         warning: bool = False,
     ) -> None:
         super().__init__(classes="confirm-screen typing-below" if typing_below else "confirm-screen")
-        self._default = default  # the answer Enter gives: the safe one where it matters
+        # The answer Enter gives (the safe one where it matters), or None: nothing has the focus
+        # until Left/Right, so a stray Enter in an empty message box answers nothing.
+        self._default = default
         self._title = title
         self._body = body
         self._yes = yes
@@ -65,12 +68,15 @@ class ConfirmScreen(ModalScreen[bool | None]):
         keys = [key.strip() for key in keymap.get("confirm.no", "escape").split(",")]
         close = " or ".join(KEY_NAMES.get(key, key) for key in keys)
         hint = f"←/→ choose · Enter answers · {close} closes"
+        if self._default is None:
+            hint = f"←/→ choose, then Enter answers · {close} closes"
         if self._typing_below:
             hint += "\nTyping goes on in the message box (Enter sends it)."
         return hint
 
     def on_mount(self) -> None:
-        self.query_one("#confirm-yes" if self._default else "#confirm-no", Button).focus()
+        if self._default is not None:
+            self.query_one("#confirm-yes" if self._default else "#confirm-no", Button).focus()
 
     def on_key(self, event: events.Key) -> None:
         # Runs before the buttons' Enter binding: a key typed for the message box stays there.
@@ -82,6 +88,10 @@ class ConfirmScreen(ModalScreen[bool | None]):
             target.post_message(events.Key(event.key, event.character))
             event.stop()
             event.prevent_default()
+
+    def action_choose(self, button: str) -> None:
+        """Left picks the left button, Right the right one (there are two)."""
+        self.query_one(button, Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
