@@ -174,6 +174,6 @@ def make_invite(
                  "peer in another home cannot use this invite: set one (p2pchat config set relay "
                  "tcp:HOST:PORT) or let your router map the port")
     else:
-        ways += "; no relay set (the peer must reach an address above directly)"
+        ways += "; no relay set: the peer must reach an address above directly"
     return format_invite(invite), f"good for one peer within {within}: {ways}"
 

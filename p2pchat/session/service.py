@@ -361,7 +361,7 @@ class Session:
                     _other_port(settings.port_source),
                 ) from None
             sock = open_listening_socket(settings.bind, 0)
-            note = f"port {settings.port} is in use, listening on {sock.getsockname()[1]} instead"
+            note = f"port {settings.port} is in use"
         except OSError as exc:
             raise StartError(f"cannot listen on {settings.bind}:{settings.port}: {exc.strerror or exc}") from None
         self._listener = Listener(
