@@ -86,6 +86,11 @@ def main() -> None:
     args = parser.parse_args()
     global WINDOW
     WINDOW = tuple(args.size.split("x"))
+    # As installed by pip, whose install compiles every module: with PYTHONDONTWRITEBYTECODE
+    # (set on some CI and dev machines) each start would compile p2pchat's modules anew.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "p2pchat")], check=True,
+                   stdout=subprocess.DEVNULL)
     if args.tmux_only:
         netns = args.netns or f"p2pchat-startup-{os.getpid()}"
         if not args.netns:  # nothing but a loopback: no SSDP or mDNS leaves the machine
