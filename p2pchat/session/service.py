@@ -62,6 +62,7 @@ from p2pchat.session.unfinished import (
     save_unfinished,
 )
 from p2pchat.settings import Settings
+from p2pchat.transfer.folders import waiting_downloads
 
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
@@ -304,6 +305,11 @@ class Session:
             if not exists:
                 del self._left_sends[send.path]
                 self._remember_unfinished(self.unfinished.forget_send(send.path))
+        downloads = await asyncio.to_thread(waiting_downloads, self.transfers_engine.downloads_dir)
+        for download in downloads:  # and the other way: what we were receiving
+            peer = self._known_name(download.peer_id)
+            self.notice(f"{download.name} from {peer} stopped at {download.percent}% "
+                        f"when p2pchat stopped: it resumes when {peer} offers it again")
 
     def _call_again(self, left: Unfinished) -> None:
         """Started with no peer named after a run that ended mid-chat without a goodbye: call

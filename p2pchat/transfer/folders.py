@@ -7,6 +7,7 @@ Blocking disk I/O: run it in a worker thread.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from p2pchat.transfer.errors import TransferError
@@ -90,3 +91,38 @@ def batch_partial_bytes(root: Path, top: str, peer_id: str, batch_id: int) -> in
                     total += part.stat().st_size
             return total
     return 0
+
+
+@dataclass(frozen=True)
+class WaitingDownload:
+    """A download an earlier run left unfinished in the downloads folder."""
+
+    name: str
+    peer_id: str
+    size: int
+    held: int
+
+    @property
+    def percent(self) -> int:
+        return int(self.held * 100 / self.size) if self.size else 0
+
+
+def waiting_downloads(directory: Path, limit: int = 20) -> list[WaitingDownload]:
+    """The single-file downloads left as part files in `directory` (at most `limit`, oldest
+    first), to say at start that they resume when their sender offers them again."""
+    try:
+        sidecars = sorted(Path(directory).glob("*" + SIDECAR_SUFFIX), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return []
+    found = []
+    for sidecar in sidecars:
+        record = read_sidecar(sidecar)
+        part = sidecar.with_name(sidecar.name[: -len(".json")])
+        if record is None or "batch" in record or part.is_symlink() or not part.is_file():
+            continue
+        size, peer_id, name = record.get("size"), record.get("peer_id"), record.get("name")
+        if isinstance(size, int) and isinstance(peer_id, str) and isinstance(name, str):
+            found.append(WaitingDownload(name, peer_id, size, min(part.stat().st_size, size)))
+        if len(found) == limit:
+            break
+    return found

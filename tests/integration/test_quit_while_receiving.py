@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from p2pchat.session.events import Connected, Disconnected, TransferUpdated
+from p2pchat.session.events import Connected, Disconnected, Notice, TransferUpdated
 from tests.support.session import start_session, wait_until
 
 
@@ -35,6 +35,9 @@ async def test_a_receiver_that_quits_mid_download_gets_it_offered_again_and_resu
         assert 0 < part.stat().st_size < size
 
         async with start_session(tmp_path, "bob", auto_accept_files=True) as bob:
+            # said at the start, before anyone is connected: the download waits for its sender
+            waiting = await bob.events.wait_for(Notice, lambda e: "movie.bin from alice stopped at" in e.text)
+            assert waiting.text.endswith("when p2pchat stopped: it resumes when alice offers it again")
             await bob.session.connect(f"127.0.0.1:{alice.session.listening_port}")
             done = await bob.events.wait_for(TransferUpdated, lambda e: e.transfer.state.final, timeout=60)
             # Offered again by the sender, accepted, and only the rest crossed.
