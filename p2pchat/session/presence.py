@@ -105,13 +105,19 @@ class Presence:
         """A handshake made `peer` the live session (a replacement connection says nothing)."""
         replacing = self.connected
         resumed = peer_id == self.last_peer_id
+        before = self._peer  # the last peer's info, kept after it left
         self.standing.live_peer = peer_id
         self.standing.last_peer = peer_id
         self.standing.session_id = session_id
         self.standing.live_since = now
         self._peer = peer
         self.state = SessionState.CONNECTED
-        return [] if replacing else [Connected(peer, resumed=resumed)]
+        if replacing:
+            return []
+        events: list[Event] = [Connected(peer, resumed=resumed)]
+        if resumed and before is not None and before.nickname != peer.nickname:
+            events.append(NickChanged(before.nickname, peer.nickname, by_peer=True))  # renamed while away
+        return events
 
     def renamed(self, nickname: str) -> list[Event]:
         """The peer took another nickname."""

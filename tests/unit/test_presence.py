@@ -86,6 +86,14 @@ def test_the_peer_renaming_itself():
     assert presence.peer.verified
 
 
+def test_a_peer_back_under_another_name_is_said_to_be_renamed():
+    presence = connected()
+    presence.renamed("robert")
+    presence.lost("robert left (quit)", by_peer=True, redial=False)
+    assert presence.activated(BOB_INFO, BOB, "s2", now=20.0) == [
+        Connected(BOB_INFO, resumed=True), NickChanged("robert", "bob", by_peer=True)]
+
+
 def test_stopped_is_final_and_a_later_loss_says_nothing():
     presence = connected()
     assert presence.stop("quit") == [Stopped("quit")]
