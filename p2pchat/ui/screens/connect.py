@@ -209,12 +209,15 @@ class ConnectScreen(ModalScreen[ConnectChoice | None]):
         except NoMatches:  # the screen closed while the LAN answered
             return
         self._lan_peers = list(peers)
+        was = listing.highlighted
         listing.clear_options()
         listing.add_options([
             Option(Text(f"{clean(p.nickname, single_line=True)}  {p.short_fingerprint}  "
                         f"{'known' if p.known else 'new'}  {p.host}:{p.port}"))
             for p in peers
         ])
+        if peers:  # one is always picked: Tab into the list, then Enter, dials it
+            listing.highlighted = min(was or 0, len(peers) - 1)
         listing.set_class(not peers, "hidden")
         self.query_one("#connect-lan-title", Static).update(
             "On this network (Enter connects, its fingerprint is checked):"
