@@ -21,6 +21,7 @@ from loguru import logger
 from p2pchat.net.address import parse_address
 from p2pchat.reach.target import DialTarget
 from p2pchat.session.events import TransferInfo
+from p2pchat.transfer.progress import percent
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class LeftSend:
 
     @property
     def percent(self) -> int:
-        return int(self.done * 100 / self.size) if self.size else 0
+        return percent(self.done, self.size)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 from p2pchat.transfer.errors import TransferError
 from p2pchat.transfer.incoming import SIDECAR_SUFFIX, read_sidecar
 from p2pchat.transfer.names import MAX_PART_BYTES, resolve_inside, truncate_name
+from p2pchat.transfer.progress import percent
 
 _MAX_NAME_BYTES = MAX_PART_BYTES - len(SIDECAR_SUFFIX)
 
@@ -104,7 +105,7 @@ class WaitingDownload:
 
     @property
     def percent(self) -> int:
-        return int(self.held * 100 / self.size) if self.size else 0
+        return percent(self.held, self.size)
 
 
 def waiting_downloads(directory: Path, limit: int = 20) -> list[WaitingDownload]:
