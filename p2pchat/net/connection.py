@@ -251,6 +251,7 @@ class Connection:
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
         self.invite_secret: str | None = None  # glued on this pending invite's relay token
+        self.file_hash = "sha256"  # what FILE_DONE carries here, agreed in the handshake
         self.file_lane = FileLane(transport, transport.get_extra_info("socket"))
 
     @property

@@ -77,7 +77,7 @@ MAX_OFFSET = (1 << 63) - 1
 _HEADER = struct.Struct(">IB")
 _CHUNK_HEADER = struct.Struct(">IBQQ")
 _CHUNK_IDS = struct.Struct(">QQ")
-_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")  # we send lower case; either is read
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}")  # we send lower case; either is read
 _FILE_CHUNK = int(FrameType.FILE_CHUNK)
 
 
@@ -194,9 +194,9 @@ def _caps(value: object, label: str) -> tuple[str, ...]:
     return tuple(_cap(item, label) for item in items)
 
 
-def _sha256(value: object, label: str) -> str:
+def _hex_digest(value: object, label: str) -> str:
     value = _text(value, label)
-    if not _SHA256_HEX.fullmatch(value):
+    if not _HEX_DIGEST.fullmatch(value):
         raise _bad(f"{label} must be 64 hex digits")
     return value
 
@@ -276,7 +276,10 @@ _session = _optional(_chars(1, 64))
 _invite = _optional(_chars(32, 32))
 # Keys that may be absent (None when absent, and left out when None): added after version 1
 # first shipped, so older peers neither send nor expect them.
-_OMITTABLE = frozenset({"HELLO.invite", "FILE_OFFER.batch", "FILE_OFFER.number"})
+# FILE_DONE carries exactly one of its two hashes (`_one_hash`): `blake3` only to a peer whose
+# HELLO.caps has "blake3", so an older peer always finds `sha256`.
+_OMITTABLE = frozenset({"HELLO.invite", "FILE_OFFER.batch", "FILE_OFFER.number", "FILE_DONE.sha256",
+                        "FILE_DONE.blake3"})
 _message_id = _chars(1, 64)
 _tid = _integer(1, MAX_TRANSFER_ID)
 _size = _integer(0, MAX_OFFSET)
@@ -304,7 +307,7 @@ _JSON_FIELDS: dict[Any, tuple[tuple[str, Callable[[object, str], object]], ...]]
     ),
     FileAccept: (("tid", _tid), ("offset", _size)),
     FileDecline: (("tid", _tid), ("reason", _reason)),
-    FileDone: (("tid", _tid), ("sha256", _sha256)),
+    FileDone: (("tid", _tid), ("sha256", _optional(_hex_digest)), ("blake3", _optional(_hex_digest))),
     FileResult: (("tid", _tid), ("ok", _flag), ("reason", _reason)),
     FileCancel: (("tid", _tid), ("reason", _reason)),
     Ping: (("ts", _timestamp),),
@@ -353,6 +356,8 @@ def encode(frame: Frame) -> bytes:
         for name, label, check in fields
         if not (label in _OMITTABLE and getattr(frame, name) is None)
     }
+    if type(frame) is FileDone:
+        _one_hash(frame)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
         "utf-8"
     )
@@ -383,7 +388,14 @@ def _decode_json(frame_type: int, body: bytes | bytearray | memoryview) -> Frame
             value = None
         values[name] = check(value, label)
     frame: Frame = cls(**values)
+    if type(frame) is FileDone:
+        _one_hash(frame)
     return frame
+
+
+def _one_hash(frame: FileDone) -> None:
+    if (frame.sha256 is None) == (frame.blake3 is None):
+        raise _bad("FILE_DONE must carry exactly one of sha256 and blake3")
 
 
 def _decode_chunk(body: bytes | bytearray | memoryview) -> FileChunk:

@@ -129,9 +129,17 @@ class FileChunk:
 
 @dataclass(frozen=True, slots=True)
 class FileDone:
+    """The whole file's hash: `sha256`, or `blake3` instead where both HELLOs had that cap."""
+
     tid: int
-    sha256: str
+    sha256: str | None = None
+    blake3: str | None = None
     TYPE: ClassVar[FrameType] = FrameType.FILE_DONE
+
+    @property
+    def digest(self) -> tuple[str, str]:
+        """(hash name, hex digits): the field that is set, and its value."""
+        return ("blake3", self.blake3) if self.blake3 is not None else ("sha256", self.sha256 or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from p2pchat.session.unfinished import (
 )
 from p2pchat.settings import Settings
 from p2pchat.transfer.folders import waiting_downloads
+from p2pchat.transfer.hashing import agreed_hash
 
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
 
@@ -478,6 +479,7 @@ class Session:
                 old.abort()
             self.transfers_engine.on_disconnected()  # what ran on the old connection resumes below
         self._conn = conn
+        conn.file_hash = agreed_hash(hello.caps)
         self._rtt_ms = None  # measured again on this connection
         now = asyncio.get_running_loop().time()
         peer = self.trust.peer_info(conn, hello, peer_id)

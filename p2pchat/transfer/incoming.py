@@ -7,7 +7,6 @@ serialised by a lock, so an abort from another thread waits for a write in fligh
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -15,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from p2pchat.transfer.errors import TransferError, UnsafeName, describe_os_error
-from p2pchat.transfer.hashing import EMPTY_SHA256, hash_prefix
+from p2pchat.transfer.hashing import BLAKE3, SHA256, hash_prefix, new_hasher
 from p2pchat.transfer.locking import serialised
 from p2pchat.transfer.names import (
     MAX_PART_BYTES,
@@ -37,6 +36,7 @@ _MAX_NAME_BYTES = MAX_PART_BYTES - len(SIDECAR_SUFFIX)
 
 # Part files some IncomingFile in this process is writing, so two offers of the
 # same source cannot resume into the same part file at once.
+_HASH_LABELS = {SHA256: "SHA-256", BLAKE3: "BLAKE3"}
 _parts_in_use: set[Path] = set()
 _parts_lock = threading.Lock()
 
@@ -88,7 +88,8 @@ class IncomingFile:
         self._save_as = Path(save_as).expanduser() if save_as is not None else None
         self._file: BinaryIO | None = None
         self._behind: WriteBehind | None = None
-        self._hasher = hashlib.sha256()
+        self.hash_name = SHA256  # the connection's file hash, set by prepare()
+        self._hasher = new_hasher()
         self._done = False
         self._lock = threading.RLock()
 
@@ -118,18 +119,20 @@ class IncomingFile:
     # -- lifecycle ---------------------------------------------------------------
 
     @serialised
-    def prepare(self, offset_hint: int | None = None) -> int:
+    def prepare(self, offset_hint: int | None = None, hash_name: str = SHA256) -> int:
         """Create folders and the part file, or reopen a partial download; return the offset.
 
         A part file in the target folder whose sidecar names the same peer id, key
         and size is resumed: its bytes are hashed and its length returned.
         `offset_hint` caps the resume offset (the part file is cut to it; 0 starts
-        afresh). A folder offer just creates the folder and returns 0.
+        afresh). A folder offer just creates the folder and returns 0. `hash_name` is
+        the hash FILE_DONE will carry on this connection (hashing.agreed_hash).
         """
         if self._done:
             raise TransferError("this download is already finished")
         if self._file is not None:
             raise TransferError("this download is already prepared")
+        self.hash_name, self._hasher = hash_name, new_hasher(hash_name)
         save_as = self._save_as
         try:
             if self.is_directory:
@@ -161,19 +164,24 @@ class IncomingFile:
         self.received += len(data)
 
     @serialised
-    def finish(self, sha256_hex: str) -> Path:
-        """Check the size and hash, then move the file to a name nothing else has; return it.
+    def finish(self, hex_digest: str, hash_name: str = SHA256) -> Path:
+        """Check the size and the hash (`hash_name`, as FILE_DONE named it), then move the
+        file to a name nothing else has; return it.
 
-        A mismatch deletes the part file. The final name is claimed with O_EXCL
-        before the rename, so an existing file is never overwritten, even in a race.
+        A mismatch deletes the part file, and so does a hash of another kind than the one
+        prepared for. The final name is claimed with O_EXCL before the rename, so an
+        existing file is never overwritten, even in a race.
         """
         if self._done:
             raise TransferError("this download is already finished")
-        expected = sha256_hex.lower() if isinstance(sha256_hex, str) else ""
+        expected = hex_digest.lower() if isinstance(hex_digest, str) else ""
+        if hash_name != self.hash_name:
+            self._discard()
+            raise TransferError(f"the peer sent a {hash_name} hash where {self.hash_name} was agreed")
         if self.is_directory:
             if self.final_path is None:
                 raise TransferError("this download is not open")
-            if expected != EMPTY_SHA256:
+            if expected != new_hasher(hash_name).hexdigest():
                 raise TransferError("a folder must end with the hash of empty data")
             self._done = True
             return self.final_path
@@ -191,7 +199,7 @@ class IncomingFile:
             self._fail(error)
         if self._hasher.hexdigest() != expected:
             self._discard()
-            raise TransferError("SHA-256 mismatch: the file arrived damaged and was deleted")
+            raise TransferError(f"{_HASH_LABELS[self.hash_name]} mismatch: the file arrived damaged and was deleted")
         try:
             self.final_path = self._claim_final_name()
             os.replace(self.part_path, self.final_path)
@@ -332,7 +340,7 @@ class IncomingFile:
         """Back to the state before prepare(); the part file, if kept, stays on disk."""
         self.part_path = None
         self.received = self.resumed_from = 0
-        self._hasher = hashlib.sha256()
+        self._hasher = new_hasher(self.hash_name)
 
     def _fail(self, error: OSError):
         self._discard()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from p2pchat.transfer.errors import TransferError, describe_os_error
-from p2pchat.transfer.hashing import CHUNK_SIZE, hash_prefix
+from p2pchat.transfer.hashing import CHUNK_SIZE, SHA256, hash_prefix, new_hasher
 from p2pchat.transfer.locking import serialised
 
 _GLOB_CHARS = frozenset("*?[")
@@ -168,20 +168,21 @@ def source_key(source: Path, size: int, mtime_ns: int) -> str:
 
 
 class OutgoingFile:
-    """One upload: `open(offset)`, then `read_chunk()` until it returns b"", then `sha256_hex()`.
+    """One upload: `open(offset)`, then `read_chunk()` until it returns b"", then `hex_digest()`.
 
     The hash covers the whole file even after a resume, because `open` hashes the
     bytes before `offset`. Memory stays at one chunk whatever the file size.
     """
 
-    def __init__(self, item: SendItem) -> None:
+    def __init__(self, item: SendItem, hash_name: str = SHA256) -> None:
         self.item = item
+        self.hash_name = hash_name  # the connection's file hash (hashing.agreed_hash)
         self.name = item.name
         self.size = item.size
         self.key = source_key(item.source, item.size, item.mtime_ns)
         self.sent = 0  # position in the file: the offset of the next chunk
         self._file: BinaryIO | None = None
-        self._hasher = hashlib.sha256()
+        self._hasher = new_hasher(hash_name)
         self._lock = threading.RLock()
 
     @serialised
@@ -190,7 +191,7 @@ class OutgoingFile:
 
         Calling it again starts over (a new FILE_ACCEPT after a reconnect)."""
         self.close()
-        self._hasher = hashlib.sha256()
+        self._hasher = new_hasher(self.hash_name)
         self.sent = 0
         if not 0 <= offset <= self.size:
             raise TransferError(f"resume offset {offset} is outside the file (size {self.size})")
@@ -234,8 +235,8 @@ class OutgoingFile:
         return self.sent >= self.size
 
     @serialised
-    def sha256_hex(self) -> str:
-        """The SHA-256 of the whole file, for FILE_DONE; only once everything was read."""
+    def hex_digest(self) -> str:
+        """The hash (`hash_name`) of the whole file, for FILE_DONE; only once everything was read."""
         if not self.finished:
             raise TransferError(
                 f"{self.name}: hash asked for after {self.sent} of {self.size} bytes"

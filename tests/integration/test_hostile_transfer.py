@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 
+import blake3
 import pytest
 
 from p2pchat.protocol import (
@@ -147,3 +148,48 @@ async def test_an_upper_case_hash_is_accepted(tmp_path, target):
     assert result.ok, result.reason
     assert (tmp_path / "bob" / "downloads" / "shout.bin").read_bytes() == data
 
+
+
+@pytest.fixture
+async def blake3_peer(tmp_path):
+    """A raw peer whose HELLO says it hashes files with BLAKE3."""
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port, caps=("files", "blake3"))
+        try:
+            yield bob, peer
+        finally:
+            peer.close()
+
+
+async def test_a_blake3_hash_is_checked_where_both_have_the_capability(tmp_path, blake3_peer):
+    bob, peer = blake3_peer
+    data = os.urandom(3000)
+    tid = await offer_accepted(peer, "quick.bin", len(data))
+    peer.send(FileChunk(tid, 0, data), FileDone(tid, blake3=blake3.blake3(data).hexdigest()))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert result.ok, result.reason
+    assert (tmp_path / "bob" / "downloads" / "quick.bin").read_bytes() == data
+
+    tid = await offer_accepted(peer, "damaged.bin", len(data))
+    peer.send(FileChunk(tid, 0, data), FileDone(tid, blake3="0" * 64))
+    result = await peer.expect(FileResult, lambda f: f.tid == tid)
+    assert not result.ok and "BLAKE3 mismatch" in result.reason
+    await peer.chat_still_works()
+
+
+@pytest.mark.parametrize("caps", [("files",), ("files", "blake3")], ids=["sha256-agreed", "blake3-agreed"])
+async def test_a_hash_of_the_other_kind_fails_the_transfer_and_leaves_nothing(tmp_path, caps):
+    async with start_session(tmp_path, "bob", tls=False, auto_accept_files=True) as bob:
+        peer = await RawPeer.connect(bob.session.listening_port, caps=caps)
+        try:
+            data = os.urandom(500)
+            tid = await offer_accepted(peer, "mixed.bin", len(data))
+            other = (FileDone(tid, sha256=hashlib.sha256(data).hexdigest()) if "blake3" in caps
+                     else FileDone(tid, blake3=blake3.blake3(data).hexdigest()))
+            peer.send(FileChunk(tid, 0, data), other)
+            result = await peer.expect(FileResult, lambda f: f.tid == tid)
+            assert not result.ok and "was agreed" in result.reason
+            await wait_until(lambda: everything_under(tmp_path / "bob" / "downloads") == set())
+            await peer.chat_still_works()
+        finally:
+            peer.close()

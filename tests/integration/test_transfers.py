@@ -67,6 +67,8 @@ async def test_a_file_arrives_byte_for_byte(tmp_path, size):
         assert received.path == tmp_path / "bob" / "downloads" / "payload.bin"
         assert received.path.read_bytes() == data
         assert leftovers(tmp_path / "bob" / "downloads") == []
+        # Both are p2pchat with the blake3 module: FILE_DONE carried a BLAKE3 hash.
+        assert a.session.connection.file_hash == b.session.connection.file_hash == "blake3"
 
 
 async def test_several_files_both_ways_at_once(tmp_path):

@@ -23,11 +23,12 @@ class RawPeer:
         self.decoder = Decoder(expect_magic=True)
 
     @classmethod
-    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory", peer_id: str = "z" * 32) -> RawPeer:
-        """Dial and say HELLO; with `ready`, finish the handshake too."""
+    async def connect(cls, port: int, *, ready: bool = True, nickname: str = "mallory", peer_id: str = "z" * 32,
+                      caps: tuple[str, ...] = ("files",)) -> RawPeer:
+        """Dial and say HELLO (with `caps`); with `ready`, finish the handshake too."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         peer = cls(reader, writer)
-        writer.write(MAGIC + encode(Hello(1, nickname, peer_id, ("files",), None)))
+        writer.write(MAGIC + encode(Hello(1, nickname, peer_id, caps, None)))
         await peer.expect(Hello)
         if ready:
             await peer.expect(Ready)

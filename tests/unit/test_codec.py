@@ -69,6 +69,7 @@ SAMPLES = [
     FileChunk(7, 0, b"\x00\xff" * 100),
     FileChunk(TOP_TID, TOP_OFFSET, b""),
     FileDone(7, SHA),
+    FileDone(7, blake3=SHA),
     FileResult(7, True, ""),
     FileResult(7, False, "hash mismatch"),
     FileCancel(7, "cancelled"),
@@ -463,8 +464,17 @@ def test_short_chunk_and_bad_chunk_ids():
         encode_chunk_header(1, -1, 1)
 
 
+def test_file_done_carries_exactly_one_hash():
+    for payload in ({"tid": 1}, {"tid": 1, "sha256": SHA, "blake3": SHA}, {"tid": 1, "blake3": "x"}):
+        assert bad_payload(FrameType.FILE_DONE, payload) == "bad_frame"
+    (frame,) = decode_all(MAGIC + raw(FrameType.FILE_DONE, {"tid": 1, "blake3": SHA}))
+    assert frame.digest == ("blake3", SHA) and frame.sha256 is None
+    assert FileDone(1, SHA).digest == ("sha256", SHA)
+
+
 def test_encode_refuses_what_the_peer_would_refuse():
-    for frame in [Ping(float("nan")), Text("a", 1, ""), FileAccept(0, 0), FileDone(1, "x")]:
+    for frame in [Ping(float("nan")), Text("a", 1, ""), FileAccept(0, 0), FileDone(1, "x"), FileDone(1),
+                  FileDone(1, SHA, SHA)]:
         with pytest.raises(ProtocolError):
             encode(frame)
 

@@ -40,8 +40,15 @@ from p2pchat.session.transfers.engine import ASK_WAIT, TransferEngine
 from p2pchat.session.transfers.jobs import Outbound
 from p2pchat.settings import Settings
 from p2pchat.transfer import IncomingFile
+from p2pchat.transfer.hashing import new_hasher
 
 CHUNK = 1000
+
+
+def _hex(hash_name: str, data: bytes) -> str:
+    hasher = new_hasher(hash_name)
+    hasher.update(data)
+    return hasher.hexdigest()
 PEER = "P" * 52
 
 
@@ -137,7 +144,7 @@ class Side:
             engine.written(effect.job, len(held), now)
         elif isinstance(effect, Verify):
             held = bytes(self.disk[effect.job.tid])
-            if hashlib.sha256(held).hexdigest() == effect.sha256.lower():
+            if _hex(effect.hash_name, held) == effect.digest.lower():
                 engine.verified(effect.job, self.downloads / effect.job.info.name, now)
             else:
                 engine.verify_failed(effect.job, "the file's hash does not match", now)

@@ -10,6 +10,7 @@ import tempfile
 import tracemalloc
 from pathlib import Path
 
+import blake3
 import pytest
 
 from p2pchat.transfer import (
@@ -85,10 +86,44 @@ def test_round_trip_gives_identical_file(dirs, size):
     sender.open(0)
     assert receiver.part_path.name == "data.bin.part"
     pump(sender, receiver)
-    final = receiver.finish(sender.sha256_hex())
+    final = receiver.finish(sender.hex_digest())
     assert final == downloads.resolve() / "data.bin"
     assert sha256_of(final) == sha256_of(source)
     assert files_in(downloads) == ["data.bin"]  # no part file, no sidecar left
+
+
+def test_a_blake3_transfer_resumes_and_checks_with_blake3(dirs):
+    src, downloads = dirs
+    source = make_file(src / "clip.bin", 4 * CHUNK_SIZE + 3)
+    sender = OutgoingFile(expand_send_paths([str(source)], src)[0], "blake3")
+    first = incoming(downloads, sender)
+    first.prepare(None, "blake3")
+    sender.open(0)
+    pump(sender, first, limit=CHUNK_SIZE)
+    first.abort(keep_part=True)
+    sender.close()
+
+    again = OutgoingFile(expand_send_paths([str(source)], src)[0], "blake3")
+    second = incoming(downloads, again)
+    assert second.prepare(None, "blake3") == CHUNK_SIZE  # the prefix on disk is hashed with BLAKE3
+    again.open(CHUNK_SIZE)
+    pump(again, second)
+    digest = again.hex_digest()
+    assert digest == blake3.blake3(source.read_bytes()).hexdigest()
+    assert sha256_of(second.finish(digest, "blake3")) == sha256_of(source)
+
+
+def test_a_hash_of_another_kind_than_prepared_fails_and_deletes_the_part(dirs):
+    src, downloads = dirs
+    source = make_file(src / "data.bin", 1000)
+    sender = offer_of(source)
+    receiver = incoming(downloads, sender)
+    receiver.prepare(None, "blake3")
+    sender.open(0)
+    pump(sender, receiver)
+    with pytest.raises(TransferError, match="sha256 hash where blake3 was agreed"):
+        receiver.finish(sender.hex_digest(), "sha256")
+    assert files_in(downloads) == []
 
 
 def test_resume_after_connection_loss_continues_the_hash(dirs):
@@ -109,7 +144,7 @@ def test_resume_after_connection_loss_continues_the_hash(dirs):
     assert offset == 2 * CHUNK_SIZE == second.resumed_from
     again.open(offset)
     pump(again, second)
-    final = second.finish(again.sha256_hex())
+    final = second.finish(again.hex_digest())
     assert sha256_of(final) == sha256_of(source)
     assert files_in(downloads) == ["movie.mkv"]
 
@@ -136,7 +171,7 @@ def test_the_same_download_can_be_prepared_again_after_a_kept_abort(dirs):
     with pytest.raises(TransferError, match="already prepared"):
         receiver.prepare()
     pump(sender, receiver)
-    assert sha256_of(receiver.finish(sender.sha256_hex())) == sha256_of(source)
+    assert sha256_of(receiver.finish(sender.hex_digest())) == sha256_of(source)
     with pytest.raises(TransferError, match="already finished"):
         receiver.prepare()
     receiver.abort(keep_part=False)  # after the end: changes nothing
@@ -253,7 +288,7 @@ def test_existing_files_are_never_overwritten(dirs):
     sender.open(0)
     pump(sender, receiver)
     (downloads / "report (1).pdf").write_bytes(b"appeared meanwhile")  # a race
-    final = receiver.finish(sender.sha256_hex())
+    final = receiver.finish(sender.hex_digest())
     assert final.name == "report (2).pdf"
     assert (downloads / "report.pdf").read_bytes() == b"precious"
     assert (downloads / "report (1).pdf").read_bytes() == b"appeared meanwhile"
@@ -552,14 +587,14 @@ def test_outgoing_resume_hashes_the_skipped_bytes(tmp_path):
     assert sender.sent == CHUNK_SIZE + 1
     while sender.read_chunk():
         pass
-    assert sender.sha256_hex() == sha256_of(source)
+    assert sender.hex_digest() == sha256_of(source)
     with pytest.raises(TransferError, match="outside the file"):
         offer_of(source).open(2 * CHUNK_SIZE + 4)
     half = offer_of(source)
     half.open(0)
     half.read_chunk()
     with pytest.raises(TransferError, match="hash asked for"):
-        half.sha256_hex()
+        half.hex_digest()
 
 
 def test_open_again_starts_over_and_closed_objects_refuse_cleanly(dirs):
@@ -571,7 +606,7 @@ def test_open_again_starts_over_and_closed_objects_refuse_cleanly(dirs):
     sender.open(CHUNK_SIZE)  # a new FILE_ACCEPT after a reconnect
     while sender.read_chunk():
         pass
-    assert sender.sha256_hex() == sha256_of(source)
+    assert sender.hex_digest() == sha256_of(source)
     sender.open(0)
     sender.close()
     with pytest.raises(TransferError, match="not open"):
@@ -589,7 +624,7 @@ def test_empty_folder_item_sends_nothing(tmp_path):
     assert sender.name == "void/" and sender.size == 0
     sender.open(0)
     assert sender.read_chunk() == b""
-    assert sender.sha256_hex() == EMPTY_SHA256
+    assert sender.hex_digest() == EMPTY_SHA256
 
 
 def test_memory_stays_flat_for_a_large_file(tmp_path):
@@ -607,7 +642,7 @@ def test_memory_stays_flat_for_a_large_file(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 4 * CHUNK_SIZE, f"peak {peak} bytes"
-    receiver.finish(sender.sha256_hex())
+    receiver.finish(sender.hex_digest())
 
 
 # -- progress -------------------------------------------------------------------------

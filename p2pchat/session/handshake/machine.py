@@ -29,8 +29,10 @@ from p2pchat.protocol import (
 )
 from p2pchat.reach.refusal import MetItself as MetItself  # raised here, defined below dialing too
 from p2pchat.reach.refusal import PeerRefused as PeerRefused
+from p2pchat.transfer.hashing import HASH_CAPABILITY, blake3_available
 
-CAPS = ("acks", "files", "resume", "upgrade")  # upgrade: PROTOCOL.md section 11
+# upgrade: PROTOCOL.md section 11; blake3: file hashes (transfer/hashing.py), where installed
+CAPS = ("acks", "files", "resume", "upgrade") + ((HASH_CAPABILITY,) if blake3_available() else ())
 READY_TIMEOUT = 120.0  # after HELLO, acceptance may take this long (a person may be asked)
 APPROVAL_NOTICE_AFTER = 1.0  # seconds without READY before saying we wait for the peer's approval
 DUPLICATE_WINDOW = 2.0  # seconds after a session starts in which a second connection is a duplicate

@@ -53,7 +53,7 @@ class Prepare:
 
 @dataclass(frozen=True)
 class Stream:
-    """Send the file from `offset`: `stream_opened`, `sent` per chunk, then `streamed(sha256)`
+    """Send the file from `offset`: `stream_opened`, `sent` per chunk, then `streamed(digest)`
     or `stream_failed(reason)`."""
 
     job: Job
@@ -74,7 +74,8 @@ class Verify:
     """After the writes before it: check the hash and rename, `verified(path)` or `verify_failed`."""
 
     job: Job
-    sha256: str
+    hash_name: str  # as FILE_DONE named it
+    digest: str
 
 
 @dataclass(frozen=True)

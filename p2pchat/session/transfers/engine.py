@@ -374,12 +374,13 @@ class TransferEngine:
         if not t.final:
             self._progress(t, position)
 
-    def streamed(self, t: Job, sha256: str, now: float) -> None:
-        """Every byte went out: say the hash and wait for the receiver's FILE_RESULT."""
+    def streamed(self, t: Job, digest: str, now: float, hash_name: str = "sha256") -> None:
+        """Every byte went out: say the hash (`hash_name`: the FILE_DONE field that carries
+        it) and wait for the receiver's FILE_RESULT."""
         self._at(now)
         if t.final:
             return
-        self._send(FileDone(t.tid, sha256))
+        self._send(FileDone(t.tid, **{hash_name: digest}))
         self._update(t, state="verifying", done=t.info.size, eta=0.0)
 
     def stream_failed(self, t: Job, reason: str, now: float) -> None:
@@ -729,7 +730,7 @@ class TransferEngine:
             self._send(FileCancel(frame.tid, "unknown transfer"))
             return
         self._update(t, state="verifying")
-        self._effects.append(Verify(t, frame.sha256))
+        self._effects.append(Verify(t, *frame.digest))
 
     def verified(self, t: Job, path: Path, now: float) -> None:
         self._at(now)

@@ -51,6 +51,7 @@ from p2pchat.transfer import (
     expand_send_paths,
 )
 from p2pchat.transfer.folders import batch_partial_bytes, claim_batch_folder, partial_bytes
+from p2pchat.transfer.hashing import SHA256
 from p2pchat.transfer.lanes import Lane, disk_lane
 from p2pchat.transfer.outgoing import source_key
 
@@ -217,7 +218,7 @@ class Transfers:
             elif isinstance(effect, Prepare):
                 self._start(effect.job, self._prepare(effect.job, effect.root), f"prepare-{effect.job.local_id}")
             elif isinstance(effect, Verify):
-                self._tasks.spawn(self._verify(effect.job, effect.sha256), "verify")
+                self._tasks.spawn(self._verify(effect.job, effect.hash_name, effect.digest), "verify")
             elif isinstance(effect, Probe):
                 self._tasks.spawn(self._probe(effect.subject, effect.job), "announce")
             elif isinstance(effect, Halt):
@@ -278,7 +279,7 @@ class Transfers:
     async def _stream(self, job: Job, offset: int) -> None:
         conn = self.link.connection
         work = self._work_of(job)
-        out = work.outgoing = OutgoingFile(job.upload.handle)  # a fresh hash for each stream
+        out = work.outgoing = OutgoingFile(job.upload.handle, self._file_hash())  # a fresh hash for each stream
         try:
             if conn is None:
                 raise ConnectionClosed("not connected")
@@ -299,7 +300,7 @@ class Transfers:
                 self._carry_out()
             if conn.is_closing:
                 raise ConnectionClosed("closed")
-            self.engine.streamed(job, out.sha256_hex(), self._now())
+            self.engine.streamed(job, out.hex_digest(), self._now(), out.hash_name)
             self._carry_out()
         except TransferError as exc:
             self.engine.stream_failed(job, exc.reason, self._now())
@@ -329,6 +330,11 @@ class Transfers:
         self.engine.probed(subject, held, self._now())
         self._carry_out()
 
+    def _file_hash(self) -> str:
+        """The hash FILE_DONE carries on the live connection (SHA-256 when there is none)."""
+        conn = self.link.connection
+        return conn.file_hash if conn is not None else SHA256
+
     async def _prepare(self, job: Job, root: Path | None) -> None:
         work = self._work_of(job)
         if work.settling is not None:  # offered again right after a drop: the part file closes first
@@ -340,7 +346,7 @@ class Transfers:
             batch = self.engine.batch_of(job)
             if batch is not None:
                 folder = await work.run(self._place_in_batch, batch.wire_id, root, inc)
-            offset = await work.run(inc.prepare)
+            offset = await work.run(inc.prepare, None, self._file_hash())
         except TransferError as exc:
             self.engine.prepare_failed(job, exc.reason, self._now())
             self._carry_out()
@@ -392,7 +398,7 @@ class Transfers:
             await asyncio.wait([work.pending[0]])
             await asyncio.sleep(0)  # let the done-callbacks update the backlog
 
-    async def _verify(self, job: Job, sha256: str) -> None:
+    async def _verify(self, job: Job, hash_name: str, digest: str) -> None:
         work = self._work.get(job)
         if work is None:
             return  # ended meanwhile
@@ -400,7 +406,7 @@ class Transfers:
         if job.final:
             return
         try:
-            path = await work.run(_file(job).finish, sha256)
+            path = await work.run(_file(job).finish, digest, hash_name)
         except TransferError as exc:
             self.engine.verify_failed(job, exc.reason, self._now())
         else:
