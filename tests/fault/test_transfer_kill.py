@@ -61,6 +61,7 @@ def test_killed_dialer_calls_again_and_its_send_resumes(spawn, tmp_path):
         bob.wait_line(r"payload\.bin to alice was interrupted at \d+% when p2pchat stopped: offering it again", 10)
         alice.wait_line(r"payload\.bin: resumed at \d+%", 20)
         alice.wait_line(r"payload\.bin .*received|payload\.bin .*saved", 30)
+        bob.wait_line(r"payload\.bin sent", 10)  # bob hears the result after alice says it
     received = downloads / "payload.bin"
     assert hashlib.sha256(received.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
     assert not (tmp_path / "bob" / "data" / "unfinished.json").exists() or b"payload" not in (
