@@ -194,9 +194,12 @@ class FrameProtocol(asyncio.BufferedProtocol):
     # -- internals ---------------------------------------------------------------
     def _bound_unread(self, nbytes: int) -> None:
         self._receive_window.bytes_read(nbytes)
+        now = asyncio.get_running_loop().time()
+        if not self._receive_window.due(now):
+            return  # the kernel is asked (a system call) only when the window may move
         sample = tcp_info.path_sample(self._sock)
         if sample is not None:
-            window = self._receive_window.update(sample[0], asyncio.get_running_loop().time())
+            window = self._receive_window.update(sample[0], now)
             if window is not None:
                 tcp_info.clamp_window(self._sock, window)
 

@@ -138,6 +138,7 @@ class BackgroundPacer:
 
 RECEIVE_SLACK = 0.004  # seconds of data the receiver's kernel may hold unread beyond two round trips
 MIN_RECEIVE_WINDOW = 64 << 10
+MIN_UPDATE = 0.02  # seconds: the receive window moves at most this often
 
 
 class ReceiveWindow:
@@ -158,10 +159,14 @@ class ReceiveWindow:
     def bytes_read(self, nbytes: int) -> None:
         self._read += nbytes
 
+    def due(self, now: float) -> bool:
+        """Whether `update` may move the window now (it moves at most every 20 ms)."""
+        return now - self._since >= MIN_UPDATE
+
     def update(self, rtt: float, now: float) -> int | None:
         """The window to allow now, once per round trip (at least 20 ms); None in between."""
         elapsed = now - self._since
-        if elapsed < max(rtt, 0.02):
+        if elapsed < max(rtt, MIN_UPDATE):
             return None
         rate = self._read / elapsed
         self._since, self._read = now, 0

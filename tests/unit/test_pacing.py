@@ -143,6 +143,7 @@ def test_the_receive_window_is_two_round_trips_of_what_the_app_reads_plus_a_litt
     window.bytes_read(600_000)
     window.bytes_read(400_000)  # every read of the round trip counts
     assert window.update(0.040, 0.039) is None  # not yet a round trip
+    assert not ReceiveWindow(0.0).due(0.019) and ReceiveWindow(0.0).due(0.02)  # the kernel is asked every 20 ms
     allowed = window.update(0.040, 0.040)
     assert allowed == pytest.approx(25e6 * (2 * 0.040 + RECEIVE_SLACK), rel=0.01)
 

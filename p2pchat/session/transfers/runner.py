@@ -42,6 +42,7 @@ from p2pchat.session.transfers.effects import (
 )
 from p2pchat.session.transfers.engine import TransferEngine
 from p2pchat.session.transfers.jobs import Job, Outbound
+from p2pchat.session.transfers.writes import Writes
 from p2pchat.settings import Settings
 from p2pchat.transfer import (
     IncomingFile,
@@ -87,12 +88,15 @@ class DiskWork:
     lane: Lane = field(default_factory=disk_lane)
     task: asyncio.Task | None = None
     outgoing: OutgoingFile | None = None
-    pending: list[asyncio.Future] = field(default_factory=list)
-    pending_bytes: int = 0
+    writes: Writes | None = None  # the download's chunks on their way to the disk
     settling: asyncio.Task | None = None  # the part file being closed after a drop
 
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.lane, fn, *args)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self.writes.pending_bytes if self.writes is not None else 0
 
 
 class Transfers:
@@ -372,18 +376,12 @@ class Transfers:
 
     def _write(self, job: Job, offset: int, data: bytes | memoryview) -> None:
         work = self._work_of(job)
-        size = len(data)
-        work.pending_bytes += size
-        future = asyncio.get_running_loop().run_in_executor(work.lane, _file(job).write, offset, data)
-        work.pending.append(future)
-        future.add_done_callback(lambda f: self._written(job, work, f, size))
+        if work.writes is None:
+            work.writes = Writes(work.lane, _file(job).write, lambda nbytes, exc: self._written(job, exc))
+        work.writes.put(offset, data)
 
-    def _written(self, job: Job, work: DiskWork, future: asyncio.Future, size: int) -> None:
-        with contextlib.suppress(ValueError):
-            work.pending.remove(future)
-        work.pending_bytes -= size
+    def _written(self, job: Job, exc: BaseException | None) -> None:
         self._release_reading()
-        exc = future.exception() if not future.cancelled() else None
         if exc is not None:
             reason = exc.reason if isinstance(exc, TransferError) else str(exc)
             self.engine.write_failed(job, reason, self._now())
@@ -393,10 +391,9 @@ class Transfers:
 
     @staticmethod
     async def _wait_written(work: DiskWork, backlog: int) -> None:
-        """Wait until at most `backlog` bytes wait for the disk."""
-        while work.pending and work.pending_bytes > backlog:
-            await asyncio.wait([work.pending[0]])
-            await asyncio.sleep(0)  # let the done-callbacks update the backlog
+        """Wait until at most `backlog` bytes wait for the disk (negative: none at all)."""
+        if work.writes is not None:
+            await work.writes.wait(backlog)
 
     async def _verify(self, job: Job, hash_name: str, digest: str) -> None:
         work = self._work.get(job)
