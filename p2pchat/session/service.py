@@ -66,6 +66,7 @@ from p2pchat.transfer.folders import waiting_downloads
 from p2pchat.transfer.hashing import agreed_hash
 
 RELAY_GRACE = 5.0  # seconds a relayed connection stays open after the session moved off it
+UNFINISHED_EVERY = 2.0  # seconds: a running send's percent is written to the record at most this often
 
 
 class StartError(Exception):
@@ -139,6 +140,7 @@ class Session:
         self.chat: Chat | None = None  # made by start(), with the history
         self._rtt_ms: float | None = None
         self.unfinished = Unfinished()  # what this run has under way, for the next one
+        self._unfinished_later: asyncio.TimerHandle | None = None  # a send's new percent, written soon
         self._left_sends: dict = {}  # sends an earlier run did not finish, offered when their peer is back
         self.trust = Trust(
             self, self, tls=settings.tls, accept_unknown=settings.accept_unknown, paths=self.paths,
@@ -329,13 +331,26 @@ class Session:
 
     def _remember_unfinished(self, changed: bool) -> None:
         if changed:
+            if self._unfinished_later is not None:
+                self._unfinished_later.cancel()
+                self._unfinished_later = None
             save_unfinished(self.paths.unfinished_file, self.unfinished)
 
     def _send_changed(self, event: TransferUpdated) -> None:
         info = event.transfer
         if info.path is not None:
             self._left_sends.pop(str(info.path), None)  # sent again in this run
-        self._remember_unfinished(self.unfinished.send_changed(info, self.presence.peer_id or self.presence.last_peer_id))
+        progress = info.state == "active" and str(info.path) in self.unfinished.sends
+        changed = self.unfinished.send_changed(info, self.presence.peer_id or self.presence.last_peer_id)
+        if changed and progress:
+            # A new percent of a send already on record: written within a few seconds, not at
+            # each percent. Each write replaces a file, which took the event loop 6 ms on
+            # average (a disk busy with the transfer), 20-40 times a transfer.
+            if self._unfinished_later is None:
+                self._unfinished_later = asyncio.get_running_loop().call_later(
+                    UNFINISHED_EVERY, lambda: self._remember_unfinished(True))
+        else:
+            self._remember_unfinished(changed)
 
     def _offer_left_sends(self, peer_id: str, nickname: str) -> None:
         """The peer is back: the sends an earlier run left unfinished go out again."""
@@ -412,7 +427,7 @@ class Session:
                 conn.send(Bye(reason))
             await conn.flush_and_close()
             self.trust.seen(self.presence.last_peer_id)
-        self._remember_unfinished(self.unfinished.call_ended())
+        self._remember_unfinished(self.unfinished.call_ended() or self._unfinished_later is not None)
         if self._listener is not None:
             await self._listener.close()
             clear_listening(self.paths.running_file)

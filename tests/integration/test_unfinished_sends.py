@@ -37,3 +37,28 @@ async def test_a_send_left_by_an_earlier_run_is_named_at_start_and_offered_when_
             assert received.read_bytes() == source.read_bytes()
             await wait_until(lambda: load_unfinished(record_file).sends == {})
             assert len([e for e in b.events.of(Notice) if "offering it again" in e.text]) == 1
+
+
+async def test_a_running_send_is_written_to_the_record_every_few_seconds_not_at_each_percent(tmp_path, monkeypatch):
+    import p2pchat.session.service as service
+    from tests.fault.cut_proxy import CutProxy
+
+    saved: list[int] = []  # the send's bytes on record at each write
+
+    def counting(path, record):
+        saved.append(sum(s.done for s in record.sends.values()))
+        return save_unfinished(path, record)
+
+    monkeypatch.setattr(service, "save_unfinished", counting)
+    source = tmp_path / "slow.bin"
+    source.write_bytes(os.urandom(6_000_000))
+    async with start_session(tmp_path, "alice", auto_accept_files=True) as a:
+        with CutProxy(a.session.listening_port, bytes_per_second=1_500_000) as proxy:
+            async with start_session(tmp_path, "bob") as b:
+                await b.session.connect(f"127.0.0.1:{proxy.port}")
+                await b.events.wait_for(Connected)
+                await b.session.offer_files([source])
+                await wait_until(lambda: any(t.state == "done" for t in b.session.transfers), timeout=30)
+    # About four seconds at 1.5 MB/s: a hundred new percents, a few writes, one with progress.
+    assert 2 <= len(saved) <= 8, saved
+    assert any(0 < done < 6_000_000 for done in saved), saved
