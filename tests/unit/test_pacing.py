@@ -188,3 +188,11 @@ def test_a_queue_between_a_quarter_of_the_target_and_the_target_grows_the_window
         growths.append(pacer.window - before)
         delivered = rate * rtt / (rtt + 0.001)  # bytes/s acknowledged over the round trip
         assert pacer.window - before == pytest.approx(min(0.25 * before, (TARGET - queue) * delivered)), growths
+
+
+def test_a_full_window_is_looked_at_again_within_a_quarter_of_the_round_trip():
+    from p2pchat.net.file_lane import MIN_WINDOW_POLL, WINDOW_POLL, poll_interval
+
+    assert poll_interval(0.00005) == MIN_WINDOW_POLL  # loopback: as often as is sensible
+    assert poll_interval(0.004) == 0.001
+    assert poll_interval(0.040) == WINDOW_POLL  # an internet path: as before
