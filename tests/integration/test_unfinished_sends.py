@@ -62,3 +62,23 @@ async def test_a_running_send_is_written_to_the_record_every_few_seconds_not_at_
     # About four seconds at 1.5 MB/s: a hundred new percents, a few writes, one with progress.
     assert 2 <= len(saved) <= 8, saved
     assert any(0 < done < 6_000_000 for done in saved), saved
+
+
+async def test_a_send_interrupted_by_quitting_is_on_record_at_the_percent_it_reached(tmp_path):
+    """The sender listens (it dialed nobody, so quitting ends no call that would write the
+    record anyway): its send's last percent must still reach the record."""
+    from tests.fault.cut_proxy import CutProxy
+
+    source = tmp_path / "slow.bin"
+    source.write_bytes(os.urandom(6_000_000))
+    async with start_session(tmp_path, "alice") as a:
+        with CutProxy(a.session.listening_port, bytes_per_second=1_500_000) as proxy:
+            async with start_session(tmp_path, "bob", auto_accept_files=True) as b:
+                await b.session.connect(f"127.0.0.1:{proxy.port}")
+                await a.events.wait_for(Connected)
+                await a.session.offer_files([source])
+                await wait_until(lambda: any(t.done > 600_000 for t in a.session.transfers), timeout=10)
+                record_file = a.session.paths.unfinished_file
+                await a.session.quit()  # before the 2 s of a progress write are up
+                left = load_unfinished(record_file).sends[str(source)]
+                assert left.done > 600_000, left
