@@ -45,6 +45,7 @@ from p2pchat.protocol import (
     encode,
     encode_chunk_header,
 )
+from p2pchat.protocol.frames import SHA256
 
 READ_BUFFER = 256 * 1024
 RECV_HIGH = 4 * 1024 * 1024
@@ -254,7 +255,7 @@ class Connection:
         self.bytes_sent = 0
         self.relay: str | None = None  # HOST:PORT of the transit relay carrying it, if any
         self.invite_secret: str | None = None  # glued on this pending invite's relay token
-        self.file_hash = "sha256"  # what FILE_DONE carries here, agreed in the handshake
+        self.file_hash = SHA256  # what FILE_DONE carries here, agreed in the handshake
         self.file_lane = FileLane(transport, transport.get_extra_info("socket"))
 
     @property

@@ -127,6 +127,9 @@ class FileChunk:
         return f"FileChunk(tid={self.tid}, offset={self.offset}, data=<{len(self.data)} bytes>)"
 
 
+SHA256, BLAKE3 = "sha256", "blake3"  # FILE_DONE's two hash fields; "blake3" is a HELLO cap too
+
+
 @dataclass(frozen=True, slots=True)
 class FileDone:
     """The whole file's hash: `sha256`, or `blake3` instead where both HELLOs had that cap."""
@@ -139,7 +142,7 @@ class FileDone:
     @property
     def digest(self) -> tuple[str, str]:
         """(hash name, hex digits): the field that is set, and its value."""
-        return ("blake3", self.blake3) if self.blake3 is not None else ("sha256", self.sha256 or "")
+        return (BLAKE3, self.blake3) if self.blake3 is not None else (SHA256, self.sha256 or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,28 +329,29 @@ class Session:
         known = self.trust.known.get(peer_id) if peer_id and self.trust.known is not None else None
         return known.nickname if known is not None else "the peer"
 
-    def _remember_unfinished(self, changed: bool) -> None:
-        if changed:
-            if self._unfinished_later is not None:
-                self._unfinished_later.cancel()
-                self._unfinished_later = None
-            save_unfinished(self.paths.unfinished_file, self.unfinished)
+    def _remember_unfinished(self, changed: bool, *, soon: bool = False) -> None:
+        """Write the record if it `changed`: at once, or with `soon` within UNFINISHED_EVERY
+        (a running send's new percent: each write replaces a file, which took the event loop
+        6 ms on average with the disk busy with the transfer, 20-40 times a transfer)."""
+        if not changed:
+            return
+        if soon:
+            if self._unfinished_later is None:
+                self._unfinished_later = asyncio.get_running_loop().call_later(
+                    UNFINISHED_EVERY, self._remember_unfinished, True)
+            return
+        if self._unfinished_later is not None:
+            self._unfinished_later.cancel()
+            self._unfinished_later = None
+        save_unfinished(self.paths.unfinished_file, self.unfinished)
 
     def _send_changed(self, event: TransferUpdated) -> None:
         info = event.transfer
         if info.path is not None:
             self._left_sends.pop(str(info.path), None)  # sent again in this run
-        progress = info.state == "active" and str(info.path) in self.unfinished.sends
+        progress = info.state == "active" and str(info.path) in self.unfinished.sends  # a new percent
         changed = self.unfinished.send_changed(info, self.presence.peer_id or self.presence.last_peer_id)
-        if changed and progress:
-            # A new percent of a send already on record: written within a few seconds, not at
-            # each percent. Each write replaces a file, which took the event loop 6 ms on
-            # average (a disk busy with the transfer), 20-40 times a transfer.
-            if self._unfinished_later is None:
-                self._unfinished_later = asyncio.get_running_loop().call_later(
-                    UNFINISHED_EVERY, lambda: self._remember_unfinished(True))
-        else:
-            self._remember_unfinished(changed)
+        self._remember_unfinished(changed, soon=progress)
 
     def _offer_left_sends(self, peer_id: str, nickname: str) -> None:
         """The peer is back: the sends an earlier run left unfinished go out again."""

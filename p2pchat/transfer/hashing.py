@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, BinaryIO
 
+from p2pchat.protocol.frames import BLAKE3, SHA256
+
 try:
     import blake3 as _blake3
 except ImportError:  # a platform without its wheel: SHA-256 only, and the capability unsaid
@@ -17,8 +19,8 @@ except ImportError:  # a platform without its wheel: SHA-256 only, and the capab
 
 CHUNK_SIZE = 256 * 1024  # bytes read at a time while hashing, and read_chunk()'s default
 EMPTY_SHA256 = hashlib.sha256().hexdigest()
-SHA256, BLAKE3 = "sha256", "blake3"  # also the FILE_DONE field that carries each
 HASH_CAPABILITY = BLAKE3  # in HELLO.caps: "I hash files with BLAKE3 too"
+HASH_LABELS = {SHA256: "SHA-256", BLAKE3: "BLAKE3"}  # as messages name them
 
 
 def blake3_available() -> bool:

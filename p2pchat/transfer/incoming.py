@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from p2pchat.transfer.errors import TransferError, UnsafeName, describe_os_error
-from p2pchat.transfer.hashing import BLAKE3, SHA256, hash_prefix, new_hasher
+from p2pchat.transfer.hashing import HASH_LABELS, SHA256, hash_prefix, new_hasher
 from p2pchat.transfer.locking import serialised
 from p2pchat.transfer.names import (
     MAX_PART_BYTES,
@@ -36,7 +36,6 @@ _MAX_NAME_BYTES = MAX_PART_BYTES - len(SIDECAR_SUFFIX)
 
 # Part files some IncomingFile in this process is writing, so two offers of the
 # same source cannot resume into the same part file at once.
-_HASH_LABELS = {SHA256: "SHA-256", BLAKE3: "BLAKE3"}
 _parts_in_use: set[Path] = set()
 _parts_lock = threading.Lock()
 
@@ -199,7 +198,7 @@ class IncomingFile:
             self._fail(error)
         if self._hasher.hexdigest() != expected:
             self._discard()
-            raise TransferError(f"{_HASH_LABELS[self.hash_name]} mismatch: the file arrived damaged and was deleted")
+            raise TransferError(f"{HASH_LABELS[self.hash_name]} mismatch: the file arrived damaged and was deleted")
         try:
             self.final_path = self._claim_final_name()
             os.replace(self.part_path, self.final_path)

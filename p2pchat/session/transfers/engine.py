@@ -33,6 +33,7 @@ from p2pchat.protocol import (
     first_transfer_number,
     new_transfer_id,
 )
+from p2pchat.protocol.frames import SHA256
 from p2pchat.session.events import TransferInfo, TransferOffered, TransferUpdated
 from p2pchat.session.transfers.batches import Batch, batch_name
 from p2pchat.session.transfers.effects import (
@@ -374,7 +375,7 @@ class TransferEngine:
         if not t.final:
             self._progress(t, position)
 
-    def streamed(self, t: Job, digest: str, now: float, hash_name: str = "sha256") -> None:
+    def streamed(self, t: Job, digest: str, now: float, hash_name: str = SHA256) -> None:
         """Every byte went out: say the hash (`hash_name`: the FILE_DONE field that carries
         it) and wait for the receiver's FILE_RESULT."""
         self._at(now)
