@@ -85,6 +85,7 @@ def pick_transfer(transfers: list[TransferInfo], command: str, arg: str | None) 
     raise ValueError(f"/{command}: which one? {ids} (e.g. /{command} {candidates[0].id})")
 
 
+CHANGED_KEY_WORD = "accept"  # typed to trust a changed key, in every front end: the whole word
 RATE_TIMED_FROM = 1.0  # seconds: a transfer over sooner names no rate (6 bytes "at 555 B/s" says nothing)
 
 

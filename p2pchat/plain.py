@@ -19,6 +19,7 @@ import time
 
 from p2pchat import commands, dispatch
 from p2pchat.display import (
+    CHANGED_KEY_WORD,
     clean,
     describe,
     files_line,
@@ -176,9 +177,9 @@ class PlainFrontEnd:
     def _answers(self, word: str) -> bool:
         """The open trust question takes a yes or no; any other line is chat or a command."""
         changed = self._question is not None and self._question.kind == "changed"
-        yes = {CONFIRM_CHANGED} if changed else {"y", "yes"}
+        yes = {CHANGED_KEY_WORD} if changed else {"y", "yes"}
         if changed and word in ("y", "yes"):  # too quick a yes for a key that changed
-            self.say(f"a changed key takes the word {CONFIRM_CHANGED}, or n to refuse")
+            self.say(f"a changed key takes the word {CHANGED_KEY_WORD}, or n to refuse")
             return True
         if word not in yes | {"n", "no"}:
             return False
@@ -203,9 +204,6 @@ class PlainFrontEnd:
         return []
 
 
-CONFIRM_CHANGED = "accept"  # a changed key takes the whole word, as in the app
-
-
 def trust_question(prompt: ev.IdentityPrompt) -> str:
     """The trust question on one line, answered on the next."""
     peer = prompt.peer
@@ -214,7 +212,7 @@ def trust_question(prompt: ev.IdentityPrompt) -> str:
         return (
             f"WARNING: {peer.nickname} at {peer.address} presents a DIFFERENT key than last time "
             f"(on record {group_fingerprint(prompt.expected_fingerprint)}, now {fingerprint}): someone "
-            f"may be intercepting. Type {CONFIRM_CHANGED} to trust the new key, n to refuse"
+            f"may be intercepting. Type {CHANGED_KEY_WORD} to trust the new key, n to refuse"
         )
     return (
         f"new peer {peer.nickname} at {peer.address}, fingerprint {fingerprint}: "

@@ -113,7 +113,12 @@ class Invites:
 
     def used(self) -> list[str]:
         """The secrets of used invites not yet expired."""
-        return [item["secret"] for item in self._read()[1]]
+        return self.pending_and_used()[1]
+
+    def pending_and_used(self) -> tuple[list[str], list[str]]:
+        """`pending()` and `used()` from one read of the file (the relays ask every second)."""
+        pending, used = self._read()
+        return list(pending), [item["secret"] for item in used]
 
     def expect(self, secret: str, fingerprint: str) -> None:
         """Only `fingerprint` may redeem this invite now: a code introduced that identity."""

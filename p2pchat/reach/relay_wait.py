@@ -91,10 +91,11 @@ class RelayWaiter:
         invites = self.credentials.invites
         tokens: dict[str, tuple[bool, str | None, str | None]] = {}
         if self.relays:  # an invite names only the relays of the settings
-            used = [] if self._chatting() else invites.used()[-USED_WATCHED:]
+            pending, used = invites.pending_and_used()
+            used = [] if self._chatting() else used[-USED_WATCHED:]
             tokens = {
                 relay_token(secret): (tls_client_over_relay(own, "", invited=False), None, secret)
-                for secret in (*invites.pending(), *used)
+                for secret in (*pending, *used)
             }
         wanted = {(relay, token): how for relay in self.relays for token, how in tokens.items()}
         peer = self._peer()

@@ -86,6 +86,12 @@ def forward_typed_burst(app: App) -> None:
     target = app.focused
     if not isinstance(target, TakesTypedText):
         return
+    try:
+        head = app._peek_message()
+    except MessagePumpClosed:
+        return
+    if not is_typed_character(head, from_terminal=True):
+        return  # the usual case, nothing typed behind it: no need to build the binding chain
     text = take_queued_characters(app, from_terminal=True, stop_keys=_priority_keys(app))
     if text:
         target.post_message(TypedText(text))

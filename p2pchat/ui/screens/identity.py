@@ -12,12 +12,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
+from p2pchat.display import CHANGED_KEY_WORD
 from p2pchat.session.events import IdentityPrompt
 from p2pchat.ui.screens.typing_below import typing_target
 from p2pchat.ui.text import clean, fold_groups, group_fingerprint
-
-CONFIRM_WORD = "accept"
-
 
 # Keys that keep writing the message underneath while nothing in the dialog has the focus,
 # posted to it in order; the message box's other keys (ctrl+a, arrows...) run its bindings there.
@@ -93,12 +91,12 @@ class IdentityScreen(ModalScreen[bool]):
             body.append(expected, style="bold")
             body.append("\nKey presented now:\n  ")
             body.append(fingerprint, style="bold")
-            body.append(f"\n\nTo trust the new key, type '{CONFIRM_WORD}' below and press Accept.")
+            body.append(f"\n\nTo trust the new key, type '{CHANGED_KEY_WORD}' below and press Accept.")
             with Vertical(classes="dialog warning-dialog"):
                 yield Static("WARNING: THE PEER'S IDENTITY CHANGED", classes="dialog-title")
                 yield Static(body, id="identity-body")
                 yield Input(
-                    placeholder=f"type {CONFIRM_WORD} to trust the new key", id="identity-confirm"
+                    placeholder=f"type {CHANGED_KEY_WORD} to trust the new key", id="identity-confirm"
                 )
                 with Horizontal(classes="dialog-buttons"):
                     yield Button("Deny", id="identity-deny", variant="primary")
@@ -154,12 +152,12 @@ class IdentityScreen(ModalScreen[bool]):
         event.prevent_default()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        ready = event.value.strip().lower() == CONFIRM_WORD
+        ready = event.value.strip().lower() == CHANGED_KEY_WORD
         self.query_one("#identity-accept", Button).disabled = not ready
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.value.strip().lower() == CONFIRM_WORD:
+        if event.value.strip().lower() == CHANGED_KEY_WORD:
             self.dismiss(True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
