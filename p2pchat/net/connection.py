@@ -354,6 +354,15 @@ class Connection:
         except asyncio.TimeoutError:
             self.transport.abort()
 
+    async def close_after_goodbye(self, timeout: float = 2.0) -> None:
+        """Our goodbye is written: close once the peer, having read it, closes. The peer may be
+        sending file data until then, and TLS closed first meets that data after its close_notify
+        (an error in OpenSSL): the connection would end in a reset, which can reach the peer
+        before it has read the goodbye. A peer still silent after the timeout is closed on."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.protocol.closed), timeout)
+        await self.flush_and_close(timeout)
+
     async def flush_and_close(self, timeout: float = 2.0) -> None:
         """Close after the transport has written what it holds (a goodbye frame)."""
         if not self.transport.is_closing():

@@ -426,7 +426,7 @@ class Session:
             conn.discard_incoming()  # the peer may still be sending: it must hear our BYE
             with contextlib.suppress(ConnectionClosed, OSError, RuntimeError):
                 conn.send(Bye(reason))
-            await conn.flush_and_close()
+            await conn.close_after_goodbye()
             self.trust.seen(self.presence.last_peer_id)
         self._remember_unfinished(self.unfinished.call_ended() or self._unfinished_later is not None)
         if self._listener is not None:

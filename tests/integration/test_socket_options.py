@@ -11,39 +11,15 @@ import sys
 
 import pytest
 
-from p2pchat.net.connection import UNSENT_LIMIT, Connection, FrameProtocol
-from p2pchat.net.dialer import dial
+from p2pchat.net.connection import UNSENT_LIMIT, Connection
 from p2pchat.net.pacing import MIN_RECEIVE_WINDOW
 from p2pchat.protocol import FileChunk
+from tests.support.pair import connected_pair
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="TCP_NOTSENT_LOWAT and TCP_WINDOW_CLAMP are Linux's")
 
 TCP_NOTSENT_LOWAT = 25  # <netinet/tcp.h>; not in Python's socket module
 CHUNK = 64 * 1024
-
-
-@contextlib.asynccontextmanager
-async def connected_pair():
-    """(dialer, listener side) Connections over loopback TCP, the way the app opens them."""
-    loop = asyncio.get_running_loop()
-    accepted: asyncio.Future = loop.create_future()
-
-    def protocol() -> FrameProtocol:
-        made = FrameProtocol()
-        if not accepted.done():
-            accepted.set_result(made)
-        return made
-
-    server = await loop.create_server(protocol, "127.0.0.1", 0)
-    dialer = await dial("127.0.0.1", server.sockets[0].getsockname()[1], None)
-    listening_protocol = await accepted
-    listener = Connection(listening_protocol.transport, listening_protocol, dialed=False)
-    try:
-        yield dialer, listener
-    finally:
-        dialer.abort()
-        listener.abort()
-        server.close()
 
 
 def tcp_option(conn: Connection, option: int) -> int:
@@ -61,7 +37,6 @@ async def test_the_window_a_reader_advertises_follows_its_pace_down():
     burst is read, until the next round trip's update lowers it, so the smallest value seen
     while reading slowly is the one this connection set."""
     async with connected_pair() as (sender, reader):
-        sender.send_magic()
 
         async def send_forever():
             offset = 0
