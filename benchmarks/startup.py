@@ -3,9 +3,11 @@
     sudo python benchmarks/startup.py [--runs 5] [--netns NAME] [--tmux-only] [--size 80x24]
 
 First, in tmux: `p2pchat --port 0` in a fresh 80x24 window, the clock started by the shell
-that then execs it; the pane is read every 10 ms until a frame says "listening" (the time a
-user waits before the app can be reached and can say where), interleaved with a one-widget
-Textual app whose first frame says the same (Textual's floor, in the same run). With
+that then execs it; the pane is read every 10 ms until it says "listening" (the time a user
+waits before the app can be reached and can say where: the line the command prints once the
+socket is bound, before the window opens) and until the window's first frame says so too,
+interleaved with a one-widget Textual app whose first frame says "listening" (Textual's floor,
+in the same run). With
 `--tmux-only` that is all, in a namespace of its own with only a loopback (unless `--netns`).
 Then headless:
 
@@ -134,9 +136,9 @@ Floor().run()
 WINDOW = ("80", "24")
 
 
-def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
+def listening_in_tmux(on: bool | None, netns: str, home: str) -> tuple[float, float]:
     """Seconds from the exec of `p2pchat --port 0` in tmux (None: of the floor app) to the
-    first frame saying "listening"."""
+    pane first saying "listening", and to the window's frame saying so."""
     server = f"p2pchat-startup-{os.getpid()}"
     started = Path(home) / "started"
     started.unlink(missing_ok=True)
@@ -154,11 +156,14 @@ def listening_in_tmux(on: bool | None, netns: str, home: str) -> float:
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-x", WINDOW[0], "-y", WINDOW[1], command], check=True)
     try:
         deadline = time.time() + 20
+        said = None
         while time.time() < deadline:
             pane = subprocess.run([*tmux, "capture-pane", "-p"], capture_output=True, text=True).stdout
             if "listening" in pane:
-                seen = time.time()
-                return seen - float(started.read_text())
+                seen = time.time() - float(started.read_text())
+                said = said or seen
+                if "opening the window" not in pane:  # the app's own frame, not the early line
+                    return said, seen
             time.sleep(0.01)
         raise RuntimeError("no frame said 'listening' within 20 s")
     finally:
@@ -171,16 +176,19 @@ def listening_times(runs: int, netns: str) -> None:
     """Each run's time to a frame saying 'listening' in tmux, and the medians."""
     home = tempfile.mkdtemp(prefix="p2pchat-startup-")
     listening_in_tmux(False, netns, home)  # makes the identity, warms the file cache
-    listening: dict[bool | None, list[float]] = {None: [], True: [], False: []}
+    listening: dict[bool | None, list[tuple[float, float]]] = {None: [], True: [], False: []}
     for _ in range(runs):
         for on in (None, False, True):
             listening[on].append(listening_in_tmux(on, netns, home))
     shutil.rmtree(home, ignore_errors=True)
     for on in (None, False, True):
         label = {None: "one-widget Textual app", True: "mapping+discovery on ", False: "mapping+discovery off"}[on]
-        print(f"{label}: in tmux, a frame says 'listening' after median "
-              f"{statistics.median(listening[on]) * 1000:4.0f} ms "
-              f"({', '.join(f'{t * 1000:.0f}' for t in listening[on])})", flush=True)
+        for which, what in ((0, "the terminal says 'listening'"), (1, "the window says 'listening'")):
+            if on is None and which == 0:
+                continue
+            times = [pair[which] for pair in listening[on]]
+            print(f"{label}: in tmux, {what} after median {statistics.median(times) * 1000:4.0f} ms "
+                  f"({', '.join(f'{t * 1000:.0f}' for t in times)})", flush=True)
 
 
 def compare(runs: int, netns: str) -> None:

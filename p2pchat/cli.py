@@ -392,12 +392,14 @@ def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
     from p2pchat import heap
 
     heap.tune()  # before any thread starts: a thread's heap is chosen when it first allocates
+    early_line = False
     if settings.plain or settings.connect is not None or port_on_command_line:
         # Listen before the front end and the session are imported (the app's first frame
         # then says so); without these the app asks for a port on its connect screen first.
         from p2pchat.net.bind import bind_early
 
-        bind_early(settings.bind, settings.port)
+        port = bind_early(settings.bind, settings.port)
+        early_line = not settings.plain and port is not None and _say_listening(port)
     module = "p2pchat.plain" if settings.plain else "p2pchat.ui.app"
     try:
         if settings.plain:
@@ -415,7 +417,23 @@ def _run_front_end(settings: Settings, *, port_on_command_line: bool) -> int:
         return run_plain(settings)
     # The connect screen opens unless the command line said whom to call or where to listen
     # (a port from the settings file is only its starting value).
-    return run_app(settings, show_connect_screen=settings.connect is None and not port_on_command_line)
+    try:
+        return run_app(settings, show_connect_screen=settings.connect is None and not port_on_command_line)
+    finally:
+        if early_line:  # no longer true: the terminal is left as it was before
+            sys.stdout.write("\x1b[1F\x1b[2K")
+            sys.stdout.flush()
+
+
+def _say_listening(port: int) -> bool:
+    """The socket is bound: say so on the terminal at once, before the full-screen app takes
+    a few hundred milliseconds to import and draw its first frame. Peers that dial meanwhile
+    wait in the kernel's queue. True when said (stdout is a terminal)."""
+    if not sys.stdout.isatty():
+        return False
+    sys.stdout.write(f"p2pchat: listening on port {port}, opening the window...\n")
+    sys.stdout.flush()
+    return True
 
 
 def _printed(code: int) -> int:
