@@ -7,10 +7,15 @@ so it is never parsed as markup.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.text import Text
+
 from p2pchat.display import clean, human_duration, shorten_middle
 from p2pchat.display import format_size as human_bytes
 
-__all__ = ["clean", "group_fingerprint", "fold_groups", "human_bytes", "human_duration", "shorten_middle"]
+__all__ = [
+    "clean", "group_fingerprint", "fold_groups", "human_bytes", "human_duration", "shorten_middle", "wrap_at_dashes",
+]
 
 
 def group_fingerprint(fingerprint: str) -> str:
@@ -34,3 +39,32 @@ def fold_groups(grouped: str, width: int, indent: str = "  ") -> str:
         line = piece
     return ("\n" + indent).join([*lines, line])
 
+
+
+def wrap_at_dashes(text: Text, width: int) -> list[Text] | None:
+    """`text` on lines of at most `width` cells, broken at spaces and, inside a word longer
+    than a line (an address with a fingerprint), after a dash rather than inside a group.
+    None when there is no such word, or where cells and characters differ (wide characters,
+    several lines): Rich's own wrapping is then used."""
+    plain = text.plain
+    if width < 2 or "\n" in plain or cell_len(plain) != len(plain):
+        return None
+    if not any(len(word) > width and "-" in word for word in plain.split()):
+        return None
+    lines: list[Text] = []
+    start, end_of_text = 0, len(plain)
+    while start < end_of_text:
+        if end_of_text - start <= width:
+            end = end_of_text
+        elif (space := plain.rfind(" ", start + 1, start + width + 1)) > 0:
+            end = space
+        else:
+            dash = plain.rfind("-", start + 1, start + width)
+            end = dash + 1 if dash > 0 else start + width
+        line = text[start:end]
+        line.rstrip()
+        lines.append(line)
+        start = end
+        while start < end_of_text and plain[start] == " ":
+            start += 1
+    return lines

@@ -318,6 +318,14 @@ async def test_the_log_names_the_port_and_an_address_for_the_peer_not_the_wildca
         shown = screen_text(harness.app)
         assert "[::]" not in shown and "listening on port 8080" in shown
         assert "your address for your peer:" in shown and "p2pchat://192.0.2.7:8080/" in shown
+        # At 80 columns the address takes two lines: broken after a dash, never inside a group
+        # (a group split over two lines is misread when read aloud).
+        lines = harness.app.log_view.rendered_lines()
+        first = next(n for n, line in enumerate(lines) if "p2pchat://" in line)
+        assert lines[first].rstrip().endswith("-")
+        rest = lines[first + 1].split()[0]
+        fingerprint = lines[first].split("/")[-1].rstrip() + rest
+        assert all(len(group) == 4 for group in fingerprint.split("-")[:-1]), fingerprint
 
 
 async def test_f3_says_the_address_went_to_the_terminal_and_shows_it_to_copy_by_hand(harness: Harness):

@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from p2pchat.ui.text import clean
+from p2pchat.ui.text import clean, wrap_at_dashes
 
 FREEZE_EVERY = 10_000  # entries added between two gc.freeze() calls
 # Entries kept in memory: a few screens and more. Older messages page back in from the
@@ -455,7 +455,7 @@ class MessageLog(ScrollView, can_focus=True):
         indent = head.cell_len if head.cell_len <= width // 2 else 0
         if not indent:
             return list(Text.assemble(head, body, overflow="fold").wrap(console, width))
-        lines = body.wrap(console, width - indent) or [Text()]
+        lines = wrap_at_dashes(body, width - indent) or body.wrap(console, width - indent) or [Text()]
         pad = Text(" " * indent)
         return [Text.assemble(head if n == 0 else pad, line) for n, line in enumerate(lines)]
 
