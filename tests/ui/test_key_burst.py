@@ -40,3 +40,31 @@ async def test_a_burst_of_keys_edits_the_multi_line_draft_in_order(harness: Harn
         for _ in range(5):
             await pilot.pause()
         assert pilot.app.chat.query_one("#draft").text == "one\ntwo"
+
+
+@pytest.mark.parametrize(
+    ("keys", "answered", "typed"),
+    [
+        (["tab", "a"], [True], ""),  # Tab reaches the question before the key behind it
+        (["tab", "d"], [False], ""),
+        (["tab", "tab", "a"], [], "a"),  # and back to typing: the A is typed, not an answer
+    ],
+)
+async def test_a_burst_that_tabs_to_the_new_peer_question_answers_it_with_the_next_key(
+    harness: Harness, keys, answered, typed
+):
+    from fake_session import BOB
+
+    from p2pchat.session.events import IdentityPrompt
+    from p2pchat.ui.screens.identity import IdentityScreen
+
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, IdentityScreen)
+        burst(pilot.app, keys)
+        for _ in range(5):
+            await pilot.pause()
+        assert [c[1] for c in harness.fake.calls if c[0] == "answer_identity"] == answered
+        assert pilot.app.chat_input.value == typed

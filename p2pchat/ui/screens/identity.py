@@ -33,6 +33,7 @@ class Question(Static, can_focus=True):
     BINDINGS = [
         Binding("a", "screen.allow", "Allow", id="identity.allow"),
         Binding("d,escape", "screen.deny", "Deny", id="identity.deny"),
+        # Listed in /help; IdentityScreen.on_key takes it first, in key order.
         Binding("tab,shift+tab", "screen.back_to_typing", "Back to typing", show=False),
     ]
 
@@ -133,12 +134,20 @@ class IdentityScreen(ModalScreen[bool]):
         stack = self.app.screen_stack
         below = stack[stack.index(self) - 1] if stack.index(self) > 0 else None
         typing_into = typing_target(self)  # the input, or the draft
+        if event.key in FOCUS_KEYS and (self.focused is None or isinstance(self.focused, Question)):
+            # Moved now, not once the key has bubbled up to a binding: the keys that came in
+            # the same burst (A right behind Tab) belong where Tab leads.
+            event.stop()
+            event.prevent_default()
+            if self.focused is None:
+                self.focus_next() if event.key == "tab" else self.focus_previous()
+            else:
+                self.action_back_to_typing()
+            return
         if isinstance(self.focused, Question) and event.is_printable and not self._answers(event.key):
             self.set_focus(None)  # a letter that answers nothing: typing goes on, nothing lost
         if self.focused is not None or typing_into is None or below is None:
             return
-        if event.key in FOCUS_KEYS:
-            return  # the screen's own Tab: focus the question
         if event.key == "backspace":  # queued like the keys, so it stays in their order
             typing_into.call_later(self.app.run_action, "delete_left", typing_into)
         elif event.is_printable or event.key in TYPING_KEYS:
