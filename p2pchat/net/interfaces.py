@@ -61,3 +61,12 @@ def local_addresses() -> list[str]:
         if not (address.is_loopback or address.is_link_local or address.is_unspecified):
             usable.append(text)
     return usable
+
+
+def is_this_machine(host: str) -> bool:
+    """Whether `host` (an address or `localhost`) names this machine."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host.lower() == "localhost"
+    return address.is_loopback or address.is_unspecified or str(address) in local_addresses()

@@ -20,7 +20,7 @@ from p2pchat.reach.backoff import backoff
 from p2pchat.reach.missing import missing_route
 from p2pchat.reach.ports import DialReport, Handshake, PresenceView, Spawn
 from p2pchat.reach.race import ReachError, ReachPlan, reach
-from p2pchat.reach.refusal import PeerRefused
+from p2pchat.reach.refusal import MetItself, PeerRefused
 from p2pchat.reach.repeats import RepeatedWarnings
 from p2pchat.reach.target import DialTarget, parse_target
 
@@ -114,6 +114,8 @@ class Caller:
             try:
                 conn = await reach(plan)
             except PeerRefused as exc:  # the wrong identity on every path that answered
+                if isinstance(exc, MetItself):  # the address named the peer's key, led to ours
+                    exc = self._dialed_itself() or exc
                 if self._refused(exc):
                     return
                 reason = str(exc)
@@ -158,16 +160,22 @@ class Caller:
             self.report.notice(line, "warning")
         return False
 
+    def _dialed_itself(self) -> PeerRefused | None:
+        """The target names our own listening port: that is where the call went."""
+        port = self._listening_port()
+        target = self.target
+        if target is None or not any(address.port == port for address in target.direct):
+            return None
+        return PeerRefused(
+            f"{target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
+            "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
+            f"or connect from there to port {port}", final=True)
+
     def met_itself(self, conn: Connection) -> PeerRefused:
         """The peer presented our own identity: we dialed ourselves, or another p2pchat
         shares our identity files. Either way dialing that address again cannot help."""
-        port = self._listening_port()
-        target = self.target
-        if conn.dialed and target is not None and any(address.port == port for address in target.direct):
-            return PeerRefused(
-                f"{target} is this p2pchat itself (it listens on port {port}); stopped dialing it. "
-                "A peer on this machine listens on another port: /connect 127.0.0.1:THAT_PORT, "
-                f"or connect from there to port {port}", final=True)
+        if conn.dialed and (itself := self._dialed_itself()) is not None:
+            return itself
         if not conn.dialed and (conn.peer_host, conn.peer_port) in self.own_ends:
             return PeerRefused("", final=True)  # the other half of our own dial says it
         return PeerRefused(

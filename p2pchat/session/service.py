@@ -21,6 +21,7 @@ from loguru import logger
 
 from p2pchat.net.bind import PortInUse, open_listening_socket, take_early
 from p2pchat.net.connection import Connection, ConnectionClosed
+from p2pchat.net.interfaces import is_this_machine
 from p2pchat.net.listener import Listener
 from p2pchat.paths import Paths, get_paths
 from p2pchat.protocol import Bye, Heartbeat, Hello, Nick, Ping, ProtocolError, validate_nickname
@@ -406,6 +407,11 @@ class Session:
         if target.fingerprint and target.fingerprint == self.own_fingerprint:
             raise ValueError("that is your own address or invite: give it to your peer")
         if self._conn is not None:  # the chat goes on; only the address to redial changes
+            port = self.listening_port
+            if any(a.port == port and is_this_machine(a.host) for a in target.direct):
+                # Found later only when the link drops and the redial meets our own key.
+                raise ValueError(f"{address} is this p2pchat itself (it listens on port {port}): "
+                                 "/connect takes your peer's address")
             peer = self.presence.peer
             self.caller.retarget(target, peer.nickname if peer else "the peer")
             return

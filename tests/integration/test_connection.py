@@ -137,6 +137,25 @@ async def test_connect_while_connected_says_what_will_happen_and_redials_the_new
         assert not [e for e in b.events.of(Dialing) if e.address == a.address and e.attempt > 1]
 
 
+async def test_connect_while_connected_to_our_own_address_is_refused_at_once(tmp_path):
+    async with two_sessions(tmp_path) as (a, b):
+        for own in (b.address, f"localhost:{b.session.listening_port}"):
+            with pytest.raises(ValueError, match="is this p2pchat itself"):
+                await b.session.connect(own)
+        await assert_chat_works(a, b)  # and bob still calls alice if the link drops
+        assert not [e for e in b.events.of(Notice) if "will call" in e.text]
+
+
+async def test_an_address_with_the_peers_key_that_leads_back_to_us_is_named_as_ourselves(tmp_path):
+    from p2pchat.identity.fingerprints import share_address
+
+    async with start_session(tmp_path, "alice") as a, start_session(tmp_path, "bob") as b:
+        # bob's key, alice's own port: not an interception, a wrong port
+        await a.session.connect(share_address("127.0.0.1", a.session.listening_port, b.session.own_fingerprint))
+        said = await a.events.wait_for(Notice, lambda e: e.level == "error")
+        assert "is this p2pchat itself" in said.text and "MISMATCH" not in said.text
+
+
 async def test_the_accepted_side_says_it_waits_while_the_peer_is_asked(tmp_path):
     async with start_session(tmp_path, "alice", accept_unknown="ask") as a, start_session(tmp_path, "bob") as b:
         a.session.interactive = True  # alice is asked about bob's key, and takes her time

@@ -36,6 +36,7 @@ from p2pchat.paths import Paths
 from p2pchat.protocol import Bye, Hello
 from p2pchat.protocol.transit import RelayAddress
 from p2pchat.reach.invites import Invites
+from p2pchat.reach.refusal import MetItself
 from p2pchat.session.context import PeerLink, Reporter
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo, PromptKind
 from p2pchat.session.handshake.machine import USED_INVITE, PeerRefused
@@ -111,6 +112,12 @@ class Trust:
         actual = peer_fingerprint(conn.ssl_object)
         if actual != expected:
             conn.abort()
+            if actual == self.own_id:  # the path leads back to us: no one is intercepting
+                if final:
+                    raise MetItself("that address is this very instance", final=True)
+                where = f"relay {conn.relay}" if conn.relay else conn.peer_address
+                raise PeerRefused(f"{where} leads back to this p2pchat itself; refused that path, "
+                                  "still trying the others")
             if not final:
                 where = f"relay {conn.relay}" if conn.relay else conn.peer_address
                 raise PeerRefused(
