@@ -40,12 +40,17 @@ def as_keys(text: str) -> list[events.Key]:
     return [events.Key(_character_to_key(char), char) for char in text]
 
 
+# Not printable to Python (format characters), but typed: they join emoji into one
+# (a family, a flag with a sign) and shape scripts. Bidi controls stay out.
+JOINERS = frozenset("\u200c\u200d")
+
+
 def is_typed_character(message: object, *, from_terminal: bool = False) -> bool:
-    """A printable key; `from_terminal`: only one not yet handed on by the app (a key that a
-    widget did not handle also comes back up to the app: that one is not typing)."""
+    """A printable key or a joiner; `from_terminal`: only one not yet handed on by the app (a
+    key that a widget did not handle also comes back up to the app: that one is not typing)."""
     return (
         isinstance(message, events.Key)
-        and message.is_printable
+        and (message.is_printable or message.character in JOINERS)
         and bool(message.character)
         and not (from_terminal and message.is_forwarded)
     )

@@ -68,3 +68,26 @@ async def test_a_burst_that_tabs_to_the_new_peer_question_answers_it_with_the_ne
             await pilot.pause()
         assert [c[1] for c in harness.fake.calls if c[0] == "answer_identity"] == answered
         assert pilot.app.chat_input.value == typed
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "in-a-burst"])
+@pytest.mark.parametrize("where", ["message box", "draft"])
+async def test_zero_width_joiners_typed_are_kept(harness: Harness, together, where):
+    from p2pchat.ui.typing_burst import as_keys
+
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji only with its joiners
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        if where == "draft":
+            await pilot.press("o", "ctrl+j")
+            await pilot.pause()
+        for key in as_keys(family):
+            pilot.app.post_message(key)
+            if not together:
+                await pilot.pause()
+        for _ in range(5):
+            await pilot.pause()
+        if where == "draft":
+            assert pilot.app.chat.query_one("#draft").text == "o\n" + family
+        else:
+            assert pilot.app.chat_input.value == family

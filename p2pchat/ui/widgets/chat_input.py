@@ -14,7 +14,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
-from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
+from p2pchat.ui.typing_burst import (
+    TakesTypedText,
+    TypedText,
+    as_keys,
+    is_typed_character,
+    take_queued_characters,
+)
 from p2pchat.ui.widgets.key_order import run_own_binding
 
 
@@ -209,9 +215,9 @@ class ChatInput(TakesTypedText, Input):
             event.prevent_default()
             await self.action_submit()
             return
-        if event.is_printable and (burst := take_queued_characters(self)):
-            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit
-            event.prevent_default()
+        if is_typed_character(event) and ((burst := take_queued_characters(self)) or not event.is_printable):
+            event.stop()  # keys typed faster than handled (a paste as keystrokes): one edit;
+            event.prevent_default()  # and a joiner, which Textual's input would drop
             self._type(f"{event.character}{burst}")
             return
         if not await run_own_binding(self, event):

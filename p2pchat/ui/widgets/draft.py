@@ -10,7 +10,13 @@ from textual import events
 from textual.message import Message
 from textual.widgets import TextArea
 
-from p2pchat.ui.typing_burst import TakesTypedText, TypedText, as_keys, take_queued_characters
+from p2pchat.ui.typing_burst import (
+    JOINERS,
+    TakesTypedText,
+    TypedText,
+    as_keys,
+    take_queued_characters,
+)
 from p2pchat.ui.widgets.key_order import run_own_binding
 
 HELP = "Multi-line · Enter sends · ctrl+j or shift+enter: new line · Esc: put aside"
@@ -71,6 +77,11 @@ class DraftEditor(TakesTypedText, TextArea):
                 self.post_message(self.PutAside(self.text))
             else:
                 self.insert("\n")
+            return
+        if event.character in JOINERS:  # not printable to TextArea, which would drop it
+            event.stop()
+            event.prevent_default()
+            self._type(event.character)
             return
         if not await run_own_binding(self, event):
             await super()._on_key(event)
