@@ -302,7 +302,18 @@ def load_settings(
     if sources["port"] != "default":  # only the built-in default may move to a free port
         settings.port_explicit = True
         settings.port_source = sources["port"]
+    check_together(settings)
     return settings, sources
+
+
+def check_together(settings: Settings) -> None:
+    """Values that are each fine but do not work together."""
+    interval, timeout = settings.heartbeat_interval, settings.heartbeat_timeout
+    if timeout < 2 * interval:
+        # A link would count as lost between two heartbeats, and reconnect over and over.
+        raise ConfigError(
+            f"heartbeat_timeout ({timeout:g} s) must be at least twice heartbeat_interval ({interval:g} s)"
+        )
 
 
 # -- showing values ------------------------------------------------------------------------
@@ -429,7 +440,10 @@ def set_value(path: Path, key: str, value_text: str) -> Any:
         if not count:
             document[spec.name] = stored
             new_text = document.as_string()
-    _file_values(path, new_text)  # what we write must read back
+    in_file = Settings()
+    for name, stored_value in _file_values(path, new_text).items():  # what we write must read back
+        setattr(in_file, name, stored_value)
+    check_together(in_file)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(new_text, encoding="utf-8")

@@ -73,6 +73,7 @@ def test_an_explicit_settings_file_replaces_the_default_one(tmp_path):
 
 
 def test_environment_values_are_parsed_by_type(monkeypatch):
+    monkeypatch.setenv("P2PCHAT_HEARTBEAT_INTERVAL", "1.5")
     monkeypatch.setenv("P2PCHAT_HEARTBEAT_TIMEOUT", "3")
     monkeypatch.setenv("P2PCHAT_TLS", "off")
     monkeypatch.setenv("P2PCHAT_MAX_FILE_SIZE", "4 GB")
@@ -223,9 +224,9 @@ def test_set_on_the_default_file_uncomments_the_key_in_place(tmp_path):
 
 def test_set_appends_a_key_the_file_lacks(tmp_path):
     path = write(tmp_path / "config.toml", "# only a comment\n")
-    set_value(path, "heartbeat_timeout", "3.5")
+    set_value(path, "heartbeat_timeout", "12.5")
     assert path.read_text().startswith("# only a comment\n")
-    assert load_settings({}, path)[0].heartbeat_timeout == 3.5
+    assert load_settings({}, path)[0].heartbeat_timeout == 12.5
 
 
 def test_set_creates_a_missing_file_with_the_commented_defaults(tmp_path):
@@ -332,3 +333,18 @@ def test_an_unknown_binding_id_in_the_file_is_read_so_the_app_can_warn(tmp_path)
     path = write(tmp_path / "config.toml", '[keymap]\n"app.nonexist" = "ctrl+x"\n')
     settings, _ = load_settings({}, path, environ={})
     assert settings.keymap == {"app.nonexist": "ctrl+x"}
+
+
+def test_a_heartbeat_timeout_shorter_than_two_heartbeats_is_refused(monkeypatch, tmp_path):
+    # Each value is fine alone; together the link would drop between two heartbeats.
+    monkeypatch.setenv("P2PCHAT_HEARTBEAT_TIMEOUT", "3")
+    with pytest.raises(ConfigError, match=r"heartbeat_timeout \(3 s\) must be at least twice heartbeat_interval \(5 s\)"):
+        load_settings({})
+    path = tmp_path / "config.toml"
+    monkeypatch.delenv("P2PCHAT_HEARTBEAT_TIMEOUT")
+    with pytest.raises(ConfigError, match="at least twice"):
+        set_value(path, "heartbeat_interval", "30")
+    assert not path.exists() or "heartbeat_interval = 30" not in path.read_text()
+    set_value(path, "heartbeat_timeout", "60")
+    set_value(path, "heartbeat_interval", "30")  # now it fits
+    assert load_settings({}, path)[0].heartbeat_interval == 30
