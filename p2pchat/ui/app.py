@@ -154,7 +154,7 @@ class ChatApp(App[int]):
     def on_mount(self) -> None:
         try:
             self.theme = self.settings.theme
-        except Exception:
+        except Exception:  # the chat screen's log says so
             self.theme = "textual-dark"
         if self.keymap:
             self.set_keymap(self.keymap)

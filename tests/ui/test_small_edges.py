@@ -182,3 +182,13 @@ def test_snapshot_of_a_chat_at_60_by_20(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(harness.app, terminal_size=(60, 20), run_before=run_before)
+
+
+async def test_an_unknown_theme_is_named_in_the_log_and_the_default_is_used(tmp_path):
+    harness = Harness(tmp_path, settings={"theme": "nonsense"})
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert harness.app.theme == "textual-dark"
+        said = [e.body for e in harness.app.log_view.entries if "theme" in e.body]
+        assert said and said[0].startswith("theme 'nonsense' is unknown, using textual-dark (themes: ")
+        assert "nord" in said[0]

@@ -127,6 +127,9 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         if unknown := unknown_binding_ids(self.host.keymap):  # a typo in the settings: say so, go on
             self.log_view.add_system(f"keymap {describe_unknown(unknown, list_known=False)}; ignored", "warning")
+        if (wanted := self.host.settings.theme) != self.app.theme:  # not one of Textual's
+            known = ", ".join(sorted(self.app.available_themes))
+            self.log_view.add_system(f"theme {wanted!r} is unknown, using {self.app.theme} (themes: {known})", "warning")
         self.chat_input.cursor_blink = self._cursor_blink
         self.chat_input.focus()
         self.watch(self.log_view, "unseen", self._show_unseen)
