@@ -192,3 +192,20 @@ async def test_an_unknown_theme_is_named_in_the_log_and_the_default_is_used(tmp_
         said = [e.body for e in harness.app.log_view.entries if "theme" in e.body]
         assert said and said[0].startswith("theme 'nonsense' is unknown, using textual-dark (themes: ")
         assert "nord" in said[0]
+
+
+async def test_the_new_peer_question_leaves_the_message_box_in_view_on_a_short_terminal(tmp_path):
+    from p2pchat.ui.screens.identity import IdentityScreen
+
+    for width, height in ((60, 20), (80, 24), (100, 16)):
+        harness = Harness(tmp_path)
+        async with harness.app.run_test(size=(width, height)) as pilot:
+            await pilot.pause()
+            harness.fake.emit(IdentityPrompt(BOB, "unknown"))
+            await pilot.pause()
+            screen = harness.app.screen
+            assert isinstance(screen, IdentityScreen)
+            # message box (3 rows), status and keys stay visible under the question
+            assert screen.query_one(".dialog").region.bottom <= height - 5, (width, height)
+            assert screen.query_one("#identity-body").region.height > 0
+            assert screen.query_one(".dialog-buttons").display == (height >= 24)  # mouse-only

@@ -22,6 +22,7 @@ from p2pchat.ui.text import clean, fold_groups, group_fingerprint
 TYPING_KEYS = ("enter", "backspace", "ctrl+j", "shift+enter", "escape")
 # Keys that move the focus into the dialog: the one deliberate way to start answering it.
 FOCUS_KEYS = ("tab", "shift+tab")
+SHORT_TERMINAL = 24  # rows: below, the question drops its blank rows and mouse-only buttons
 KEY_NAMES = {"escape": "Esc", "enter": "Enter", "space": "Space"}  # as the hint names them
 TO_ANSWER = "Tab to answer; until then, typing goes on in the message box."
 ANSWERING = "{allow} allows · {deny} denies · Tab goes back to typing."
@@ -125,6 +126,10 @@ class IdentityScreen(ModalScreen[bool]):
             return " or ".join(KEY_NAMES.get(key, key.upper() if len(key) == 1 else key) for key in keys)
 
         return ANSWERING.format(allow=shown("identity.allow", "a"), deny=shown("identity.deny", "d,escape"))
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Below 24 rows the question would cover the message box it says typing goes on in.
+        self.set_class(event.size.height < SHORT_TERMINAL, "short-terminal")
 
     def on_mount(self) -> None:
         for field in self.query(Input):
