@@ -198,7 +198,7 @@ class IncomingFile:
             self._fail(error)
         if self._hasher.hexdigest() != expected:
             self._discard()
-            raise TransferError(f"{HASH_LABELS[self.hash_name]} mismatch: the file arrived damaged and was deleted")
+            raise TransferError(f"the file arrived damaged (its {HASH_LABELS[self.hash_name]} hash does not match the sender's) and was deleted")
         try:
             self.final_path = self._claim_final_name()
             os.replace(self.part_path, self.final_path)

@@ -245,7 +245,7 @@ class ChatApp(App[int]):
     def _ask_before_quitting(self, running: list[TransferInfo]) -> None:
         peer = clean(self.chat.peer_name(), single_line=True)
         body = Text(quit_warning(running, peer) + " (ctrl+q again quits.)")
-        screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False)
+        screen = ConfirmScreen("Quit p2pchat?", body, "Quit", "Keep running", default=False, warning=True)
         screen.id = "quit-confirm"
         self.push_screen(screen, self._quit_answered)
 

@@ -120,7 +120,7 @@ async def test_a_wrong_hash_fails_and_deletes_the_file(tmp_path, target):
     tid = await offer_accepted(peer, "damaged.bin", 2000)
     peer.send(FileChunk(tid, 0, os.urandom(2000)), FileDone(tid, "0" * 64))
     result = await peer.expect(FileResult, lambda f: f.tid == tid)
-    assert not result.ok and "SHA-256 mismatch" in result.reason
+    assert not result.ok and "its SHA-256 hash does not match" in result.reason
     await wait_until(lambda: everything_under(downloads) == set())
     await peer.chat_still_works()
 
@@ -173,7 +173,7 @@ async def test_a_blake3_hash_is_checked_where_both_have_the_capability(tmp_path,
     tid = await offer_accepted(peer, "damaged.bin", len(data))
     peer.send(FileChunk(tid, 0, data), FileDone(tid, blake3="0" * 64))
     result = await peer.expect(FileResult, lambda f: f.tid == tid)
-    assert not result.ok and "BLAKE3 mismatch" in result.reason
+    assert not result.ok and "its BLAKE3 hash does not match" in result.reason
     await peer.chat_still_works()
 
 

@@ -223,7 +223,7 @@ def test_hash_mismatch_deletes_the_part_file(dirs):
     receiver.prepare()
     sender.open(0)
     pump(sender, receiver)
-    with pytest.raises(TransferError, match="SHA-256 mismatch"):
+    with pytest.raises(TransferError, match="its SHA-256 hash does not match"):
         receiver.finish("0" * 64)
     assert files_in(downloads) == []
     receiver.abort(keep_part=False)  # harmless afterwards
