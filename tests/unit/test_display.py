@@ -75,3 +75,13 @@ def test_a_command_without_an_id_means_the_only_transfer_it_fits():
         pick_transfer(transfers, "cancel", None)
     with pytest.raises(ValueError, match="not a transfer id"):
         pick_transfer(transfers, "accept", "x")
+
+
+def test_a_long_peer_name_leaves_room_for_encryption_and_verification_at_60_columns():
+    from p2pchat.ui.widgets.status import StatusSnapshot, status_text
+
+    status = StatusSnapshot(state="connected", peer_nickname="ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", encrypted=True,
+                            short_fingerprint="MFRG-GZDF", listening_port=9001)
+    shown = status_text(status, width=60).plain
+    assert "ENCRYPTED" in shown and "unverified" in shown
+    assert "ABCDEFGHI" in shown and "…" in shown  # shortened in the middle, both ends kept

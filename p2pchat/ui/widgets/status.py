@@ -10,7 +10,9 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
-from p2pchat.ui.text import clean
+from p2pchat.ui.text import clean, shorten_middle
+
+STATUS_NAME_WIDTH = 20
 
 
 @dataclass
@@ -60,7 +62,9 @@ def status_text(
         state = f"reconnecting in {max(0, round(status.retry_in))} s"
     parts.append((0, Text(state, style="bold")))
     if status.peer_nickname or status.peer_address:
-        nickname = clean(status.peer_nickname, single_line=True)
+        # Shortened: a 32-character name would push "unverified" off a narrow bar (the title
+        # line above shows it whole).
+        nickname = shorten_middle(clean(status.peer_nickname, single_line=True), STATUS_NAME_WIDTH)
         # Through a relay, the address is the relay's, not the peer's: not shown.
         address = "" if status.route.startswith("via") else clean(status.peer_address, single_line=True)
         if address:
