@@ -247,3 +247,18 @@ def invite_lines(offer: CodeInvite, where: str) -> list[tuple[str, str]]:
                   else f"this invite line ({offer.summary}), which your peer pastes into {where}:", "system"))
     lines.append((offer.line, "system"))
     return lines
+
+
+def own_address(port: int | None, fingerprint: str, *, tls: bool = True, bind: str = "::") -> str:
+    """The address to give your peer: `p2pchat://HOST:PORT/FINGERPRINT` (HOST:PORT without TLS);
+    "" while the port is not known yet (0 means one is picked when listening). The identity and
+    network modules are imported on first use: the app's first frame does not wait for them."""
+    if not port:
+        return ""
+    from p2pchat.identity import share_address
+    from p2pchat.net.address import guess_lan_host
+
+    host = guess_lan_host(bind)
+    if not tls or not fingerprint:
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return share_address(host, port, fingerprint)

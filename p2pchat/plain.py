@@ -27,6 +27,7 @@ from p2pchat.display import (
     nick_changed_line,
     offer_line,
     offered_line,
+    own_address,
     peer_whereabouts,
     result_line,
 )
@@ -86,6 +87,8 @@ class PlainFrontEnd:
             self.show_message(event.message)
         elif isinstance(event, ev.Listening):
             self.say(f"listening on port {event.port}" + (f" ({event.note})" if event.note else ""))
+            if address := self._own_address():
+                self.say(f"your address for your peer: {address}")
         elif isinstance(event, ev.Dialing):
             if event.retry_in is not None:
                 self.say(f"{clean(event.reason)}; retrying in {event.retry_in:g} s")
@@ -201,7 +204,13 @@ class PlainFrontEnd:
         pass
 
     def more_info(self) -> list[str]:
-        return []
+        address = self._own_address()
+        return [f"your address: {address} (/invite makes a one-time line that also works through relays)"] if address else []
+
+    def _own_address(self) -> str:
+        settings = self.settings
+        return own_address(self.session.listening_port, self.session.own_fingerprint, tls=settings.tls,
+                           bind=settings.bind)
 
 
 def trust_question(prompt: ev.IdentityPrompt) -> str:

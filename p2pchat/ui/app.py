@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from p2pchat import commands
+from p2pchat.display import own_address
 from p2pchat.net.bind import early_port
 from p2pchat.paths import get_paths
 from p2pchat.session.api import SessionAPI
@@ -38,7 +39,7 @@ from p2pchat.ui.screens.connect import ConnectChoice, ConnectScreen, LanFactory,
 from p2pchat.ui.screens.help import HelpScreen, key_lines
 from p2pchat.ui.screens.identity import Question
 from p2pchat.ui.screens.offer import OfferScreen
-from p2pchat.ui.share import SENT_TO_CLIPBOARD, own_address
+from p2pchat.ui.share import SENT_TO_CLIPBOARD
 from p2pchat.ui.text import clean
 from p2pchat.ui.typing_burst import forward_typed_burst, is_typed_character
 from p2pchat.ui.widgets.chat_input import ChatInput

@@ -184,3 +184,12 @@ def test_peer_markup_and_control_characters_print_literally(tmp_path):
         assert unsafe == [], unsafe
     finally:
         bob.stop()
+
+
+def test_plain_mode_says_the_address_for_the_peer_and_info_repeats_it(spawn):
+    alice = spawn("alice", "--port", "0")
+    port = alice.port()
+    said = alice.wait_line(r"\* your address for your peer: (p2pchat://\S+)")
+    assert f":{port}/" in said[1]
+    alice.type("/info")
+    assert alice.wait_line(r"your address: (\S+)")[1] == said[1]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from p2pchat.display import own_address
 from p2pchat.net.address import guess_lan_host
 from p2pchat.reach.invites import Invites, make_invite
-from p2pchat.ui.share import own_address
 
 
 @pytest.mark.parametrize("bind", ["127.0.0.1", "::1", "198.51.100.7"])
