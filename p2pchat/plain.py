@@ -57,6 +57,7 @@ class PlainFrontEnd:
         self._question: ev.IdentityPrompt | None = None  # open until answered or expired
         self._pinged = False
         self._verify_asked = False
+        self._said_kept = False  # that messages typed with no peer wait
 
     # -- output ----------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -100,6 +101,7 @@ class PlainFrontEnd:
             again = "reconnected" if event.resumed else "connected"
             where = peer_whereabouts(p) + (", direct" if p.route == "direct" else "")
             self.say(f"{again} to {clean(p.nickname, single_line=True)} {where} ({security})")
+            self._said_kept = False
         elif isinstance(event, ev.Disconnected):
             self.say(clean(event.reason, single_line=True))
         elif isinstance(event, ev.NickChanged) and event.by_peer:
@@ -141,6 +143,9 @@ class PlainFrontEnd:
             command = commands.parse(line)
             if command is None:
                 self.session.send_text(commands.as_message(line))
+                if self.session.peer is None and not self._said_kept:
+                    self._said_kept = True  # once until a peer is there
+                    self.say("no peer is connected: messages are kept and go out once a chat is up (to the peer you last chatted with, if any)")
                 return True
             return await self.run_command(command)
         except Exception as exc:  # a bad command, path or id must not end the chat

@@ -193,3 +193,13 @@ def test_plain_mode_says_the_address_for_the_peer_and_info_repeats_it(spawn):
     assert f":{port}/" in said[1]
     alice.type("/info")
     assert alice.wait_line(r"your address: (\S+)")[1] == said[1]
+
+
+def test_plain_mode_says_once_that_a_message_typed_with_no_peer_waits(spawn):
+    alice = spawn("alice", "--port", "0")
+    alice.port()
+    alice.type("first", "second")
+    alice.wait_line(r"\* no peer is connected: messages are kept and go out once a chat is up")
+    bob = spawn("bob", "--connect", f"127.0.0.1:{alice.port()}")
+    assert bob.wait_line(r"<alice> second")
+    assert sum("no peer is connected" in line for line in alice.lines) == 1
