@@ -112,14 +112,13 @@ class Trust:
         actual = peer_fingerprint(conn.ssl_object)
         if actual != expected:
             conn.abort()
+            where = f"relay {conn.relay}" if conn.relay else conn.peer_address
             if actual == self.own_id:  # the path leads back to us: no one is intercepting
                 if final:
                     raise MetItself("that address is this very instance", final=True)
-                where = f"relay {conn.relay}" if conn.relay else conn.peer_address
                 raise PeerRefused(f"{where} leads back to this p2pchat itself; refused that path, "
                                   "still trying the others")
             if not final:
-                where = f"relay {conn.relay}" if conn.relay else conn.peer_address
                 raise PeerRefused(
                     f"IDENTITY MISMATCH through {where}: expected {short_fingerprint(expected)}, "
                     f"someone else ({short_fingerprint(actual)}) answered; refused that path, "
