@@ -36,6 +36,7 @@ from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.settings import Settings
 
+ANSWER_WORDS = ("y", "yes", "n", "no", CHANGED_KEY_WORD)
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
 PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stderr)
 
@@ -58,6 +59,7 @@ class PlainFrontEnd:
         self._pinged = False
         self._verify_asked = False
         self._said_kept = False  # that messages typed with no peer wait
+        self._closed_question: str | None = None  # whose trust question closed unanswered, until the next line
 
     # -- output ----------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -130,6 +132,9 @@ class PlainFrontEnd:
             self.say(clean(trust_question(event), single_line=True))
         elif isinstance(event, ev.IdentityPromptExpired):
             self._question = None
+            self._closed_question = event.peer.nickname  # a y or n typed next was meant for it
+            why = "the connection ended first" if event.withdrawn else "not answered in time"
+            self.say(f"the question about {clean(event.peer.nickname, single_line=True)}'s key is closed: {why}")
 
     # -- input -----------------------------------------------------------------------
     async def handle_line(self, line: str) -> bool:
@@ -139,6 +144,13 @@ class PlainFrontEnd:
             return True
         if self._question is not None and self._answers(line.strip().lower()):
             return True
+        if self._closed_question is not None and line.strip().lower() in ANSWER_WORDS:
+            # Typed for a question that just closed: as a chat line it would go to the next peer.
+            self.say(f"no question is open (the one about {clean(self._closed_question, single_line=True)}'s "
+                     f"key was closed): {line.strip()!r} was not sent; type it again to send it")
+            self._closed_question = None
+            return True
+        self._closed_question = None
         try:
             command = commands.parse(line)
             if command is None:

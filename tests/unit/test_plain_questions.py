@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from p2pchat.plain import PlainFrontEnd
 from p2pchat.session.events import IdentityPrompt, IdentityPromptExpired, PeerInfo
 from p2pchat.settings import Settings
@@ -20,6 +22,7 @@ class Answers:
         self.on_event = None
         self.answers: list[bool] = []
         self.sent: list[str] = []
+        self.peer = PEER  # connected: chat lines go out at once
 
     def answer_identity(self, accept: bool) -> None:
         self.answers.append(accept)
@@ -58,9 +61,15 @@ async def test_a_changed_key_takes_the_word_accept_and_n_refuses():
     assert session.answers == [True, False]
 
 
-async def test_an_expired_question_takes_no_answer():
-    front, session, _ = front_end()
+@pytest.mark.parametrize(("withdrawn", "why"), [(False, "not answered in time"), (True, "the connection ended first")])
+async def test_an_expired_question_takes_no_answer_and_a_late_y_is_not_sent_unasked(withdrawn, why):
+    front, session, out = front_end()
     front.on_event(IdentityPrompt(PEER, "unknown"))
-    front.on_event(IdentityPromptExpired(PEER))
+    front.on_event(IdentityPromptExpired(PEER, withdrawn=withdrawn))
+    assert out.getvalue().endswith(f"* the question about bob's key is closed: {why}\n")
+    await front.handle_line("y\n")  # meant for the question: as chat it would reach the next peer
+    assert session.answers == [] and session.sent == []
+    assert out.getvalue().endswith("* no question is open (the one about bob's key was closed): 'y' was not sent; "
+                                   "type it again to send it\n")
     await front.handle_line("y\n")
-    assert session.answers == [] and session.sent == ["y"]
+    assert session.sent == ["y"]
