@@ -36,7 +36,8 @@ from p2pchat.session import Session, SessionAPI, StartError
 from p2pchat.session import events as ev
 from p2pchat.settings import Settings
 
-ANSWER_WORDS = ("y", "yes", "n", "no", CHANGED_KEY_WORD)
+YES, NO = ("y", "yes"), ("n", "no")  # a new peer's question; a changed key takes CHANGED_KEY_WORD
+ANSWER_WORDS = (*YES, *NO, CHANGED_KEY_WORD)
 DELIVERY_TIMEOUT = 30.0  # at end of input: how long to wait for acknowledgements
 PROGRESS_EVERY = 5.0  # seconds between progress lines of one transfer (on stderr)
 
@@ -197,11 +198,11 @@ class PlainFrontEnd:
     def _answers(self, word: str) -> bool:
         """The open trust question takes a yes or no; any other line is chat or a command."""
         changed = self._question is not None and self._question.kind == "changed"
-        yes = {CHANGED_KEY_WORD} if changed else {"y", "yes"}
-        if changed and word in ("y", "yes"):  # too quick a yes for a key that changed
+        yes = {CHANGED_KEY_WORD} if changed else set(YES)
+        if changed and word in YES:  # too quick a yes for a key that changed
             self.say(f"a changed key takes the word {CHANGED_KEY_WORD}, or n to refuse")
             return True
-        if word not in yes | {"n", "no"}:
+        if word not in yes | set(NO):
             return False
         self._question = None
         self.session.answer_identity(word in yes)

@@ -358,9 +358,13 @@ class Connection:
         """Our goodbye is written: close once the peer, having read it, closes. The peer may be
         sending file data until then, and TLS closed first meets that data after its close_notify
         (an error in OpenSSL): the connection would end in a reset, which can reach the peer
-        before it has read the goodbye. A peer still silent after the timeout is closed on."""
-        with contextlib.suppress(asyncio.TimeoutError):
+        before it has read the goodbye. A peer still silent after the timeout is aborted: a TLS
+        close would wait for it once more."""
+        try:
             await asyncio.wait_for(asyncio.shield(self.protocol.closed), timeout)
+        except asyncio.TimeoutError:
+            self.abort()
+            return
         await self.flush_and_close(timeout)
 
     async def flush_and_close(self, timeout: float = 2.0) -> None:

@@ -16,4 +16,8 @@ class PeerRefused(Exception):
 
 class MetItself(PeerRefused):
     """The peer presented our own identity: we dialed ourselves, or another instance shares
-    our identity files. The session words the message: it knows what it dialed."""
+    our identity files. The session words the message: it knows what it dialed. Always final:
+    dialing that address again cannot help."""
+
+    def __init__(self, *, reply=None) -> None:
+        super().__init__("that address is this very instance", final=True, reply=reply)

@@ -40,7 +40,6 @@ def fold_groups(grouped: str, width: int, indent: str = "  ") -> str:
     return ("\n" + indent).join([*lines, line])
 
 
-
 def wrap_at_dashes(text: Text, width: int) -> list[Text] | None:
     """`text` on lines of at most `width` cells, broken at spaces and, inside a word longer
     than a line (an address with a fingerprint), after a dash rather than inside a group.

@@ -232,7 +232,7 @@ class Handshake:
             raise PeerRefused(f"{self.address}: {message}", final=True, reply=Error("incompatible_version", message))
         peer_id = self._identify(hello)
         if peer_id == self.own_id:
-            raise MetItself("that address is this very instance", final=True, reply=Bye("connected to itself"))
+            raise MetItself(reply=Bye("connected to itself"))
         self.hello, self.peer_id = hello, peer_id
         if refused_as_busy(standing, peer_id, claimed_too=True):
             return self._busy()

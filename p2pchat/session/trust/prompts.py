@@ -115,7 +115,7 @@ class Trust:
             where = f"relay {conn.relay}" if conn.relay else conn.peer_address
             if actual == self.own_id:  # the path leads back to us: no one is intercepting
                 if final:
-                    raise MetItself("that address is this very instance", final=True)
+                    raise MetItself()
                 raise PeerRefused(f"{where} leads back to this p2pchat itself; refused that path, "
                                   "still trying the others")
             if not final:
